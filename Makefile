@@ -1,0 +1,85 @@
+# TDS developer entry points. `make help` lists them; `make run` and `make test` are the two
+# that a newcomer needs (see README.md).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+# uv from PATH, or a private copy under .local/ installed from PyPI by `make install`.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.local/uv/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+RUN := $(UV) run --frozen --all-packages
+PYTEST_ARGS ?=
+# Component makefiles (mk/*.mk) add their checks to `make test` through this list.
+TEST_CHECKS :=
+
+-include mk/*.mk
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(CURDIR)/.local/uv/bin/uv:
+	python3 -m pip install --quiet --disable-pip-version-check --target $(CURDIR)/.local/uv "uv==$(UV_VERSION)"
+
+.PHONY: install
+install: $(UV) ## Install Python packages, Kafka jars and PostgreSQL binaries (idempotent, cached)
+	$(UV) sync --frozen --all-packages
+	$(RUN) python -m devstack install
+
+.PHONY: up
+up: install ## Start the local stack in the background (PostgreSQL, Kafka, simulator, services)
+	$(RUN) python -m devstack up
+
+.PHONY: down
+down: ## Stop what `make up` started
+	@if [ -x "$(UV)" ]; then $(RUN) python -m devstack down; fi
+
+.PHONY: status
+status: ## Show the local stack's processes and ports
+	$(RUN) python -m devstack status
+
+.PHONY: run
+run: up ## Start everything and do the main job on the seeded dataset, with progress
+	$(RUN) python -m devstack run
+
+.PHONY: format
+format: ## Format the code with ruff
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+.PHONY: lint
+lint: ## ruff lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+.PHONY: typecheck
+typecheck: ## mypy --strict
+	$(RUN) mypy services/*/src tools/*/src tests bench
+
+.PHONY: test
+test: install lint typecheck $(TEST_CHECKS) ## Install everything, then lint, typecheck and run the whole suite
+	$(RUN) pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: ## Unit tests only (no Kafka or PostgreSQL)
+	$(RUN) pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: test-integration
+test-integration: ## Integration tests against the real local Kafka and PostgreSQL
+	$(RUN) pytest tests/integration $(PYTEST_ARGS)
+
+.PHONY: test-pg15
+test-pg15: install ## Integration tests against PostgreSQL 15 from Debian's packages (oldest supported)
+	@if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; fi
+	$(RUN) python -m devstack pg start --bin-dir /usr/lib/postgresql/15/bin --port 55433 --name postgres15
+	TDS_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55433/postgres $(RUN) pytest tests/integration $(PYTEST_ARGS); \
+	  status=$$?; $(RUN) python -m devstack pg stop --port 55433 --name postgres15; exit $$status
+
+.PHONY: bench
+bench: install ## Benchmarks (ratios against a baseline measured in the same run)
+	$(RUN) python -m bench

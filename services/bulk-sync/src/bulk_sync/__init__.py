@@ -1,0 +1,1 @@
+"""TDS bulk-sync."""

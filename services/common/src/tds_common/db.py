@@ -1,0 +1,65 @@
+"""PostgreSQL plumbing: the asyncpg pool every service uses, readiness, error translation.
+
+JSON and JSONB columns are decoded and encoded as Python objects on every connection, so code
+passes dicts, never hand-made JSON strings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import asyncpg
+
+from tds_common.errors import UpstreamUnavailableError
+
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+COMMAND_TIMEOUT_SECONDS: Final = 30.0
+
+CONNECTION_ERRORS: Final = (
+    OSError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    TimeoutError,
+)
+"""Failures that mean "the database is not there right now", not "the data is wrong"."""
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for codec in ("json", "jsonb"):
+        await connection.set_type_codec(
+            codec, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """Open a pool; an unreachable database becomes :class:`UpstreamUnavailableError`."""
+    try:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            command_timeout=COMMAND_TIMEOUT_SECONDS,
+            init=_init_connection,
+        )
+    except CONNECTION_ERRORS as exc:
+        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
+    assert pool is not None
+    return pool
+
+
+async def check_pool(pool: asyncpg.Pool) -> None:
+    """Readiness: a round trip to the database."""
+    try:
+        await pool.fetchval("SELECT 1")
+    except CONNECTION_ERRORS as exc:
+        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
+
+
+def jsonable(value: Any) -> Any:
+    """Round-trip through JSON so a payload is safe to store in a jsonb column."""
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,84 @@
+"""Kafka plumbing: producers with the delivery guarantees of the contract, topic setup, checks.
+
+Producers use ``acks=all`` and idempotence (ARCHITECTURE.md section 5). Consumers are created by
+the services that own them, with auto-commit off: offsets are committed only after the database
+commit. aiokafka errors are translated to our tree at this boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from tds_common.errors import UpstreamUnavailableError
+from tds_common.settings import TopicSettings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EVENTS_PARTITIONS: Final = 12
+"""Parallelism ceiling for the processor (and the KEDA cap)."""
+
+KAFKA_REQUEST_TIMEOUT_MS: Final = 15_000
+
+
+def topic_partitions(topics: TopicSettings, events_partitions: int) -> dict[str, int]:
+    """The topics of the contract with their partition counts."""
+    return {
+        topics.events: events_partitions,
+        topics.sync_requests: max(1, events_partitions // 4),
+        topics.dead_letters: max(1, events_partitions // 4),
+    }
+
+
+def create_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+    """A producer whose acknowledged sends are durable and never duplicated by retries."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 2,
+        "request_timeout_ms": KAFKA_REQUEST_TIMEOUT_MS,
+        "compression_type": None,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+async def ensure_topics(
+    bootstrap_servers: str, partitions: Mapping[str, int], *, replication_factor: int = 1
+) -> None:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS
+    )
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=count, replication_factor=replication_factor)
+            for name, count in partitions.items()
+            if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another replica created it between our list and create
+            logger.info("created topics", extra={"topics": [t.name for t in missing]})
+    except KafkaError as exc:
+        raise UpstreamUnavailableError(f"Kafka admin failed: {exc}") from exc
+    finally:
+        await admin.close()
+
+
+async def check_producer(producer: AIOKafkaProducer) -> None:
+    """Readiness: the producer's client can reach a broker and fetch metadata."""
+    try:
+        await producer.client.fetch_all_metadata()
+    except KafkaError as exc:
+        raise UpstreamUnavailableError(f"Kafka unreachable: {exc}") from exc

@@ -1,0 +1,85 @@
+"""Settings shared by every service, read from the environment (and a local ``.env``).
+
+The names users already know (``DATABASE_URL``, ``KAFKA_BOOTSTRAP_SERVERS``, ``ZOHO_PROXY_URL``,
+``ZOHO_ORGANIZATION_ID``, ``LOG_LEVEL``) are read unprefixed through aliases. Settings that belong
+to one service carry that service's prefix (``INGEST_PORT``, ``PROCESSOR_BATCH_MAX_RECORDS``…):
+each service subclasses :class:`ServiceSettings` and sets ``env_prefix``.
+
+Build settings once in ``__main__`` and inject them; never at import time, so tests can swap them.
+Log them only through :func:`loggable`, which masks every ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_DATABASE_URL: Final = "postgresql://postgres@127.0.0.1:55432/tds"
+LOCAL_KAFKA_BOOTSTRAP: Final = "127.0.0.1:9092"
+
+
+def service_config(env_prefix: str) -> SettingsConfigDict:
+    """The pydantic-settings config every service uses, with its own prefix."""
+    return SettingsConfigDict(
+        env_prefix=env_prefix,
+        env_file=".env",
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+class TopicSettings(BaseModel):
+    """Kafka topic names (contract: ARCHITECTURE.md section 5); overridable for tests."""
+
+    events: str = "tds.zoho.events"
+    """Webhook and sync events, key ``org_id:entity:zoho_id``."""
+    sync_requests: str = "tds.sync.requests"
+    """Bulk sync commands."""
+    dead_letters: str = "tds.zoho.events.dlq"
+    """Events that can never succeed."""
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service has. Subclass and set ``model_config = service_config("SVC_")``."""
+
+    model_config = service_config("TDS_")
+
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds to; ``0.0.0.0`` in containers."""
+    port: int = Field(8000, ge=1, le=65535)
+    """HTTP port for the API, ``/health``, ``/ready`` and ``/metrics``."""
+    log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    log_json: bool = Field(True, validation_alias=AliasChoices("LOG_JSON", "log_json"))
+    """JSON lines for machines; plain text with LOG_JSON=false for a terminal."""
+    database_url: SecretStr = Field(
+        SecretStr(LOCAL_DATABASE_URL),
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+    )
+    """PostgreSQL DSN (``postgresql://user:pass@host:port/db``). Secret: it may carry a password."""
+    kafka_bootstrap_servers: str = Field(
+        LOCAL_KAFKA_BOOTSTRAP,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
+    )
+    """Comma-separated ``host:port`` list."""
+    topics: TopicSettings = Field(
+        default_factory=TopicSettings, validation_alias=AliasChoices("KAFKA_TOPICS", "topics")
+    )
+    """Topic names; e.g. ``KAFKA_TOPICS__EVENTS=tds.zoho.events``."""
+    zoho_organization_id: str = Field(
+        "", validation_alias=AliasChoices("ZOHO_ORGANIZATION_ID", "zoho_organization_id")
+    )
+    """The default organization, used when a webhook does not name one."""
+    shutdown_timeout_seconds: float = Field(20.0, gt=0)
+    """Budget for a graceful stop; keep below the pod's terminationGracePeriodSeconds."""
+    ready_failure_threshold: int = Field(3, ge=1)
+    """Consecutive failed dependency checks before ``/ready`` answers 503."""
+
+
+def loggable(settings: BaseSettings) -> dict[str, Any]:
+    """Settings as JSON-safe data with secrets masked (``SecretStr`` dumps as ``**********``)."""
+    return settings.model_dump(mode="json")

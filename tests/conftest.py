@@ -1,0 +1,90 @@
+"""Session fixtures for the whole suite: the real local Kafka and PostgreSQL.
+
+Integration tests get the running stack from here; if it is not up, it is started (and stopped
+again at the end of the session, unless it was already running). Each test session works in a
+database of its own, migrated from scratch, and each test that asks for topics gets fresh,
+uniquely named ones, so runs never see each other's data.
+
+Point the suite at other servers with ``TDS_TEST_DATABASE_URL`` (an admin DSN; a scratch
+database is created beside it) and ``TDS_TEST_KAFKA_BOOTSTRAP``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import psycopg
+import pytest
+from filelock import FileLock
+
+from devstack import kafka as devkafka
+from devstack import postgres as devpg
+from devstack.paths import state_dir
+from tds_common.db import create_pool
+from tds_common.kafka import ensure_topics
+from tds_common.migrate import apply_migrations
+from tds_common.settings import TopicSettings
+
+
+@pytest.fixture(scope="session", name="postgres_admin_url")
+def fixture_postgres_admin_url() -> Iterator[str]:
+    if url := os.environ.get("TDS_TEST_DATABASE_URL"):
+        yield url
+        return
+    config = devpg.PostgresConfig()
+    with FileLock(str(state_dir() / "postgres.start.lock")):
+        started = devpg.start(config)
+    yield config.url("postgres")
+    if started and not os.environ.get("TDS_KEEP_STACK"):
+        devpg.stop(config)
+
+
+@pytest.fixture(scope="session", name="database_url")
+def fixture_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A migrated database of this session's own."""
+    name = f"tds_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    apply_migrations(url)
+    yield url
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", name="db_pool")
+async def fixture_db_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, min_size=1, max_size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session", name="kafka_bootstrap")
+def fixture_kafka_bootstrap() -> Iterator[str]:
+    if bootstrap := os.environ.get("TDS_TEST_KAFKA_BOOTSTRAP"):
+        yield bootstrap
+        return
+    config = devkafka.KafkaConfig()
+    with FileLock(str(state_dir() / "kafka.start.lock")):
+        started = devkafka.start(config)
+    yield config.bootstrap
+    if started and not os.environ.get("TDS_KEEP_STACK"):
+        devkafka.stop()
+
+
+@pytest.fixture(name="topics")
+async def fixture_topics(kafka_bootstrap: str) -> TopicSettings:
+    """Fresh, uniquely named topics (events with 3 partitions) for one test."""
+    suffix = uuid.uuid4().hex[:10]
+    topics = TopicSettings(
+        events=f"test.{suffix}.events",
+        sync_requests=f"test.{suffix}.sync.requests",
+        dead_letters=f"test.{suffix}.events.dlq",
+    )
+    await ensure_topics(
+        kafka_bootstrap, {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1}
+    )
+    return topics

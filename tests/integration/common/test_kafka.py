@@ -1,0 +1,84 @@
+"""The real broker: durable produce, consumer groups and committed offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from tds_common.kafka import create_producer, ensure_topics
+from tds_common.settings import TopicSettings
+
+
+async def _consume(bootstrap: str, topic: str, group: str, count: int) -> list[bytes]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        while len(values) < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=count - len(values))
+            for records in batch.values():
+                values.extend(r.value for r in records if r.value is not None)
+        await consumer.commit()
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def test_consumer_group_resumes_from_committed_offsets(
+    kafka_bootstrap: str, topics: TopicSettings
+) -> None:
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        for i in range(10):
+            await producer.send_and_wait(topics.events, f"m{i}".encode(), key=f"k{i % 3}".encode())
+    finally:
+        await producer.stop()
+
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    first = await _consume(kafka_bootstrap, topics.events, group, 6)
+    assert len(first) == 6
+
+    # A new member of the same group starts after what the first one committed.
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.events, b"late", key=b"k0")
+    finally:
+        await producer.stop()
+    rest = await _consume(kafka_bootstrap, topics.events, group, 5)
+    assert sorted(first + rest) == sorted([f"m{i}".encode() for i in range(10)] + [b"late"])
+
+    # The group's committed offsets add up to everything in the topic.
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        committed = [
+            await consumer.committed(TopicPartition(topics.events, p)) or 0 for p in range(3)
+        ]
+    finally:
+        await consumer.stop()
+    assert sum(committed) == 11
+
+
+async def test_ensure_topics_is_idempotent_and_keeps_partition_counts(
+    kafka_bootstrap: str,
+) -> None:
+    name = f"test.{uuid.uuid4().hex[:10]}.idem"
+    await ensure_topics(kafka_bootstrap, {name: 4})
+    await ensure_topics(kafka_bootstrap, {name: 4})
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        partitions = await asyncio.wait_for(producer.partitions_for(name), 10)
+    finally:
+        await producer.stop()
+    assert len(partitions) == 4

@@ -1,0 +1,85 @@
+"""``python -m devstack``: install, start, stop and inspect the local stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devstack import kafka, postgres, stack
+
+app = typer.Typer(help="TDS local stack (real Kafka, real PostgreSQL, simulator, services).")
+console = Console()
+
+
+@app.command()
+def install() -> None:
+    """Fetch and cache what the stack needs (Kafka jars; PostgreSQL comes with uv sync)."""
+    fetched = kafka.fetch(kafka.KafkaConfig())
+    console.print(f"kafka jars: {'fetched' if fetched else 'cached'}")
+    bin_dir = postgres.embedded_bin_dir()
+    if not (bin_dir / "postgres").exists():
+        console.print(f"[red]PostgreSQL binaries missing at {bin_dir}[/]")
+        raise typer.Exit(1)
+    console.print(f"postgresql: {bin_dir}")
+
+
+@app.command()
+def up(
+    infra_only: Annotated[bool, typer.Option(help="Only PostgreSQL and Kafka.")] = False,
+) -> None:
+    """Start the stack in the background (idempotent)."""
+    with console.status("starting PostgreSQL and Kafka…"):
+        started = stack.start_infra()
+    for name, was_started in started.items():
+        console.print(f"{name}: {'started' if was_started else 'already up'}")
+    if infra_only:
+        return
+    with console.status("starting the simulator and the services…"):
+        states = stack.start_apps()
+    for name, state in states.items():
+        console.print(f"{name}: {state}")
+
+
+@app.command()
+def down() -> None:
+    """Stop only what ``up`` started."""
+    stopped = stack.stop_all()
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@app.command()
+def status() -> None:
+    """Show each component: tracked pid, port and whether it answers."""
+    table = Table("component", "pid", "port", "state")
+    for name, pid, port, answering in stack.status():
+        state = "[green]up[/]" if answering else "[red]down[/]"
+        if answering and pid is None:
+            state = "[yellow]up (not started by make up)[/]"
+        table.add_row(name, str(pid or "-"), str(port), state)
+    console.print(table)
+
+
+@app.command("pg")
+def pg_command(
+    action: Annotated[str, typer.Argument(help="start | stop")],
+    bin_dir: Annotated[
+        Path | None, typer.Option(help="PostgreSQL bin dir (default: the embedded wheel).")
+    ] = None,
+    port: Annotated[int, typer.Option()] = 55432,
+    name: Annotated[str, typer.Option(help="State folder and pid name.")] = "postgres",
+) -> None:
+    """Start or stop a PostgreSQL server alone (``make test-pg15`` uses Debian's 15)."""
+    config = postgres.PostgresConfig(
+        port=port, bin_dir=bin_dir or postgres.embedded_bin_dir(), name=name
+    )
+    if action == "start":
+        postgres.start(config)
+        console.print(config.url())
+    elif action == "stop":
+        postgres.stop(config)
+    else:
+        raise typer.BadParameter("action must be start or stop")

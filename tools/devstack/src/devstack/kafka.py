@@ -1,0 +1,158 @@
+"""Apache Kafka 4.x in KRaft combined mode, from the broker jars on Maven Central.
+
+``fetch`` resolves ``infra/kafka/pom.xml`` with Maven into ``.local/kafka/libs`` (Maven's own cache
+keeps the jars; a stamp with the POM's hash skips the work when nothing changed). ``start``
+formats the storage once and runs ``kafka.Kafka`` on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from devstack import processes
+from devstack.paths import log_dir, repo_root, state_dir
+
+NAME: Final = "kafka"
+START_TIMEOUT_SECONDS: Final = 90.0
+LOG4J2_CONFIG: Final = """\
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = {level}
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = {level}
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    port: int = int(os.environ.get("TDS_KAFKA_PORT", "9092"))
+    controller_port: int = int(os.environ.get("TDS_KAFKA_CONTROLLER_PORT", "9093"))
+    heap: str = os.environ.get("TDS_KAFKA_HEAP", "768m")
+
+    @property
+    def home(self) -> Path:
+        return state_dir() / "kafka"
+
+    @property
+    def libs(self) -> Path:
+        return self.home / "libs"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def pom() -> Path:
+    return repo_root() / "infra" / "kafka" / "pom.xml"
+
+
+def fetch(config: KafkaConfig) -> bool:
+    """Copy the broker jars into place; False when they were already there for this POM."""
+    digest = hashlib.sha256(pom().read_bytes()).hexdigest()
+    stamp = config.home / "libs.sha256"
+    if stamp.exists() and stamp.read_text() == digest and any(config.libs.glob("kafka_*.jar")):
+        return False
+    if shutil.which("mvn") is None:
+        raise RuntimeError("Maven (mvn) is needed to fetch the Kafka broker jars")
+    if config.libs.exists():
+        shutil.rmtree(config.libs)
+    config.libs.mkdir(parents=True)
+    subprocess.run(
+        [
+            "mvn", "-q", "-B", "-f", str(pom()),
+            "dependency:copy-dependencies", f"-DoutputDirectory={config.libs}",
+        ],
+        check=True,
+    )  # fmt: skip
+    stamp.write_text(digest)
+    return True
+
+
+def _server_properties(config: KafkaConfig) -> str:
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{config.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{config.port},"
+            f"CONTROLLER://127.0.0.1:{config.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{config.port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={config.data}",
+            "num.partitions=1",
+            "auto.create.topics.enable=false",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=8",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "log.retention.hours=24",
+            "",
+        ]
+    )
+
+
+def _java(config: KafkaConfig, main: str, *args: str) -> list[str]:
+    log4j = config.home / "log4j2.properties"
+    return [
+        "java",
+        f"-Xmx{config.heap}",
+        f"-Xms{config.heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        f"{config.libs}/*",
+        main,
+        *args,
+    ]
+
+
+def start(config: KafkaConfig) -> bool:
+    """Start the broker unless it runs already; False when it was already up."""
+    if processes.read_pid(NAME) is not None or processes.port_open(config.port):
+        return False
+    fetch(config)
+    properties = config.home / "server.properties"
+    properties.write_text(_server_properties(config))
+    (config.home / "log4j2.properties").write_text(
+        LOG4J2_CONFIG.format(log=log_dir() / "kafka-server.log", level="INFO")
+    )
+    if not (config.data / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(
+            _java(config, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                  "-c", str(properties), "--ignore-formatted"),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    pid = processes.start_background(NAME, _java(config, "kafka.Kafka", str(properties)))
+    processes.wait_for_port(config.port, timeout=START_TIMEOUT_SECONDS, name=NAME, pid=pid)
+    return True
+
+
+def stop() -> bool:
+    return processes.stop(NAME, grace=30.0)

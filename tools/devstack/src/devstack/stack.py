@@ -1,0 +1,109 @@
+"""The whole local stack: infrastructure first, then the simulator and the services.
+
+Services are started as ``python -m <package>`` with the environment of ``.env.example``
+overridden by ``.env`` and the process environment. A service whose package has no entry point
+yet is reported as "not built yet" rather than failing the stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from typing import Final
+
+from dotenv import dotenv_values
+
+from devstack import kafka, postgres, processes
+from devstack.paths import repo_root
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    module: str
+    port: int
+
+    @property
+    def built(self) -> bool:
+        return importlib.util.find_spec(f"{self.module}.__main__") is not None
+
+
+APPS: Final = (
+    Component("zoho-sim", "zoho_sim", 8090),
+    Component("zoho-proxy", "zoho_proxy", 8004),
+    Component("ingest", "ingest", 8001),
+    Component("processor", "processor", 8002),
+    Component("bulk-sync", "bulk_sync", 8003),
+)
+APP_START_TIMEOUT_SECONDS: Final = 60.0
+
+
+def stack_env() -> dict[str, str]:
+    """``.env.example`` < ``.env`` < the process environment."""
+    root = repo_root()
+    merged: dict[str, str] = {}
+    for path in (root / ".env.example", root / ".env"):
+        if path.exists():
+            merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def start_infra() -> dict[str, bool]:
+    """Start PostgreSQL (migrated) and Kafka (with the contract's topics); returns who started."""
+    from tds_common.kafka import DEFAULT_EVENTS_PARTITIONS, ensure_topics, topic_partitions
+    from tds_common.migrate import apply_migrations
+    from tds_common.settings import TopicSettings
+
+    pg_config = postgres.PostgresConfig()
+    kafka_config = kafka.KafkaConfig()
+    started = {"postgres": postgres.start(pg_config), "kafka": kafka.start(kafka_config)}
+    env = stack_env()
+    apply_migrations(env.get("DATABASE_URL", pg_config.url()))
+    partitions = int(env.get("KAFKA_EVENTS_PARTITIONS", DEFAULT_EVENTS_PARTITIONS))
+    asyncio.run(
+        ensure_topics(kafka_config.bootstrap, topic_partitions(TopicSettings(), partitions))
+    )
+    return started
+
+
+def start_apps() -> dict[str, str]:
+    """Start every built service that is not running; returns a state word per component."""
+    env = stack_env()
+    states: dict[str, str] = {}
+    for app in APPS:
+        if not app.built:
+            states[app.name] = "not built yet"
+            continue
+        if processes.read_pid(app.name) is not None or processes.port_open(app.port):
+            states[app.name] = "already up"
+            continue
+        pid = processes.start_background(
+            app.name, [sys.executable, "-m", app.module], env=env, cwd=repo_root()
+        )
+        processes.wait_for_port(app.port, timeout=APP_START_TIMEOUT_SECONDS, name=app.name, pid=pid)
+        states[app.name] = "started"
+    return states
+
+
+def stop_all() -> list[str]:
+    """Stop everything ``up`` started, services first; returns the names that were running."""
+    stopped = [app.name for app in reversed(APPS) if processes.stop(app.name)]
+    if kafka.stop():
+        stopped.append("kafka")
+    if postgres.stop(postgres.PostgresConfig()):
+        stopped.append("postgres")
+    return stopped
+
+
+def status() -> list[tuple[str, int | None, int, bool]]:
+    """(name, tracked pid, port, port answering) for every component."""
+    rows = [
+        ("postgres", processes.read_pid("postgres"), postgres.PostgresConfig().port),
+        ("kafka", processes.read_pid("kafka"), kafka.KafkaConfig().port),
+        *((app.name, processes.read_pid(app.name), app.port) for app in APPS),
+    ]
+    return [(name, pid, port, processes.port_open(port)) for name, pid, port in rows]
