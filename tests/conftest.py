@@ -12,6 +12,8 @@ database is created beside it) and ``TDS_TEST_KAFKA_BOOTSTRAP``.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -72,7 +74,7 @@ def fixture_kafka_bootstrap() -> Iterator[str]:
         started = devkafka.start(config)
     yield config.bootstrap
     if started and not os.environ.get("TDS_KEEP_STACK"):
-        devkafka.stop()
+        devkafka.stop(config)
 
 
 @pytest.fixture(name="topics")
@@ -88,3 +90,42 @@ async def fixture_topics(kafka_bootstrap: str) -> TopicSettings:
         kafka_bootstrap, {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1}
     )
     return topics
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(name="private_kafka")
+def fixture_private_kafka() -> Iterator[devkafka.KafkaConfig]:
+    """A broker of this test's own, for fault tests that stop or kill it.
+
+    Never stop the shared broker (``kafka_bootstrap``): other tests and developers use it.
+    Restart with ``devkafka.start(config)``; its data survives a stop.
+    """
+    config = devkafka.KafkaConfig(
+        port=free_port(),
+        controller_port=free_port(),
+        name=f"kafka-{uuid.uuid4().hex[:8]}",
+        heap="384m",
+    )
+    devkafka.start(config)
+    yield config
+    devkafka.stop(config, kill=True)
+    shutil.rmtree(config.home, ignore_errors=True)
+
+
+@pytest.fixture(name="private_postgres")
+def fixture_private_postgres() -> Iterator[devpg.PostgresConfig]:
+    """A PostgreSQL server of this test's own (database ``tds``, migrated), for fault tests.
+
+    Stop it with ``devpg.stop(config)`` and start it again with ``devpg.start(config)``.
+    """
+    config = devpg.PostgresConfig(port=free_port(), name=f"postgres-{uuid.uuid4().hex[:8]}")
+    devpg.start(config)
+    apply_migrations(config.url())
+    yield config
+    devpg.stop(config)
+    shutil.rmtree(config.home, ignore_errors=True)

@@ -7,6 +7,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from devstack import kafka as devkafka
 from tds_common.kafka import create_producer, ensure_topics
 from tds_common.settings import TopicSettings
 
@@ -82,3 +83,21 @@ async def test_ensure_topics_is_idempotent_and_keeps_partition_counts(
     finally:
         await producer.stop()
     assert len(partitions) == 4
+
+
+async def test_acknowledged_sends_survive_a_broker_restart(
+    private_kafka: devkafka.KafkaConfig,
+) -> None:
+    topic = "restart.check"
+    await ensure_topics(private_kafka.bootstrap, {topic: 1})
+    producer = create_producer(private_kafka.bootstrap)
+    await producer.start()
+    try:
+        for i in range(5):
+            await producer.send_and_wait(topic, f"v{i}".encode())
+    finally:
+        await producer.stop()
+    devkafka.stop(private_kafka)
+    devkafka.start(private_kafka)
+    values = await _consume(private_kafka.bootstrap, topic, "restart-group", 5)
+    assert values == [f"v{i}".encode() for i in range(5)]

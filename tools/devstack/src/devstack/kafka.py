@@ -43,14 +43,17 @@ class KafkaConfig:
     port: int = int(os.environ.get("TDS_KAFKA_PORT", "9092"))
     controller_port: int = int(os.environ.get("TDS_KAFKA_CONTROLLER_PORT", "9093"))
     heap: str = os.environ.get("TDS_KAFKA_HEAP", "768m")
+    name: str = NAME
+    """Pid and state-folder name; a second broker (fault tests) uses another name and ports."""
 
     @property
     def home(self) -> Path:
-        return state_dir() / "kafka"
+        return state_dir() / self.name
 
     @property
     def libs(self) -> Path:
-        return self.home / "libs"
+        # One copy of the jars, shared by every broker of the stack.
+        return state_dir() / NAME / "libs"
 
     @property
     def data(self) -> Path:
@@ -68,7 +71,7 @@ def pom() -> Path:
 def fetch(config: KafkaConfig) -> bool:
     """Copy the broker jars into place; False when they were already there for this POM."""
     digest = hashlib.sha256(pom().read_bytes()).hexdigest()
-    stamp = config.home / "libs.sha256"
+    stamp = config.libs.parent / "libs.sha256"
     if stamp.exists() and stamp.read_text() == digest and any(config.libs.glob("kafka_*.jar")):
         return False
     if shutil.which("mvn") is None:
@@ -133,13 +136,14 @@ def _java(config: KafkaConfig, main: str, *args: str) -> list[str]:
 
 def start(config: KafkaConfig) -> bool:
     """Start the broker unless it runs already; False when it was already up."""
-    if processes.read_pid(NAME) is not None or processes.port_open(config.port):
+    if processes.read_pid(config.name) is not None or processes.port_open(config.port):
         return False
     fetch(config)
+    config.home.mkdir(parents=True, exist_ok=True)
     properties = config.home / "server.properties"
     properties.write_text(_server_properties(config))
     (config.home / "log4j2.properties").write_text(
-        LOG4J2_CONFIG.format(log=log_dir() / "kafka-server.log", level="INFO")
+        LOG4J2_CONFIG.format(log=log_dir() / f"{config.name}-server.log", level="INFO")
     )
     if not (config.data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -149,10 +153,14 @@ def start(config: KafkaConfig) -> bool:
             check=True,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-    pid = processes.start_background(NAME, _java(config, "kafka.Kafka", str(properties)))
-    processes.wait_for_port(config.port, timeout=START_TIMEOUT_SECONDS, name=NAME, pid=pid)
+    pid = processes.start_background(config.name, _java(config, "kafka.Kafka", str(properties)))
+    processes.wait_for_port(config.port, timeout=START_TIMEOUT_SECONDS, name=config.name, pid=pid)
     return True
 
 
-def stop() -> bool:
-    return processes.stop(NAME, grace=30.0)
+def stop(config: KafkaConfig | None = None, *, kill: bool = False) -> bool:
+    """Stop the broker: SIGTERM (controlled shutdown) or, with ``kill``, SIGKILL at once."""
+    import signal
+
+    name = (config or KafkaConfig()).name
+    return processes.stop(name, grace=30.0, sig=signal.SIGKILL if kill else signal.SIGTERM)

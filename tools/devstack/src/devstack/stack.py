@@ -92,7 +92,7 @@ def start_apps() -> dict[str, str]:
 def stop_all() -> list[str]:
     """Stop everything ``up`` started, services first; returns the names that were running."""
     stopped = [app.name for app in reversed(APPS) if processes.stop(app.name)]
-    if kafka.stop():
+    if kafka.stop(kafka.KafkaConfig()):
         stopped.append("kafka")
     if postgres.stop(postgres.PostgresConfig()):
         stopped.append("postgres")

@@ -1,0 +1,78 @@
+"""The event envelope on ``tds.zoho.events`` (contract: ARCHITECTURE.md section 5).
+
+One message per change, key ``org_id:entity:zoho_id`` so every record's versions stay in order on
+one partition. Ingest (webhooks), bulk-sync (pages) and the DLQ replay all produce this shape;
+the processor consumes it. Zoho timestamps (``2026-06-09T09:45:21-0400``) are parsed here once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Operation = Literal["upsert", "delete"]
+Source = Literal["webhook", "books", "inventory", "replay"]
+
+_ZOHO_OFFSET: Final = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+def parse_zoho_timestamp(value: str | None) -> datetime | None:
+    """Parse Zoho's ``YYYY-MM-DDTHH:MM:SS±HHMM`` (or ISO with a colon); ``""``/None → None.
+
+    A timestamp without an offset is taken as UTC. Raises ``ValueError`` on anything else.
+    """
+    if value is None or value == "":
+        return None
+    text = _ZOHO_OFFSET.sub(r"\1:\2", value.strip().replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_zoho_timestamp(value: datetime) -> str:
+    """The inverse: ``2026-06-09T09:45:21-0400``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def event_key(org_id: str, entity: str, zoho_id: str) -> bytes:
+    """Kafka key: per-record ordering."""
+    return f"{org_id}:{entity}:{zoho_id}".encode()
+
+
+class EventEnvelope(BaseModel):
+    """One change to one Zoho record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    org_id: str = Field(min_length=1)
+    entity: str = Field(min_length=1)
+    zoho_id: str = Field(min_length=1)
+    op: Operation = "upsert"
+    source: Source
+    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    last_modified_time: datetime | None = None
+    """The record's ``last_modified_time`` (timezone-aware); drives the monotonic upsert."""
+    payload: dict[str, Any] = Field(default_factory=dict)
+    """The record as Zoho sent it (unwrapped from its module key)."""
+
+    @property
+    def key(self) -> bytes:
+        return event_key(self.org_id, self.entity, self.zoho_id)
+
+    @property
+    def dedup_key(self) -> str:
+        """org:entity:id:last_modified_time — a repeated delivery has the same key."""
+        stamp = self.last_modified_time.isoformat() if self.last_modified_time else "none"
+        return f"{self.org_id}:{self.entity}:{self.zoho_id}:{stamp}:{self.op}"
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> EventEnvelope:
+        """Parse a Kafka value; pydantic's ``ValidationError`` for a malformed one."""
+        return cls.model_validate_json(data)
