@@ -52,9 +52,10 @@ format: ## Format the code with ruff
 	$(RUN) ruff check --fix .
 
 .PHONY: lint
-lint: ## ruff lint and format check
+lint: ## ruff lint and format check, import layering
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
 
 .PHONY: typecheck
 typecheck: ## mypy --strict
