@@ -1,0 +1,200 @@
+"""Simulator settings, from ``ZOHO_SIM_*`` environment variables (nested with ``__``).
+
+Every behaviour that ``zoho-api.md`` marks UNCONFIRMED is a setting here, so a test can pick the
+stricter or the other plausible variant. Limits, faults and webhooks can also be changed at run
+time through the control API (``/_sim/...``); these settings are the values a reset returns to.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
+DEFAULT_CLIENT_SECRET: Final = "local-simulator-secret"  # noqa: S105 - the local simulator's own
+DEFAULT_REFRESH_TOKEN: Final = (
+    "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
+)
+DEFAULT_ORGANIZATION_ID: Final = "60000000001"
+
+Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate", "enterprise"]
+
+BOOKS_DAILY_QUOTA: Final[dict[str, int]] = {
+    "free": 1000,
+    "standard": 2000,
+    "professional": 5000,
+    "premium": 10000,
+    "elite": 10000,
+    "ultimate": 10000,
+    "enterprise": 10000,
+}
+"""zoho-api.md §5.1 [DOC]."""
+INVENTORY_DAILY_QUOTA: Final[dict[str, int]] = {
+    "free": 1000,
+    "standard": 2500,
+    "professional": 5000,
+    "premium": 7500,
+    "elite": 10000,
+    "ultimate": 10000,
+    "enterprise": 10000,
+}
+"""zoho-api.md §5.3: UNCONFIRMED third-party digest (premium 75,000 read as 7,500)."""
+
+
+class OrgSettings(BaseModel):
+    """One organization the simulated user can see."""
+
+    organization_id: str = Field(DEFAULT_ORGANIZATION_ID, pattern=r"^\d{5,20}$")
+    name: str = "Local Simulator Trading Co"
+    plan: Plan = "professional"
+    """Professional: the cheapest Books plan with workflow rules (webhooks), zoho-api.md §8.1."""
+    utc_offset: str = Field("-0400", pattern=r"^[+-]\d{4}$")
+    """Timestamps are written in the org's offset, ``2026-06-09T09:45:21-0400`` (§7.1)."""
+    time_zone: str = "America/New_York"
+    currency_code: str = "USD"
+    daily_quota: int | None = Field(None, ge=1)
+    """Overrides the plan's daily quota (both products) when set."""
+    in_flight_limit: int | None = Field(None, ge=1)
+    """Overrides the plan's in-flight cap (free 5, paid 10) when set."""
+
+
+class OAuthSettings(BaseModel):
+    """Token endpoint behaviour (zoho-api.md §1)."""
+
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: SecretStr = SecretStr(DEFAULT_CLIENT_SECRET)
+    refresh_token: SecretStr = SecretStr(DEFAULT_REFRESH_TOKEN)
+    access_token_lifetime_seconds: int = Field(3600, ge=1)
+    mint_limit: int = Field(10, ge=1)
+    """Access tokens per refresh token per ``mint_window_seconds`` [DOC]."""
+    mint_window_seconds: float = Field(600.0, gt=0)
+    lockout_seconds: float = Field(900.0, ge=0)
+    """How long minting stays blocked after the limit trips (field reports: 15-30 min; GUESS)."""
+    lockout_extends_on_retry: bool = True
+    """A token request during lockout restarts the lockout (field reports; GUESS)."""
+    max_active_access_tokens: int = Field(15, ge=1)
+    """Books doc says 15, other products 30; the oldest is invalidated beyond this."""
+    max_refresh_tokens: int = Field(20, ge=1)
+    """Per client: the 21st authorization-code exchange invalidates the oldest [DOC]."""
+    grant_code_lifetime_seconds: float = Field(120.0, gt=0)
+    accept_bearer_scheme: bool = False
+    """Accept ``Authorization: Bearer`` on API calls (UNCONFIRMED for Books/Inventory)."""
+    api_domain: str = ""
+    """``api_domain`` in token responses; empty means the simulator's own base URL."""
+
+
+class LimitSettings(BaseModel):
+    """API call limits per organization and product (zoho-api.md §5)."""
+
+    per_minute: int = Field(100, ge=1)
+    minute_window_seconds: float = Field(60.0, gt=0)
+    """Length of the "per minute" window; tests use e.g. 2.0 for "100 per 2 seconds"."""
+    minute_window_mode: Literal["sliding", "fixed"] = "sliding"
+    """Zoho's window algorithm is unknown; sliding is the stricter reading (GUESS)."""
+    count_rejected: bool = False
+    """Whether 429-rejected calls count toward the per-minute window (GUESS)."""
+    daily_window_seconds: float = Field(86400.0, gt=0)
+    in_flight_free: int = Field(5, ge=1)
+    in_flight_paid: int = Field(10, ge=1)
+    shared_product_pools: bool = False
+    """Books and Inventory share one budget per org (UNCONFIRMED; default: separate pools)."""
+
+
+class ApiSettings(BaseModel):
+    """Request handling details that zoho-api.md marks UNCONFIRMED."""
+
+    max_per_page: int = Field(200, ge=1)
+    per_page_over_max: Literal["clamp", "error"] = "clamp"
+    last_modified_inclusive: bool = True
+    """``last_modified_time`` filter: ``>=`` (True) or ``>`` (False); UNCONFIRMED."""
+    last_modified_ignored_for: list[str] = Field(default_factory=list)
+    """List paths (``items``, ``contacts`` …) that silently ignore the filter (UNCONFIRMED)."""
+    accept_org_header: bool = True
+    """Accept ``X-com-zoho-books-organizationid`` / ``X-com-zoho-inventory-organizationid``."""
+    missing_org_fallback: bool = False
+    """Missing organization_id falls back to the default org instead of an error (UNCONFIRMED)."""
+    missing_org_code: int = 6041
+    missing_org_message: str = "Organization ID is required."
+    """Missing organization_id answers HTTP 400 with this code/message (UNCONFIRMED)."""
+    unauthorized_status: int = 401
+    """HTTP status for codes 14/57 (401; 400 was sometimes seen)."""
+
+
+class WebhookSettings(BaseModel):
+    """Where mutations are delivered (Zoho workflow webhooks, zoho-api.md §8)."""
+
+    url_template: str = ""
+    """e.g. ``http://127.0.0.1:8001/api/zoho/webhooks/{entity}``; empty disables delivery."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    hmac_secret: SecretStr | None = None
+    hmac_header: str = "X-Zoho-Webhook-Signature"
+    events: list[Literal["create", "edit", "delete"]] = Field(
+        default_factory=lambda: ["create", "edit"]
+    )
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class SimSettings(BaseSettings):
+    """Everything the simulator reads at start-up; ``ZOHO_SIM_`` prefix, ``__`` nesting."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZOHO_SIM_",
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8090, ge=0, le=65535)
+    """0 picks a free port (see ``zoho_sim.testing.run_in_thread``)."""
+    log_level: str = "INFO"
+    seed: int = 42
+    scale: dict[str, int] = Field(default_factory=dict)
+    """Records per entity (``items``, ``contacts``, ``invoices``, ``bills``, ``creditnotes``,
+    ``pricebooks``, ``warehouses``); missing entries use ``default_scale``."""
+    default_scale: int = Field(2000, ge=0)
+    organizations: list[OrgSettings] = Field(default_factory=lambda: [OrgSettings()])
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    stock_bumps_item_last_modified: bool = True
+    """A stock movement changes the item's last_modified_time (UNCONFIRMED)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> SimSettings:
+        ids = [org.organization_id for org in self.organizations]
+        if not ids:
+            raise ValueError("at least one organization is required")
+        if len(set(ids)) != len(ids):
+            raise ValueError("organization ids must be unique")
+        unknown = set(self.scale) - set(SCALE_KEYS)
+        if unknown:
+            raise ValueError(f"unknown scale keys {sorted(unknown)}; known: {list(SCALE_KEYS)}")
+        if any(v < 0 for v in self.scale.values()):
+            raise ValueError("scale values must be >= 0")
+        return self
+
+    @property
+    def default_org_id(self) -> str:
+        return self.organizations[0].organization_id
+
+    def scale_of(self, entity: str) -> int:
+        default = 3 if entity == "warehouses" else self.default_scale
+        if entity == "pricebooks":
+            default = min(self.default_scale, 20)
+        return self.scale.get(entity, default)
+
+
+SCALE_KEYS: Final = (
+    "items",
+    "contacts",
+    "invoices",
+    "bills",
+    "creditnotes",
+    "pricebooks",
+    "warehouses",
+)
