@@ -1,13 +1,85 @@
-"""Settings of the ingest service (env prefix ``INGEST_``; shared names unprefixed)."""
+"""Settings of the ingest service (env prefix ``INGEST_``; shared names unprefixed).
+
+``WEBHOOK_SECRETS`` is the shared name of ARCHITECTURE.md section 7: a comma-separated list of
+tokens, every one of them accepted, so a secret can be rotated by adding the new one, switching
+Zoho's workflow webhooks over, then removing the old one. It has no default: ingest is the only
+service on the internet and must never run open.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Any, Final
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from tds_common.settings import ServiceSettings, service_config
 
+DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+MIN_SECRET_CHARS: Final = 16
+"""Shorter tokens are guessable; the local stack's ``local-webhook-secret`` is 20 characters."""
+
+_PLACEHOLDERS: Final = frozenset({"changeme", "change-me", "secret", "password", "xxx", "todo"})
+
+
+def _split_secrets(value: Any) -> Any:
+    """``"a,b"`` → ``["a", "b"]``; lists (from code) pass through."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")]
+    return value
+
+
+def _check_secrets(secrets: list[SecretStr], name: str, *, required: bool) -> list[SecretStr]:
+    if required and not secrets:
+        raise ValueError(f"{name} must list at least one secret")
+    for position, secret in enumerate(secrets, start=1):
+        text = secret.get_secret_value()
+        # The message names the position, never the value.
+        if not text:
+            raise ValueError(f"{name}: secret #{position} is empty")
+        if text.lower() in _PLACEHOLDERS or len(text) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"{name}: secret #{position} is a placeholder or shorter than "
+                f"{MIN_SECRET_CHARS} characters"
+            )
+    return secrets
+
 
 class Settings(ServiceSettings):
-    model_config = service_config("INGEST_")
+    # Validation errors must not print the offending value: it may be a secret.
+    model_config = {**service_config("INGEST_"), "hide_input_in_errors": True}
 
     port: int = Field(8001, ge=1, le=65535)
+    webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        validation_alias=AliasChoices("WEBHOOK_SECRETS", "webhook_secrets"),
+    )
+    """Tokens accepted in ``X-TDS-Webhook-Token`` or ``?token=`` (comma-separated; all live)."""
+    webhook_hmac_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """``INGEST_WEBHOOK_HMAC_SECRETS``: when set, ``X-Zoho-Webhook-Signature`` (hex
+    HMAC-SHA256 of the raw body under any of these keys) is required as well as the token."""
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024)
+    """Largest request body accepted; enforced while reading the stream (413 beyond it)."""
+    publish_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    """How long a request waits for the broker's acknowledgement before answering 503. Keep it
+    well under Zoho's webhook timeout (about 10-15 s) so Zoho sees our 503, not its own timeout."""
+    retry_after_seconds: int = Field(30, ge=1, le=3600)
+    """``Retry-After`` sent with a 503 when Kafka could not take the event."""
+    kafka_start_timeout_seconds: float = Field(60.0, gt=0)
+    """How long startup keeps trying to reach the broker before the process gives up."""
+    stats_max_window_seconds: int = Field(24 * 3600, ge=60)
+    """The longest window ``/api/zoho/webhooks/inbox/stats`` reports (memory is per minute)."""
+
+    @field_validator("webhook_secrets", "webhook_hmac_secrets", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _split_secrets(value)
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _tokens_usable(cls, value: list[SecretStr]) -> list[SecretStr]:
+        return _check_secrets(value, "WEBHOOK_SECRETS", required=True)
+
+    @field_validator("webhook_hmac_secrets")
+    @classmethod
+    def _hmac_usable(cls, value: list[SecretStr]) -> list[SecretStr]:
+        return _check_secrets(value, "INGEST_WEBHOOK_HMAC_SECRETS", required=False)

@@ -1,0 +1,1 @@
+"""The HTTP surface of ingest: the webhook endpoints and the inbox stats."""

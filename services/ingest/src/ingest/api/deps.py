@@ -1,0 +1,27 @@
+"""What route handlers get injected: the process's publisher, stats and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ingest.publisher import EventPublisher
+from ingest.settings import Settings
+from ingest.stats import InboxStats
+
+
+@dataclass(frozen=True)
+class IngestState:
+    settings: Settings
+    publisher: EventPublisher
+    stats: InboxStats
+
+
+def get_state(request: Request) -> IngestState:
+    state: IngestState = request.app.state.ingest
+    return state
+
+
+StateDep = Annotated[IngestState, Depends(get_state)]

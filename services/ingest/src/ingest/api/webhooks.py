@@ -1,0 +1,184 @@
+"""``POST /api/zoho/webhooks/{entity}``: authenticate, read, validate, publish, then answer.
+
+The order is the point: the token is checked before the body is read; the media type before
+reading; the size while reading; the HMAC (when configured) before parsing; and 202 only after
+Kafka acknowledged the event. Every outcome is counted in the metrics and the inbox stats.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from pydantic import BaseModel
+
+from ingest import metrics
+from ingest.api.deps import IngestState, StateDep
+from ingest.auth import check_signature, check_token
+from ingest.body import media_type, read_limited
+from ingest.delivery import resolve_op, resolve_org
+from ingest.errors import PublishUnavailableError, RejectedWebhookError, UnknownEntityError
+from ingest.payload import FORM_JSON_FIELD, parse_webhook
+from ingest.tracing import current_trace_id, server_span
+from tds_common.catalogue import WEBHOOK_ENTITIES, EntitySpec, get_entity
+from tds_common.events import EventEnvelope
+
+logger = logging.getLogger(__name__)
+
+ROUTE: Final = "/api/zoho/webhooks/{entity}"
+UNKNOWN_ENTITY: Final = "unknown"
+
+router = APIRouter(tags=["webhooks"])
+
+
+class WebhookAccepted(BaseModel):
+    """The event is durable in Kafka."""
+
+    status: str = "accepted"
+    event_id: str
+    entity: str
+    zoho_id: str
+    op: str
+
+
+class ErrorBody(BaseModel):
+    error_code: str
+    message: str
+    errors: list[dict[str, str]] | None = None
+
+
+_RECORD_SCHEMA: Final = {
+    "type": "object",
+    "description": 'The record wrapped under Zoho\'s module key, e.g. {"item": {...}}; '
+    "it must carry its id field and last_modified_time.",
+    "additionalProperties": True,
+}
+_OPENAPI_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _RECORD_SCHEMA},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {FORM_JSON_FIELD: {"type": "string"}},
+                    "required": [FORM_JSON_FIELD],
+                }
+            },
+        },
+    }
+}
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "malformed body or bad org/op parameter",
+        401: "missing or wrong token or signature",
+        404: "unknown entity",
+        413: "body too large",
+        415: "unsupported Content-Type",
+        422: "not a usable record (missing id or last_modified_time)",
+        503: "Kafka could not take the event now; retry after Retry-After seconds",
+    }.items()
+}
+
+
+def _entity_spec(entity: str) -> EntitySpec:
+    if entity not in WEBHOOK_ENTITIES:
+        raise UnknownEntityError("unknown entity; expected one of: " + ", ".join(WEBHOOK_ENTITIES))
+    return get_entity(entity)
+
+
+@router.post(
+    ROUTE,
+    status_code=202,
+    response_model=WebhookAccepted,
+    responses=_ERRORS,
+    openapi_extra=_OPENAPI_BODY,
+)
+async def receive_webhook(
+    request: Request,
+    state: StateDep,
+    entity: Annotated[str, Path(json_schema_extra={"enum": list(WEBHOOK_ENTITIES)})],
+    x_tds_webhook_token: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query()] = None,
+    x_tds_org: Annotated[str | None, Header()] = None,
+    org_id: Annotated[str | None, Query()] = None,
+    op: Annotated[str | None, Query(json_schema_extra={"enum": ["upsert", "delete"]})] = None,
+    x_tds_event: Annotated[str | None, Header()] = None,
+    x_zoho_webhook_signature: Annotated[str | None, Header()] = None,
+) -> WebhookAccepted:
+    """Receive one Zoho workflow webhook; 202 once it is durable in Kafka."""
+    label = entity if entity in WEBHOOK_ENTITIES else UNKNOWN_ENTITY
+    with server_span(f"POST {ROUTE}", request.headers) as span:
+        span.set_attribute("tds.entity", label)
+        state.stats.received(label)
+        log_context = {
+            "request_id": getattr(request.state, "request_id", None),
+            "entity": label,
+            "trace_id": current_trace_id(),
+        }
+        try:
+            accepted = await _handle(
+                request, state, entity, x_tds_webhook_token, token, x_tds_org, org_id,
+                op, x_tds_event, x_zoho_webhook_signature,
+            )  # fmt: skip
+        except (RejectedWebhookError, PublishUnavailableError) as exc:
+            state.stats.rejected(label, exc.reason)
+            metrics.WEBHOOKS.labels(label, str(exc.http_status), exc.reason).inc()
+            level = logging.WARNING if exc.http_status >= 500 else logging.INFO
+            logger.log(
+                level, "webhook rejected: %s", exc, extra={**log_context, "reason": exc.reason}
+            )
+            raise
+        except Exception:
+            state.stats.rejected(label, "internal_error")
+            metrics.WEBHOOKS.labels(label, "500", "internal_error").inc()
+            logger.exception("webhook failed", extra=log_context)
+            raise
+        state.stats.accepted(label)
+        metrics.WEBHOOKS.labels(label, "202", "accepted").inc()
+        logger.info(
+            "webhook accepted",
+            extra={**log_context, "event_id": accepted.event_id, "op": accepted.op},
+        )
+        return accepted
+
+
+async def _handle(
+    request: Request,
+    state: IngestState,
+    entity: str,
+    header_token: str | None,
+    query_token: str | None,
+    org_header: str | None,
+    org_query: str | None,
+    op_query: str | None,
+    event_header: str | None,
+    signature: str | None,
+) -> WebhookAccepted:
+    settings = state.settings
+    check_token(header_token, query_token, settings.webhook_secrets)
+    spec = _entity_spec(entity)
+    org = resolve_org(org_header, org_query, settings.zoho_organization_id)
+    operation = resolve_op(op_query, event_header)
+    kind = media_type(request.headers.get("content-type"))
+    body = await read_limited(
+        request.stream(), request.headers.get("content-length"), settings.max_body_bytes
+    )
+    metrics.PAYLOAD_BYTES.labels(spec.name).observe(len(body))
+    check_signature(body, signature, settings.webhook_hmac_secrets)
+    parsed = parse_webhook(body, kind, spec)
+    envelope = EventEnvelope(
+        org_id=org,
+        entity=spec.name,
+        zoho_id=parsed.zoho_id,
+        op=operation,
+        source="webhook",
+        last_modified_time=parsed.last_modified_time,
+        payload=parsed.record,
+    )
+    await state.publisher.publish(envelope)
+    return WebhookAccepted(
+        event_id=envelope.event_id, entity=spec.name, zoho_id=parsed.zoho_id, op=operation
+    )

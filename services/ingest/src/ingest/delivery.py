@@ -1,0 +1,60 @@
+"""What a webhook's URL and headers say about the delivery: which organization, which operation.
+
+Zoho's payload names neither (zoho-api.md section 8.3), so both are configured on the workflow
+webhook:
+
+- organization: ``X-TDS-Org`` header, else ``org_id`` query parameter, else
+  ``ZOHO_ORGANIZATION_ID`` (ARCHITECTURE.md section 6);
+- operation: ``upsert`` unless the URL carries ``?op=delete`` or the webhook sends the header
+  ``X-TDS-Event: deleted``. Point a workflow rule triggered on deletion at the same URL with
+  either; the record still travels in the payload (Zoho sends the record as it was), and the
+  processor soft-deletes the row. Both spellings may be given only if they agree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ingest.errors import InvalidParameterError
+from tds_common.events import Operation
+
+ORG_ID_PATTERN: Final = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+QUERY_OPS: Final[dict[str, Operation]] = {"upsert": "upsert", "delete": "delete"}
+EVENT_OPS: Final[dict[str, Operation]] = {
+    "created": "upsert",
+    "edited": "upsert",
+    "updated": "upsert",
+    "upsert": "upsert",
+    "deleted": "delete",
+    "delete": "delete",
+}
+
+
+def resolve_org(header: str | None, query: str | None, default: str) -> str:
+    org = header or query or default
+    if not org:
+        raise InvalidParameterError(
+            "no organization: send X-TDS-Org or ?org_id=, or set ZOHO_ORGANIZATION_ID"
+        )
+    if not ORG_ID_PATTERN.match(org):
+        raise InvalidParameterError("organization id must be 1-64 letters, digits, '-' or '_'")
+    return org
+
+
+def resolve_op(query: str | None, event_header: str | None) -> Operation:
+    from_query = from_header = None
+    if query is not None:
+        from_query = QUERY_OPS.get(query.strip().lower())
+        if from_query is None:
+            raise InvalidParameterError("op must be 'upsert' or 'delete'")
+    if event_header is not None:
+        from_header = EVENT_OPS.get(event_header.strip().lower())
+        if from_header is None:
+            raise InvalidParameterError(
+                "X-TDS-Event must be one of: " + ", ".join(sorted(EVENT_OPS))
+            )
+    if from_query and from_header and from_query != from_header:
+        raise InvalidParameterError("op and X-TDS-Event disagree")
+    return from_query or from_header or "upsert"

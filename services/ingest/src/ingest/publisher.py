@@ -1,0 +1,119 @@
+"""Publishing envelopes to ``tds.zoho.events``: answered only once the broker acknowledged.
+
+The producer is ``acks=all`` and idempotent (``tds_common.kafka.create_producer``). A request
+waits at most ``publish_timeout_seconds`` for the acknowledgement; past that, or on a Kafka
+error, it gets :class:`PublishUnavailableError` (503 + Retry-After) so Zoho delivers it again.
+The send itself is never cancelled on timeout (``asyncio.shield``): the producer may still
+deliver it later, and a duplicate is harmless downstream (monotonic upsert, inbox dedup key),
+whereas a 2xx for an event that is not durable would lose data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Final
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from ingest import metrics
+from ingest.errors import PayloadTooLargeError, PublishUnavailableError
+from ingest.tracing import kafka_headers
+from tds_common.events import EventEnvelope
+from tds_common.kafka import create_producer
+
+logger = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT_SECONDS: Final = 10.0
+
+
+class EventPublisher:
+    """Owns the Kafka producer of one ingest process."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        timeout_seconds: float,
+        retry_after_seconds: int,
+    ) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._topic = topic
+        self._timeout_seconds = timeout_seconds
+        self._retry_after_seconds = retry_after_seconds
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self, *, within_seconds: float) -> None:
+        """Connect, retrying with backoff for ``within_seconds`` (then the error propagates)."""
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(within_seconds),
+            wait=wait_exponential(multiplier=0.5, max=5),
+            retry=retry_if_exception_type(KafkaError),
+            reraise=True,
+        ):
+            with attempt:
+                producer = create_producer(self._bootstrap_servers)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+        logger.info("producer connected", extra={"topic": self._topic})
+
+    async def stop(self) -> None:
+        """Flush what is buffered (bounded), then close the producer."""
+        if self._producer is None:
+            return
+        try:
+            await asyncio.wait_for(self._producer.flush(), FLUSH_TIMEOUT_SECONDS)
+        except (TimeoutError, KafkaError):
+            logger.warning("producer flush did not complete before shutdown")
+        finally:
+            await self._producer.stop()
+            self._producer = None
+
+    async def check(self) -> None:
+        """Readiness: a broker answers and knows our topic (no auto-creation in production)."""
+        if self._producer is None:
+            raise PublishUnavailableError("Kafka producer not started")
+        try:
+            cluster = await self._producer.client.fetch_all_metadata()
+        except KafkaError as exc:
+            raise PublishUnavailableError(f"Kafka unreachable: {type(exc).__name__}") from exc
+        if self._topic not in cluster.topics():
+            raise PublishUnavailableError(f"topic {self._topic} does not exist")
+
+    def _unavailable(self, message: str) -> PublishUnavailableError:
+        return PublishUnavailableError(message, retry_after_seconds=self._retry_after_seconds)
+
+    async def publish(self, envelope: EventEnvelope) -> None:
+        """Return once the broker acknowledged the event; raise 503/413 otherwise."""
+        if self._producer is None:
+            raise self._unavailable("Kafka producer not started")
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async with asyncio.timeout(self._timeout_seconds):
+                delivery = await self._producer.send(
+                    self._topic, envelope.to_bytes(), key=envelope.key, headers=kafka_headers()
+                )
+                await asyncio.shield(delivery)
+            outcome = "acknowledged"
+        except TimeoutError as exc:
+            outcome = "timeout"
+            raise self._unavailable("Kafka did not acknowledge the event in time") from exc
+        except MessageSizeTooLargeError as exc:
+            raise PayloadTooLargeError("event is larger than Kafka accepts") from exc
+        except KafkaError as exc:
+            raise self._unavailable(
+                f"Kafka could not take the event: {type(exc).__name__}"
+            ) from exc
+        finally:
+            metrics.PUBLISH_DURATION.labels(envelope.entity, outcome).observe(
+                time.perf_counter() - started
+            )
