@@ -1,0 +1,173 @@
+"""Zoho records to mirror rows: pure functions, no I/O, so poison shows up before any SQL runs.
+
+A :class:`Change` is what processor (one event) and bulk-sync (one record of a page) hand to the
+writer. :func:`map_change` turns it into a :class:`MappedChange`: the parent row and, when the
+record carries its child list, the child rows that replace the stored ones. Rows are dicts of
+JSON-ready values keyed by column name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from tds_common.events import parse_zoho_timestamp
+from tds_common.mirror.specs import (
+    STOCK_FIGURES,
+    STOCK_LISTS,
+    ChildSpec,
+    Column,
+    MirrorSpec,
+    get_spec,
+)
+from tds_common.mirror.values import MappingError, to_text
+
+Operation = Literal["upsert", "delete"]
+ChangeKey = tuple[str, str, str]
+"""(entity, org_id, zoho_id)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One version of one Zoho record (or its deletion), ready to be mirrored."""
+
+    entity: str
+    org_id: str
+    zoho_id: str
+    op: Operation
+    record: Mapping[str, Any]
+    """The record unwrapped from its module key (for a delete: whatever Zoho sent, maybe {})."""
+    source: str
+    """``webhook``, ``books``, ``inventory`` (or ``replay``): lands in the ``source`` column."""
+    last_modified_time: datetime | None = None
+    """Overrides the record's own ``last_modified_time`` when given."""
+
+    @property
+    def key(self) -> ChangeKey:
+        return (self.entity, self.org_id, self.zoho_id)
+
+    @property
+    def modified(self) -> datetime | None:
+        if self.last_modified_time is not None:
+            return self.last_modified_time
+        try:
+            return parse_zoho_timestamp(self.record.get("last_modified_time") or None)
+        except ValueError as exc:
+            raise MappingError("last_modified_time is not a timestamp") from exc
+
+
+@dataclass(frozen=True)
+class MappedChange:
+    change: Change
+    spec: MirrorSpec
+    modified: datetime | None
+    row: dict[str, Any]
+    """Parent row (for stock: just the key and version)."""
+    children: list[dict[str, Any]] | None
+    """Child rows replacing the stored ones; None leaves stored children untouched."""
+
+    @property
+    def deleted(self) -> bool:
+        return self.change.op == "delete"
+
+
+def is_thin(spec: MirrorSpec, record: Mapping[str, Any], modified: datetime | None) -> bool:
+    """Whether an upsert lacks what a complete record has (→ read it through zoho-proxy)."""
+    if spec.versioned and modified is None:
+        return True
+    return any(all(field not in record for field in group) for group in spec.required)
+
+
+def _value(column: Column, record: Mapping[str, Any], prefix: str = "") -> Any:
+    raw: Any = None
+    for field in column.sources:
+        raw = record.get(prefix + field) if prefix else None
+        if raw in (None, ""):
+            raw = record.get(field)
+        if raw not in (None, ""):
+            break
+    try:
+        return column.convert(raw)
+    except MappingError as exc:
+        raise MappingError(f"{column.name}: {exc}") from exc
+
+
+def _base(change: Change, spec: MirrorSpec, stamp: str | None) -> dict[str, Any]:
+    return {
+        "org_id": change.org_id,
+        spec.id_column: change.zoho_id,
+        "zoho_last_modified_time": stamp,
+        "source": change.source,
+    }
+
+
+def _child_rows(
+    change: Change, spec: MirrorSpec, child: ChildSpec, stamp: str | None
+) -> list[dict[str, Any]] | None:
+    items = change.record.get(child.list_field)
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise MappingError(f"{child.list_field} is not a list")
+    rows: dict[str, dict[str, Any]] = {}
+    for position, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise MappingError(f"{child.list_field}[{position}] is not an object")
+        key = to_text(item.get(child.key_column))
+        if key is None:
+            raise MappingError(f"{child.list_field}[{position}] has no {child.key_column}")
+        row = _base(change, spec, stamp)
+        row[child.key_column] = key
+        row.update({c.name: _value(c, item) for c in child.columns})
+        row["raw"] = dict(item)
+        rows[key] = row  # a repeated child id: the later entry wins, as in Zoho's own UI
+    return list(rows.values())
+
+
+def _stock_rows(change: Change, spec: MirrorSpec, stamp: str | None) -> list[dict[str, Any]] | None:
+    present = [(name, prefix) for name, prefix in STOCK_LISTS if name in change.record]
+    if not present:
+        return None
+    name, prefix = next(((n, p) for n, p in present if change.record[n]), present[0])
+    entries = change.record[name]
+    if not isinstance(entries, list):
+        raise MappingError(f"{name} is not a list")
+    rows: dict[str, dict[str, Any]] = {}
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise MappingError(f"{name}[{position}] is not an object")
+        warehouse_id = to_text(entry.get(prefix + "id"))
+        if warehouse_id is None:
+            raise MappingError(f"{name}[{position}] has no {prefix}id")
+        row = _base(change, spec, stamp)
+        row["warehouse_id"] = warehouse_id
+        row["warehouse_name"] = to_text(entry.get(prefix + "name"))
+        for figure in STOCK_FIGURES:
+            row[figure] = _value(next(c for c in spec.columns if c.name == figure), entry, prefix)
+        row["raw"] = dict(entry)
+        rows[warehouse_id] = row
+    return list(rows.values())
+
+
+def map_change(change: Change) -> MappedChange:
+    """Rows for one change; :class:`MappingError` when the record cannot be stored."""
+    try:
+        spec = get_spec(change.entity)
+    except KeyError as exc:
+        raise MappingError(f"unknown entity {change.entity!r}") from exc
+    record_id = change.record.get(spec.id_column)
+    if record_id not in (None, "") and str(record_id) != change.zoho_id:
+        raise MappingError(f"{spec.id_column} {record_id!r} does not match {change.zoho_id!r}")
+    modified = change.modified
+    stamp = modified.isoformat() if modified else None
+    row = _base(change, spec, stamp)
+    row["raw"] = dict(change.record)
+    if change.op == "delete":
+        return MappedChange(change, spec, modified, row, None)
+    if spec.kind == "stock":
+        return MappedChange(change, spec, modified, row, _stock_rows(change, spec, stamp))
+    row.update({c.name: _value(c, change.record) for c in spec.columns})
+    children = _child_rows(change, spec, spec.child, stamp) if spec.child else None
+    return MappedChange(change, spec, modified, row, children)

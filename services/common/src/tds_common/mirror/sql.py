@@ -1,0 +1,160 @@
+"""The set-based statements behind the writer, generated once per table from the specs.
+
+Rows travel as one JSON array per statement (``json_to_recordset($1::text::json)``): one round
+trip per table per batch whatever the batch size, typed by the column list, independent of the
+connection's codecs. The monotonic rule lives here, in SQL, so concurrent writers (processor
+replicas, bulk-sync) are ordered by the database's row locks, not by luck:
+
+- an upsert wins when either side has no version, when it is newer, or when it is as new and the
+  stored row is not deleted (ARCHITECTURE.md's ``>=``, except that a delete at the same version
+  is final);
+- a delete wins when it is at least as new; it keeps the stored columns and sets ``deleted_at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Final
+
+from tds_common.mirror.specs import ChildSpec, Column, MirrorSpec
+from tds_common.mirror.values import PG_TYPES
+
+_VERSION: Final = "zoho_last_modified_time"
+
+UPSERT_WINS: Final = (
+    f"(excluded.{_VERSION} IS NULL OR t.{_VERSION} IS NULL"
+    f" OR excluded.{_VERSION} > t.{_VERSION}"
+    f" OR (excluded.{_VERSION} = t.{_VERSION} AND t.deleted_at IS NULL))"
+)
+DELETE_WINS: Final = (
+    f"(excluded.{_VERSION} IS NULL OR t.{_VERSION} IS NULL OR excluded.{_VERSION} >= t.{_VERSION})"
+)
+
+
+@dataclass(frozen=True)
+class TableStatements:
+    upsert: str
+    delete: str
+
+
+@dataclass(frozen=True)
+class ChildStatements:
+    clear: str
+    insert: str
+    mark_deleted: str
+
+
+def _typed(columns: tuple[Column, ...]) -> list[tuple[str, str]]:
+    return [(c.name, PG_TYPES[c.convert]) for c in columns]
+
+
+def _recordset(fields: list[tuple[str, str]]) -> str:
+    spec = ", ".join(f"{name} {pg_type}" for name, pg_type in fields)
+    return f"json_to_recordset($1::text::json) AS r({spec})"
+
+
+def _common(keys: list[str]) -> list[tuple[str, str]]:
+    return [("org_id", "text"), *((k, "text") for k in keys)]
+
+
+_TAIL: Final = [("raw", "jsonb"), (_VERSION, "timestamptz"), ("source", "text")]
+
+
+@cache
+def parent_statements(spec: MirrorSpec) -> TableStatements:
+    keys = ["org_id", spec.id_column]
+    fields = [*_common([spec.id_column]), *_typed(spec.columns), *_TAIL]
+    names = [name for name, _ in fields]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys and n != _VERSION)
+    upsert = (
+        f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "
+        f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp(), NULL "
+        f"FROM {_recordset(fields)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, "
+        f"{_VERSION} = COALESCE(excluded.{_VERSION}, t.{_VERSION}), "
+        f"synced_at = excluded.synced_at, deleted_at = NULL "
+        f"WHERE {UPSERT_WINS} RETURNING t.org_id, t.{spec.id_column}"
+    )
+    tomb = [*_common([spec.id_column]), *_TAIL]
+    tomb_names = [name for name, _ in tomb]
+    delete = (
+        f"INSERT INTO {spec.table} AS t ({', '.join(tomb_names)}, synced_at, deleted_at) "
+        f"SELECT {', '.join('r.' + n for n in tomb_names)}, clock_timestamp(), clock_timestamp() "
+        f"FROM {_recordset(tomb)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        f"deleted_at = COALESCE(t.deleted_at, excluded.deleted_at), "
+        f"{_VERSION} = GREATEST(t.{_VERSION}, excluded.{_VERSION}), "
+        f"synced_at = excluded.synced_at "
+        f"WHERE {DELETE_WINS} RETURNING t.org_id, t.{spec.id_column}"
+    )
+    return TableStatements(upsert, delete)
+
+
+@cache
+def child_statements(spec: MirrorSpec, child: ChildSpec) -> ChildStatements:
+    parent = spec.id_column
+    fields = [*_common([parent, child.key_column]), *_typed(child.columns), *_TAIL]
+    names = [name for name, _ in fields]
+    owners = f"unnest($1::text[], $2::text[]) AS w(org_id, {parent})"
+    match = f"c.org_id = w.org_id AND c.{parent} = w.{parent}"
+    return ChildStatements(
+        clear=f"DELETE FROM {child.table} AS c USING {owners} WHERE {match}",
+        insert=(
+            f"INSERT INTO {child.table} ({', '.join(names)}, synced_at) "
+            f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp() "
+            f"FROM {_recordset(fields)}"
+        ),
+        mark_deleted=(
+            f"UPDATE {child.table} AS c SET deleted_at = clock_timestamp(), "
+            f"synced_at = clock_timestamp() FROM {owners} WHERE {match} AND c.deleted_at IS NULL"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class StockStatements:
+    lock: str
+    winners: str
+    upsert: str
+    retire: str
+
+
+@cache
+def stock_statements(spec: MirrorSpec) -> StockStatements:
+    """Stock has no parent row: a version wins for an item when no stored row is newer."""
+    fields = [*_common(["item_id", "warehouse_id"]), *_typed(spec.columns), *_TAIL]
+    names = [name for name, _ in fields]
+    keys = {"org_id", "item_id", "warehouse_id"}
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
+    items = "unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(org_id, item_id, modified)"
+    return StockStatements(
+        # Serialises writers of the same item (processor vs bulk-sync); callers pass sorted keys.
+        lock=(
+            "SELECT pg_advisory_xact_lock(hashtextextended("
+            "'zoho.stock_levels:' || k.org_id || ':' || k.item_id, 0)) "
+            "FROM unnest($1::text[], $2::text[]) AS k(org_id, item_id)"
+        ),
+        winners=(
+            f"SELECT k.org_id, k.item_id FROM {items} WHERE k.modified IS NULL OR NOT EXISTS ("
+            f"SELECT 1 FROM {spec.table} s WHERE s.org_id = k.org_id AND s.item_id = k.item_id "
+            f"AND s.{_VERSION} > k.modified)"
+        ),
+        upsert=(
+            f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "
+            f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp(), NULL "
+            f"FROM {_recordset(fields)} "
+            f"ON CONFLICT (org_id, item_id, warehouse_id) DO UPDATE SET {updates}, "
+            f"synced_at = excluded.synced_at, deleted_at = NULL"
+        ),
+        # Warehouses no longer listed for a winning item are soft-deleted at its version.
+        retire=(
+            f"UPDATE {spec.table} AS s SET deleted_at = clock_timestamp(), "
+            f"synced_at = clock_timestamp(), {_VERSION} = COALESCE(k.modified, s.{_VERSION}) "
+            f"FROM {items} WHERE s.org_id = k.org_id AND s.item_id = k.item_id "
+            f"AND s.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
+            f"unnest($4::text[], $5::text[], $6::text[]) AS kept(org_id, item_id, warehouse_id) "
+            f"WHERE kept.org_id = s.org_id AND kept.item_id = s.item_id "
+            f"AND kept.warehouse_id = s.warehouse_id)"
+        ),
+    )

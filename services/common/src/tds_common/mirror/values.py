@@ -1,0 +1,126 @@
+"""Zoho JSON values to column values, once, for every mirror table.
+
+Zoho sends ids as strings, empty values as ``""``, amounts as numbers (stock figures sometimes as
+strings), dates as ``yyyy-mm-dd`` and timestamps as ``2026-06-09T09:45:21-0400``. Each converter
+returns a JSON-ready value (the rows travel to PostgreSQL as one JSON document per statement, see
+:mod:`tds_common.mirror.sql`): ``None`` for empty, ``str`` for numerics (exact, no float rounding),
+ISO strings for dates and timestamps. A value that cannot be what the column says raises
+:class:`MappingError`, which makes the record a poison record, never a silently wrong row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from tds_common.errors import InvalidMessageError
+from tds_common.events import parse_zoho_timestamp
+
+Converter = Callable[[Any], Any]
+
+_TRUE: Final = frozenset({"true", "1", "yes", "y"})
+_FALSE: Final = frozenset({"false", "0", "no", "n"})
+
+
+class MappingError(InvalidMessageError):
+    """A field's value does not fit its column; the record can never be stored as it is."""
+
+    error_code = "mapping_error"
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def to_text(value: Any) -> str | None:
+    """Text columns: ``""`` → NULL (so ``IS NULL`` finds every empty value); numbers as text."""
+    if _empty(value):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def to_numeric(value: Any) -> str | None:
+    """Exact decimal as a string. Accepts numbers and numeric strings (``"12.5"``, ``"1,200"``).
+
+    A trailing ``%`` (Zoho writes line discounts as ``"10.00%"``) is dropped; ``raw`` keeps it.
+    """
+    if _empty(value):
+        return None
+    if isinstance(value, bool):
+        raise MappingError(f"expected a number, got a boolean: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).strip().replace(",", "").removesuffix("%")
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise MappingError(f"expected a number, got {str(value)[:40]!r}") from exc
+    if not number.is_finite():
+        raise MappingError(f"expected a finite number, got {str(value)[:40]!r}")
+    return str(number)
+
+
+def to_integer(value: Any) -> int | None:
+    """Whole numbers (``payment_terms``, ``item_order``); ``"30"`` and ``30.0`` are fine."""
+    numeric = to_numeric(value)
+    if numeric is None:
+        return None
+    number = Decimal(numeric)
+    if number != number.to_integral_value():
+        raise MappingError(f"expected a whole number, got {numeric}")
+    return int(number)
+
+
+def to_boolean(value: Any) -> bool | None:
+    if _empty(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise MappingError(f"expected a boolean, got {str(value)[:40]!r}")
+
+
+def to_date(value: Any) -> str | None:
+    """``yyyy-mm-dd``; a timestamp is cut to its date part."""
+    if _empty(value):
+        return None
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError as exc:
+        raise MappingError(f"expected a date (yyyy-mm-dd), got {text[:40]!r}") from exc
+
+
+def to_timestamp(value: Any) -> str | None:
+    """Zoho's ``2026-06-09T09:45:21-0400`` as an ISO timestamp with its offset."""
+    if _empty(value):
+        return None
+    try:
+        parsed = parse_zoho_timestamp(str(value))
+    except ValueError as exc:
+        raise MappingError(f"expected a timestamp, got {str(value)[:40]!r}") from exc
+    return parsed.isoformat() if parsed else None
+
+
+PG_TYPES: Final[dict[Converter, str]] = {
+    to_text: "text",
+    to_numeric: "numeric",
+    to_integer: "integer",
+    to_boolean: "boolean",
+    to_date: "date",
+    to_timestamp: "timestamptz",
+}
+"""The PostgreSQL type each converter's output is read as."""
