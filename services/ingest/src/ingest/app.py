@@ -21,7 +21,7 @@ from ingest.api import webhooks
 from ingest.api.deps import IngestState
 from ingest.api.request_id import RequestIdMiddleware
 from ingest.errors import InvalidRecordError
-from ingest.publisher import EventPublisher
+from ingest.publisher import EventPublisher, Publisher
 from ingest.settings import Settings
 from ingest.stats import InboxStats
 from tds_common.app import create_service_app
@@ -31,14 +31,16 @@ from tds_common.settings import loggable
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, publisher: Publisher | None = None) -> FastAPI:
+    """The ingest app; ``publisher`` replaces the Kafka one in unit tests."""
     health = HealthRegistry(failure_threshold=settings.ready_failure_threshold)
-    publisher = EventPublisher(
-        settings.kafka_bootstrap_servers,
-        settings.topics.events,
-        timeout_seconds=settings.publish_timeout_seconds,
-        retry_after_seconds=settings.retry_after_seconds,
-    )
+    if publisher is None:
+        publisher = EventPublisher(
+            settings.kafka_bootstrap_servers,
+            settings.topics.events,
+            timeout_seconds=settings.publish_timeout_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
+        )
     health.add_readiness("kafka", publisher.check)
 
     @asynccontextmanager

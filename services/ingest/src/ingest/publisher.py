@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Final
+from typing import Final, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -28,6 +28,15 @@ from tds_common.kafka import create_producer
 logger = logging.getLogger(__name__)
 
 FLUSH_TIMEOUT_SECONDS: Final = 10.0
+
+
+class Publisher(Protocol):
+    """What the app needs from a publisher (the Kafka one, or a fake in unit tests)."""
+
+    async def start(self, *, within_seconds: float) -> None: ...
+    async def stop(self) -> None: ...
+    async def check(self) -> None: ...
+    async def publish(self, envelope: EventEnvelope) -> None: ...
 
 
 class EventPublisher:

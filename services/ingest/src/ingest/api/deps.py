@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ingest.publisher import EventPublisher
+from ingest.publisher import Publisher
 from ingest.settings import Settings
 from ingest.stats import InboxStats
 
@@ -15,7 +15,7 @@ from ingest.stats import InboxStats
 @dataclass(frozen=True)
 class IngestState:
     settings: Settings
-    publisher: EventPublisher
+    publisher: Publisher
     stats: InboxStats
 
 

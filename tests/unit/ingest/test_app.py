@@ -1,0 +1,198 @@
+"""The webhook endpoint end to end with a fake publisher: order of checks, bodies, headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from ingest.app import create_app
+from ingest.errors import PublishUnavailableError
+from ingest.settings import Settings
+from ingest.tracing import kafka_headers
+from tds_common.events import EventEnvelope
+
+TOKEN = "unit-test-webhook-token"
+RECORD = {"item_id": "4600000000012345", "last_modified_time": "2026-06-09T09:45:21-0400"}
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.published: list[tuple[EventEnvelope, dict[str, bytes]]] = []
+        self.fail = False
+
+    async def start(self, *, within_seconds: float) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def check(self) -> None:
+        return None
+
+    async def publish(self, envelope: EventEnvelope) -> None:
+        if self.fail:
+            raise PublishUnavailableError("Kafka did not acknowledge", retry_after_seconds=7)
+        self.published.append((envelope, dict(kafka_headers())))
+
+
+@pytest.fixture(name="publisher")
+def fixture_publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+@pytest.fixture(name="client")
+async def fixture_client(publisher: FakePublisher) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        webhook_secrets=[TOKEN],
+        zoho_organization_id="org-default",
+        max_body_bytes=4096,
+    )
+    app = create_app(settings, publisher=publisher)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            yield client
+
+
+async def test_accepted_after_publish_with_org_and_trace(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    response = await client.post(
+        "/api/zoho/webhooks/products?org_id=org-q",
+        json={"item": RECORD},
+        headers={
+            "X-TDS-Webhook-Token": TOKEN,
+            "X-TDS-Org": "org-h",
+            "X-Request-ID": "req-123",
+            "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01",
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert response.headers["X-Request-ID"] == "req-123"
+    body = response.json()
+    ((envelope, headers),) = publisher.published
+    assert body == {
+        "status": "accepted",
+        "event_id": envelope.event_id,
+        "entity": "products",
+        "zoho_id": RECORD["item_id"],
+        "op": "upsert",
+    }
+    assert envelope.org_id == "org-h"
+    assert envelope.key == b"org-h:products:4600000000012345"
+    assert envelope.source == "webhook"
+    assert envelope.payload == RECORD
+    # The caller's trace continues into Kafka: same trace id, our own span id.
+    version, trace_id, span_id, _ = headers["traceparent"].decode().split("-")
+    assert (version, trace_id) == ("00", TRACE_ID)
+    assert span_id != "00f067aa0ba902b7"
+
+
+async def test_trace_is_started_when_caller_sends_none(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    response = await client.post(
+        f"/api/zoho/webhooks/invoices?token={TOKEN}&op=delete",
+        json={"invoice": {"invoice_id": "9", "last_modified_time": RECORD["last_modified_time"]}},
+    )
+    assert response.status_code == 202
+    ((envelope, headers),) = publisher.published
+    assert envelope.op == "delete"
+    assert envelope.org_id == "org-default"
+    assert len(headers["traceparent"].decode().split("-")[1]) == 32
+
+
+async def test_token_is_checked_before_the_body_is_read(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    pulled: list[bytes] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        pulled.append(b"chunk")
+        yield json.dumps({"item": RECORD}).encode()
+
+    response = await client.post(
+        "/api/zoho/webhooks/products",
+        content=body(),
+        headers={"X-TDS-Webhook-Token": "wrong-token", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    assert pulled == []
+    assert publisher.published == []
+
+
+async def test_errors_never_echo_the_presented_token(client: httpx.AsyncClient) -> None:
+    almost = TOKEN[:-1] + "X"
+    for response in (
+        await client.post(f"/api/zoho/webhooks/products?token={almost}", json={}),
+        await client.post(
+            "/api/zoho/webhooks/nope", json={}, headers={"X-TDS-Webhook-Token": TOKEN}
+        ),
+        await client.post(
+            f"/api/zoho/webhooks/products?token={TOKEN}", json={"item": {"item_id": "1"}}
+        ),
+    ):
+        assert response.status_code in (401, 404, 422)
+        assert TOKEN not in response.text and almost not in response.text
+        assert set(response.json()) >= {"error_code", "message"}
+
+
+JSON = {"Content-Type": "application/json"}
+P = "/api/zoho/webhooks/products?token=T"
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status", "code"),
+    [
+        ("/api/zoho/webhooks/products", {"json": {"item": RECORD}}, 401, "unauthorized"),
+        ("/api/zoho/webhooks/warehouses?token=T", {"json": {}}, 404, "unknown_entity"),
+        (P, {"content": b"{", "headers": JSON}, 400, "malformed_payload"),
+        (P + "&op=purge", {"json": {"item": RECORD}}, 400, "invalid_parameter"),
+        (P, {"content": b"x" * 5000, "headers": JSON}, 413, "payload_too_large"),
+        (
+            P,
+            {"content": b"<i/>", "headers": {"Content-Type": "text/xml"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (P, {"json": {"item": {"name": "x"}}}, 422, "invalid_record"),
+    ],
+)
+async def test_rejections_have_status_and_json_error(
+    client: httpx.AsyncClient,
+    publisher: FakePublisher,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    code: str,
+) -> None:
+    response = await client.post(path.replace("token=T", f"token={TOKEN}"), **kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["error_code"] == code
+    assert publisher.published == []
+
+
+async def test_publish_failure_is_503_with_retry_after_and_counted(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    publisher.fail = True
+    bill = {"bill_id": "5", "last_modified_time": RECORD["last_modified_time"]}
+    response = await client.post(
+        "/api/zoho/webhooks/bills", json={"bill": bill}, headers={"X-TDS-Webhook-Token": TOKEN}
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "7"
+    stats = (await client.get("/api/zoho/webhooks/inbox/stats")).json()["windows"]["5m"]
+    assert stats["rejected_by_reason"] == {"kafka_unavailable": 1}
+    assert stats["by_entity"]["bills"] == {"received": 1, "accepted": 0, "rejected": 1}
+    metrics = (await client.get("/metrics")).text
+    assert (
+        'tds_ingest_webhooks_total{entity="bills",reason="kafka_unavailable",status_code="503"}'
+        in metrics
+    )
