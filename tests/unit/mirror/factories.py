@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -250,7 +251,7 @@ def warehouse(warehouse_id: str, **extra: Any) -> dict[str, Any]:
     return record
 
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "products": product,
     "customers": customer,
     "invoices": invoice,
@@ -274,7 +275,7 @@ def envelope(entity: str, zoho_id: str, record: dict[str, Any], *, op: str = "up
         org_id=org_id,
         entity=entity,
         zoho_id=zoho_id,
-        op=op,  # type: ignore[arg-type]
+        op=op,
         source="webhook",
         received_at=received_at or datetime.now(UTC),
         last_modified_time=parse_zoho_timestamp(record.get("last_modified_time")),

@@ -10,12 +10,13 @@ Processor and bulk-sync both use it::
 from tds_common.mirror.mapping import Change, ChangeKey, MappedChange, is_thin, map_change
 from tds_common.mirror.specs import SPECS, MirrorSpec, get_spec
 from tds_common.mirror.values import MappingError
-from tds_common.mirror.writer import reduce_batch, supersedes, write_changes
+from tds_common.mirror.writer import DbConnection, reduce_batch, supersedes, write_changes
 
 __all__ = [
     "SPECS",
     "Change",
     "ChangeKey",
+    "DbConnection",
     "MappedChange",
     "MappingError",
     "MirrorSpec",

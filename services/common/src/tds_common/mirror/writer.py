@@ -18,12 +18,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from tds_common.mirror.mapping import ChangeKey, MappedChange
 from tds_common.mirror.specs import MirrorSpec
 from tds_common.mirror.sql import child_statements, parent_statements, stock_statements
 
 logger = logging.getLogger(__name__)
+
+DbConnection = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+"""A plain connection or one borrowed from a pool."""
 
 
 def supersedes(new: MappedChange, current: MappedChange) -> bool:
@@ -50,7 +54,7 @@ def _json(rows: list[dict[str, Any]]) -> str:
 
 
 async def _write_records(
-    conn: asyncpg.Connection, spec: MirrorSpec, items: list[MappedChange]
+    conn: DbConnection, spec: MirrorSpec, items: list[MappedChange]
 ) -> set[tuple[str, str]]:
     statements = parent_statements(spec)
     upserts = [m for m in items if not m.deleted]
@@ -87,7 +91,7 @@ async def _write_records(
 
 
 async def _write_stock(
-    conn: asyncpg.Connection, spec: MirrorSpec, items: list[MappedChange]
+    conn: DbConnection, spec: MirrorSpec, items: list[MappedChange]
 ) -> set[tuple[str, str]]:
     statements = stock_statements(spec)
     orgs = [m.change.org_id for m in items]
@@ -116,7 +120,7 @@ async def _write_stock(
     return won
 
 
-async def write_changes(conn: asyncpg.Connection, mapped: Sequence[MappedChange]) -> set[int]:
+async def write_changes(conn: DbConnection, mapped: Sequence[MappedChange]) -> set[int]:
     """Write a batch inside the caller's transaction; returns the indices of the changes applied.
 
     A change is not applied when a newer version is already stored (or comes later in the same
