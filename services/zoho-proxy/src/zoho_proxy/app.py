@@ -1,26 +1,74 @@
-"""App factory of the zoho-proxy service."""
+"""App factory of the zoho-proxy service.
+
+The lifespan opens, in order, the PostgreSQL pool (budgets and the token lease), one
+``httpx.AsyncClient`` for Zoho Accounts and the API, and builds the budget, token manager and
+Zoho client on top; it closes them in reverse.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
+import httpx
 from fastapi import FastAPI
 
 from tds_common.app import create_service_app
-from tds_common.health import HealthRegistry
+from tds_common.db import check_pool, create_pool
+from tds_common.settings import loggable
 from zoho_proxy import metrics
+from zoho_proxy.api.routes import budget as budget_routes
+from zoho_proxy.api.routes import entities, passthrough
+from zoho_proxy.budget import Budget
+from zoho_proxy.health import ProxyHealthRegistry
 from zoho_proxy.settings import Settings
+from zoho_proxy.state import ProxyState
+from zoho_proxy.tokens import TokenManager
+from zoho_proxy.zoho.client import ZohoClient
+
+logger = logging.getLogger(__name__)
+
+HTTP_POOL_SLACK: Final = 10
+"""Connections beyond max_in_flight per product, for the token endpoint and bursts."""
 
 
 def create_app(settings: Settings) -> FastAPI:
-    health = HealthRegistry(failure_threshold=settings.ready_failure_threshold)
+    health = ProxyHealthRegistry(failure_threshold=settings.ready_failure_threshold)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        yield
+        logger.info("starting zoho-proxy", extra={"settings": loggable(settings)})
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=10)
+        connections = settings.max_in_flight * 2 + HTTP_POOL_SLACK
+        http = httpx.AsyncClient(
+            timeout=settings.request_timeout_seconds,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
+        try:
+            budget = Budget(pool, settings)
+            tokens = TokenManager(pool, http, settings)
+            client = ZohoClient(http, budget, tokens, settings)
+            app.state.settings = settings
+            app.state.proxy = ProxyState(settings, budget, tokens, client)
+            health.add_readiness("postgres", lambda: check_pool(pool))
+            health.add_condition("zoho_token", lambda: _token_problem(tokens))
+            yield
+        finally:
+            await http.aclose()
+            await pool.close()
 
-    return create_service_app(
+    app = create_service_app(
         title="TDS zoho-proxy", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
     )
+    app.include_router(entities.router)
+    app.include_router(passthrough.router)
+    app.include_router(budget_routes.router)
+    return app
+
+
+def _token_problem(tokens: TokenManager) -> str | None:
+    if tokens.state == "ok":
+        return None
+    return f"{tokens.state}: {tokens.last_error or 'no detail'}"

@@ -1,6 +1,12 @@
-"""Prometheus metrics of the zoho-proxy service, created once per process."""
+"""Prometheus metrics of the zoho-proxy service, created once per process.
+
+Labels stay bounded: ``api`` is books/inventory, ``endpoint`` a path template with ids replaced
+by ``{id}``, ``lane`` one of three, ``org`` the few configured organizations. Never tokens.
+"""
 
 from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
 
 from tds_common.metrics import create_build_info, create_http_metrics
 
@@ -8,3 +14,65 @@ PREFIX = "tds_zoho_proxy"
 
 HTTP = create_http_metrics(PREFIX)
 BUILD_INFO = create_build_info(PREFIX)
+
+UPSTREAM_CALLS = Counter(
+    f"{PREFIX}_upstream_calls_total",
+    "Zoho API calls by api, endpoint template, HTTP status (or error kind) and lane",
+    ["api", "endpoint", "status", "lane"],
+)
+UPSTREAM_DURATION = Histogram(
+    f"{PREFIX}_upstream_request_duration_seconds",
+    "Zoho API call latency by operation (api + method) and status class",
+    ["operation", "status_class"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+UPSTREAM_RETRIES = Counter(
+    f"{PREFIX}_upstream_retries_total",
+    "Zoho calls retried, by api and reason (5xx, timeout, connect, throttled, unauthorized)",
+    ["api", "reason"],
+)
+UPSTREAM_FAILURES = Counter(
+    f"{PREFIX}_upstream_failures_total",
+    "Zoho calls that failed for good after retries, by api and kind",
+    ["api", "kind"],
+)
+ZOHO_THROTTLED = Counter(
+    f"{PREFIX}_zoho_throttled_total",
+    "429s Zoho itself answered (should stay 0: the budget exists to prevent them), by code",
+    ["api", "code"],
+)
+TOKEN_REFRESHES = Counter(
+    f"{PREFIX}_token_refreshes_total",
+    "Access-token mints attempted by this replica, by outcome",
+    ["outcome"],
+)
+TOKEN_STATE = Gauge(
+    f"{PREFIX}_token_state",
+    "1 for the current state of the Zoho credential as this replica last saw it",
+    ["state"],
+)
+TOKEN_EXPIRY = Gauge(
+    f"{PREFIX}_token_expiry_timestamp_seconds",
+    "When the current access token expires (Unix time)",
+)
+BUDGET_REMAINING = Gauge(
+    f"{PREFIX}_budget_remaining",
+    "Calls left per organization, product and window (minute, day, in_flight)",
+    ["org", "product", "window"],
+)
+BUDGET_WAIT = Histogram(
+    f"{PREFIX}_budget_wait_seconds",
+    "Time callers waited for budget, by lane",
+    ["lane"],
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BUDGET_REJECTIONS = Counter(
+    f"{PREFIX}_budget_rejections_total",
+    "Calls answered with our own 429, by lane and the limit that blocked them",
+    ["lane", "reason"],
+)
+LANE_WAITING = Gauge(
+    f"{PREFIX}_lane_waiting",
+    "Callers of this replica waiting for budget, by lane",
+    ["lane"],
+)

@@ -1,0 +1,36 @@
+"""``GET /v1/{entity}/{id}`` and ``GET /v1/{entity}``: reads routed Books-first (contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from zoho_proxy import routing
+from zoho_proxy.api.deps import OrgDep, StateDep, lane_from
+from zoho_proxy.zoho.client import query_pairs
+
+router = APIRouter(prefix="/v1", tags=["entities"])
+
+
+@router.get("/{entity}/{record_id}")
+async def get_record(
+    entity: str, record_id: str, request: Request, state: StateDep, org: OrgDep
+) -> dict[str, Any]:
+    """One full record, unwrapped, from the first source that has it (lane default: webhook)."""
+    routing.entity_spec(entity)
+    lane = lane_from(request, "webhook")
+    return await routing.read_record(state.client, entity, record_id, org_id=org, lane=lane)
+
+
+@router.get("/{entity}")
+async def list_records(
+    entity: str, request: Request, state: StateDep, org: OrgDep
+) -> dict[str, Any]:
+    """One page of an entity's list with Zoho's page_context (lane default: bulk)."""
+    routing.entity_spec(entity)
+    lane = lane_from(request, "bulk")
+    params = query_pairs(
+        [(k, v) for k, v in request.query_params.multi_items() if k in routing.LIST_PARAMS]
+    )
+    return await routing.read_page(state.client, entity, params, org_id=org, lane=lane)

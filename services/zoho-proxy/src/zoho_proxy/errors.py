@@ -1,0 +1,67 @@
+"""zoho-proxy's errors: subclasses of the shared tree, each with the HTTP status callers see.
+
+BudgetExhaustedError   429 + Retry-After: our budget (never Zoho's 429) is spent for now
+ZohoUnavailableError   503: Zoho unreachable or too slow after the retries
+ZohoServerError        502: Zoho kept answering 5xx after the retries
+TokenUnavailableError  503 + Retry-After: no access token now (lockout, failing endpoint)
+TokenRevokedError      503: the refresh token is revoked or the client rejected; needs a human
+NotFoundError          404: unknown entity, or a record absent in every source
+BadRequestError        400: the caller's request cannot be served (e.g. no organization)
+"""
+
+from __future__ import annotations
+
+from tds_common.errors import (
+    PermanentError,
+    TransientError,
+    UpstreamRateLimitedError,
+    UpstreamUnavailableError,
+)
+
+
+class BudgetExhaustedError(UpstreamRateLimitedError):
+    """The call would exceed the per-minute, daily or in-flight budget beyond the wait bound."""
+
+    error_code = "budget_exhausted"
+
+
+class ZohoUnavailableError(UpstreamUnavailableError):
+    """Zoho could not be reached (connect error, timeout) after the retries."""
+
+    error_code = "zoho_unavailable"
+
+
+class ZohoServerError(UpstreamUnavailableError):
+    """Zoho answered 5xx after the retries."""
+
+    http_status = 502
+    error_code = "zoho_server_error"
+
+
+class TokenUnavailableError(TransientError):
+    """No access token for now: Zoho locked minting, or the token endpoint is failing."""
+
+    error_code = "zoho_token_unavailable"
+
+
+class TokenRevokedError(PermanentError):
+    """Zoho rejected the refresh token or client (``invalid_code``, ``invalid_client``…).
+
+    Nothing the proxy can do fixes this: an operator must issue a new refresh token.
+    """
+
+    http_status = 503
+    error_code = "zoho_token_revoked"
+
+
+class NotFoundError(PermanentError):
+    """An unknown entity, or a record that no source has."""
+
+    http_status = 404
+    error_code = "not_found"
+
+
+class BadRequestError(PermanentError):
+    """The caller's request is malformed (bad lane, no organization)."""
+
+    error_code = "bad_request"

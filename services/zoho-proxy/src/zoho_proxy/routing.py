@@ -1,0 +1,107 @@
+"""Which Zoho product serves an entity: the Books-first / Inventory-fallback matrix.
+
+The matrix is the entity catalogue's ``products`` (``tds_common.catalogue``): products from
+Books, then Inventory; stock and warehouses from Inventory only; customers, invoices, bills,
+credit notes and prices from Books only. A source that does not have the record (HTTP 404 or
+code 1002) passes the read to the next; any other answer is final.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from tds_common.catalogue import ENTITIES, EntitySpec
+from tds_common.errors import UpstreamRejectedError
+from zoho_proxy.budget_rules import Lane
+from zoho_proxy.errors import NotFoundError, ZohoServerError
+from zoho_proxy.zoho.client import Params, ZohoClient, ZohoResponse
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND_CODES: Final = frozenset({1002, 5})
+"""``<Entity> does not exist.`` and ``Invalid URL passed`` (zoho-api.md section 6)."""
+
+LIST_PARAMS: Final = ("page", "per_page", "sort_column", "sort_order", "last_modified_time")
+"""Query parameters ``GET /v1/{entity}`` forwards to Zoho."""
+
+
+def entity_spec(entity: str) -> EntitySpec:
+    """The catalogue entry, or our 404 for an entity the proxy does not know."""
+    spec = ENTITIES.get(entity)
+    if spec is None:
+        raise NotFoundError(f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+    return spec
+
+
+def is_not_found(response: ZohoResponse) -> bool:
+    return response.status_code == 404 or response.code in NOT_FOUND_CODES
+
+
+async def read_record(
+    client: ZohoClient, entity: str, record_id: str, *, org_id: str, lane: Lane
+) -> dict[str, Any]:
+    """``GET /v1/{entity}/{id}``: the full detail record from the first source that has it."""
+    spec = entity_spec(entity)
+    if not record_id or "/" in record_id:
+        raise NotFoundError(f"invalid {entity} id")
+    for product in spec.products:
+        response = await client.call(
+            product, "GET", f"{spec.path}/{record_id}", org_id=org_id, lane=lane
+        )
+        if is_not_found(response):
+            logger.debug("%s %s not in %s", entity, record_id, product)
+            continue
+        body = _success_body(response)
+        record = body.get(spec.module_key)
+        if not isinstance(record, dict):
+            raise ZohoServerError(f"Zoho {product} answer lacks the {spec.module_key!r} record")
+        return {
+            "entity": entity,
+            "source": product,
+            "organization_id": org_id,
+            "record": record,
+        }
+    sources = " or ".join(spec.products)
+    raise NotFoundError(f"{entity} {record_id} not found in Zoho {sources}")
+
+
+async def read_page(
+    client: ZohoClient, entity: str, params: Params, *, org_id: str, lane: Lane
+) -> dict[str, Any]:
+    """``GET /v1/{entity}``: one page of the list from the entity's primary source."""
+    spec = entity_spec(entity)
+    for product in spec.products:
+        response = await client.call(
+            product, "GET", spec.path, org_id=org_id, lane=lane, params=params
+        )
+        if is_not_found(response):
+            continue
+        body = _success_body(response)
+        records = body.get(spec.list_key)
+        if not isinstance(records, list):
+            raise ZohoServerError(f"Zoho {product} answer lacks the {spec.list_key!r} list")
+        return {
+            "entity": entity,
+            "source": product,
+            "organization_id": org_id,
+            "records": records,
+            "page_context": body.get("page_context", {}),
+        }
+    raise NotFoundError(f"{entity} list not available in Zoho {' or '.join(spec.products)}")
+
+
+def _success_body(response: ZohoResponse) -> dict[str, Any]:
+    body = response.json()
+    if response.status_code >= 400 or not isinstance(body, dict) or body.get("code", 0) != 0:
+        if response.status_code in (401, 403):
+            raise ZohoServerError(
+                f"Zoho {response.product} refused the proxy's token (HTTP "
+                f"{response.status_code}, code {response.code}): check the scopes"
+            )
+        raise UpstreamRejectedError(
+            f"Zoho {response.product} rejected the request",
+            status_code=response.status_code,
+            body=response.content.decode(errors="replace"),
+        )
+    return body
