@@ -13,12 +13,14 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
-DEFAULT_CLIENT_SECRET: Final = "local-simulator-secret"  # noqa: S105 - the local simulator's own
+DEFAULT_CLIENT_SECRET: Final = "local-simulator-secret"
 DEFAULT_REFRESH_TOKEN: Final = (
     "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
 )
 DEFAULT_ORGANIZATION_ID: Final = "60000000001"
 
+WebhookEvent = Literal["create", "edit", "delete"]
+DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("create", "edit")
 Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate", "enterprise"]
 
 BOOKS_DAILY_QUOTA: Final[dict[str, int]] = {
@@ -100,6 +102,10 @@ class LimitSettings(BaseModel):
     in_flight_paid: int = Field(10, ge=1)
     shared_product_pools: bool = False
     """Books and Inventory share one budget per org (UNCONFIRMED; default: separate pools)."""
+    daily_quota: int | None = Field(None, ge=1)
+    """Overrides every org's daily quota when set (an org's own ``daily_quota`` wins)."""
+    in_flight_limit: int | None = Field(None, ge=1)
+    """Overrides every org's in-flight cap when set (an org's own ``in_flight_limit`` wins)."""
 
 
 class ApiSettings(BaseModel):
@@ -131,9 +137,7 @@ class WebhookSettings(BaseModel):
     query: dict[str, str] = Field(default_factory=dict)
     hmac_secret: SecretStr | None = None
     hmac_header: str = "X-Zoho-Webhook-Signature"
-    events: list[Literal["create", "edit", "delete"]] = Field(
-        default_factory=lambda: ["create", "edit"]
-    )
+    events: list[WebhookEvent] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_EVENTS))
     timeout_seconds: float = Field(10.0, gt=0)
 
 

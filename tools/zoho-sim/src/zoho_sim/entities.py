@@ -1,0 +1,205 @@
+"""The Zoho modules the simulator serves, and how each is named, listed and sorted.
+
+One :class:`EntitySpec` per module (zoho-api.md §7.2/§7.3): its URL path, list and detail keys,
+id field, the TDS name used in webhook URLs (ARCHITECTURE.md §3), which keys a list summary
+drops, and the sort columns and ``filter_by`` values a list accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    path: str
+    list_key: str
+    detail_key: str
+    id_field: str
+    tds_name: str
+    label: str
+    """Singular, capitalised, for "<Label> does not exist."."""
+    report_name: str
+    default_sort: str
+    default_order: str
+    sort_columns: frozenset[str]
+    filters: frozenset[str] = frozenset({"Status.All"})
+    status_field: str = "status"
+    summary_drops: frozenset[str] = field(default_factory=frozenset)
+    paginated: bool = True
+
+
+_TIMES: Final = frozenset({"created_time", "last_modified_time"})
+_DOC_DROPS: Final = frozenset(
+    {"line_items", "taxes", "billing_address", "shipping_address", "notes", "terms", "documents"}
+)
+
+SPECS: Final[dict[str, EntitySpec]] = {
+    spec.path: spec
+    for spec in (
+        EntitySpec(
+            path="items",
+            list_key="items",
+            detail_key="item",
+            id_field="item_id",
+            tds_name="products",
+            label="Item",
+            report_name="Items",
+            default_sort="name",
+            default_order="A",
+            sort_columns=_TIMES
+            | {"name", "sku", "rate", "purchase_rate", "reorder_level", "stock_on_hand"},
+            filters=frozenset(
+                {"Status.All", "Status.Active", "Status.Inactive", "Status.Lowstock"}
+            ),
+            summary_drops=frozenset({"warehouses", "custom_field_hash", "purchase_description"}),
+        ),
+        EntitySpec(
+            path="contacts",
+            list_key="contacts",
+            detail_key="contact",
+            id_field="contact_id",
+            tds_name="customers",
+            label="Contact",
+            report_name="Contacts",
+            default_sort="contact_name",
+            default_order="A",
+            sort_columns=_TIMES
+            | {"contact_name", "first_name", "last_name", "email", "outstanding_receivable_amount"},
+            filters=frozenset(
+                {
+                    "Status.All",
+                    "Status.Active",
+                    "Status.Inactive",
+                    "Status.Customers",
+                    "Status.Vendors",
+                }
+            ),
+            summary_drops=frozenset(
+                {"billing_address", "shipping_address", "contact_persons", "notes"}
+            ),
+        ),
+        EntitySpec(
+            path="invoices",
+            list_key="invoices",
+            detail_key="invoice",
+            id_field="invoice_id",
+            tds_name="invoices",
+            label="Invoice",
+            report_name="Invoices",
+            default_sort="created_time",
+            default_order="D",
+            sort_columns=_TIMES
+            | {"customer_name", "invoice_number", "date", "due_date", "total", "balance"},
+            filters=frozenset(
+                {
+                    "Status.All",
+                    "Status.Sent",
+                    "Status.Draft",
+                    "Status.OverDue",
+                    "Status.Paid",
+                    "Status.Void",
+                    "Status.Unpaid",
+                    "Status.PartiallyPaid",
+                    "Status.Viewed",
+                }
+            ),
+            summary_drops=_DOC_DROPS,
+        ),
+        EntitySpec(
+            path="bills",
+            list_key="bills",
+            detail_key="bill",
+            id_field="bill_id",
+            tds_name="bills",
+            label="Bill",
+            report_name="Bills",
+            default_sort="created_time",
+            default_order="D",
+            sort_columns=_TIMES | {"vendor_name", "bill_number", "date", "due_date", "total"},
+            filters=frozenset(
+                {
+                    "Status.All",
+                    "Status.Open",
+                    "Status.Paid",
+                    "Status.OverDue",
+                    "Status.Void",
+                    "Status.PartiallyPaid",
+                    "Status.Draft",
+                }
+            ),
+            summary_drops=_DOC_DROPS,
+        ),
+        EntitySpec(
+            path="creditnotes",
+            list_key="creditnotes",
+            detail_key="creditnote",
+            id_field="creditnote_id",
+            tds_name="credit-notes",
+            label="Credit Note",
+            report_name="Credit Notes",
+            default_sort="created_time",
+            default_order="D",
+            sort_columns=_TIMES | {"customer_name", "creditnote_number", "date", "total"},
+            filters=frozenset(
+                {"Status.All", "Status.Open", "Status.Closed", "Status.Void", "Status.Draft"}
+            ),
+            summary_drops=_DOC_DROPS,
+        ),
+        EntitySpec(
+            path="pricebooks",
+            list_key="pricebooks",
+            detail_key="pricebook",
+            id_field="pricebook_id",
+            tds_name="prices",
+            label="Price List",
+            report_name="Price Lists",
+            default_sort="name",
+            default_order="A",
+            sort_columns=_TIMES | {"name"},
+            filters=frozenset({"Status.All", "Status.Active", "Status.Inactive"}),
+            summary_drops=frozenset({"pricebook_items"}),
+        ),
+        EntitySpec(
+            path="warehouses",
+            list_key="warehouses",
+            detail_key="warehouse",
+            id_field="warehouse_id",
+            tds_name="warehouses",
+            label="Warehouse",
+            report_name="Warehouses",
+            default_sort="warehouse_name",
+            default_order="A",
+            sort_columns=frozenset({"warehouse_name"}),
+            paginated=False,
+        ),
+    )
+}
+
+TDS_NAMES: Final[dict[str, str]] = {spec.tds_name: spec.path for spec in SPECS.values()}
+
+
+def resolve(name: str) -> EntitySpec:
+    """A Zoho path (``creditnotes``) or TDS name (``credit-notes``) → its spec."""
+    spec = SPECS.get(name) or SPECS.get(TDS_NAMES.get(name, ""))
+    if spec is None:
+        known = sorted({*SPECS, *TDS_NAMES})
+        raise KeyError(f"unknown entity {name!r}; known: {', '.join(known)}")
+    return spec
+
+
+def status_matches(spec: EntitySpec, record: dict[str, object], filter_by: str) -> bool:
+    """Whether ``record`` passes ``filter_by`` (``Status.All``, ``Status.Active`` …)."""
+    wanted = filter_by.removeprefix("Status.").lower()
+    if wanted == "all":
+        return True
+    if wanted == "customers":
+        return record.get("contact_type") == "customer"
+    if wanted == "vendors":
+        return record.get("contact_type") == "vendor"
+    if wanted == "lowstock":
+        stock = record.get("stock_on_hand")
+        level = record.get("reorder_level")
+        return isinstance(stock, int | float) and isinstance(level, int | float) and stock <= level
+    return str(record.get(spec.status_field, "")).replace("_", "") == wanted

@@ -1,0 +1,1 @@
+"""HTTP routes: Zoho's surface (OAuth and the Books/Inventory APIs) and the health probes."""

@@ -1,0 +1,130 @@
+"""Webhook deliveries for record changes, the way a Zoho workflow rule sends them (zoho-api.md §8).
+
+One POST per change to the configured URL template (placeholders ``{entity}`` in TDS names,
+``{event}``, ``{org_id}``, ``{id}``), body = the "Default Payload": the full record under its
+singular module key, ``{"item": {...}}``, as ``application/json``. Auth is what Zoho offers:
+custom headers and query parameters; an optional HMAC-SHA256 of the raw body goes in a header
+(a Zoho Billing-style option; Books itself signs nothing). Single attempt, no retries, like the
+(UNCONFIRMED) Zoho behaviour; every attempt is recorded for tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections import Counter, deque
+from typing import Any, Final
+
+import httpx
+
+from zoho_sim.faults import Faults
+from zoho_sim.settings import WebhookSettings
+
+logger = logging.getLogger(__name__)
+
+MAX_RECORDED_DELIVERIES: Final = 2000
+_PLACEHOLDERS: Final = {"entity": "products", "event": "edit", "org_id": "1", "id": "1"}
+
+
+def check_template(template: str) -> None:
+    """Fails early on a template with unknown placeholders."""
+    if not template:
+        return
+    try:
+        url = template.format_map(_PLACEHOLDERS)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ValueError(
+            f"bad url_template: {exc!r}; placeholders are {{entity}} {{event}} {{org_id}} {{id}}"
+        ) from exc
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("url_template must be an http(s) URL")
+
+
+def signature(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSender:
+    """Delivers and records webhook calls with one shared ``httpx.AsyncClient``."""
+
+    def __init__(self, config: WebhookSettings, faults: Faults) -> None:
+        self.config = config
+        self._faults = faults
+        self._client: httpx.AsyncClient | None = None
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_DELIVERIES)
+        self.outcomes: Counter[str] = Counter()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def clear(self) -> None:
+        self.deliveries.clear()
+        self.outcomes.clear()
+
+    async def deliver(
+        self,
+        *,
+        org_id: str,
+        entity: str,
+        event: str,
+        key: str,
+        record: dict[str, Any],
+        record_id: str,
+    ) -> dict[str, Any] | None:
+        """Send one change; returns the recorded attempt, or None when webhooks are off."""
+        config = self.config
+        if not config.url_template or event not in config.events:
+            return None
+        url = config.url_template.format_map(
+            {"entity": entity, "event": event, "org_id": org_id, "id": record_id}
+        )
+        body = json.dumps({key: record}, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", **config.headers}
+        if config.hmac_secret is not None:
+            headers[config.hmac_header] = signature(config.hmac_secret.get_secret_value(), body)
+        attempt: dict[str, Any] = {
+            "org_id": org_id,
+            "entity": entity,
+            "event": event,
+            "id": record_id,
+            "url": url,
+            "status": None,
+            "error": None,
+            "dropped": False,
+            "body": {key: record},
+        }
+        if self._faults.take_webhook_drop():
+            attempt["dropped"] = True
+            self.outcomes["dropped"] += 1
+        else:
+            await self._post(attempt, url, body, headers)
+        self.deliveries.append(attempt)
+        return attempt
+
+    async def _post(
+        self, attempt: dict[str, Any], url: str, body: bytes, headers: dict[str, str]
+    ) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        try:
+            response = await self._client.post(
+                url,
+                content=body,
+                headers=headers,
+                params=self.config.query,
+                timeout=self.config.timeout_seconds,
+            )
+        except httpx.HTTPError as exc:
+            attempt["error"] = f"{type(exc).__name__}: {exc}"
+            self.outcomes["failed"] += 1
+            logger.warning("webhook to %s failed: %s", attempt["url"], attempt["error"])
+            return
+        attempt["status"] = response.status_code
+        ok = response.is_success
+        self.outcomes["delivered" if ok else "failed"] += 1
+        if not ok:
+            logger.info("webhook to %s answered %s", attempt["url"], response.status_code)
