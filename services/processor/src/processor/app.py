@@ -1,26 +1,121 @@
-"""App factory of the processor service."""
+"""App factory of the processor service: the consumer loop plus its small HTTP surface.
+
+The lifespan opens, in dependency order, the PostgreSQL pool, the zoho-proxy client and the DLQ
+producer, then runs the consumer as a task. On shutdown (SIGTERM through uvicorn) it stops the
+loop after the in-flight batch, lets the consumer commit and leave the group, and closes the
+rest in reverse, all within ``shutdown_timeout_seconds``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from processor import metrics
+from processor.consumer import EventConsumer
+from processor.deadletters import DeadLetterPublisher
+from processor.pipeline import BatchProcessor
+from processor.proxy import ProxyClient
 from processor.settings import Settings
+from processor.stats import stats_router
 from tds_common.app import create_service_app
+from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
+from tds_common.kafka import check_producer, create_producer
+from tds_common.settings import loggable
+
+logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_consumer(settings: Settings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.consumer.session_timeout_ms,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+
+
+def proxy_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    headers = {}
+    if settings.proxy.token is not None:
+        headers["Authorization"] = f"Bearer {settings.proxy.token.get_secret_value()}"
+    return httpx.AsyncClient(
+        base_url=settings.zoho_proxy_url,
+        timeout=settings.proxy.timeout_seconds,
+        headers=headers,
+        transport=transport,
+    )
+
+
+def create_app(
+    settings: Settings, *, proxy_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     health = HealthRegistry(failure_threshold=settings.ready_failure_threshold)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        yield
+        logger.info("starting processor", extra={"settings": loggable(settings)})
+        pool = await create_pool(
+            settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
+        )
+        app.state.pool = pool
+        http = proxy_client(settings, proxy_transport)
+        producer = create_producer(settings.kafka_bootstrap_servers)
+        consumer: EventConsumer | None = None
+        task: asyncio.Task[None] | None = None
+        try:
+            await producer.start()
+            processor = BatchProcessor(
+                pool,
+                ProxyClient(http),
+                DeadLetterPublisher(producer, settings.topics.dead_letters),
+                proxy_concurrency=settings.proxy.max_concurrency,
+            )
+            consumer = EventConsumer(
+                create_consumer(settings), settings.topics.events, processor, settings.consumer
+            )
+            app.state.consumer = consumer
+            task = asyncio.create_task(consumer.run(), name="consumer")
 
-    return create_service_app(
+            async def consumer_alive() -> None:
+                if task is not None and task.done():
+                    raise RuntimeError("the consumer loop stopped")
+
+            health.add_liveness("consumer", consumer_alive)
+            health.add_readiness("postgres", lambda: check_pool(pool))
+            health.add_readiness("kafka", lambda: check_producer(producer))
+            yield
+        finally:
+            if consumer is not None and task is not None:
+                consumer.stop.set()
+                try:
+                    await asyncio.wait_for(task, settings.shutdown_timeout_seconds)
+                except TimeoutError:
+                    logger.warning("consumer did not stop in time; cancelling")
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                except Exception:
+                    logger.exception("consumer loop failed")
+            await producer.stop()
+            await http.aclose()
+            await pool.close()
+
+    app = create_service_app(
         title="TDS processor", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
     )
+    app.include_router(stats_router())
+    return app

@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 
 from tds_common.settings import ServiceSettings, service_config
+
+
+class ConsumerSettings(BaseModel):
+    """How the processor reads ``tds.zoho.events`` (``PROCESSOR_CONSUMER__*``)."""
+
+    group_id: str = "tds-processor"
+    """Consumer group; every replica joins it, partitions are shared among them."""
+    batch_max_records: int = Field(500, ge=1, le=10_000)
+    """Records written per transaction at most."""
+    batch_timeout_ms: int = Field(200, ge=1)
+    """How long a poll waits to fill a batch."""
+    session_timeout_ms: int = Field(30_000, ge=6_000)
+    retry_initial_seconds: float = Field(0.5, gt=0)
+    """First backoff after an infrastructure failure (PostgreSQL, proxy, Kafka)."""
+    retry_max_seconds: float = Field(30.0, gt=0)
+    """Backoff ceiling; stays far below the consumer's max poll interval (300 s)."""
+    lag_refresh_seconds: float = Field(5.0, gt=0)
+    """How often the consumer-lag gauge is refreshed."""
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> ConsumerSettings:
+        if self.retry_max_seconds < self.retry_initial_seconds:
+            raise ValueError("retry_max_seconds must be >= retry_initial_seconds")
+        return self
+
+
+class ProxySettings(BaseModel):
+    """zoho-proxy, for completing thin events (``PROCESSOR_PROXY__*``)."""
+
+    timeout_seconds: float = Field(10.0, gt=0)
+    max_concurrency: int = Field(4, ge=1, le=64)
+    """Proxy reads in flight per batch; the proxy enforces Zoho's budget on top."""
+    token: SecretStr | None = None
+    """Bearer token for zoho-proxy, when it requires one."""
 
 
 class Settings(ServiceSettings):
     model_config = service_config("PROCESSOR_")
 
     port: int = Field(8002, ge=1, le=65535)
+    zoho_proxy_url: str = Field(
+        "http://127.0.0.1:8004",
+        validation_alias=AliasChoices("ZOHO_PROXY_URL", "zoho_proxy_url"),
+    )
+    """Base URL of zoho-proxy; thin events are completed with ``GET /v1/{entity}/{id}``."""
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    db_pool_max_size: int = Field(5, ge=1, le=100)
+    stats_window_hours: float = Field(24.0, gt=0)
+    """``/api/zoho/sync/stats`` averages delays over this window."""

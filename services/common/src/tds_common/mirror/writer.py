@@ -15,7 +15,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -26,7 +26,12 @@ from tds_common.mirror.sql import child_statements, parent_statements, stock_sta
 
 logger = logging.getLogger(__name__)
 
-DbConnection = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+if TYPE_CHECKING:  # the stubs are generic, the runtime classes are not
+    DbConnection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    )
+else:
+    DbConnection = asyncpg.Connection | PoolConnectionProxy
 """A plain connection or one borrowed from a pool."""
 
 

@@ -1,0 +1,65 @@
+"""What the processor knows about one Kafka record on its way through a batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tds_common.errors import ServiceError
+from tds_common.events import EventEnvelope
+from tds_common.mirror import MappedChange
+
+
+class KafkaRecord(Protocol):
+    """The parts of aiokafka's ``ConsumerRecord`` we use (tests pass plain objects)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def dedup_key(envelope: EventEnvelope) -> str:
+    """The inbox's uniqueness key: a redelivery of the same event is a no-op.
+
+    Versioned events use the contract's key (org:entity:id:last_modified_time:op). An event
+    without a version (a thin webhook naming only an id) is keyed by its event id instead, so two
+    different thin webhooks for one record are both handled, while a redelivery of one is not.
+    """
+    if envelope.last_modified_time is not None:
+        return envelope.dedup_key
+    return f"{envelope.org_id}:{envelope.entity}:{envelope.zoho_id}:event:{envelope.event_id}"
+
+
+@dataclass
+class Item:
+    """One record: decoded, completed, mapped, or marked as poison along the way."""
+
+    record: KafkaRecord
+    envelope: EventEnvelope | None = None
+    mapped: MappedChange | None = None
+    error: ServiceError | None = None
+    """Why this record can never succeed (set once; the item then goes to the DLQ)."""
+    completed: dict[str, Any] | None = None
+    """The record read through zoho-proxy, when the event was thin."""
+    gone: bool = False
+    """zoho-proxy said 404: the record no longer exists in Zoho."""
+    outcome: str = "pending"
+    """applied | stale | duplicate | dead_letter."""
+
+    @property
+    def entity(self) -> str:
+        return self.envelope.entity if self.envelope else "unknown"
+
+    @property
+    def dedup_key(self) -> str:
+        if self.envelope is None:
+            r = self.record
+            return f"invalid:{r.topic}:{r.partition}:{r.offset}"
+        return dedup_key(self.envelope)

@@ -1,0 +1,205 @@
+"""The processor's control rows: ``tds_inbox_events`` and ``tds_sync_queue`` (ARCHITECTURE.md §4).
+
+One inbox row per event, unique on its dedup key: inserting it is how a redelivery is detected
+(``ON CONFLICT DO NOTHING`` returns nothing for it), in the same transaction as the mirror rows,
+so "row written" and "event recorded" commit together. An event that was dead-lettered before
+(and is now replayed) is revived instead. One queue row per event records when it was received,
+started and completed, which is what the users' monitoring SQL and ``/api/zoho/sync/stats`` read.
+
+Statuses: inbox ``completed`` (applied), ``skipped`` (a newer version was stored already),
+``dead_letter``; queue ``completed`` or ``dead_letter``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from processor.records import Item
+from tds_common.errors import truncate
+from tds_common.mirror import DbConnection, write_changes
+
+WEBHOOK_PRIORITY: Final = 1
+SYNC_PRIORITY: Final = 5
+
+_INBOX_INSERT: Final = """
+INSERT INTO tds_inbox_events AS t (event_id, source_type, entity_type, entity_id, event_type,
+    raw_payload, received_at, processed_at, status, org_id, last_modified_time, dedup_key)
+SELECT r.event_id, r.source_type, r.entity_type, r.entity_id, r.event_type, r.raw_payload,
+    r.received_at, clock_timestamp(), 'completed', r.org_id, r.last_modified_time, r.dedup_key
+FROM json_to_recordset($1::text::json) AS r(event_id text, source_type text, entity_type text,
+    entity_id text, event_type text, raw_payload jsonb, received_at timestamptz, org_id text,
+    last_modified_time timestamptz, dedup_key text)
+ON CONFLICT (dedup_key) DO UPDATE SET status = 'completed', processed_at = clock_timestamp(),
+    error_message = NULL, event_id = excluded.event_id
+WHERE t.status IN ('dead_letter', 'failed', 'pending')
+RETURNING t.id, t.dedup_key, (t.xmax <> 0) AS revived
+"""
+
+_INBOX_SKIPPED: Final = (
+    "UPDATE tds_inbox_events SET status = 'skipped' WHERE id = ANY($1::bigint[])"
+)
+
+_QUEUE_INSERT: Final = """
+INSERT INTO tds_sync_queue (inbox_event_id, entity_type, entity_id, zoho_entity_id, priority,
+    status, queued_at, processing_started_at, processing_completed_at, org_id, kafka_topic,
+    kafka_partition, kafka_offset)
+SELECT r.inbox_event_id, r.entity_type, r.entity_id, r.zoho_entity_id, r.priority, 'completed',
+    r.queued_at, $2, clock_timestamp(), r.org_id, r.kafka_topic, r.kafka_partition, r.kafka_offset
+FROM json_to_recordset($1::text::json) AS r(inbox_event_id bigint, entity_type text,
+    entity_id text, zoho_entity_id text, priority integer, queued_at timestamptz, org_id text,
+    kafka_topic text, kafka_partition integer, kafka_offset bigint)
+"""
+
+_QUEUE_REVIVE: Final = """
+UPDATE tds_sync_queue SET status = 'completed', retry_count = retry_count + 1,
+    error_message = NULL, processing_started_at = $2, processing_completed_at = clock_timestamp()
+WHERE inbox_event_id = ANY($1::bigint[]) AND status <> 'completed'
+"""
+
+_DEAD_INBOX: Final = """
+INSERT INTO tds_inbox_events AS t (event_id, source_type, entity_type, entity_id, event_type,
+    raw_payload, received_at, processed_at, status, org_id, last_modified_time, dedup_key,
+    error_message)
+VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, clock_timestamp(), 'dead_letter', $8, $9, $10,
+    $11)
+ON CONFLICT (dedup_key) DO UPDATE SET status = 'dead_letter', processed_at = clock_timestamp(),
+    error_message = excluded.error_message
+WHERE t.status <> 'completed'
+RETURNING t.id
+"""
+
+_DEAD_QUEUE_UPDATE: Final = """
+UPDATE tds_sync_queue SET status = 'dead_letter', error_message = $2, retry_count = retry_count + 1,
+    processing_completed_at = clock_timestamp(), kafka_topic = $3, kafka_partition = $4,
+    kafka_offset = $5
+WHERE inbox_event_id = $1 RETURNING id
+"""
+
+_DEAD_QUEUE_INSERT: Final = """
+INSERT INTO tds_sync_queue (inbox_event_id, entity_type, entity_id, zoho_entity_id, priority,
+    status, error_message, queued_at, processing_started_at, processing_completed_at, org_id,
+    kafka_topic, kafka_partition, kafka_offset)
+VALUES ($1, $6, $7, $8, $9, 'dead_letter', $2, $10, $11, clock_timestamp(), $12, $3, $4, $5)
+RETURNING id
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _priority(item: Item) -> int:
+    return (
+        WEBHOOK_PRIORITY if item.envelope and item.envelope.source == "webhook" else SYNC_PRIORITY
+    )
+
+
+def _inbox_row(item: Item) -> dict[str, Any]:
+    envelope = item.envelope
+    assert envelope is not None
+    return {
+        "event_id": envelope.event_id,
+        "source_type": envelope.source,
+        "entity_type": envelope.entity,
+        "entity_id": envelope.zoho_id,
+        "event_type": envelope.op,
+        "raw_payload": envelope.payload,
+        "received_at": envelope.received_at.isoformat(),
+        "org_id": envelope.org_id,
+        "last_modified_time": (
+            envelope.last_modified_time.isoformat() if envelope.last_modified_time else None
+        ),
+        "dedup_key": item.dedup_key,
+    }
+
+
+def _queue_row(item: Item, inbox_id: int) -> dict[str, Any]:
+    envelope = item.envelope
+    assert envelope is not None
+    return {
+        "inbox_event_id": inbox_id,
+        "entity_type": envelope.entity,
+        "entity_id": f"{envelope.org_id}:{envelope.entity}:{envelope.zoho_id}",
+        "zoho_entity_id": envelope.zoho_id,
+        "priority": _priority(item),
+        "queued_at": envelope.received_at.isoformat(),
+        "org_id": envelope.org_id,
+        "kafka_topic": item.record.topic,
+        "kafka_partition": item.record.partition,
+        "kafka_offset": item.record.offset,
+    }
+
+
+async def write_batch(conn: DbConnection, items: list[Item], started_at: datetime) -> None:
+    """Inbox, mirror and queue rows for mapped items; run inside one transaction.
+
+    Sets each item's ``outcome``: applied, stale or duplicate.
+    """
+    unique: dict[str, Item] = {}
+    for item in items:
+        if item.dedup_key in unique:
+            item.outcome = "duplicate"
+        else:
+            unique[item.dedup_key] = item
+    inbox = await conn.fetch(_INBOX_INSERT, _dumps([_inbox_row(i) for i in unique.values()]))
+    fresh: list[tuple[Item, int, bool]] = []
+    returned = {r["dedup_key"]: (r["id"], r["revived"]) for r in inbox}
+    for key, item in unique.items():
+        if key in returned:
+            fresh.append((item, *returned[key]))
+        else:
+            item.outcome = "duplicate"
+    mapped = []
+    for item, _, _ in fresh:
+        assert item.mapped is not None
+        mapped.append(item.mapped)
+    applied = await write_changes(conn, mapped)
+    stale = []
+    for index, (item, inbox_id, _) in enumerate(fresh):
+        item.outcome = "applied" if index in applied else "stale"
+        if index not in applied:
+            stale.append(inbox_id)
+    if stale:
+        await conn.execute(_INBOX_SKIPPED, stale)
+    new_rows = [_queue_row(item, inbox_id) for item, inbox_id, revived in fresh if not revived]
+    if new_rows:
+        await conn.execute(_QUEUE_INSERT, _dumps(new_rows), started_at)
+    revived_ids = [inbox_id for _, inbox_id, revived in fresh if revived]
+    if revived_ids:
+        await conn.execute(_QUEUE_REVIVE, revived_ids, started_at)
+
+
+async def record_dead_letter(conn: DbConnection, item: Item, started_at: datetime) -> int | None:
+    """Mark one poison event ``dead_letter`` in inbox and queue; returns the queue row id."""
+    assert item.error is not None
+    message = truncate(f"{type(item.error).__name__}: {item.error}", 1000)
+    record = item.record
+    envelope = item.envelope
+    async with conn.transaction():
+        if envelope is not None:
+            inbox_id = await conn.fetchval(
+                _DEAD_INBOX, envelope.event_id, envelope.source, envelope.entity,
+                envelope.zoho_id, envelope.op, _dumps(envelope.payload), envelope.received_at,
+                envelope.org_id, envelope.last_modified_time, item.dedup_key, message,
+            )  # fmt: skip
+            entity, org_id, zoho_id = envelope.entity, envelope.org_id, envelope.zoho_id
+            queued_at = envelope.received_at
+        else:
+            inbox_id = await conn.fetchval(
+                _DEAD_INBOX, item.dedup_key, "unknown", "unknown", "", "unknown", None,
+                started_at, "", None, item.dedup_key, message,
+            )  # fmt: skip
+            entity, org_id, zoho_id, queued_at = "unknown", "", "", started_at
+        location = (record.topic, record.partition, record.offset)
+        if inbox_id is not None:
+            queue_id = await conn.fetchval(_DEAD_QUEUE_UPDATE, inbox_id, message, *location)
+            if queue_id is not None:
+                return int(queue_id)
+        queue_id = await conn.fetchval(
+            _DEAD_QUEUE_INSERT, inbox_id, message, *location, entity,
+            f"{org_id}:{entity}:{zoho_id}" if zoho_id else None, zoho_id or None,
+            _priority(item), queued_at, started_at, org_id or None,
+        )  # fmt: skip
+        return int(queue_id)
