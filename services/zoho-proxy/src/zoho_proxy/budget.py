@@ -43,14 +43,17 @@ logger = logging.getLogger(__name__)
 
 LEASE_SLACK_SECONDS: Final = 5.0
 
-_SELECT = """
-SELECT recent_calls, day_limit, day_remaining, day_reset_at, clock_timestamp() AS now,
-       (SELECT count(*) FROM zoho_proxy_inflight i
-         WHERE i.org_id = b.org_id AND i.product = b.product
-           AND i.expires_at > clock_timestamp() AND i.id <> $3) AS in_flight
-  FROM zoho_proxy_budgets b
- WHERE org_id = $1 AND product = $2
-   FOR UPDATE OF b
+_LOCK = """
+SELECT recent_calls, day_limit, day_remaining, day_reset_at
+  FROM zoho_proxy_budgets WHERE org_id = $1 AND product = $2 FOR UPDATE
+"""
+# A separate statement after the lock: its snapshot is taken once the lock is ours, so it sees
+# the leases of the transaction we waited for (in one statement it would not, READ COMMITTED).
+_IN_FLIGHT = """
+SELECT clock_timestamp() AS now,
+       (SELECT count(*) FROM zoho_proxy_inflight
+         WHERE org_id = $1 AND product = $2 AND expires_at > clock_timestamp() AND id <> $3)
+       AS in_flight
 """
 _INSERT_ROW = """
 INSERT INTO zoho_proxy_budgets (org_id, product, recent_calls, day_limit, day_remaining,
@@ -175,9 +178,9 @@ class Budget:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 if rate is not None or throttle_code is not None:
-                    row = await conn.fetchrow(_SELECT, lease.org_id, lease.product, lease.id)
-                    if row is not None:
-                        state, now = _state(row)
+                    locked = await _lock(conn, lease.org_id, lease.product, lease.id)
+                    if locked is not None:
+                        state, now = locked
                         if rate is not None:
                             state = apply_rate_headers(
                                 state,
@@ -216,7 +219,7 @@ class Budget:
         result = []
         for row in rows:
             limits = self.limits(row["product"])
-            state, now = _state(row)
+            state, now = _state(dict(row))
             state = roll(state, now, limits)
             key = (row["org_id"], row["product"])
             queue = self._queues.get(key)
@@ -251,13 +254,13 @@ class Budget:
         limits = self.limits(key[1])
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(_SELECT, *key, _NO_LEASE)
-                if row is None:
+                locked = await _lock(conn, *key, _NO_LEASE)
+                if locked is None:
                     await conn.execute(_INSERT_ROW, *key, limits.daily_limit,
                                        limits.daily_window_seconds)  # fmt: skip
-                    row = await conn.fetchrow(_SELECT, *key, _NO_LEASE)
-                    assert row is not None
-                stored, now = _state(row)
+                    locked = await _lock(conn, *key, _NO_LEASE)
+                    assert locked is not None
+                stored, now = locked
                 decision = decide(stored, now, lane, limits)
                 if decision.granted:
                     expires = now + timedelta(
@@ -327,7 +330,22 @@ class Budget:
             raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
 
-def _state(row: asyncpg.Record) -> tuple[BudgetState, datetime]:
+async def _lock(
+    conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record],
+    org_id: str,
+    product: str,
+    own_lease: uuid.UUID,
+) -> tuple[BudgetState, datetime] | None:
+    """Lock the budget row, then read the live in-flight count (not counting ``own_lease``)."""
+    row = await conn.fetchrow(_LOCK, org_id, product)
+    if row is None:
+        return None
+    live = await conn.fetchrow(_IN_FLIGHT, org_id, product, own_lease)
+    assert live is not None
+    return _state({**dict(row), **dict(live)})
+
+
+def _state(row: Mapping[str, Any]) -> tuple[BudgetState, datetime]:
     state = BudgetState(
         recent_calls=tuple(row["recent_calls"]),
         day_limit=row["day_limit"],

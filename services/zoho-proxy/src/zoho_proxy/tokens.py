@@ -221,13 +221,13 @@ class TokenManager:
             assert outcome.access_token is not None
             await conn.execute(
                 "UPDATE zoho_proxy_tokens SET access_token_enc = $2, minted_at = $3, "
-                "expires_at = $3 + make_interval(secs => $4), mint_times = $5, state = 'ok', "
+                "expires_at = $4, mint_times = $5, state = 'ok', "
                 "blocked_until = NULL, last_error = NULL, updated_at = clock_timestamp() "
                 "WHERE credential_key = $1",
                 self._key,
                 self._cipher.encrypt(outcome.access_token.encode()).decode(),
                 now,
-                outcome.expires_in_seconds,
+                now + timedelta(seconds=outcome.expires_in_seconds),
                 mints,
             )
             logger.info(

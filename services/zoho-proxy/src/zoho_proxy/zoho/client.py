@@ -136,7 +136,11 @@ class ZohoClient:
         attempts = s.retry_attempts if method in IDEMPOTENT_METHODS else 1
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=s.retry_initial_seconds, max=s.retry_max_seconds),
+            wait=wait_exponential_jitter(
+                multiplier=s.retry_initial_seconds,
+                max=s.retry_max_seconds,
+                jitter=s.retry_initial_seconds,
+            ),
             retry=retry_if_exception_type(_Retriable),
             before_sleep=lambda state: self._before_retry(product, state),
             reraise=True,

@@ -1,0 +1,140 @@
+"""The shared budget on a real PostgreSQL: replicas never over-grant; leases expire."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import asyncpg
+import pytest
+
+from tds_common.db import create_pool
+from zoho_proxy.budget import Budget, Lease
+from zoho_proxy.errors import BudgetExhaustedError
+
+from .conftest import proxy_settings, unique_org
+
+
+async def _replicas(database_url: str, count: int, **overrides: object) -> list[Budget]:
+    settings = proxy_settings(database_url, **overrides)  # type: ignore[arg-type]
+    pools = [await create_pool(database_url, max_size=4) for _ in range(count)]
+    return [Budget(pool, settings) for pool in pools]
+
+
+async def _close(budgets: list[Budget]) -> None:
+    for budget in budgets:
+        await budget._pool.close()
+
+
+def _max_in_window(times: list[datetime], window: timedelta) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_three_replicas_never_exceed_window_or_in_flight(database_url: str) -> None:
+    budgets = await _replicas(
+        database_url, 3, per_minute_limit=20, window_seconds=0.5, window_margin_seconds=0.0,
+        max_in_flight=4, daily_limit=10_000, daily_reserve=0,
+    )  # fmt: skip
+    org = unique_org()
+    grants: list[datetime] = []
+    in_flight = 0
+    peak = 0
+
+    async def caller(budget: Budget) -> None:
+        nonlocal in_flight, peak
+        for _ in range(6):
+            lease = await budget.acquire(org, "books", "bulk")
+            grants.append(await budget._pool.fetchval("SELECT clock_timestamp()"))
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+            await budget.release(lease)
+
+    try:
+        await asyncio.gather(*(caller(budgets[i % 3]) for i in range(12)))
+    finally:
+        await _close(budgets)
+    assert len(grants) == 72
+    assert peak <= 4
+    # Grants are stamped just after the decision, so allow the small skew.
+    assert _max_in_window(grants, timedelta(seconds=0.45)) <= 20
+
+
+async def test_bulk_is_refused_at_the_daily_reserve_but_webhooks_go_on(
+    database_url: str,
+) -> None:
+    (budget,) = await _replicas(
+        database_url, 1, daily_limit=5, daily_reserve=2, per_minute_limit=100
+    )
+    org = unique_org()
+    try:
+        for _ in range(3):
+            await budget.release(await budget.acquire(org, "inventory", "bulk"))
+        with pytest.raises(BudgetExhaustedError, match="reserve") as caught:
+            await budget.acquire(org, "inventory", "bulk")
+        assert caught.value.retry_after_seconds is not None
+        assert caught.value.retry_after_seconds > 3600  # until the daily reset
+        await budget.release(await budget.acquire(org, "inventory", "webhook"))
+        await budget.release(await budget.acquire(org, "inventory", "incremental"))
+        with pytest.raises(BudgetExhaustedError, match="daily"):
+            await budget.acquire(org, "inventory", "webhook")
+        (snapshot,) = [b for b in await budget.snapshot() if b["organization_id"] == org]
+        assert snapshot["day"]["left"] == 0 and snapshot["day"]["used"] == 5
+    finally:
+        await _close([budget])
+
+
+async def test_a_killed_replicas_leases_expire(database_url: str, db_pool: asyncpg.Pool) -> None:
+    (budget,) = await _replicas(
+        database_url, 1, max_in_flight=2, request_timeout_seconds=0.1,
+        max_wait_seconds={"webhook": 0.2, "incremental": 1, "bulk": 1},
+    )  # fmt: skip
+    org = unique_org()
+    try:
+        await budget.acquire(org, "books", "bulk")
+        await budget.acquire(org, "books", "bulk")  # both "leaked": never released
+        with pytest.raises(BudgetExhaustedError, match="in-flight"):
+            await budget.acquire(org, "books", "webhook")
+        # Leases expire after request timeout + slack: simulate the time passing.
+        await db_pool.execute(
+            "UPDATE zoho_proxy_inflight SET expires_at = clock_timestamp() WHERE org_id = $1", org
+        )
+        lease: Lease = await budget.acquire(org, "books", "webhook")
+        await budget.release(lease)
+        left = await db_pool.fetchval(
+            "SELECT count(*) FROM zoho_proxy_inflight WHERE org_id = $1", org
+        )
+        assert left == 0  # the release also swept the expired ones
+    finally:
+        await _close([budget])
+
+
+async def test_zoho_headers_and_throttles_reach_the_shared_row(database_url: str) -> None:
+    budgets = await _replicas(database_url, 2, daily_limit=1000, daily_reserve=10)
+    org = unique_org()
+    try:
+        lease = await budgets[0].acquire(org, "books", "webhook")
+        await budgets[0].release(
+            lease,
+            headers={"x-rate-limit-limit": "1000", "x-rate-limit-remaining": "12",
+                     "x-rate-limit-reset": "500"},
+        )  # fmt: skip
+        # The other replica sees Zoho's word: only 12 left, so bulk (reserve 10) gets 2.
+        for _ in range(2):
+            await budgets[1].release(await budgets[1].acquire(org, "books", "bulk"))
+        with pytest.raises(BudgetExhaustedError) as caught:
+            await budgets[1].acquire(org, "books", "bulk")
+        assert 400 < (caught.value.retry_after_seconds or 0) <= 501
+        lease = await budgets[1].acquire(org, "books", "webhook")
+        await budgets[1].release(lease, throttle_code=44)
+        with pytest.raises(BudgetExhaustedError, match="per-minute"):
+            await budgets[0].acquire(org, "books", "webhook")
+    finally:
+        await _close(budgets)

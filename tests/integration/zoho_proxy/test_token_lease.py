@@ -1,0 +1,182 @@
+"""The token lease on a real PostgreSQL, with the token endpoint mocked (httpx.MockTransport).
+
+Sim-based tests cover the same against the simulator; these pin down each Zoho answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tds_common.db import create_pool
+from zoho_proxy.errors import TokenRevokedError, TokenUnavailableError
+from zoho_proxy.settings import Settings
+from zoho_proxy.tokens import TokenManager, credential_key
+
+from .conftest import proxy_settings
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Accounts:
+    """A scripted token endpoint counting its calls."""
+
+    def __init__(self, answer: Callable[[int], httpx.Response]) -> None:
+        self.calls = 0
+        self._answer = answer
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        assert request.url.path == "/oauth/v2/token"
+        assert b"grant_type=refresh_token" in request.content
+        return self._answer(self.calls)
+
+
+def minting(expires_in: int = 3600) -> Accounts:
+    counter = itertools.count(1)
+    return Accounts(
+        lambda n: httpx.Response(
+            200, json={"access_token": f"1000.tok{next(counter)}.x", "expires_in": expires_in}
+        )
+    )
+
+
+@asynccontextmanager
+async def managers(
+    settings: Settings, accounts: Accounts, count: int
+) -> AsyncIterator[list[TokenManager]]:
+    async with AsyncExitStack() as stack:
+        result = []
+        for _ in range(count):
+            pool = await create_pool(settings.database_url.get_secret_value(), max_size=3)
+            stack.push_async_callback(pool.close)
+            http = httpx.AsyncClient(transport=httpx.MockTransport(accounts))
+            stack.push_async_callback(http.aclose)
+            result.append(TokenManager(pool, http, settings))
+        yield result
+
+
+async def test_replicas_share_one_mint_and_store_it_encrypted(
+    database_url: str, db_pool: asyncpg.Pool
+) -> None:
+    settings = proxy_settings(database_url)
+    accounts = minting()
+    async with managers(settings, accounts, 3) as replicas:
+        tokens = await asyncio.gather(*(replicas[i % 3].get() for i in range(30)))
+    assert set(tokens) == {"1000.tok1.x"}
+    assert accounts.calls == 1
+    key = credential_key(settings.zoho_client_id, settings.zoho_refresh_token.get_secret_value())
+    stored = await db_pool.fetchval(
+        "SELECT access_token_enc FROM zoho_proxy_tokens WHERE credential_key = $1", key
+    )
+    assert stored and "tok1" not in stored
+    # A restarted replica (new manager, empty cache) reuses the stored token.
+    async with managers(settings, accounts, 1) as (restarted,):
+        assert await restarted.get() == "1000.tok1.x"
+    assert accounts.calls == 1
+
+
+async def test_refresh_before_expiry_happens_once(database_url: str) -> None:
+    settings = proxy_settings(database_url, token_refresh_margin_seconds=3599.5)
+    accounts = minting(expires_in=3600)
+    async with managers(settings, accounts, 3) as replicas:
+        assert await replicas[0].get() == "1000.tok1.x"
+        await asyncio.sleep(0.6)  # now inside the refresh margin
+        tokens = await asyncio.gather(*(replicas[i % 3].get() for i in range(12)))
+    assert set(tokens) == {"1000.tok2.x"}
+    assert accounts.calls == 2
+
+
+async def test_lockout_backs_off_for_every_replica(database_url: str) -> None:
+    body = {
+        "error_description": "You have made too many requests continuously.",
+        "error": "Access Denied",
+        "status": "failure",
+    }
+    accounts = Accounts(lambda n: httpx.Response(400, json=body))
+    settings = proxy_settings(database_url, token_lockout_backoff_seconds=900)
+    async with managers(settings, accounts, 2) as (one, two):
+        with pytest.raises(TokenUnavailableError, match="locked") as caught:
+            await one.get()
+        assert caught.value.retry_after_seconds == pytest.approx(900, abs=2)
+        with pytest.raises(TokenUnavailableError, match="locked"):
+            await two.get()
+        assert one.state == "locked_out" and two.state == "locked_out"
+    assert accounts.calls == 1  # nobody hammered the endpoint
+
+
+async def test_revoked_refresh_token_is_a_clear_permanent_state(database_url: str) -> None:
+    accounts = Accounts(lambda n: httpx.Response(200, json={"error": "invalid_code"}))
+    settings = proxy_settings(database_url)
+    async with managers(settings, accounts, 1) as (manager,):
+        for _ in range(3):
+            with pytest.raises(TokenRevokedError, match="new refresh token"):
+                await manager.get()
+        assert manager.state == "revoked" and manager.last_error == "invalid_code"
+    assert accounts.calls == 1
+
+
+async def test_failing_endpoint_backs_off_then_recovers(database_url: str) -> None:
+    def answer(n: int) -> httpx.Response:
+        if n == 1:
+            return httpx.Response(503, text="down")
+        return httpx.Response(200, json={"access_token": "1000.ok.x", "expires_in": 3600})
+
+    accounts = Accounts(answer)
+    settings = proxy_settings(database_url, token_failure_backoff_seconds=0.3)
+    async with managers(settings, accounts, 1) as (manager,):
+        with pytest.raises(TokenUnavailableError, match="failing"):
+            await manager.get()
+        with pytest.raises(TokenUnavailableError):
+            await manager.get()  # within the backoff: no call
+        assert accounts.calls == 1 and manager.state == "failing"
+        await asyncio.sleep(0.35)
+        assert await manager.get() == "1000.ok.x"
+        assert str(manager.state) == "ok"
+
+
+async def test_own_mint_limit_stops_before_zoho_would(database_url: str) -> None:
+    settings = proxy_settings(
+        database_url, token_max_mints=2, token_refresh_margin_seconds=0,
+        token_min_age_for_invalidation_seconds=0,
+    )  # fmt: skip
+    accounts = minting()
+    async with managers(settings, accounts, 1) as (manager,):
+        first = await manager.get()
+        assert await manager.invalidate(first)
+        second = await manager.get()
+        assert await manager.invalidate(second)
+        with pytest.raises(TokenUnavailableError, match="mint limit") as caught:
+            await manager.get()
+        assert (caught.value.retry_after_seconds or 0) > 500
+    assert accounts.calls == 2
+
+
+async def test_a_burst_of_401s_costs_one_mint(database_url: str) -> None:
+    settings = proxy_settings(database_url, token_min_age_for_invalidation_seconds=0)
+    accounts = minting()
+    async with managers(settings, accounts, 3) as replicas:
+        old = await replicas[0].get()
+        await asyncio.gather(*(r.get() for r in replicas))
+        results: list[Any] = await asyncio.gather(*(r.invalidate(old) for r in replicas))
+        assert all(results)
+        fresh = await asyncio.gather(*(replicas[i % 3].get() for i in range(9)))
+    assert set(fresh) == {"1000.tok2.x"}
+    assert accounts.calls == 2
+
+
+async def test_a_401_on_a_young_token_does_not_mint(database_url: str) -> None:
+    settings = proxy_settings(database_url, token_min_age_for_invalidation_seconds=60)
+    accounts = minting()
+    async with managers(settings, accounts, 1) as (manager,):
+        token = await manager.get()
+        assert not await manager.invalidate(token)
+        assert await manager.get() == token
+    assert accounts.calls == 1
