@@ -1,0 +1,111 @@
+"""Running the simulator and proxy replicas inside a test.
+
+``simulator(...)`` starts a zoho-sim of the test's own (unique organization and refresh token,
+so the token row and budget rows in the shared session database are the test's alone) on a
+free port. ``Replica`` runs one proxy app with its lifespan: several of them against one
+database are the "replicas" of a deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from zoho_proxy.app import create_app
+from zoho_proxy.settings import Settings
+from zoho_sim.settings import LimitSettings, OAuthSettings, OrgSettings, SimSettings
+from zoho_sim.testing import run_in_thread
+
+from .conftest import SIM_CLIENT_ID, SIM_CLIENT_SECRET, proxy_settings, unique_org
+from .conftest import unique_refresh_token as new_refresh_token
+
+
+@dataclass(frozen=True)
+class Sim:
+    url: str
+    org: str
+    refresh_token: str
+    control: httpx.AsyncClient
+
+    def proxy_settings(self, database_url: str, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "zoho_refresh_token": self.refresh_token,
+            "zoho_organization_id": self.org,
+        }
+        values.update(overrides)
+        return proxy_settings(database_url, self.url, **values)
+
+    async def counters(self) -> dict[str, Any]:
+        response = await self.control.get("/_sim/counters")
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def budget(self, product: str = "books") -> dict[str, Any]:
+        budgets: dict[str, Any] = (await self.counters())["budgets"].get(self.org, {})
+        return budgets.get(product, {})
+
+    async def put(self, path: str, body: dict[str, Any]) -> None:
+        response = await self.control.put(path, json=body)
+        response.raise_for_status()
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = await self.control.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+@contextmanager
+def simulator(
+    *, limits: dict[str, Any] | None = None, oauth: dict[str, Any] | None = None
+) -> Iterator[tuple[str, str, str]]:
+    org = unique_org()
+    refresh_token = new_refresh_token()
+    settings = SimSettings(
+        port=0,
+        default_scale=20,
+        organizations=[OrgSettings(organization_id=org)],
+        oauth=OAuthSettings(
+            client_id=SIM_CLIENT_ID,
+            client_secret=SIM_CLIENT_SECRET,  # type: ignore[arg-type]
+            refresh_token=refresh_token,  # type: ignore[arg-type]
+            **(oauth or {}),
+        ),
+        limits=LimitSettings(**(limits or {})),
+    )
+    with run_in_thread(settings) as url:
+        yield url, org, refresh_token
+
+
+@asynccontextmanager
+async def start_sim(
+    *, limits: dict[str, Any] | None = None, oauth: dict[str, Any] | None = None
+) -> AsyncIterator[Sim]:
+    """A simulator of the test's own, with a control client."""
+    with simulator(limits=limits, oauth=oauth) as (url, org, refresh_token):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as control:
+            yield Sim(url, org, refresh_token, control)
+
+
+class Replica:
+    """One proxy app with its lifespan running; ``client`` talks to it in-process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self._lifespan = LifespanManager(self.app)
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://proxy", timeout=60
+        )
+
+    async def __aenter__(self) -> Replica:
+        await self._lifespan.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        await self._lifespan.__aexit__(None, None, None)
