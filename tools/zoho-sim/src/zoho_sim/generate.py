@@ -8,6 +8,7 @@ offset, and items that do not track inventory carry no stock fields at all (as l
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,11 +167,13 @@ _ACCOUNT_CODE: Final = 22
 
 
 def _mix(*parts: int) -> int:
-    """A cheap deterministic hash of small integers (no Python hash randomisation)."""
+    """A deterministic 64-bit hash of small integers (splitmix64 steps; no hash randomisation)."""
     h = 0x9E3779B97F4A7C15
     for part in parts:
-        h = ((h ^ (part & 0xFFFFFFFFFFFF)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 29
+        h = (h + (part & 0xFFFFFFFFFFFFFFFF) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
     return h
 
 
@@ -185,12 +188,20 @@ class OrgContext:
     currency_code: str
     scale: tuple[tuple[str, int], ...]
 
+    @functools.cached_property
+    def _counts(self) -> dict[str, int]:
+        return dict(self.scale)
+
     def count(self, entity: str) -> int:
-        return dict(self.scale).get(entity, 0)
+        return self._counts.get(entity, 0)
+
+    @functools.cached_property
+    def _id_prefix(self) -> str:
+        return f"46{self.org_position:02d}"
 
     def make_id(self, entity_code: int, index: int) -> str:
         """Long numeric string ids (``"460113000000000042"``), unique per org and entity."""
-        return f"46{self.org_position:02d}{entity_code:02d}{index + 1:012d}"
+        return f"{self._id_prefix}{entity_code:02d}{index + 1:012d}"
 
     def entity_id(self, entity: str, index: int) -> str:
         return self.make_id(ENTITY_CODES[entity], index)

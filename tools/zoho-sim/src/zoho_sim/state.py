@@ -84,6 +84,7 @@ class SimState:
         scale: dict[str, int] | None = None,
         default_scale: int | None = None,
         keep_config: bool = False,
+        keep_tokens: bool = False,
     ) -> None:
         """A fresh dataset and fresh tokens, counters, faults and deliveries."""
         self.seed = self.settings.seed if seed is None else seed
@@ -93,7 +94,8 @@ class SimState:
         self.scale.update(scale or {})
         self.faults.clear()
         self.calls = CallCounters()
-        self.oauth = TokenAuthority(self.settings.oauth, self.clock)
+        if not keep_tokens:
+            self.oauth = TokenAuthority(self.settings.oauth, self.clock)
         self.webhooks.clear()
         if not keep_config:
             self.limits = self.settings.limits.model_copy()

@@ -29,6 +29,8 @@ class ResetRequest(BaseModel):
     default_scale: int | None = Field(None, ge=0)
     keep_config: bool = False
     """Keep the live limits and webhook config instead of returning to the settings."""
+    keep_tokens: bool = False
+    """Keep issued tokens, mint windows and lockouts (default: a fresh token authority)."""
 
 
 @router.post("/reset")
@@ -43,6 +45,7 @@ async def reset(state: StateDep, body: ResetRequest | None = None) -> dict[str, 
         scale=body.scale,
         default_scale=body.default_scale,
         keep_config=body.keep_config,
+        keep_tokens=body.keep_tokens,
     )
     return {"seed": state.seed, "scale": state.scale, "organizations": sorted(state.orgs)}
 
