@@ -48,7 +48,8 @@ class Sim:
 
     async def budget(self, product: str = "books") -> dict[str, Any]:
         budgets: dict[str, Any] = (await self.counters())["budgets"].get(self.org, {})
-        return budgets.get(product, {})
+        budget: dict[str, Any] = budgets.get(product, {})
+        return budget
 
     async def put(self, path: str, body: dict[str, Any]) -> None:
         response = await self.control.put(path, json=body)
@@ -72,8 +73,8 @@ def simulator(
         organizations=[OrgSettings(organization_id=org)],
         oauth=OAuthSettings(
             client_id=SIM_CLIENT_ID,
-            client_secret=SIM_CLIENT_SECRET,  # type: ignore[arg-type]
-            refresh_token=refresh_token,  # type: ignore[arg-type]
+            client_secret=SIM_CLIENT_SECRET,
+            refresh_token=refresh_token,
             **(oauth or {}),
         ),
         limits=LimitSettings(**(limits or {})),

@@ -77,6 +77,8 @@ async def test_pass_through_adds_auth_and_organization(setup: tuple[Sim, Replica
     assert unknown.status_code == 404  # Zoho's own answer, passed through
     assert unknown.json()["code"] == 5
     assert "Zoho-oauthtoken" not in unknown.text
+    # The simulator counted the call against this organization: organization_id was added.
+    assert (await sim.budget("inventory"))["calls"] == 1
 
 
 async def test_budget_health_and_metrics_endpoints(setup: tuple[Sim, Replica]) -> None:
