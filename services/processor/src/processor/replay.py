@@ -72,13 +72,22 @@ class DeadLetter:
         return True
 
 
+async def _partitions(bootstrap: str, topic: str) -> set[int]:
+    producer = create_producer(bootstrap)
+    await producer.start()
+    try:
+        return set(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
+
+
 async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     """Everything on the DLQ topic up to its current end (no consumer group, nothing committed)."""
+    partitions = await _partitions(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     letters: list[DeadLetter] = []
     try:
-        partitions = await consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return letters

@@ -16,6 +16,8 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
+import asyncpg
+
 from processor.records import Item
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection, write_changes
@@ -171,8 +173,23 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
         await conn.execute(_QUEUE_REVIVE, revived_ids, started_at)
 
 
-async def record_dead_letter(conn: DbConnection, item: Item, started_at: datetime) -> int | None:
-    """Mark one poison event ``dead_letter`` in inbox and queue; returns the queue row id."""
+async def record_dead_letter(conn: DbConnection, item: Item, started_at: datetime) -> int:
+    """Mark one poison event ``dead_letter`` in inbox and queue; returns the queue row id.
+
+    A payload PostgreSQL cannot store at all (e.g. a ``\\u0000`` in a string, which jsonb
+    rejects) is recorded without ``raw_payload``; the DLQ message keeps the original bytes.
+    """
+    try:
+        return await _record_dead_letter(conn, item, started_at, keep_payload=True)
+    except asyncpg.PostgresError as exc:
+        if not str(getattr(exc, "sqlstate", "")).startswith("22"):
+            raise
+        return await _record_dead_letter(conn, item, started_at, keep_payload=False)
+
+
+async def _record_dead_letter(
+    conn: DbConnection, item: Item, started_at: datetime, *, keep_payload: bool
+) -> int:
     assert item.error is not None
     message = truncate(f"{type(item.error).__name__}: {item.error}", 1000)
     record = item.record
@@ -181,7 +198,8 @@ async def record_dead_letter(conn: DbConnection, item: Item, started_at: datetim
         if envelope is not None:
             inbox_id = await conn.fetchval(
                 _DEAD_INBOX, envelope.event_id, envelope.source, envelope.entity,
-                envelope.zoho_id, envelope.op, _dumps(envelope.payload), envelope.received_at,
+                envelope.zoho_id, envelope.op,
+                _dumps(envelope.payload) if keep_payload else None, envelope.received_at,
                 envelope.org_id, envelope.last_modified_time, item.dedup_key, message,
             )  # fmt: skip
             entity, org_id, zoho_id = envelope.entity, envelope.org_id, envelope.zoho_id

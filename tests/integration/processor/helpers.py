@@ -1,0 +1,144 @@
+"""Running the processor in tests: in-process (with a mock zoho-proxy) or as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from processor.app import create_app
+from processor.settings import ConsumerSettings, Settings
+from tds_common.events import EventEnvelope
+from tds_common.kafka import create_producer
+from tds_common.settings import TopicSettings
+
+WAIT_SECONDS = 60.0
+
+
+def new_org() -> str:
+    """Every test mirrors into an organization of its own; the session database is shared."""
+    return f"org-{uuid.uuid4().hex[:10]}"
+
+
+def processor_settings(database_url: str, bootstrap: str, topics: TopicSettings,
+                       **overrides: Any) -> Settings:  # fmt: skip
+    consumer = ConsumerSettings(
+        group_id=f"test-processor-{uuid.uuid4().hex[:8]}",
+        batch_timeout_ms=50,
+        retry_initial_seconds=0.2,
+        retry_max_seconds=2.0,
+        lag_refresh_seconds=0.1,
+    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": bootstrap,
+        "topics": topics,
+        "consumer": consumer,
+        "zoho_proxy_url": "http://zoho-proxy.test",
+        "shutdown_timeout_seconds": 10.0,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running_processor(
+    settings: Settings, proxy: Callable[[httpx.Request], httpx.Response] | None = None
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The whole service in this process; yields the app and an HTTP client for it."""
+    transport = httpx.MockTransport(proxy or (lambda request: httpx.Response(503)))
+    app = create_app(settings, proxy_transport=transport)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://processor.test"
+        )
+        async with client:
+            yield app, client
+
+
+async def publish(bootstrap: str, topic: str, events: Iterable[EventEnvelope | bytes],
+                  *, key: bytes = b"poison") -> None:  # fmt: skip
+    producer = create_producer(bootstrap)
+    await producer.start()
+    try:
+        for event in events:
+            if isinstance(event, bytes):
+                await producer.send(topic, event, key=key)
+            else:
+                await producer.send(topic, event.to_bytes(), key=event.key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], *, what: str,
+                   limit_seconds: float = WAIT_SECONDS) -> None:  # fmt: skip
+    """Poll until ``check`` holds; fail naming ``what`` (a liveness bound, not a speed test)."""
+    deadline = asyncio.get_running_loop().time() + limit_seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every record on a (single-partition) topic so far."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        records: list[Any] = []
+        while len(records) < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            records.extend(batch.get(tp, []))
+        return records
+    finally:
+        await consumer.stop()
+
+
+def start_subprocess(settings_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python -m processor`` with the test's settings in its environment."""
+    env = {**os.environ, **settings_env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "processor"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def fully_committed(bootstrap: str, topic: str, group_id: str) -> bool:
+    """Whether the group's committed offsets reached the end of every partition of ``topic``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id,
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        ends = await consumer.end_offsets(tps)
+        committed = {tp: await consumer.committed(tp) or 0 for tp in tps}
+        return bool(tps) and all(committed[tp] >= ends[tp] for tp in tps)
+    finally:
+        await consumer.stop()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    producer = create_producer(bootstrap)
+    await producer.start()
+    try:
+        return set(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
