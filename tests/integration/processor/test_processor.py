@@ -230,6 +230,6 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
 
 
 async def _status(pool: asyncpg.Pool, queue_id: int, status: str) -> bool:
-    return (
+    return bool(
         await pool.fetchval("SELECT status FROM tds_sync_queue WHERE id = $1", queue_id) == status
     )
