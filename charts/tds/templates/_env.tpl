@@ -1,0 +1,71 @@
+{{/*
+Container environment of a component: the service's own settings (prefixed), the shared settings
+(from the release ConfigMap), and Secret references (never values) for credentials.
+Usage: include "tds.env" (dict "root" $ "component" "ingest")
+*/}}
+{{- define "tds.env" -}}
+{{- $root := .root -}}
+{{- $spec := include "tds.component" . | fromYaml -}}
+{{- $values := get $root.Values $spec.valuesKey -}}
+{{- $g := $root.Values.global -}}
+- name: {{ $spec.envPrefix }}HOST
+  value: "0.0.0.0"
+- name: {{ $spec.envPrefix }}PORT
+  value: {{ $spec.port | quote }}
+{{- if ne .component "zoho-sim" }}
+- name: {{ $spec.envPrefix }}SHUTDOWN_TIMEOUT_SECONDS
+  value: {{ $values.shutdownTimeoutSeconds | quote }}
+{{- end }}
+{{- if has "database" $spec.secrets }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "global.database.existingSecret is required (a Secret with the DATABASE_URL key)" $g.database.existingSecret }}
+      key: {{ $g.database.urlKey }}
+{{- end }}
+{{- if has "webhooks" $spec.secrets }}
+- name: WEBHOOK_SECRETS
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "global.webhooks.existingSecret is required (a Secret with the WEBHOOK_SECRETS key)" $g.webhooks.existingSecret }}
+      key: WEBHOOK_SECRETS
+{{- end }}
+{{- if has "zoho" $spec.secrets }}
+{{- /* With the simulator on (development), the proxy talks to it instead of Zoho. */}}
+{{- $sim := include "tds.componentUrl" (dict "root" $root "component" "zoho-sim") }}
+- name: ZOHO_ACCOUNTS_URL
+  value: {{ ternary $sim $g.zoho.accountsUrl $root.Values.zohoSim.enabled | quote }}
+- name: ZOHO_API_BASE_URL
+  value: {{ ternary $sim $g.zoho.apiBaseUrl $root.Values.zohoSim.enabled | quote }}
+{{- range list "ZOHO_CLIENT_ID" "ZOHO_CLIENT_SECRET" "ZOHO_REFRESH_TOKEN" }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "global.zoho.existingSecret is required (a Secret with ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN)" $g.zoho.existingSecret }}
+      key: {{ . }}
+{{- end }}
+{{- end }}
+{{- if has "proxyKey" $spec.secrets }}
+- name: ZOHO_PROXY_TOKEN_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "zohoProxy.tokenEncryption.existingSecret is required" $values.tokenEncryption.existingSecret }}
+      key: {{ $values.tokenEncryption.key }}
+{{- end }}
+{{- if eq .component "processor" }}
+- name: PROCESSOR_CONSUMER__GROUP_ID
+  value: {{ $values.consumerGroup | quote }}
+{{- end }}
+{{- range $name, $value := $values.env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- with $values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Whether a component gets the shared ConfigMap (everything but the simulator). */}}
+{{- define "tds.sharedConfig" -}}
+{{- if ne .component "zoho-sim" -}}true{{- end -}}
+{{- end -}}

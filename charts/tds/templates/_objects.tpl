@@ -1,0 +1,165 @@
+{{/*
+Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy of one component.
+Usage: include "tds.<object>" (dict "root" $ "component" "ingest")
+*/}}
+
+{{- define "tds.service" -}}
+{{- $root := .root -}}
+{{- $spec := include "tds.component" . | fromYaml -}}
+{{- $values := get $root.Values $spec.valuesKey -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "tds.componentFullname" . }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "tds.componentLabels" . | nindent 4 }}
+  {{- with $values.service.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ $values.service.type }}
+  selector:
+    {{- include "tds.componentSelectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ $spec.port }}
+      targetPort: http
+      protocol: TCP
+{{- end -}}
+
+{{- define "tds.pdb" -}}
+{{- $root := .root -}}
+{{- $spec := include "tds.component" . | fromYaml -}}
+{{- $values := get $root.Values $spec.valuesKey -}}
+{{- if $values.pdb.enabled -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "tds.componentFullname" . }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "tds.componentLabels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ $values.pdb.maxUnavailable }}
+  # Evict pods that never became ready even when the budget is spent, so a broken rollout
+  # cannot block node drains.
+  unhealthyPodEvictionPolicy: AlwaysAllow
+  selector:
+    matchLabels:
+      {{- include "tds.componentSelectorLabels" . | nindent 6 }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+CPU-based HPA. The processor is capped at the partition count of tds.zoho.events: a consumer
+group cannot use more consumers than partitions, extra pods would sit idle. When the processor
+scales with KEDA instead, KEDA owns its HPA and this one is not rendered.
+*/}}
+{{- define "tds.hpa" -}}
+{{- $root := .root -}}
+{{- $spec := include "tds.component" . | fromYaml -}}
+{{- $values := get $root.Values $spec.valuesKey -}}
+{{- $keda := and (eq .component "processor") $root.Values.processor.keda.enabled -}}
+{{- if and $values.autoscaling.enabled (not $keda) -}}
+{{- if and (eq .component "processor") (gt (int $values.autoscaling.maxReplicas) (int $root.Values.global.kafka.eventsPartitions)) -}}
+{{- fail (printf "processor.autoscaling.maxReplicas (%v) exceeds global.kafka.eventsPartitions (%v): extra consumers would sit idle" $values.autoscaling.maxReplicas $root.Values.global.kafka.eventsPartitions) -}}
+{{- end -}}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "tds.componentFullname" . }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "tds.componentLabels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "tds.componentFullname" . }}
+  minReplicas: {{ $values.autoscaling.minReplicas }}
+  maxReplicas: {{ $values.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $values.autoscaling.targetCPUUtilizationPercentage }}
+  behavior:
+    scaleDown:
+      # Consumer-group rebalances are not free: shrink slowly.
+      stabilizationWindowSeconds: {{ $values.autoscaling.scaleDownStabilizationSeconds }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Ingress NetworkPolicy of one component: only the peers that have a reason to call it. Kubelet
+probes are not subject to NetworkPolicy. Egress is restricted only when networkPolicy.egress is
+set (Kafka and PostgreSQL live outside the chart, so their addresses are the user's to give).
+*/}}
+{{- define "tds.networkPolicy" -}}
+{{- $root := .root -}}
+{{- $component := .component -}}
+{{- $spec := include "tds.component" . | fromYaml -}}
+{{- $values := get $root.Values $spec.valuesKey -}}
+{{- $clients := dict "zoho-proxy" (list "processor" "bulk-sync" "bulk-sync-operator") "bulk-sync" (list "bulk-sync-operator") -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "tds.componentFullname" . }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "tds.componentLabels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "tds.componentSelectorLabels" . | nindent 6 }}
+  policyTypes:
+    - Ingress
+    {{- if $root.Values.networkPolicy.egress }}
+    - Egress
+    {{- end }}
+  {{- if eq $component "bulk-sync-operator" }}
+  # The operator serves nothing but its liveness endpoint (kubelet probes are always allowed).
+  ingress: []
+  {{- else }}
+  ingress:
+    - ports:
+        - port: http
+          protocol: TCP
+      from:
+        # The chart's own `helm test` pod.
+        - podSelector:
+            matchLabels:
+              {{- include "tds.componentSelectorLabels" (dict "root" $root "component" "test") | nindent 14 }}
+        {{- range (get $clients $component | default list) }}
+        - podSelector:
+            matchLabels:
+              {{- include "tds.componentSelectorLabels" (dict "root" $root "component" .) | nindent 14 }}
+        {{- end }}
+        {{- if $spec.metrics }}
+        {{- with $root.Values.networkPolicy.metricsFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- end }}
+        {{- with $values.networkPolicy.from }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  {{- end }}
+  {{- with $root.Values.networkPolicy.egress }}
+  egress:
+    # DNS, then the user's destinations (Kafka, PostgreSQL, Zoho), then the chart's own services.
+    - ports:
+        - port: 53
+          protocol: UDP
+        - port: 53
+          protocol: TCP
+    - to:
+        - podSelector:
+            matchLabels:
+              {{- include "tds.selectorLabels" $root | nindent 14 }}
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}

