@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack import kafka, postgres, stack
+from devstack import demo, kafka, postgres, stack
 
 app = typer.Typer(help="TDS local stack (real Kafka, real PostgreSQL, simulator, services).")
 console = Console()
@@ -83,3 +83,11 @@ def pg_command(
         postgres.stop(config)
     else:
         raise typer.BadParameter("action must be start or stop")
+
+
+@app.command()
+def run(
+    rounds: Annotated[int, typer.Option(help="Edits per entity in the webhook stream.")] = 5,
+) -> None:
+    """The main job: full sync, then a webhook stream, then a summary (expects ``up``)."""
+    raise typer.Exit(demo.run(rounds))

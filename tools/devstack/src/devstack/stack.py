@@ -84,7 +84,15 @@ def start_apps() -> dict[str, str]:
         pid = processes.start_background(
             app.name, [sys.executable, "-m", app.module], env=env, cwd=repo_root()
         )
-        processes.wait_for_port(app.port, timeout=APP_START_TIMEOUT_SECONDS, name=app.name, pid=pid)
+        try:
+            processes.wait_for_port(
+                app.port, timeout=APP_START_TIMEOUT_SECONDS, name=app.name, pid=pid
+            )
+        except RuntimeError as exc:
+            # One broken service should not hide the others; the log says why.
+            processes.stop(app.name)
+            states[app.name] = f"FAILED: {exc}"
+            continue
         states[app.name] = "started"
     return states
 
