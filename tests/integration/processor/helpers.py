@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -110,15 +111,13 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         await consumer.stop()
 
 
-def start_subprocess(settings_env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``python -m processor`` with the test's settings in its environment."""
+def start_subprocess(settings_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m processor`` with the test's settings in its environment, output to ``log``."""
     env = {**os.environ, **settings_env}
-    return subprocess.Popen(
-        [sys.executable, "-m", "processor"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "processor"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def fully_committed(bootstrap: str, topic: str, group_id: str) -> bool:
