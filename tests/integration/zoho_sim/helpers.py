@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 import httpx
@@ -45,6 +46,10 @@ class SimClient:
             assert response.status_code == 200, response.text
             self._token = str(response.json()["access_token"])
         return self._token
+
+    def forget_token(self) -> None:
+        """Mint a new token on next use (after moving the clock past its expiry)."""
+        self._token = None
 
     def auth(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Zoho-oauthtoken {token or self.token}"}
@@ -93,3 +98,13 @@ class SimClient:
             if not body["page_context"]["has_more_page"]:
                 return ids
             page += 1
+
+
+async def wait_in_flight(sim: SimClient, count: int, product: str = "books") -> None:
+    """Poll the counters until ``count`` calls of the default org are in flight."""
+    for _ in range(3000):
+        budget = sim.counters()["budgets"].get(ORG, {}).get(product, {})
+        if budget.get("in_flight") == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never saw {count} calls in flight")

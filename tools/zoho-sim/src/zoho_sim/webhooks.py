@@ -111,12 +111,10 @@ class WebhookSender:
         if self._client is None:
             self._client = httpx.AsyncClient()
         try:
+            # Query parameters are merged into the template's own (e.g. ``?event={event}``).
+            target = httpx.URL(url).copy_merge_params(self.config.query)
             response = await self._client.post(
-                url,
-                content=body,
-                headers=headers,
-                params=self.config.query,
-                timeout=self.config.timeout_seconds,
+                target, content=body, headers=headers, timeout=self.config.timeout_seconds
             )
         except httpx.HTTPError as exc:
             attempt["error"] = f"{type(exc).__name__}: {exc}"
