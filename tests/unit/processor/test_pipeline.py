@@ -1,0 +1,68 @@
+"""Decoding, dedup keys and error classification: what is retried and what is poison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+from processor.pipeline import classify, decode
+from processor.records import dedup_key
+from tds_common.errors import InvalidMessageError, TransientError, UpstreamUnavailableError
+from tests.unit.mirror import factories as f
+
+
+@dataclass
+class Record:
+    value: bytes | None
+    topic: str = "t"
+    partition: int = 0
+    offset: int = 7
+    key: bytes | None = None
+
+
+def test_decode_marks_what_can_never_be_processed() -> None:
+    assert decode(Record(None)).error is not None
+    bad = decode(Record(b"{nope"))
+    assert isinstance(bad.error, InvalidMessageError) and bad.dedup_key == "invalid:t:0:7"
+    unknown = decode(Record(f.envelope("salesorders", "1", {}).to_bytes()))
+    assert unknown.error is not None and "salesorders" in str(unknown.error)
+    good = decode(Record(f.envelope("products", "1", f.product("1")).to_bytes()))
+    assert good.error is None and good.envelope is not None and good.entity == "products"
+
+
+def test_versioned_events_share_a_dedup_key_thin_ones_only_per_delivery() -> None:
+    one = f.envelope("products", "1", f.product("1", version=2))
+    again = f.envelope("products", "1", f.product("1", version=2))
+    assert dedup_key(one) == dedup_key(again) == one.dedup_key
+    thin = f.envelope("stock", "1", {"item_id": "1"})
+    other_thin = f.envelope("stock", "1", {"item_id": "1"})
+    assert thin.last_modified_time is None
+    assert dedup_key(thin) != dedup_key(other_thin)
+    assert dedup_key(thin) == dedup_key(thin.model_copy())  # a redelivery of the same event
+
+
+def _pg_error(cls: type[asyncpg.PostgresError]) -> asyncpg.PostgresError:
+    return cls("boom")
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (OSError("refused"), True),
+        (TimeoutError(), True),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("gone"), True),
+        (asyncpg.exceptions.AdminShutdownError("shutdown"), True),
+        (asyncpg.exceptions.DeadlockDetectedError("deadlock"), True),
+        (asyncpg.exceptions.UndefinedTableError("no table"), True),
+        (asyncpg.exceptions.UntranslatableCharacterError("\\u0000"), False),
+        (asyncpg.exceptions.NumericValueOutOfRangeError("overflow"), False),
+        (asyncpg.exceptions.NotNullViolationError("null"), False),
+        (UpstreamUnavailableError("proxy"), True),
+        (InvalidMessageError("bad"), False),
+        (KeyError("surprise"), False),
+    ],
+)
+def test_failures_are_classified_by_what_retrying_can_do(exc: Exception, transient: bool) -> None:
+    assert isinstance(classify(exc), TransientError) is transient
