@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from starlette.applications import Starlette
@@ -40,7 +41,7 @@ def fixture_receiver() -> Iterator[Receiver]:
                 "query": dict(request.query_params),
                 "headers": dict(request.headers),
                 "raw": raw,
-                "json": json.loads(raw),
+                "json": json.loads(raw) if raw.startswith(b"{") else None,
             }
         )
         return JSONResponse({"ok": True}, status_code=state.status)
@@ -61,6 +62,10 @@ def fixture_hooked(sim: SimClient, receiver: Receiver) -> Receiver:
         json={
             "url_template": receiver.url + "/api/zoho/webhooks/{entity}",
             "headers": {"X-TDS-Webhook-Token": "hook-secret"},
+            "entity_urls": {},
+            "entities": None,
+            "payload_fields": [],
+            "body_format": "json",
             "query": {"org_id": ORG},
             "hmac_secret": "hmac-secret-123456",
         },
@@ -202,3 +207,46 @@ def test_mutation_errors_are_clear(sim: SimClient) -> None:
     item_id = sim.ok("/items", per_page=1)["items"][0]["item_id"]
     response = sim.http.patch(f"/_sim/orgs/{ORG}/items/{item_id}", json={"item_id": "1"})
     assert response.status_code == 422
+
+
+def test_thin_payload_per_entity_url_and_entity_filter(sim: SimClient, hooked: Receiver) -> None:
+    sim.control(
+        "PUT",
+        "/webhooks",
+        json={
+            "payload_fields": ["item_id", "last_modified_time"],
+            "entity_urls": {"stock": hooked.url + "/api/zoho/webhooks/stock?kind=thin"},
+            "entities": ["products", "stock"],
+        },
+    )
+    items = sim.ok("/items", root=INVENTORY, per_page=20)["items"]
+    item = next(row for row in items if row["track_inventory"])
+    warehouse_id = sim.ok(f"/items/{item['item_id']}", root=INVENTORY)["item"]["warehouses"][0][
+        "warehouse_id"
+    ]
+    sim.control(
+        "POST",
+        f"/orgs/{ORG}/stock",
+        json={"item_id": item["item_id"], "warehouse_id": warehouse_id, "quantity": 5},
+    )
+    contact_id = sim.ok("/contacts", per_page=1)["contacts"][0]["contact_id"]
+    assert sim.control("PATCH", f"/orgs/{ORG}/customers/{contact_id}", json={})["webhook"] is None
+    [call] = hooked.received
+    assert call["query"] == {"kind": "thin", "org_id": ORG}
+    assert set(call["json"]["item"]) == {"item_id", "last_modified_time"}
+
+
+def test_form_body_carries_json_string(sim: SimClient, hooked: Receiver) -> None:
+    sim.control("PUT", "/webhooks", json={"body_format": "form"})
+    bill_id = sim.ok("/bills", per_page=1)["bills"][0]["bill_id"]
+    sim.control("PATCH", f"/orgs/{ORG}/bills/{bill_id}", json={"reference_number": "F"})
+    [call] = hooked.received
+    assert call["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    payload = json.loads(parse_qs(call["raw"].decode())["JSONString"][0])
+    assert payload["bill"]["bill_id"] == bill_id
+
+
+def test_unknown_webhook_entity_is_rejected(sim: SimClient) -> None:
+    response = sim.http.put("/_sim/webhooks", json={"entities": ["orders"]})
+    assert response.status_code == 422
+    assert "unknown webhook entities" in response.text

@@ -19,6 +19,17 @@ DEFAULT_REFRESH_TOKEN: Final = (
 )
 DEFAULT_ORGANIZATION_ID: Final = "60000000001"
 
+WEBHOOK_ENTITIES: Final = (
+    "products",
+    "customers",
+    "invoices",
+    "bills",
+    "credit-notes",
+    "stock",
+    "prices",
+)
+"""TDS entity names (ARCHITECTURE.md §3) that webhooks are sent for."""
+_PLACEHOLDERS: Final = {"entity": "products", "event": "edit", "org_id": "1", "id": "1"}
 WebhookEvent = Literal["create", "edit", "delete"]
 DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("create", "edit")
 Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate", "enterprise"]
@@ -139,6 +150,41 @@ class WebhookSettings(BaseModel):
     hmac_header: str = "X-Zoho-Webhook-Signature"
     events: list[WebhookEvent] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_EVENTS))
     timeout_seconds: float = Field(10.0, gt=0)
+    entity_urls: dict[str, str] = Field(default_factory=dict)
+    """Per TDS entity (``products``, ``stock`` …): a URL template used instead of
+    ``url_template`` (one workflow rule per module, each with its own webhook)."""
+    entities: list[str] | None = None
+    """Only these TDS entities get webhooks (None: all of them)."""
+    payload_fields: list[str] = Field(default_factory=list)
+    """Send only these record fields (a user-defined "thin" payload, e.g. ``["item_id"]``);
+    empty sends Zoho's Default Payload, the full record."""
+    body_format: Literal["json", "form"] = "json"
+    """``json``: the record as ``application/json``; ``form``: one ``JSONString`` form field
+    holding the same JSON (the x-www-form-urlencoded option; UNCONFIRMED shape)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> WebhookSettings:
+        for template in (self.url_template, *self.entity_urls.values()):
+            _check_template(template)
+        unknown = {*self.entity_urls, *(self.entities or [])} - set(WEBHOOK_ENTITIES)
+        if unknown:
+            raise ValueError(
+                f"unknown webhook entities {sorted(unknown)}; known: {WEBHOOK_ENTITIES}"
+            )
+        return self
+
+
+def _check_template(template: str) -> None:
+    if not template:
+        return
+    try:
+        url = template.format_map(_PLACEHOLDERS)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ValueError(
+            f"bad url_template {template!r}; placeholders: {{entity}} {{event}} {{org_id}} {{id}}"
+        ) from exc
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"url_template {template!r} must be an http(s) URL")
 
 
 class SimSettings(BaseSettings):

@@ -16,6 +16,7 @@ import json
 import logging
 from collections import Counter, deque
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import httpx
 
@@ -25,21 +26,6 @@ from zoho_sim.settings import WebhookSettings
 logger = logging.getLogger(__name__)
 
 MAX_RECORDED_DELIVERIES: Final = 2000
-_PLACEHOLDERS: Final = {"entity": "products", "event": "edit", "org_id": "1", "id": "1"}
-
-
-def check_template(template: str) -> None:
-    """Fails early on a template with unknown placeholders."""
-    if not template:
-        return
-    try:
-        url = template.format_map(_PLACEHOLDERS)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ValueError(
-            f"bad url_template: {exc!r}; placeholders are {{entity}} {{event}} {{org_id}} {{id}}"
-        ) from exc
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("url_template must be an http(s) URL")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -77,13 +63,22 @@ class WebhookSender:
     ) -> dict[str, Any] | None:
         """Send one change; returns the recorded attempt, or None when webhooks are off."""
         config = self.config
-        if not config.url_template or event not in config.events:
+        template = config.entity_urls.get(entity) or config.url_template
+        wanted = config.entities is None or entity in config.entities
+        if not template or event not in config.events or not wanted:
             return None
-        url = config.url_template.format_map(
+        url = template.format_map(
             {"entity": entity, "event": event, "org_id": org_id, "id": record_id}
         )
-        body = json.dumps({key: record}, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", **config.headers}
+        if config.payload_fields:
+            record = {k: record[k] for k in config.payload_fields if k in record}
+        payload = json.dumps({key: record}, separators=(",", ":"))
+        if config.body_format == "form":
+            body = urlencode({"JSONString": payload}).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            body, content_type = payload.encode(), "application/json"
+        headers = {"Content-Type": content_type, **config.headers}
         if config.hmac_secret is not None:
             headers[config.hmac_header] = signature(config.hmac_secret.get_secret_value(), body)
         attempt: dict[str, Any] = {
