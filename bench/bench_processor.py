@@ -1,0 +1,289 @@
+"""Processor throughput and webhook-to-row delay, against baselines measured in the same run.
+
+Needs the local PostgreSQL and Kafka (``make up``, or the test fixtures' servers); works in a
+scratch database and fresh topics of its own, removed afterwards. Three measurements:
+
+1. **Write path** (``BatchProcessor.process``: decode, map, one transaction per 500-event batch
+   with inbox + monotonic upserts + line items + queue rows) vs a **raw asyncpg COPY** of the
+   same mirror rows (parents and line items, pre-typed, no conflict handling, no audit rows)
+   into identically indexed tables. Payloads: invoices with 4 line items, ~2 KB each.
+2. **End to end through Kafka**: the whole service in this process draining a topic backlog.
+3. **Delay at a steady rate**: events produced at ``STEADY_RATE_PER_SECOND``, delay = row
+   committed - event received (``tds_sync_queue``), p50/p99, vs a Kafka-only produce→consume
+   round trip at the same rate (what the processor adds on top of the broker).
+
+Environment: ``TDS_BENCH_DATABASE_URL`` (admin DSN, default the local stack's),
+``TDS_BENCH_KAFKA_BOOTSTRAP``, ``TDS_BENCH_EVENTS`` (default 5000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import psycopg
+from aiokafka import AIOKafkaConsumer
+
+from processor.deadletters import DeadLetterPublisher
+from processor.pipeline import BatchProcessor
+from processor.proxy import ProxyClient
+from processor.settings import ConsumerSettings, Settings
+from tds_common.db import create_pool
+from tds_common.events import EventEnvelope, format_zoho_timestamp
+from tds_common.kafka import create_producer, ensure_topics
+from tds_common.migrate import apply_migrations
+from tds_common.mirror import map_change
+from tds_common.mirror.specs import SPECS, ChildSpec, Column
+from tds_common.mirror.values import to_date, to_integer, to_numeric, to_timestamp
+from tds_common.settings import TopicSettings
+from tests.unit.mirror import factories as f
+
+ADMIN_URL = os.environ.get(
+    "TDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres"
+)
+BOOTSTRAP = os.environ.get("TDS_BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+EVENTS = int(os.environ.get("TDS_BENCH_EVENTS", "5000"))
+BATCH = 500
+STEADY_RATE_PER_SECOND = 100
+STEADY_SECONDS = 8
+
+
+@dataclass
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def _events(org: str, count: int) -> list[EventEnvelope]:
+    events = []
+    for n in range(count):
+        invoice_id = str(260815000000000000 + n)
+        record = f.invoice(invoice_id, lines=4)
+        record["last_modified_time"] = format_zoho_timestamp(datetime.now(UTC))
+        events.append(f.envelope("invoices", invoice_id, record, org_id=org))
+    return events
+
+
+def _typed(column: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.convert in (to_numeric,):
+        return Decimal(value)
+    if column.convert is to_integer:
+        return int(value)
+    if column.convert is to_date:
+        return date.fromisoformat(value)
+    if column.convert is to_timestamp:
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _copy_rows(events: list[EventEnvelope]) -> tuple[list[str], list[tuple[Any, ...]], list[str],
+                                                      list[tuple[Any, ...]]]:  # fmt: skip
+    spec = SPECS["invoices"]
+    child: ChildSpec | None = spec.child
+    assert child is not None
+    now = datetime.now(UTC)
+    parent_cols = ["org_id", "invoice_id", *(c.name for c in spec.columns), "raw",
+                   "zoho_last_modified_time", "source", "synced_at"]  # fmt: skip
+    child_cols = ["org_id", "invoice_id", "line_item_id", *(c.name for c in child.columns), "raw",
+                  "zoho_last_modified_time", "source", "synced_at"]  # fmt: skip
+    parents, children = [], []
+    for event in events:
+        mapped = map_change(f.change("invoices", event.zoho_id, event.payload, org_id=event.org_id))
+        stamp = mapped.modified
+        row = mapped.row
+        parents.append((row["org_id"], row["invoice_id"],
+                        *(_typed(c, row[c.name]) for c in spec.columns),
+                        json.dumps(row["raw"]), stamp, "webhook", now))  # fmt: skip
+        for line in mapped.children or ():
+            children.append((line["org_id"], line["invoice_id"], line["line_item_id"],
+                             *(_typed(c, line[c.name]) for c in child.columns),
+                             json.dumps(line["raw"]), stamp, "webhook", now))  # fmt: skip
+    return parent_cols, parents, child_cols, children
+
+
+async def _copy_baseline(url: str, events: list[EventEnvelope]) -> float:
+    parent_cols, parents, child_cols, children = _copy_rows(events)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE bench_invoices (LIKE zoho.invoices INCLUDING ALL)")
+        await conn.execute("CREATE TABLE bench_lines (LIKE zoho.invoice_line_items INCLUDING ALL)")
+        started = time.perf_counter()
+        for start in range(0, len(parents), BATCH):
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "bench_invoices", records=parents[start : start + BATCH], columns=parent_cols
+                )
+                lines = children[start * 4 : (start + BATCH) * 4]
+                await conn.copy_records_to_table("bench_lines", records=lines, columns=child_cols)
+        return len(parents) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+async def _write_path(pool: asyncpg.Pool, events: list[EventEnvelope]) -> float:
+    records = [Rec("bench", 0, n, e.key, e.to_bytes()) for n, e in enumerate(events)]
+    dummy = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    no_dlq = DeadLetterPublisher(None, "unused")  # every bench event is good
+    processor = BatchProcessor(pool, ProxyClient(dummy), no_dlq)
+    started = time.perf_counter()
+    for start in range(0, len(records), BATCH):
+        items = await processor.process(records[start : start + BATCH])
+        assert all(i.outcome == "applied" for i in items), "bench events must all apply"
+    elapsed = time.perf_counter() - started
+    await dummy.aclose()
+    return len(records) / elapsed
+
+
+async def _count(pool: asyncpg.Pool, org: str) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM tds_sync_queue WHERE org_id = $1", org))
+
+
+async def _until(pool: asyncpg.Pool, org: str, count: int, limit_seconds: float = 300) -> None:
+    deadline = time.monotonic() + limit_seconds
+    while await _count(pool, org) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("processor did not finish in time")
+        await asyncio.sleep(0.05)
+
+
+async def _publish(topic: str, events: list[EventEnvelope], rate: float | None = None) -> None:
+    producer = create_producer(BOOTSTRAP)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        for n, event in enumerate(events):
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+                event = event.model_copy(update={"received_at": datetime.now(UTC)})
+            await producer.send(topic, event.to_bytes(), key=event.key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def _settings(url: str, topics: TopicSettings) -> Settings:
+    return Settings(database_url=url, kafka_bootstrap_servers=BOOTSTRAP, topics=topics,
+                    consumer=ConsumerSettings(group_id=f"bench-{uuid.uuid4().hex[:8]}",
+                                              batch_timeout_ms=20),
+                    log_json=False, log_level="WARNING")  # fmt: skip
+
+
+async def _end_to_end(
+    url: str, pool: asyncpg.Pool, rate: float | None, count: int
+) -> tuple[float, list[float]]:
+    from asgi_lifespan import LifespanManager
+
+    from processor.app import create_app
+
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicSettings(events=f"bench.{suffix}.events", sync_requests=f"bench.{suffix}.req",
+                           dead_letters=f"bench.{suffix}.dlq")  # fmt: skip
+    await ensure_topics(BOOTSTRAP, {topics.events: 3, topics.dead_letters: 1})
+    org = f"bench-{suffix}"
+    events = _events(org, count)
+    app = create_app(_settings(url, topics))
+    if rate is None:  # backlog first, then time the drain
+        await _publish(topics.events, events)
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+            started = time.perf_counter()
+            await _until(pool, org, count)
+            throughput = count / (time.perf_counter() - started)
+    else:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+            await asyncio.sleep(3)  # group join
+            await _publish(topics.events, events, rate)
+            await _until(pool, org, count)
+            throughput = 0.0
+    delays = await pool.fetch(
+        "SELECT extract(epoch FROM processing_completed_at - queued_at)::float8 AS d "
+        "FROM tds_sync_queue WHERE org_id = $1", org,
+    )  # fmt: skip
+    return throughput, [r["d"] for r in delays]
+
+
+async def _kafka_round_trip(rate: float, count: int) -> list[float]:
+    topic = f"bench.{uuid.uuid4().hex[:8]}.rtt"
+    await ensure_topics(BOOTSTRAP, {topic: 3})
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=f"rtt-{topic}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    await asyncio.sleep(3)
+    delays: list[float] = []
+    producing = asyncio.create_task(_publish(topic, _events("rtt", count), rate))
+    try:
+        while len(delays) < count:
+            batch = await consumer.getmany(timeout_ms=20)
+            now = datetime.now(UTC)
+            for records in batch.values():
+                for r in records:
+                    sent = EventEnvelope.from_bytes(r.value).received_at
+                    delays.append((now - sent).total_seconds())
+        await producing
+    finally:
+        await consumer.stop()
+    return delays
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def run() -> None:
+    name = f"tds_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        apply_migrations(url)
+        pool = await create_pool(url, max_size=5)
+        try:
+            size = statistics.mean(len(e.to_bytes()) for e in _events("x", 50))
+            print(
+                f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} events"
+            )
+            copy_eps = await _copy_baseline(url, _events("copy", EVENTS))
+            write_eps = await _write_path(pool, _events("write", EVENTS))
+            print(f"baseline raw COPY (mirror rows only):    {copy_eps:9.0f} events/s")
+            print(f"processor write path (500/transaction): {write_eps:9.0f} events/s  "
+                  f"ratio {write_eps / copy_eps:.2f} of COPY")  # fmt: skip
+            e2e_eps, _ = await _end_to_end(url, pool, None, EVENTS)
+            print(f"end to end through Kafka (backlog):     {e2e_eps:9.0f} events/s  "
+                  f"ratio {e2e_eps / copy_eps:.2f} of COPY")  # fmt: skip
+            steady = STEADY_RATE_PER_SECOND * STEADY_SECONDS
+            _, delays = await _end_to_end(url, pool, STEADY_RATE_PER_SECOND, steady)
+            rtt = await _kafka_round_trip(STEADY_RATE_PER_SECOND, steady)
+            p50, p99 = _percentile(delays, 50), _percentile(delays, 99)
+            k50, k99 = _percentile(rtt, 50), _percentile(rtt, 99)
+            print(f"steady {STEADY_RATE_PER_SECOND} events/s, webhook→row delay: "
+                  f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")  # fmt: skip
+            print(f"baseline Kafka-only produce→consume:  p50 {k50 * 1000:.1f} ms, "
+                  f"p99 {k99 * 1000:.1f} ms")  # fmt: skip
+            print(f"delay ratio to Kafka alone: p50 {p50 / k50:.1f}x, p99 {p99 / k99:.1f}x")
+        finally:
+            await pool.close()
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
