@@ -67,7 +67,9 @@ async def test_each_entity_is_published_with_key_envelope_and_trace(
 async def test_form_encoded_delete_with_org_param_and_hmac(
     kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
-    settings = make_settings(kafka_bootstrap, topics, webhook_hmac_secrets=["hmac-key-for-tests-01"])
+    settings = make_settings(
+        kafka_bootstrap, topics, webhook_hmac_secrets=["hmac-key-for-tests-01"]
+    )
     record = _record("invoices", "99")
     body = urlencode({"JSONString": json.dumps({"invoice": record})}).encode()
     async with ingest_client(settings) as client:
@@ -93,21 +95,25 @@ async def test_form_encoded_delete_with_org_param_and_hmac(
     assert envelope.payload == record
 
 
+P = "/api/zoho/webhooks/products?token=T"
+GOOD_ITEM = {"item": _record("products", "1")}
+JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BAD_INPUTS: list[tuple[str, str, dict[str, Any], int]] = [
-    ("no token", "/api/zoho/webhooks/products", {"json": {"item": _record("products", "1")}}, 401),
-    ("wrong token", "/api/zoho/webhooks/products?token=not-the-token", {"json": {"item": _record("products", "1")}}, 401),
-    ("unknown entity", "/api/zoho/webhooks/salesorders?token=T", {"json": {"salesorder": {}}}, 404),
+    ("no token", "/api/zoho/webhooks/products", {"json": GOOD_ITEM}, 401),
+    ("wrong token", "/api/zoho/webhooks/products?token=not-it", {"json": GOOD_ITEM}, 401),
+    ("unknown entity", "/api/zoho/webhooks/salesorders?token=T", {"json": {}}, 404),
     ("sync-only entity", "/api/zoho/webhooks/warehouses?token=T", {"json": {}}, 404),
-    ("malformed json", "/api/zoho/webhooks/products?token=T", {"content": b'{"item": ', "headers": {"Content-Type": "application/json"}}, 400),
-    ("bad op", "/api/zoho/webhooks/products?token=T&op=purge", {"json": {"item": _record("products", "1")}}, 400),
-    ("bad org", "/api/zoho/webhooks/products?token=T&org_id=a:b", {"json": {"item": _record("products", "1")}}, 400),
-    ("too large", "/api/zoho/webhooks/products?token=T", {"json": {"item": {**_record("products", "1"), "blob": "x" * 5000}}}, 413),
-    ("wrong media type", "/api/zoho/webhooks/products?token=T", {"content": b"item_id=1", "headers": {"Content-Type": "text/plain"}}, 415),
-    ("missing id", "/api/zoho/webhooks/products?token=T", {"json": {"item": {"last_modified_time": STAMP}}}, 422),
-    ("missing last_modified_time", "/api/zoho/webhooks/products?token=T", {"json": {"item": {"item_id": "1"}}}, 422),
-    ("wrong module key", "/api/zoho/webhooks/products?token=T", {"json": {"invoice": _record("invoices", "1")}}, 422),
-    ("form without JSONString", "/api/zoho/webhooks/products?token=T", {"content": b"item_id=1", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 422),
-]  # fmt: skip
+    ("malformed json", P, {"content": b'{"item": ', "headers": JSON}, 400),
+    ("bad op", P + "&op=purge", {"json": GOOD_ITEM}, 400),
+    ("bad org", P + "&org_id=a:b", {"json": GOOD_ITEM}, 400),
+    ("too large", P, {"json": {"item": {**GOOD_ITEM["item"], "blob": "x" * 5000}}}, 413),
+    ("wrong media type", P, {"content": b"x", "headers": {"Content-Type": "text/plain"}}, 415),
+    ("missing id", P, {"json": {"item": {"last_modified_time": STAMP}}}, 422),
+    ("missing last_modified_time", P, {"json": {"item": {"item_id": "1"}}}, 422),
+    ("wrong module key", P, {"json": {"invoice": _record("invoices", "1")}}, 422),
+    ("form without JSONString", P, {"content": b"item_id=1", "headers": FORM}, 422),
+]
 
 
 async def test_bad_inputs_are_rejected_and_nothing_is_published(

@@ -40,6 +40,8 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
             settings.topics.events,
             timeout_seconds=settings.publish_timeout_seconds,
             retry_after_seconds=settings.retry_after_seconds,
+            # In-flight requests finish first (uvicorn); the flush gets half of the stop budget.
+            flush_timeout_seconds=settings.shutdown_timeout_seconds / 2,
         )
     health.add_readiness("kafka", publisher.check)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Final, Protocol
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ingest import metrics
@@ -27,7 +27,21 @@ from tds_common.kafka import create_producer
 
 logger = logging.getLogger(__name__)
 
-FLUSH_TIMEOUT_SECONDS: Final = 10.0
+
+def _retrieve_outcome(delivery: asyncio.Future[object]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()
+
+
+def _fail_pending(producer: AIOKafkaProducer, error: KafkaError) -> None:
+    """Fail every buffered batch (and mark the failures seen, so asyncio logs no noise)."""
+    accumulator = producer._message_accumulator
+    accumulator.fail_all(error)
+    batches = [b for queue in accumulator._batches.values() for b in queue]
+    for batch in [*batches, *accumulator._pending_batches]:
+        for future in (batch.future, batch._drain_waiter):
+            if future.done() and not future.cancelled():
+                future.exception()
 
 
 class Publisher(Protocol):
@@ -49,11 +63,13 @@ class EventPublisher:
         *,
         timeout_seconds: float,
         retry_after_seconds: int,
+        flush_timeout_seconds: float = 10.0,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._topic = topic
         self._timeout_seconds = timeout_seconds
         self._retry_after_seconds = retry_after_seconds
+        self._flush_timeout_seconds = flush_timeout_seconds
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self, *, within_seconds: float) -> None:
@@ -75,16 +91,27 @@ class EventPublisher:
         logger.info("producer connected", extra={"topic": self._topic})
 
     async def stop(self) -> None:
-        """Flush what is buffered (bounded), then close the producer."""
+        """Flush what is buffered (bounded), then close the producer.
+
+        Everything answered 202 was acknowledged already, so whatever is still buffered when
+        the flush bound passes belongs to requests that got 503 (Zoho retries them); those
+        batches are failed so the producer can close instead of waiting for a dead broker.
+        """
         if self._producer is None:
             return
+        producer, self._producer = self._producer, None
         try:
-            await asyncio.wait_for(self._producer.flush(), FLUSH_TIMEOUT_SECONDS)
+            await asyncio.wait_for(producer.flush(), self._flush_timeout_seconds)
         except (TimeoutError, KafkaError):
-            logger.warning("producer flush did not complete before shutdown")
-        finally:
-            await self._producer.stop()
-            self._producer = None
+            logger.warning("Kafka unreachable at shutdown; dropping unacknowledged (503) events")
+            # aiokafka has no public "abort": stop the sender first (so nothing is re-queued
+            # concurrently), then fail the pending batches so stop() need not wait for them.
+            await producer._sender.close()
+            _fail_pending(producer, KafkaTimeoutError("ingest shutting down"))
+        try:
+            await asyncio.wait_for(producer.stop(), self._flush_timeout_seconds)
+        except TimeoutError:
+            logger.warning("Kafka producer did not close in time")
 
     async def check(self) -> None:
         """Readiness: a broker answers and knows our topic (no auto-creation in production)."""
@@ -111,6 +138,8 @@ class EventPublisher:
                 delivery = await self._producer.send(
                     self._topic, envelope.to_bytes(), key=envelope.key, headers=kafka_headers()
                 )
+                # Retrieve the outcome even if we stop waiting (no "exception never retrieved").
+                delivery.add_done_callback(_retrieve_outcome)
                 await asyncio.shield(delivery)
             outcome = "acknowledged"
         except TimeoutError as exc:
