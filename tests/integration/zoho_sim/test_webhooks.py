@@ -250,3 +250,19 @@ def test_unknown_webhook_entity_is_rejected(sim: SimClient) -> None:
     response = sim.http.put("/_sim/webhooks", json={"entities": ["orders"]})
     assert response.status_code == 422
     assert "unknown webhook entities" in response.text
+
+
+def test_created_items_follow_track_inventory(sim: SimClient) -> None:
+    for _ in range(10):  # some generated indexes are services: the flag must win either way
+        tracked = sim.control("POST", f"/orgs/{ORG}/items", json={"track_inventory": True})
+        record = tracked["record"]
+        assert len(record["warehouses"]) == 3
+        assert record["stock_on_hand"] == sum(
+            w["warehouse_stock_on_hand"] for w in record["warehouses"]
+        )
+        untracked = sim.control("POST", f"/orgs/{ORG}/items", json={"track_inventory": False})
+        assert "warehouses" not in untracked["record"]
+        assert "stock_on_hand" not in untracked["record"]
+    item_id = record["item_id"]
+    edited = sim.control("PATCH", f"/orgs/{ORG}/items/{item_id}", json={"track_inventory": False})
+    assert "stock_on_hand" not in edited["record"]

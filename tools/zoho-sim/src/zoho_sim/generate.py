@@ -321,6 +321,36 @@ def apply_stock_totals(item: Record) -> None:
     )
 
 
+_STOCK_FIELDS: Final = (
+    "stock_on_hand",
+    "available_stock",
+    "actual_available_stock",
+    "committed_stock",
+    "actual_committed_stock",
+    "available_for_sale_stock",
+    "actual_available_for_sale_stock",
+    "warehouses",
+)
+
+
+def align_inventory_fields(ctx: OrgContext, item: Record, index: int) -> None:
+    """After a control-API edit of ``track_inventory``: tracked items get warehouse stock rows
+    and totals, untracked ones lose every stock field (as Zoho shows them)."""
+    if item.get("track_inventory"):
+        if not item.get("warehouses"):
+            rng = random.Random(_mix(ctx.seed, 9, index))
+            item["warehouses"] = _warehouse_stock(ctx, rng, index)
+            item.setdefault("reorder_level", "")
+        item["item_type"] = item.get("item_type") or "inventory"
+        if item["item_type"] == "sales":
+            item["item_type"] = "inventory"
+        item["product_type"] = "goods"
+        apply_stock_totals(item)
+    else:
+        for key in _STOCK_FIELDS:
+            item.pop(key, None)
+
+
 def gen_item(ctx: OrgContext, rng: random.Random, i: int) -> Record:
     created, modified = ctx.times("items", i)
     tracked = item_tracks_inventory(ctx, i)

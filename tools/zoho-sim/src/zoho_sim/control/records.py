@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from zoho_sim.control.deps import StateDep, get_org, get_spec
 from zoho_sim.entities import SPECS, EntitySpec
-from zoho_sim.generate import Record, apply_stock_totals
+from zoho_sim.generate import Record, align_inventory_fields, apply_stock_totals
 from zoho_sim.routes.views import shape
 from zoho_sim.state import Org, SimState
 from zoho_sim.timefmt import to_epoch
@@ -65,6 +65,11 @@ async def _notify(
     _background.add(task)
     task.add_done_callback(_background.discard)
     return {"scheduled": True}
+
+
+def _index(record_id: str) -> int:
+    """The generation index inside a simulator id (seeds the stock rows of a new item)."""
+    return int(record_id[-12:]) if record_id.isdigit() else 0
 
 
 def _check_fields(spec: EntitySpec, fields: dict[str, Any]) -> None:
@@ -148,7 +153,7 @@ async def create(
     record = table.new_record()
     record.update(fields)
     if spec.path == "items":
-        apply_stock_totals(record)
+        align_inventory_fields(org.ctx, record, _index(str(record["item_id"])))
     _stamp(state, org, record, created=True)
     table.put(record)
     return {"record": record, "webhook": await _notify(state, org, spec, "create", record, wait)}
@@ -168,8 +173,8 @@ async def edit(
     _check_fields(spec, fields)
     record = _record(org, spec, record_id)
     record.update(fields)
-    if spec.path == "items" and "warehouses" in fields:
-        apply_stock_totals(record)
+    if spec.path == "items" and {"warehouses", "track_inventory"} & set(fields):
+        align_inventory_fields(org.ctx, record, _index(record_id))
     _stamp(state, org, record, created=False)
     org.tables[spec.path].put(record)
     return {"record": record, "webhook": await _notify(state, org, spec, "edit", record, wait)}
