@@ -176,6 +176,11 @@ Usage: (dict "root" $ "image" .Values.ingest.image "default" "tds-ingest")
 {{- end -}}
 {{- end -}}
 
+{{/* Cluster-scoped names carry the namespace, so two releases of the same name do not collide. */}}
+{{- define "tds.operatorClusterRoleName" -}}
+{{- printf "%s-%s" (include "tds.componentFullname" (dict "root" . "component" "bulk-sync-operator")) .Release.Namespace | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* The ServiceAccount of the other components (no Kubernetes API access, token not mounted). */}}
 {{- define "tds.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}

@@ -1,0 +1,85 @@
+"""Values the chart must refuse (schema and template checks), and what the defaults render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.k8s.chartcheck import Document
+from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind, env_of, helm_template
+from tests.unit.k8s.values_cases import BAD_VALUES, VALUES_FILE, load_yaml, merge, schema_errors
+
+
+@pytest.mark.parametrize(("case", "override"), BAD_VALUES, ids=[case for case, _ in BAD_VALUES])
+def test_schema_rejects_bad_values(case: str, override: dict[str, object]) -> None:
+    assert schema_errors(merge(load_yaml(VALUES_FILE), override)), case
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        # helm's own schema validation (the same values.schema.json).
+        ({"ingest.replicas": 3}, "additional properties 'replicas' not allowed"),
+        ({"global.imageTag": "latest"}, "/global/imageTag"),
+        # Checks in the templates themselves.
+        ({"processor.autoscaling.maxReplicas": 13}, "exceeds global.kafka.eventsPartitions"),
+        ({"ingest.terminationGracePeriodSeconds": 25}, "must exceed preStopSleepSeconds"),
+        ({"zohoProxy.image.tag": "latest"}, "/zohoProxy/image/tag"),
+    ],
+)
+def test_helm_refuses(helm: Path, sets: dict[str, str | int | bool], message: str) -> None:
+    result = helm_template(helm, sets=sets)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_defaults_render_without_optional_crds(render: Render) -> None:
+    """Default values install on a bare cluster: no Prometheus Operator or KEDA objects."""
+    documents = render()
+    kinds = {doc["kind"] for doc in documents}
+    assert not kinds & {"ServiceMonitor", "PrometheusRule", "ScaledObject", "Ingress"}
+    assert {"CustomResourceDefinition", "HorizontalPodAutoscaler", "NetworkPolicy"} <= kinds
+    crd = by_kind(documents, "CustomResourceDefinition")["zohosyncs.tds.dev"]
+    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert "tds-zoho-sim" not in by_kind(documents, "Deployment")
+
+
+def test_crds_can_be_left_out_or_released_on_uninstall(render: Render) -> None:
+    assert "CustomResourceDefinition" not in {
+        d["kind"] for d in render(sets={"crds.enabled": False})
+    }
+    documents = render(sets={"crds.keep": False})
+    crd = by_kind(documents, "CustomResourceDefinition")["zohosyncs.tds.dev"]
+    assert "annotations" not in crd["metadata"]
+
+
+def test_dev_values_point_the_proxy_at_the_simulator(render: Render) -> None:
+    documents: list[Document] = render(DEV_VALUES)
+    deployments = by_kind(documents, "Deployment")
+    assert "tds-zoho-sim" in deployments
+    proxy = env_of(deployments["tds-zoho-proxy"]["spec"]["template"]["spec"]["containers"][0])
+    assert proxy["ZOHO_ACCOUNTS_URL"]["value"] == "http://tds-zoho-sim.tds.svc:8090"
+    assert proxy["ZOHO_API_BASE_URL"]["value"] == "http://tds-zoho-sim.tds.svc:8090"
+    sim = deployments["tds-zoho-sim"]["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(sim)["ZOHO_SIM_HOST"]["value"] == "0.0.0.0"
+    assert "envFrom" not in sim  # the simulator gets no TDS settings, let alone secrets
+    config = by_kind(documents, "ConfigMap")["tds"]["data"]
+    assert config["KAFKA_BOOTSTRAP_SERVERS"] == "kafka.tds-dev.svc:9092"
+    assert config["ZOHO_PROXY_URL"] == "http://tds-zoho-proxy.tds.svc:8004"
+
+
+def test_extra_env_and_settings_reach_the_container(render: Render) -> None:
+    documents = render(
+        sets={"processor.env.PROCESSOR_DB_POOL_MAX_SIZE": 9, "global.logLevel": "DEBUG"}
+    )
+    processor = by_kind(documents, "Deployment")["tds-processor"]
+    env = env_of(processor["spec"]["template"]["spec"]["containers"][0])
+    assert env["PROCESSOR_DB_POOL_MAX_SIZE"]["value"] == "9"
+    assert by_kind(documents, "ConfigMap")["tds"]["data"]["LOG_LEVEL"] == "DEBUG"
+
+
+def test_long_release_names_stay_within_dns_limits(render: Render) -> None:
+    documents = render(sets={"fullnameOverride": "x" * 63})
+    for doc in documents:
+        assert len(doc["metadata"]["name"]) <= 63, doc["metadata"]["name"]

@@ -1,0 +1,56 @@
+"""Alerts and dashboards query metrics the services really export.
+
+A renamed metric would leave an alert that never fires and a panel that stays empty, silently;
+this test reads every ``tds_*`` name the chart queries and looks it up in the services' own
+registries (each service's ``metrics`` module, imported as the service imports it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Final
+
+from prometheus_client import REGISTRY
+
+from tests.unit.k8s.chartcheck import CHART_DIR
+
+SERVICE_METRICS_MODULES: Final = (
+    "ingest.metrics",
+    "processor.metrics",
+    "bulk_sync.metrics",
+    "zoho_proxy.metrics",
+)
+# Named in STYLE.md section 2.6 for bulk-sync, whose sync runs are not built yet: the alerts and
+# panels are ready for them. Remove a name from here once bulk-sync exports it.
+NOT_YET_EXPORTED: Final = {
+    "tds_bulk_sync_runs_total",
+    "tds_bulk_sync_last_success_timestamp_seconds",
+}
+QUERY_FILES: Final = (
+    CHART_DIR / "templates" / "prometheusrule.yaml",
+    CHART_DIR / "files" / "dashboards" / "overview.json",
+    CHART_DIR / "values.yaml",
+)
+
+
+def exported_names() -> set[str]:
+    for module in SERVICE_METRICS_MODULES:
+        importlib.import_module(module)
+    # Every exposed series name (with _total, _bucket, ... suffixes) maps to its collector.
+    return set(REGISTRY._names_to_collectors)
+
+
+def queried_names() -> set[str]:
+    names: set[str] = set()
+    for path in QUERY_FILES:
+        names |= set(re.findall(r"\btds_[a-z][a-z0-9_]*", path.read_text("utf-8")))
+    # Not metrics: the shared package and the control tables that alert descriptions mention.
+    return names - {"tds_common", "tds_sync_queue", "tds_inbox_events", "tds_sync_runs"}
+
+
+def test_every_queried_metric_is_exported() -> None:
+    queried = queried_names()
+    assert len(queried) >= 15
+    missing = queried - exported_names() - NOT_YET_EXPORTED
+    assert not missing, f"alerts or dashboards query metrics no service exports: {sorted(missing)}"
