@@ -1,0 +1,153 @@
+"""The whole system as separate processes, driven from outside like a user would.
+
+The simulator, zoho-proxy, ingest and processor run as ``python -m <package>`` on free ports,
+against the real Kafka (fresh topics) and the session's migrated PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from devstack.paths import log_dir
+from tds_common.kafka import ensure_topics
+from tests.conftest import free_port
+
+START_TIMEOUT_SECONDS = 60.0
+WEBHOOK_SECRET = "e2e-webhook-secret-0123456789"
+ORG_ID = "60000000001"
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _start(name: str, module: str, port: int, env: dict[str, str]) -> Service:
+    log = log_dir() / f"e2e-{name}-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", module],
+        env={**os.environ, "LOG_JSON": "false", **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=1.0).status_code == 200:
+                return Service(name, url, process, log)
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{name} not ready: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+@dataclass
+class Stack:
+    sim: Service
+    proxy: Service
+    ingest: Service
+    processor: Service
+    database_url: str
+
+
+@pytest.fixture(scope="module", name="stack")
+def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
+    import asyncio
+
+    suffix = uuid.uuid4().hex[:10]
+    topics = {
+        "KAFKA_TOPICS__EVENTS": f"e2e.{suffix}.events",
+        "KAFKA_TOPICS__SYNC_REQUESTS": f"e2e.{suffix}.sync.requests",
+        "KAFKA_TOPICS__DEAD_LETTERS": f"e2e.{suffix}.events.dlq",
+    }
+    asyncio.run(ensure_topics(kafka_bootstrap, dict.fromkeys(topics.values(), 3)))
+    ports = {name: free_port() for name in ("sim", "proxy", "ingest", "processor")}
+    sim_url = f"http://127.0.0.1:{ports['sim']}"
+    common = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "ZOHO_ORGANIZATION_ID": ORG_ID,
+        **topics,
+    }
+    started: list[Service] = []
+    try:
+        sim = _start(
+            "zoho-sim",
+            "zoho_sim",
+            ports["sim"],
+            {"ZOHO_SIM_PORT": str(ports["sim"]), "ZOHO_SIM_DEFAULT_SCALE": "50"},
+        )
+        started.append(sim)
+        proxy = _start(
+            "zoho-proxy",
+            "zoho_proxy",
+            ports["proxy"],
+            {
+                **common,
+                "ZOHO_PROXY_PORT": str(ports["proxy"]),
+                "ZOHO_CLIENT_ID": "1000.LOCALSIMULATORCLIENT",
+                "ZOHO_CLIENT_SECRET": "local-simulator-secret",
+                "ZOHO_REFRESH_TOKEN": (
+                    "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
+                ),
+                "ZOHO_ACCOUNTS_URL": sim_url,
+                "ZOHO_API_BASE_URL": sim_url,
+                "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            },
+        )
+        started.append(proxy)
+        ingest = _start(
+            "ingest",
+            "ingest",
+            ports["ingest"],
+            {**common, "INGEST_PORT": str(ports["ingest"]), "WEBHOOK_SECRETS": WEBHOOK_SECRET},
+        )
+        started.append(ingest)
+        processor = _start(
+            "processor",
+            "processor",
+            ports["processor"],
+            {
+                **common,
+                "PROCESSOR_PORT": str(ports["processor"]),
+                "ZOHO_PROXY_URL": proxy.url,
+                "PROCESSOR_CONSUMER__GROUP_ID": f"e2e-{suffix}",
+            },
+        )
+        started.append(processor)
+        httpx.put(
+            f"{sim.url}/_sim/webhooks",
+            json={
+                "url_template": f"{ingest.url}/api/zoho/webhooks/{{entity}}",
+                "headers": {"X-TDS-Webhook-Token": WEBHOOK_SECRET},
+                "events": ["create", "edit", "delete"],
+            },
+        ).raise_for_status()
+        yield Stack(sim, proxy, ingest, processor, database_url)
+    finally:
+        for service in reversed(started):
+            service.process.terminate()
+        for service in started:
+            try:
+                service.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
