@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -54,8 +55,8 @@ def test_every_entity_created_then_edited_lands_with_the_latest_values(stack: St
         zoho_id = created[id_column]
         edited = sim.patch(f"/{entity}/{zoho_id}", json={field: f"e2e {entity}"}).json()["record"]
         row = _eventually(
-            lambda t=table, c=id_column, i=zoho_id, s=edited["last_modified_time"]: _row(
-                stack.database_url, t, c, i, s
+            partial(
+                _row, stack.database_url, table, id_column, zoho_id, edited["last_modified_time"]
             ),
             f"{entity} {zoho_id}",
         )
