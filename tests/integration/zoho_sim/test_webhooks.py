@@ -187,7 +187,7 @@ def test_dropped_and_failed_deliveries_are_recorded(sim: SimClient, hooked: Rece
     assert len(hooked.received) == 1
     deliveries = sim.control("GET", "/webhooks/deliveries")
     assert [(d["dropped"], d["status"]) for d in deliveries] == [(True, None), (False, 500)]
-    assert sim.counters()["webhooks"] == {"dropped": 1, "failed": 1}
+    assert sim.counters()["webhooks"] == {"delivered": 0, "dropped": 1, "failed": 1}
 
 
 def test_webhook_config_masks_secrets_and_validates(sim: SimClient, hooked: Receiver) -> None:

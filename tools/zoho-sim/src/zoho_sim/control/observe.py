@@ -61,7 +61,7 @@ async def counters(state: StateDep) -> dict[str, Any]:
         "calls": state.calls.snapshot(),
         "budgets": budgets,
         "oauth": {key: oauth[key] for key in ("mints", "access_denied", "revocations", "errors")},
-        "webhooks": dict(state.webhooks.outcomes),
+        "webhooks": {k: state.webhooks.outcomes[k] for k in ("delivered", "failed", "dropped")},
     }
 
 
