@@ -65,6 +65,7 @@ async def test_postgres_stopped_and_restarted_mid_stream_loses_nothing(
     org = new_org()
     events, expected = _stream(org, records=60, versions=4)
     settings = processor_settings(private_postgres.url(), kafka_bootstrap, topics)
+    outages_before = _transient_failures(topics.events)
     pool = await create_pool(private_postgres.url())
     try:
         async with running_processor(settings):
@@ -80,6 +81,7 @@ async def test_postgres_stopped_and_restarted_mid_stream_loses_nothing(
             group = settings.consumer.group_id
             await wait_for(lambda: fully_committed(kafka_bootstrap, topics.events, group),
                            what="every offset committed", limit_seconds=90)  # fmt: skip
+        assert _transient_failures(topics.events) > outages_before  # the outage was hit
         assert await _state(pool, org) == expected
         dead = await pool.fetchval(
             "SELECT count(*) FROM tds_sync_queue WHERE status = 'dead_letter'"
@@ -90,6 +92,19 @@ async def test_postgres_stopped_and_restarted_mid_stream_loses_nothing(
         assert inbox == len(events)
     finally:
         await pool.close()
+
+
+def _transient_failures(topic: str) -> float:
+    from processor import metrics
+
+    return sum(
+        sample.value
+        for metric in metrics.MESSAGES_FAILED.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+        and sample.labels["topic"] == topic
+        and sample.labels["error"] == "UpstreamUnavailableError"
+    )
 
 
 async def _queued(pool: asyncpg.Pool, org: str, count: int) -> bool:
