@@ -17,9 +17,9 @@ from ingest import metrics
 from ingest.api.deps import IngestState, StateDep
 from ingest.auth import check_signature, check_token
 from ingest.body import media_type, read_limited
-from ingest.delivery import resolve_op, resolve_org
+from ingest.delivery import EVENT_OPS, ORG_ID_PATTERN, resolve_op, resolve_org
 from ingest.errors import PublishUnavailableError, RejectedWebhookError, UnknownEntityError
-from ingest.payload import FORM_JSON_FIELD, parse_webhook
+from ingest.payload import FORM_JSON_FIELD, ID_PATTERN, parse_webhook
 from ingest.tracing import current_trace_id, server_span
 from tds_common.catalogue import WEBHOOK_ENTITIES, EntitySpec, get_entity
 from tds_common.events import EventEnvelope
@@ -48,10 +48,35 @@ class ErrorBody(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
+_ZOHO_TIMESTAMP_PATTERN: Final = (
+    r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"[+-](0[0-9]|1[0-4])[0-5][0-9]$"
+)
+
+
+def _record_schema(id_field: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            id_field: {"type": "string", "pattern": ID_PATTERN},
+            "last_modified_time": {"type": "string", "pattern": _ZOHO_TIMESTAMP_PATTERN},
+        },
+        "required": [id_field, "last_modified_time"],
+        "additionalProperties": True,
+    }
+
+
 _RECORD_SCHEMA: Final = {
     "type": "object",
-    "description": 'The record wrapped under Zoho\'s module key, e.g. {"item": {...}}; '
-    "it must carry its id field and last_modified_time.",
+    "description": "The record wrapped under the entity's Zoho module key "
+    '(products/stock: "item", customers: "contact", invoices: "invoice", bills: "bill", '
+    'credit-notes: "creditnote", prices: "pricebook"); a bare record carrying its id field '
+    "is tolerated. Every field besides the id and last_modified_time is kept as received.",
+    "properties": {
+        get_entity(name).module_key: _record_schema(get_entity(name).id_field)
+        for name in WEBHOOK_ENTITIES
+    },
+    "minProperties": 1,
     "additionalProperties": True,
 }
 _OPENAPI_BODY: Final = {
@@ -83,6 +108,11 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
+# Documented for clients and the fuzzer; checked in the handler, after the token, so an
+# unauthenticated caller learns nothing from FastAPI's own validation errors.
+_ORG_SCHEMA: Final = {"pattern": ORG_ID_PATTERN.pattern}
+
+
 def _entity_spec(entity: str) -> EntitySpec:
     if entity not in WEBHOOK_ENTITIES:
         raise UnknownEntityError("unknown entity; expected one of: " + ", ".join(WEBHOOK_ENTITIES))
@@ -102,10 +132,12 @@ async def receive_webhook(
     entity: Annotated[str, Path(json_schema_extra={"enum": list(WEBHOOK_ENTITIES)})],
     x_tds_webhook_token: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query()] = None,
-    x_tds_org: Annotated[str | None, Header()] = None,
-    org_id: Annotated[str | None, Query()] = None,
+    x_tds_org: Annotated[str | None, Header(json_schema_extra=_ORG_SCHEMA)] = None,
+    org_id: Annotated[str | None, Query(json_schema_extra=_ORG_SCHEMA)] = None,
     op: Annotated[str | None, Query(json_schema_extra={"enum": ["upsert", "delete"]})] = None,
-    x_tds_event: Annotated[str | None, Header()] = None,
+    x_tds_event: Annotated[
+        str | None, Header(json_schema_extra={"enum": sorted(EVENT_OPS)})
+    ] = None,
     x_zoho_webhook_signature: Annotated[str | None, Header()] = None,
 ) -> WebhookAccepted:
     """Receive one Zoho workflow webhook; 202 once it is durable in Kafka."""
