@@ -268,3 +268,35 @@ def test_records_use_empty_strings_not_nulls(sim: SimClient) -> None:
     values = [value for row in rows for value in row.values()]
     assert None not in values
     assert "" in values
+
+
+def test_locations_layout(custom_sim: Callable[..., SimClient]) -> None:
+    sim = custom_sim(
+        organizations=[{"organization_id": "60000000001", "stock_layout": "locations"}]
+    )
+    locations = sim.ok("/locations", root=INVENTORY)["locations"]
+    assert len(locations) == 3 and locations[0]["location_name"] == "Main Warehouse"
+    assert {"location_id", "location_name", "type", "parent_location_id", "is_primary"} <= set(
+        locations[0]
+    )
+    rows = sim.ok("/items", root=INVENTORY, per_page=20)["items"]
+    tracked = next(row for row in rows if row["track_inventory"])
+    detail = sim.ok(f"/items/{tracked['item_id']}", root=INVENTORY)["item"]
+    assert "warehouses" not in detail
+    stock = detail["locations"]
+    assert {"location_id", "location_stock_on_hand", "location_available_for_sale_stock"} <= set(
+        stock[0]
+    )
+    assert stock[0]["location_id"] == locations[0]["location_id"]
+    moved = sim.control(
+        "POST",
+        "/orgs/60000000001/stock",
+        json={"item_id": tracked["item_id"], "location_id": stock[0]["location_id"], "delta": 2},
+    )
+    assert moved["record"]["stock_on_hand"] == detail["stock_on_hand"] + 2
+    after = sim.ok(f"/items/{tracked['item_id']}", root=INVENTORY)["item"]["locations"][0]
+    assert after["location_stock_on_hand"] == stock[0]["location_stock_on_hand"] + 2
+    assert sim.get(f"/locations/{'1' * 18}", root=INVENTORY).json() == {
+        "code": 1002,
+        "message": "Location does not exist.",
+    }

@@ -71,6 +71,9 @@ class OrgSettings(BaseModel):
     """Overrides the plan's daily quota (both products) when set."""
     in_flight_limit: int | None = Field(None, ge=1)
     """Overrides the plan's in-flight cap (free 5, paid 10) when set."""
+    stock_layout: Literal["warehouses", "locations"] = "warehouses"
+    """Inventory item details show stock as ``warehouses[]`` (``warehouse_*`` fields) or, for
+    orgs moved to Locations, ``locations[]`` (``location_*`` fields); zoho-api.md §7.4."""
 
 
 class OAuthSettings(BaseModel):

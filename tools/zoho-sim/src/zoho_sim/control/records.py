@@ -11,7 +11,7 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, Field
 
 from zoho_sim.control.deps import StateDep, get_org, get_spec
 from zoho_sim.entities import SPECS, EntitySpec
@@ -50,7 +50,7 @@ async def _notify(
     if name == "warehouses":
         return None
     product = "inventory" if name == "stock" else "books"
-    payload = shape(spec, record, product, detail=True)
+    payload = shape(spec, record, product, detail=True, stock_layout=org.settings.stock_layout)
     delivery = state.webhooks.deliver(
         org_id=org.settings.organization_id,
         entity=name,
@@ -91,7 +91,7 @@ class StockMovement(BaseModel):
     model_config = {"extra": "forbid"}
 
     item_id: str
-    warehouse_id: str
+    warehouse_id: str = Field(validation_alias=AliasChoices("warehouse_id", "location_id"))
     delta: int | None = None
     """Added to on-hand and available stock (negative for outflow)."""
     quantity: int | None = None
@@ -137,7 +137,7 @@ async def stock(
 
 @router.get("/orgs/{org_id}/{entity}/{record_id}")
 async def read(state: StateDep, org_id: str, entity: str, record_id: str) -> Record:
-    """The stored record in full (Inventory detail shape for items)."""
+    """The stored record in full (items with ``warehouses[]`` whatever the stock layout)."""
     spec = get_spec(entity)
     return _record(get_org(state, org_id), spec, record_id)
 

@@ -17,13 +17,58 @@ from zoho_sim.state import Org
 from zoho_sim.timefmt import parse_ts
 
 
-def shape(spec: EntitySpec, record: Record, product: str, *, detail: bool) -> Record:
-    """A list summary (no line items, addresses …) or a detail; ``warehouses[]`` stock only in
-    Inventory item details."""
+def shape(
+    spec: EntitySpec,
+    record: Record,
+    product: str,
+    *,
+    detail: bool,
+    stock_layout: str = "warehouses",
+) -> Record:
+    """A list summary (no line items, addresses …) or a detail; per-warehouse stock only in
+    Inventory item details, as ``warehouses[]`` or (Locations orgs) ``locations[]``."""
     drops: set[str] = set() if detail else set(spec.summary_drops)
     if spec.path == "items" and (not detail or product != "inventory"):
         drops.add("warehouses")
-    return {key: value for key, value in record.items() if key not in drops}
+    shaped = {key: value for key, value in record.items() if key not in drops}
+    if stock_layout == "locations" and "warehouses" in shaped:
+        shaped["locations"] = [as_location(row) for row in shaped.pop("warehouses")]
+    return shaped
+
+
+def as_location(row: Record) -> Record:
+    """A ``warehouses[]`` stock row (or warehouse record) in the Locations vocabulary."""
+    renamed: Record = {}
+    for key, value in row.items():
+        if key.startswith("warehouse_"):
+            renamed["location_" + key.removeprefix("warehouse_")] = value
+        else:
+            renamed[key] = value
+    return renamed
+
+
+def locations_body(org: Org, record_id: str | None) -> dict[str, Any]:
+    """``GET /locations`` (unpaginated) or ``/locations/{id}`` for a Locations org."""
+    table = org.tables["warehouses"]
+    if record_id is not None:
+        record = table.get(record_id)
+        if record is None:
+            raise not_found("Location")
+        return {"location": _location(record)}
+    ids = table.query(
+        column="warehouse_name",
+        descending=False,
+        modified_since=None,
+        inclusive=True,
+        filter_by="Status.All",
+    )
+    return {"locations": [_location(r) for r in map(table.get, ids) if r is not None]}
+
+
+def _location(warehouse: Record) -> Record:
+    location = as_location(warehouse)
+    location.update({"type": "warehouse", "parent_location_id": ""})
+    return location
 
 
 def _positive_int(params: Mapping[str, str], name: str, default: int) -> int:
@@ -108,7 +153,8 @@ def detail_body(org: Org, spec: EntitySpec, product: str, record_id: str) -> dic
     record = org.tables[spec.path].get(record_id)
     if record is None:
         raise not_found(spec.label)
-    return {spec.detail_key: shape(spec, record, product, detail=True)}
+    layout = org.settings.stock_layout
+    return {spec.detail_key: shape(spec, record, product, detail=True, stock_layout=layout)}
 
 
 def itemdetails_body(org: Org, product: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -123,7 +169,8 @@ def itemdetails_body(org: Org, product: str, params: Mapping[str, str]) -> dict[
     for record_id in ids:
         record = table.get(record_id)
         if record is not None:
-            items.append(shape(spec, record, product, detail=True))
+            layout = org.settings.stock_layout
+            items.append(shape(spec, record, product, detail=True, stock_layout=layout))
     return {"items": items}
 
 

@@ -43,7 +43,7 @@ ORG_HEADERS: Final = {
     "inventory": "X-com-zoho-inventory-organizationid",
 }
 
-Kind = Literal["organizations", "organization", "list", "detail", "itemdetails"]
+Kind = Literal["organizations", "organization", "list", "detail", "itemdetails", "locations"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ def resolve_route(path: str) -> Route:
         return Route("organizations") if len(parts) == 1 else Route("organization", None, parts[1])
     if parts == ["itemdetails"]:
         return Route("itemdetails")
+    if parts[0] == "locations" and len(parts) <= 2:
+        return Route("locations", None, parts[1] if len(parts) == 2 else "")
     if parts[0] == "settings" and len(parts) >= 2 and parts[1] == "warehouses":
         spec, rest = SPECS["warehouses"], parts[2:]
     elif parts[0] in SPECS and parts[0] != "warehouses":
@@ -137,6 +139,8 @@ async def _admitted_call(
         params = request.query_params
         if route.kind == "itemdetails":
             body = views.itemdetails_body(org, product, params)
+        elif route.kind == "locations":
+            body = views.locations_body(org, route.record_id or None)
         elif route.kind == "list":
             assert route.spec is not None
             body = views.list_body(org, route.spec, product, params, state.settings.api)
