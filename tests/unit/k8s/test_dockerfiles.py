@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from tests.unit.k8s.chartcheck import REPO_ROOT
+from tests.unit.k8s.dockerfile import parse
 
 IMAGES = {
     # Dockerfile directory: (distribution, module, port, settings prefix)
@@ -26,38 +25,6 @@ IMAGES = {
     "tools/zoho-sim": ("zoho-sim", "zoho_sim", 8090, "ZOHO_SIM_"),
 }
 PINNED_BASE = re.compile(r"^python:3\.11\.\d+-slim-[a-z]+@sha256:[0-9a-f]{64}$")
-
-
-@dataclass
-class Stage:
-    name: str
-    base: str
-    instructions: list[tuple[str, str]] = field(default_factory=list)
-
-    def all(self, keyword: str) -> list[str]:
-        return [args for key, args in self.instructions if key == keyword]
-
-
-def parse(path: Path) -> tuple[dict[str, str], list[Stage]]:
-    """Global ARGs and the stages of a Dockerfile (continuation lines joined)."""
-    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
-    args: dict[str, str] = {}
-    stages: list[Stage] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        keyword, _, rest = line.partition(" ")
-        keyword, rest = keyword.upper(), " ".join(rest.split())
-        if keyword == "FROM":
-            base, _, name = rest.partition(" AS ")
-            stages.append(Stage(name=name.strip(), base=base.strip()))
-        elif stages:
-            stages[-1].instructions.append((keyword, rest))
-        elif keyword == "ARG":
-            key, _, value = rest.partition("=")
-            args[key] = value
-    return args, stages
 
 
 def workspace_members() -> dict[str, str]:
