@@ -16,12 +16,13 @@ import httpx
 from fastapi import FastAPI
 
 from tds_common.app import create_service_app
-from tds_common.db import check_pool, create_pool
+from tds_common.db import check_pool
 from tds_common.settings import loggable
 from zoho_proxy import metrics
 from zoho_proxy.api.routes import budget as budget_routes
 from zoho_proxy.api.routes import entities, passthrough
 from zoho_proxy.budget import Budget
+from zoho_proxy.db import create_proxy_pool
 from zoho_proxy.health import ProxyHealthRegistry
 from zoho_proxy.settings import Settings
 from zoho_proxy.state import ProxyState
@@ -40,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("starting zoho-proxy", extra={"settings": loggable(settings)})
-        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=10)
+        pool = await create_proxy_pool(settings.database_url.get_secret_value())
         connections = settings.max_in_flight * 2 + HTTP_POOL_SLACK
         http = httpx.AsyncClient(
             timeout=settings.request_timeout_seconds,

@@ -1,21 +1,27 @@
 """The shared API budget: per organization and product, held in PostgreSQL for all replicas.
 
-Each decision runs :func:`zoho_proxy.budget_rules.decide` under ``SELECT ... FOR UPDATE`` of the
-``zoho_proxy_budgets`` row, so replicas never both take the last call. Calls in flight are rows
-in ``zoho_proxy_inflight`` that expire: a replica killed mid-call frees its slots after
-``request_timeout + LEASE_SLACK_SECONDS``. Inside a replica, :class:`LaneQueue` decides who asks
-next (webhook before incremental before bulk).
+One ``zoho_proxy_budgets`` row per organization and product holds the rate window's call log,
+the daily countdown and the calls in flight (lease id -> expiry, so a replica killed mid-call
+frees its slots after ``request_timeout + LEASE_SLACK_SECONDS``). A decision reads the row, runs
+:func:`zoho_proxy.budget_rules.decide` and writes the result back only if the row's ``version``
+is unchanged (optimistic concurrency): two round trips and no lock held across them, so the
+shared budget costs about a millisecond per call. A lost race simply decides again.
+
+Zoho's rate headers and any 429 it sends anyway are remembered per replica and folded into the
+row with the next decision (a 429 at once), so releasing a call is one ``UPDATE``. Inside a
+replica, :class:`LaneQueue` decides who asks next (webhook before incremental before bulk).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
@@ -42,32 +48,37 @@ from zoho_proxy.settings import Settings
 logger = logging.getLogger(__name__)
 
 LEASE_SLACK_SECONDS: Final = 5.0
+MAX_WRITE_CONFLICTS: Final = 50
+"""Lost races in a row before a decision gives up for this round (and the caller polls)."""
 
-_LOCK = """
-SELECT recent_calls, day_limit, day_remaining, day_reset_at
-  FROM zoho_proxy_budgets WHERE org_id = $1 AND product = $2 FOR UPDATE
+_SELECT: Final = """
+SELECT recent_calls, day_limit, day_remaining, day_reset_at, in_flight::text AS in_flight,
+       version, clock_timestamp() AS now
+  FROM zoho_proxy_budgets WHERE org_id = $1 AND product = $2
 """
-# A separate statement after the lock: its snapshot is taken once the lock is ours, so it sees
-# the leases of the transaction we waited for (in one statement it would not, READ COMMITTED).
-_IN_FLIGHT = """
-SELECT clock_timestamp() AS now,
-       (SELECT count(*) FROM zoho_proxy_inflight
-         WHERE org_id = $1 AND product = $2 AND expires_at > clock_timestamp() AND id <> $3)
-       AS in_flight
-"""
-_INSERT_ROW = """
+_INSERT_ROW: Final = """
 INSERT INTO zoho_proxy_budgets (org_id, product, recent_calls, day_limit, day_remaining,
                                 day_reset_at)
 VALUES ($1, $2, '{}', $3, $3, clock_timestamp() + make_interval(secs => $4))
 ON CONFLICT DO NOTHING
 """
-_UPDATE = """
+_WRITE: Final = """
 UPDATE zoho_proxy_budgets
    SET recent_calls = $3, day_limit = $4, day_remaining = $5, day_reset_at = $6,
-       updated_at = clock_timestamp()
+       in_flight = $7::jsonb, version = version + 1, updated_at = clock_timestamp()
+ WHERE org_id = $1 AND product = $2 AND version = $8
+"""
+# Zoho counted the call at some moment between grant and answer, so from the answer on the
+# call's place in the rate window starts at the answer: no delay can make Zoho see more.
+_RELEASE: Final = """
+UPDATE zoho_proxy_budgets
+   SET in_flight = in_flight - $3::text,
+       recent_calls = CASE WHEN $4::timestamptz = ANY (recent_calls)
+                           THEN array_replace(recent_calls, $4::timestamptz, clock_timestamp())
+                           ELSE recent_calls || clock_timestamp() END,
+       version = version + 1
  WHERE org_id = $1 AND product = $2
 """
-_NO_LEASE: Final = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class Lease:
     product: str
     lane: Lane
     waited_seconds: float
+    granted_at: datetime | None = None
+    """The database time of the grant: the call's entry in the rate window."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,25 @@ class RateHeaders:
         return None if parsed.remaining is None and parsed.limit is None else parsed
 
 
+@dataclass
+class _Pending:
+    """What Zoho told this replica since its last write of the row."""
+
+    rate: RateHeaders | None = None
+    rate_seen_at: float = 0.0
+    throttles: list[int] = field(default_factory=list)
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class _Row:
+    state: BudgetState
+    leases: dict[str, float]
+    """Live leases only: id -> expiry (Unix seconds)."""
+    version: int
+    now: datetime
+
+
 class Budget:
     """Grants and releases Zoho calls against the budget every replica shares."""
 
@@ -114,6 +146,7 @@ class Budget:
         self._settings = settings
         self._queues: dict[tuple[str, str], LaneQueue] = defaultdict(LaneQueue)
         self._released: dict[tuple[str, str], asyncio.Event] = defaultdict(asyncio.Event)
+        self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
         self._waits: dict[str, list[float]] = {lane: [0.0, 0.0] for lane in LANES}
         """Per lane: number of grants and total seconds waited (for /api/zoho/budget)."""
 
@@ -146,7 +179,8 @@ class Budget:
                     if decision.granted:
                         waited = loop.time() - started
                         self._record_wait(lane, waited)
-                        return Lease(lease_id, org_id, product, lane, waited)
+                        granted_at = decision.state.recent_calls[-1]
+                        return Lease(lease_id, org_id, product, lane, waited, granted_at)
                     left = deadline - loop.time()
                     wait = decision.wait_seconds
                     if (wait is not None and wait > left) or left <= 0:
@@ -172,36 +206,21 @@ class Budget:
         headers: Mapping[str, str] | None = None,
         throttle_code: int | None = None,
     ) -> None:
-        """Free the in-flight slot; learn from Zoho's rate headers or a 429 it sent anyway."""
+        """Free the in-flight slot; remember Zoho's rate headers or a 429 it sent anyway."""
         key = (lease.org_id, lease.product)
         rate = RateHeaders.parse(headers) if headers is not None else None
+        pending = self._pending[key]
+        if rate is not None:
+            pending.rate = rate
+            pending.rate_seen_at = asyncio.get_running_loop().time()
+            pending.seq += 1
+        if throttle_code is not None:
+            pending.throttles.append(throttle_code)
+            pending.seq += 1
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                if rate is not None or throttle_code is not None:
-                    locked = await _lock(conn, lease.org_id, lease.product, lease.id)
-                    if locked is not None:
-                        state, now = locked
-                        if rate is not None:
-                            state = apply_rate_headers(
-                                state,
-                                now,
-                                limit=rate.limit,
-                                remaining=rate.remaining,
-                                reset_seconds=rate.reset_seconds,
-                                others_in_flight=state.in_flight,
-                            )
-                        if throttle_code is not None:
-                            state = apply_zoho_throttle(
-                                state, now, throttle_code, self.limits(lease.product)
-                            )
-                        await conn.execute(_UPDATE, *key, *_columns(state))
-                        self._publish(key, state, self.limits(lease.product))
-                await conn.execute(
-                    "DELETE FROM zoho_proxy_inflight WHERE id = $1 "
-                    "OR (org_id = $2 AND product = $3 AND expires_at < clock_timestamp())",
-                    lease.id,
-                    *key,
-                )
+            await self._pool.execute(_RELEASE, *key, str(lease.id), lease.granted_at)
+            if throttle_code is not None:
+                await self._try(key, None, None)  # tell the other replicas at once
         except CONNECTION_ERRORS as exc:
             # The lease expires on its own; the budget stays safe, just less used for a while.
             logger.warning("could not release budget lease: %s", type(exc).__name__)
@@ -211,16 +230,15 @@ class Budget:
     async def snapshot(self) -> list[dict[str, Any]]:
         """Every organization's and product's budget, for ``GET /api/zoho/budget``."""
         rows = await self._fetch(
-            "SELECT b.*, clock_timestamp() AS now, "
-            "(SELECT count(*) FROM zoho_proxy_inflight i WHERE i.org_id = b.org_id "
-            "AND i.product = b.product AND i.expires_at > clock_timestamp()) AS in_flight "
-            "FROM zoho_proxy_budgets b ORDER BY org_id, product"
+            "SELECT org_id, product, recent_calls, day_limit, day_remaining, day_reset_at, "
+            "in_flight::text AS in_flight, version, clock_timestamp() AS now "
+            "FROM zoho_proxy_budgets ORDER BY org_id, product"
         )
         result = []
         for row in rows:
             limits = self.limits(row["product"])
-            state, now = _state(dict(row))
-            state = roll(state, now, limits)
+            parsed = _parse(row)
+            state, now = roll(parsed.state, parsed.now, limits), parsed.now
             key = (row["org_id"], row["product"])
             queue = self._queues.get(key)
             result.append(
@@ -250,37 +268,76 @@ class Budget:
             for lane, (count, total) in self._waits.items()
         }
 
-    async def _try(self, key: tuple[str, str], lane: Lane, lease_id: uuid.UUID) -> Decision:
+    async def _try(
+        self, key: tuple[str, str], lane: Lane | None, lease_id: uuid.UUID | None
+    ) -> Decision:
+        """Decide for ``lane`` and write the outcome (``lane=None``: only fold in what Zoho
+        told us). Retries lost write races; gives up as "in flight" after too many."""
         limits = self.limits(key[1])
+        ttl = self._settings.request_timeout_seconds + LEASE_SLACK_SECONDS
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                locked = await _lock(conn, *key, _NO_LEASE)
-                if locked is None:
-                    await conn.execute(_INSERT_ROW, *key, limits.daily_limit,
-                                       limits.daily_window_seconds)  # fmt: skip
-                    locked = await _lock(conn, *key, _NO_LEASE)
-                    assert locked is not None
-                stored, now = locked
-                decision = decide(stored, now, lane, limits)
-                if decision.granted:
-                    expires = now + timedelta(
-                        seconds=self._settings.request_timeout_seconds + LEASE_SLACK_SECONDS
+            for _ in range(MAX_WRITE_CONFLICTS):
+                record = await self._pool.fetchrow(_SELECT, *key)
+                if record is None:
+                    await self._pool.execute(
+                        _INSERT_ROW, *key, limits.daily_limit, limits.daily_window_seconds
                     )
-                    await conn.execute(_UPDATE, *key, *_columns(decision.state))
-                    await conn.execute(
-                        "INSERT INTO zoho_proxy_inflight "
-                        "(id, org_id, product, lane, started_at, expires_at) "
-                        "VALUES ($1, $2, $3, $4, $5, $6)",
-                        lease_id, *key, lane, now, expires,
-                    )  # fmt: skip
-                elif decision.state.day_reset_at != stored.day_reset_at:
-                    await conn.execute(_UPDATE, *key, *_columns(decision.state))
+                    continue
+                row = _parse(record)
+                pending = self._pending.get(key)
+                seq = pending.seq if pending is not None else 0
+                state = self._fold(row.state, row.now, pending, limits)
+                leases = row.leases
+                if lane is None:
+                    decision = Decision(False, state)
+                else:
+                    decision = decide(state, row.now, lane, limits)
+                if decision.granted:
+                    assert lease_id is not None
+                    leases = {**leases, str(lease_id): row.now.timestamp() + ttl}
+                elif state == row.state and decision.state.day_reset_at == row.state.day_reset_at:
+                    self._publish(key, decision.state, limits)
+                    return decision  # nothing to write
+                written = await self._pool.execute(
+                    _WRITE, *key, *_columns(decision.state), json.dumps(leases), row.version
+                )
+                if written.endswith(" 1"):
+                    self._consumed(key, seq)
+                    self._publish(key, decision.state, limits)
+                    return decision
+            logger.info("budget row of %s/%s contended; polling", *key)
+            return Decision(False, row.state, "in_flight", None)
         except CONNECTION_ERRORS as exc:
             raise UpstreamUnavailableError(
                 f"PostgreSQL unreachable for the budget: {type(exc).__name__}"
             ) from exc
-        self._publish(key, decision.state, limits)
-        return decision
+
+    def _fold(
+        self, state: BudgetState, now: datetime, pending: _Pending | None, limits: Limits
+    ) -> BudgetState:
+        """Apply what Zoho told this replica since the last write."""
+        if pending is None:
+            return state
+        if pending.rate is not None:
+            age = asyncio.get_running_loop().time() - pending.rate_seen_at
+            reset = pending.rate.reset_seconds
+            state = apply_rate_headers(
+                state,
+                now,
+                limit=pending.rate.limit,
+                remaining=pending.rate.remaining,
+                reset_seconds=None if reset is None else max(0.0, reset - age),
+                others_in_flight=state.in_flight,
+            )
+        for code in pending.throttles:
+            state = apply_zoho_throttle(state, now, code, limits)
+        return state
+
+    def _consumed(self, key: tuple[str, str], seq: int) -> None:
+        """Forget what was written, unless Zoho told us something new meanwhile."""
+        pending = self._pending.get(key)
+        if pending is not None and pending.seq == seq:
+            del self._pending[key]
 
     async def _wait_for_release(self, key: tuple[str, str], left: float) -> None:
         """Wait for an in-flight slot: woken by a call of this replica ending, or polling for
@@ -330,30 +387,22 @@ class Budget:
             raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
 
-async def _lock(
-    conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record],
-    org_id: str,
-    product: str,
-    own_lease: uuid.UUID,
-) -> tuple[BudgetState, datetime] | None:
-    """Lock the budget row, then read the live in-flight count (not counting ``own_lease``)."""
-    row = await conn.fetchrow(_LOCK, org_id, product)
-    if row is None:
-        return None
-    live = await conn.fetchrow(_IN_FLIGHT, org_id, product, own_lease)
-    assert live is not None
-    return _state({**dict(row), **dict(live)})
-
-
-def _state(row: Mapping[str, Any]) -> tuple[BudgetState, datetime]:
+def _parse(record: asyncpg.Record) -> _Row:
+    now: datetime = record["now"]
+    stamp = now.timestamp()
+    leases = {
+        lease: float(expiry)
+        for lease, expiry in json.loads(record["in_flight"]).items()
+        if float(expiry) > stamp
+    }
     state = BudgetState(
-        recent_calls=tuple(row["recent_calls"]),
-        day_limit=row["day_limit"],
-        day_remaining=row["day_remaining"],
-        day_reset_at=row["day_reset_at"],
-        in_flight=int(row["in_flight"]),
+        recent_calls=tuple(record["recent_calls"]),
+        day_limit=record["day_limit"],
+        day_remaining=record["day_remaining"],
+        day_reset_at=record["day_reset_at"],
+        in_flight=len(leases),
     )
-    return state, row["now"]
+    return _Row(state, leases, record["version"], now)
 
 
 def _columns(state: BudgetState) -> tuple[Any, ...]:

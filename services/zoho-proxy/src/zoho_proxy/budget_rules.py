@@ -5,9 +5,10 @@ PostgreSQL row lock, which makes each decision atomic across replicas.
 
 Per organization and product there are three limits (zoho-api.md section 5):
 
-- the rate window: a sliding log of call starts. Sliding rather than fixed, because a fixed
-  window lets 2x the limit through around a boundary, and Zoho's own windowing is unknown. Each
-  call stays in the log for ``window + margin`` to cover the delay until Zoho counts it.
+- the rate window: a sliding log of calls. Sliding rather than fixed, because a fixed window
+  lets 2x the limit through around a boundary, and Zoho's own windowing is unknown. A call
+  enters the log when granted; when its answer arrives the entry moves to the answer's time
+  (Zoho counted it somewhere in between) and stays for ``window + margin``.
 - the daily quota: our own countdown, corrected from Zoho's ``X-Rate-Limit-*`` headers. The bulk
   lane stops at ``daily_reserve`` so live traffic always has calls left.
 - calls in flight: leases counted by the caller and passed in.

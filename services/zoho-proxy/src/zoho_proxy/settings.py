@@ -115,8 +115,9 @@ class Settings(ServiceSettings):
     """Calls per organization and product per window (Zoho: 100 per minute)."""
     window_seconds: float = Field(60.0, gt=0)
     """Length of the rate window (shortened in tests)."""
-    window_margin_seconds: float = Field(0.5, ge=0)
-    """Extra time a call stays in our window, covering the delay until Zoho counts it."""
+    window_margin_seconds: float = Field(0.25, ge=0)
+    """Extra time a call stays in our window after its answer (its window entry moves from the
+    grant to the answer, which already covers any delay until Zoho counted it): clock slack."""
     max_in_flight: int = Field(10, ge=1)
     """Concurrent calls per organization and product (Zoho: 5 free, 10 paid)."""
     max_wait_seconds: LaneWaits = Field(default_factory=LaneWaits)
