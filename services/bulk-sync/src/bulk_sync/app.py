@@ -1,16 +1,56 @@
-"""App factory of the bulk-sync service."""
+"""App factory of the bulk-sync service: the sync API plus the worker that executes runs.
+
+The lifespan opens, in dependency order, the PostgreSQL pool, the zoho-proxy client and the
+command producer, then (unless ``worker_enabled`` is off) starts the consumer of
+``tds.sync.requests`` as a task. On shutdown it sets the stop event: the run in progress
+finishes the page in flight, checkpoints and leaves its command uncommitted (the next start
+resumes it); everything is closed in reverse within ``shutdown_timeout_seconds``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from bulk_sync import metrics
+from bulk_sync.api import routes
+from bulk_sync.executor import RunExecutor
+from bulk_sync.proxy import ProxyClient
 from bulk_sync.settings import Settings
+from bulk_sync.worker import SyncWorker
 from tds_common.app import create_service_app
+from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
+from tds_common.kafka import check_producer, create_producer
+from tds_common.settings import loggable
+
+logger = logging.getLogger(__name__)
+
+
+def create_consumer(settings: Settings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.consumer.session_timeout_ms,
+    )
+
+
+def proxy_http(settings: Settings) -> httpx.AsyncClient:
+    headers = {}
+    if settings.proxy.token is not None:
+        headers["Authorization"] = f"Bearer {settings.proxy.token.get_secret_value()}"
+    return httpx.AsyncClient(
+        base_url=settings.zoho_proxy_url, timeout=settings.proxy.timeout_seconds, headers=headers
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -19,8 +59,52 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        yield
+        logger.info("starting bulk-sync", extra={"settings": loggable(settings)})
+        pool = await create_pool(
+            settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
+        )
+        app.state.pool = pool
+        http = proxy_http(settings)
+        producer = create_producer(settings.kafka_bootstrap_servers)
+        stop = asyncio.Event()
+        task: asyncio.Task[None] | None = None
+        try:
+            await producer.start()
+            app.state.producer = producer
+            if settings.worker_enabled:
+                proxy = ProxyClient(http, settings.proxy, stop)
+                executor = RunExecutor(pool, proxy, settings.sync, stop)
+                worker = SyncWorker(create_consumer(settings), settings.topics.sync_requests,
+                                    executor, settings.consumer, stop)  # fmt: skip
+                app.state.worker = worker
+                task = asyncio.create_task(worker.run(), name="sync-worker")
 
-    return create_service_app(
+                async def worker_alive() -> None:
+                    if task is not None and task.done():
+                        raise RuntimeError("the sync worker stopped")
+
+                health.add_liveness("worker", worker_alive)
+            health.add_readiness("postgres", lambda: check_pool(pool))
+            health.add_readiness("kafka", lambda: check_producer(producer))
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                try:
+                    await asyncio.wait_for(task, settings.shutdown_timeout_seconds)
+                except TimeoutError:
+                    logger.warning("sync worker did not stop in time; cancelling")
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                except Exception:
+                    logger.exception("sync worker failed")
+            await producer.stop()
+            await http.aclose()
+            await pool.close()
+
+    app = create_service_app(
         title="TDS bulk-sync", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
     )
+    app.include_router(routes.router)
+    return app

@@ -1,10 +1,43 @@
-"""Prometheus metrics of the bulk-sync service, created once per process."""
+"""Prometheus metrics of the bulk-sync service, created once per process.
+
+Labels are bounded: entity names from the catalogue, modes, call kinds, run statuses. ``job`` of
+the last-success gauge is ``<mode>-<entity>`` (e.g. ``full-invoices``).
+"""
 
 from __future__ import annotations
 
+from typing import Final
+
+from prometheus_client import Counter, Gauge, Histogram
+
 from tds_common.metrics import create_build_info, create_http_metrics
 
-PREFIX = "tds_bulk_sync"
+PREFIX: Final = "tds_bulk_sync"
 
 HTTP = create_http_metrics(PREFIX)
 BUILD_INFO = create_build_info(PREFIX)
+
+PAGES = Counter(f"{PREFIX}_pages_total", "List pages handled and checkpointed", ["entity"])
+RECORDS = Counter(
+    f"{PREFIX}_records_total",
+    "Records handled by outcome: written, unchanged (already current), failed, deleted",
+    ["entity", "outcome"],
+)
+API_CALLS = Counter(
+    f"{PREFIX}_api_calls_total",
+    "Calls through zoho-proxy that reached Zoho, by kind (list, detail, itemdetails)",
+    ["entity", "kind"],
+)
+RUNS = Counter(f"{PREFIX}_runs_total", "Runs ended, by status", ["entity", "mode", "status"])
+RUN_DURATION = Histogram(
+    f"{PREFIX}_run_duration_seconds",
+    "Wall time of a run from its first start to its end (resumes included)",
+    ["entity", "mode"],
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600),
+)
+RUNS_IN_PROGRESS = Gauge(f"{PREFIX}_runs_in_progress", "Runs this worker is executing")
+LAST_SUCCESS = Gauge(
+    f"{PREFIX}_last_success_timestamp_seconds",
+    "Unix time of the last completed run, per job (<mode>-<entity>)",
+    ["job"],
+)

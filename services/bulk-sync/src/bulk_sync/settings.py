@@ -1,13 +1,86 @@
-"""Settings of the bulk-sync service (env prefix ``BULK_SYNC_``; shared names unprefixed)."""
+"""Settings of the bulk-sync service (env prefix ``BULK_SYNC_``; shared names unprefixed).
+
+Nested groups: ``BULK_SYNC_CONSUMER__GROUP_ID``, ``BULK_SYNC_SYNC__PER_PAGE``,
+``BULK_SYNC_PROXY__TIMEOUT_SECONDS`` … The Zoho budget itself is zoho-proxy's business; these
+settings only say how much of it one run may spend on detail reads and how patiently to wait.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 
 from tds_common.settings import ServiceSettings, service_config
+
+
+class ConsumerSettings(BaseModel):
+    """How the worker reads ``tds.sync.requests`` (``BULK_SYNC_CONSUMER__*``)."""
+
+    group_id: str = "tds-bulk-sync"
+    """Consumer group; replicas share the partitions (commands are keyed by organization)."""
+    poll_timeout_ms: int = Field(500, ge=10)
+    """How long one poll waits for a command (and how often a running run's partition is
+    polled, so the group keeps us while a long run is in progress)."""
+    session_timeout_ms: int = Field(30_000, ge=6_000)
+
+
+class ProxySettings(BaseModel):
+    """zoho-proxy, the only way to Zoho (``BULK_SYNC_PROXY__*``)."""
+
+    timeout_seconds: float = Field(60.0, gt=0)
+    """One call to the proxy; it may wait for budget up to its own lane bound (30 s)."""
+    token: SecretStr | None = None
+    """Bearer token for zoho-proxy, when it requires one."""
+    retry_initial_seconds: float = Field(1.0, gt=0)
+    """First backoff after a transient proxy failure (5xx, refused, timeout)."""
+    retry_max_seconds: float = Field(30.0, gt=0)
+    """Backoff ceiling; 429s wait what the proxy's Retry-After says instead."""
+    max_consecutive_failures: int = Field(30, ge=1)
+    """Transient failures of one call in a row before the run is given up as failed."""
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> ProxySettings:
+        if self.retry_max_seconds < self.retry_initial_seconds:
+            raise ValueError("retry_max_seconds must be >= retry_initial_seconds")
+        return self
+
+
+class SyncSettings(BaseModel):
+    """How a run pages, reads details and checkpoints (``BULK_SYNC_SYNC__*``)."""
+
+    per_page: int = Field(200, ge=1, le=200)
+    """Records per list call; Zoho's maximum is 200."""
+    cursor_overlap_seconds: int = Field(1, ge=0)
+    """The keyset cursor asks for ``last_modified_time`` this much before the last one seen, so
+    records sharing the boundary second are listed again whether Zoho's filter is ``>=`` or
+    ``>`` (zoho-api.md section 4: UNCONFIRMED); ids already written at the boundary are skipped."""
+    max_detail_calls_per_run: int | None = Field(100, ge=0)
+    """Detail reads (one call per invoice, bill, credit note or price list whose list summary is
+    newer than the stored row, or whose stored row lacks its line items) one run may spend.
+    Beyond it records are written from their summary (stored line items are kept) and completed
+    by a later run or a webhook. None: no cap."""
+    detail_concurrency: int = Field(4, ge=1, le=10)
+    """Detail reads in flight; the proxy enforces Zoho's in-flight cap on top."""
+    itemdetails_chunk: int = Field(100, ge=1, le=200)
+    """Item ids per ``itemdetails`` call when reading stock per warehouse."""
+    selective_chunk: int = Field(50, ge=1, le=500)
+    """Ids of a selective run written per transaction (and checkpoint)."""
 
 
 class Settings(ServiceSettings):
     model_config = service_config("BULK_SYNC_")
 
     port: int = Field(8003, ge=1, le=65535)
+    zoho_proxy_url: str = Field(
+        "http://127.0.0.1:8004",
+        validation_alias=AliasChoices("ZOHO_PROXY_URL", "zoho_proxy_url"),
+    )
+    """Base URL of zoho-proxy."""
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    worker_enabled: bool = True
+    """Run the worker in this process; false serves only the HTTP API (e.g. a second API pod)."""
+    db_pool_max_size: int = Field(5, ge=2, le=100)
+    """The worker holds one connection per running run for its lock, plus one for writes."""
+    runs_list_max: int = Field(500, ge=1)
+    """Upper bound of ``GET /api/zoho/sync/runs?limit=``."""

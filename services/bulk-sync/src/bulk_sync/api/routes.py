@@ -1,0 +1,123 @@
+"""``POST /api/zoho/bulk-sync``, ``GET /api/zoho/sync/runs``, ``GET /api/zoho/sync/runs/{id}``.
+
+A request becomes one ``tds_sync_runs`` row per entity (status ``pending``), committed before the
+commands are published to ``tds.sync.requests`` (``acks=all``), one per run, keyed by
+organization so one organization's runs execute in order (they share its Zoho budget). If Kafka
+refuses, the rows are marked ``failed`` and the caller gets 503: no run stays pending forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated, Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from bulk_sync import runs
+from bulk_sync.models import RunsAccepted, RunView, SyncCommand, SyncRequest
+from bulk_sync.settings import Settings
+from tds_common.catalogue import ENTITIES
+from tds_common.errors import PermanentError, UpstreamUnavailableError
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/zoho", tags=["sync"])
+
+
+class NotFoundError(PermanentError):
+    """An unknown entity or run."""
+
+    http_status = 404
+    error_code = "not_found"
+
+
+class InvalidRequestError(PermanentError):
+    """A request that cannot be served as it is."""
+
+    http_status = 422
+    error_code = "invalid_request"
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+def get_producer(request: Request) -> AIOKafkaProducer:
+    producer: AIOKafkaProducer = request.app.state.producer
+    return producer
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+ProducerDep = Annotated[AIOKafkaProducer, Depends(get_producer)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@router.post("/bulk-sync", status_code=202, response_model=RunsAccepted)
+async def request_sync(
+    body: SyncRequest, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
+) -> JSONResponse:
+    """Start a full, incremental or selective sync: one run per entity (202)."""
+    org_id = body.org_id or settings.zoho_organization_id
+    if not org_id:
+        raise InvalidRequestError("no org_id given and ZOHO_ORGANIZATION_ID is not set")
+    entities = body.entities or list(ENTITIES)
+    unknown = [e for e in entities if e not in ENTITIES]
+    if unknown:
+        raise NotFoundError(f"unknown entity {unknown[0]!r}; known: {', '.join(ENTITIES)}")
+    request_id = str(uuid.uuid4())
+    stored: dict[str, Any] = {"request_id": request_id, **body.model_dump(exclude_none=True)}
+    stored["org_id"] = org_id
+    async with pool.acquire() as conn:
+        created = await runs.create_runs(conn, org_id, entities, body.mode, stored)
+    try:
+        for run in created:
+            command = SyncCommand(run_id=run.id, org_id=org_id, entities=[run.entity_type],
+                                  mode=body.mode, ids=body.ids, since=body.since)  # fmt: skip
+            await producer.send_and_wait(
+                settings.topics.sync_requests, command.to_bytes(), key=org_id.encode()
+            )
+    except KafkaError as exc:
+        async with pool.acquire() as conn, conn.transaction():
+            for run in created:
+                await runs.finish_run(conn, uuid.UUID(run.id), "failed",
+                                      "the command could not be published to Kafka")  # fmt: skip
+        raise UpstreamUnavailableError(f"Kafka refused the sync command: {type(exc).__name__}",
+                                       retry_after_seconds=5) from exc  # fmt: skip
+    logger.info("sync requested: %s %s of org %s (%d runs)", body.mode, ",".join(entities),
+                org_id, len(created))  # fmt: skip
+    accepted = RunsAccepted(request_id=request_id, runs=created)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+@router.get("/sync/runs", response_model=list[RunView])
+async def list_sync_runs(
+    pool: PoolDep, settings: SettingsDep, limit: Annotated[int, Query(ge=1)] = 50
+) -> list[RunView]:
+    """The newest runs first."""
+    async with pool.acquire() as conn:
+        return await runs.list_runs(conn, min(limit, settings.runs_list_max))
+
+
+@router.get("/sync/runs/{run_id}", response_model=RunView)
+async def get_sync_run(run_id: str, pool: PoolDep) -> RunView:
+    """One run with its progress, checkpoint and errors (404 when unknown)."""
+    try:
+        key = uuid.UUID(run_id)
+    except ValueError:
+        raise NotFoundError(f"no sync run {run_id!r}") from None
+    async with pool.acquire() as conn:
+        run = await runs.get_run(conn, key)
+    if run is None:
+        raise NotFoundError(f"no sync run {run_id}")
+    return run

@@ -1,0 +1,138 @@
+"""What one run's entity sync needs, and the one transaction that commits a page.
+
+:func:`commit_page` writes a page's mirror rows through :func:`tds_common.mirror.write_changes`,
+the ids a full run has seen, the entity's checkpoint and the run's counters, all in ONE
+transaction: after a crash, either the page and its checkpoint are both there or neither is.
+A record PostgreSQL refuses (e.g. a ``\\u0000`` that jsonb rejects) fails alone: the page is
+retried change by change in savepoints and the record is counted as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from bulk_sync import metrics, runs
+from bulk_sync.proxy import ProxyClient
+from bulk_sync.runs import Progress
+from bulk_sync.settings import SyncSettings
+from tds_common.db import CONNECTION_ERRORS
+from tds_common.errors import UpstreamUnavailableError, truncate
+from tds_common.mirror import Change, MappedChange, MappingError, map_change, write_changes
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    pool: asyncpg.Pool
+    proxy: ProxyClient
+    settings: SyncSettings
+    run_id: uuid.UUID
+    org_id: str
+    entity: str
+    mode: str
+    started_at: datetime
+    """First start of the run: rows not written since and not seen are gone from Zoho."""
+    detail_calls: int = 0
+    """Detail reads spent so far (checkpointed, so a resumed run keeps its cap)."""
+    detail_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+
+    @property
+    def lane(self) -> str:
+        return "bulk" if self.mode == "full" else "incremental"
+
+    def detail_budget_left(self) -> bool:
+        cap = self.settings.max_detail_calls_per_run
+        return cap is None or self.detail_calls < cap
+
+
+@dataclass
+class PageResult:
+    """Changes of one page, and what to report."""
+
+    changes: list[MappedChange] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    gone: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, change: Change) -> None:
+        """Map a change; a record that cannot be stored is counted as failed."""
+        try:
+            self.changes.append(map_change(change))
+        except MappingError as exc:
+            self.errors.append(f"{change.entity} {change.zoho_id}: {exc}")
+
+
+async def commit_page(
+    ctx: RunContext,
+    page: PageResult,
+    state: dict[str, Any],
+    *,
+    listed: int,
+    handled: int,
+    api_calls: int,
+    source: str | None,
+) -> None:
+    """Rows, seen ids, checkpoint and counters of one page in one transaction.
+
+    ``listed`` adds to total_items (0 when the total was known up front), ``handled`` is the
+    records this page dealt with (failed ones included).
+    """
+    unmapped = len(page.errors)
+    poison = 0
+    try:
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            poison = await _write(conn, page)
+            failed = unmapped + poison
+            if ctx.mode == "full":
+                await runs.mark_seen(conn, ctx.run_id, ctx.entity, page.seen)
+            progress = Progress(listed, handled - failed, failed, api_calls)
+            await runs.save_progress(conn, ctx.run_id, ctx.entity, state, progress, source)
+            for message in page.errors[-20:]:
+                await runs.append_error(conn, ctx.run_id, truncate(message, 500))
+    except CONNECTION_ERRORS as exc:
+        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
+    metrics.PAGES.labels(ctx.entity).inc()
+    metrics.RECORDS.labels(ctx.entity, "written").inc(len(page.changes) - poison)
+    metrics.RECORDS.labels(ctx.entity, "unchanged").inc(page.unchanged)
+    metrics.RECORDS.labels(ctx.entity, "failed").inc(unmapped + poison)
+
+
+async def _write(conn: Any, page: PageResult) -> int:
+    """Write the page's changes; returns how many failed on their own (poison rows)."""
+    if not page.changes:
+        return 0
+    try:
+        async with conn.transaction():
+            await write_changes(conn, page.changes)
+        return 0
+    except asyncpg.PostgresError as exc:
+        if not str(getattr(exc, "sqlstate", "")).startswith("22"):
+            raise
+    failed = 0
+    for change in page.changes:
+        try:
+            async with conn.transaction():
+                await write_changes(conn, [change])
+        except asyncpg.PostgresError as exc:
+            if not str(getattr(exc, "sqlstate", "")).startswith("22"):
+                raise
+            failed += 1
+            c = change.change
+            page.errors.append(f"{c.entity} {c.zoho_id}: PostgreSQL refused it ({exc.sqlstate})")
+    return failed
+
+
+def record_id(record: dict[str, Any], id_field: str) -> str | None:
+    value = record.get(id_field)
+    if value is None or value == "":
+        return None
+    return str(value)

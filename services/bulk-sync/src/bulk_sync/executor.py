@@ -1,0 +1,157 @@
+"""Executes one sync command: claim the run, sync its entities from the checkpoint, end it.
+
+- Claim: a PostgreSQL advisory lock per run, held on a connection of its own for the whole run,
+  so two workers (e.g. around a rebalance) never run the same run at once; the lock vanishes
+  with the connection if a worker dies.
+- Resume: each entity's state (cursor or position) is read from the run's checkpoint; an entity
+  marked done is skipped. A run that ended already is not run again (a redelivered command).
+- End: full runs sweep deletions when an entity's list is exhausted, in the transaction that marks
+  it done. Permanent errors (the proxy rejecting us, the proxy gone for good) fail the run with
+  the message in ``error_log``; stopping leaves it ``running`` for the next start; PostgreSQL
+  outages propagate as :class:`TransientError` (the consumer retries the command later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+import asyncpg
+
+from bulk_sync import metrics, runs
+from bulk_sync.context import RunContext
+from bulk_sync.listing import sync_listed
+from bulk_sync.models import SyncCommand
+from bulk_sync.proxy import ProxyClient, StopRequested
+from bulk_sync.selective import sync_selected
+from bulk_sync.settings import SyncSettings
+from bulk_sync.sweep import sweep_deleted
+from tds_common.catalogue import ENTITIES
+from tds_common.db import CONNECTION_ERRORS
+from tds_common.errors import PermanentError, TransientError, UpstreamUnavailableError, truncate
+from tds_common.events import parse_zoho_timestamp
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["completed", "failed", "cancelled", "interrupted", "skipped"]
+LOCK_POLL_SECONDS: Final = 1.0
+
+
+class RunExecutor:
+    def __init__(
+        self, pool: asyncpg.Pool, proxy: ProxyClient, settings: SyncSettings, stop: asyncio.Event
+    ) -> None:
+        self._pool = pool
+        self._proxy = proxy
+        self._settings = settings
+        self._stop = stop
+
+    async def execute(self, command: SyncCommand) -> Outcome:
+        """Run (or resume) the command's run; see the module docstring for the outcomes."""
+        run_id = uuid.UUID(command.run_id)
+        try:
+            async with self._pool.acquire() as lock_conn:
+                key = await self._lock(lock_conn, run_id)
+                try:
+                    return await self._claimed(run_id, command)
+                finally:
+                    with contextlib.suppress(*CONNECTION_ERRORS):
+                        await lock_conn.execute("SELECT pg_advisory_unlock($1)", key)
+        except CONNECTION_ERRORS as exc:
+            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
+
+    async def _lock(self, conn: Any, run_id: uuid.UUID) -> int:
+        key: int = await conn.fetchval("SELECT hashtextextended($1, 0)", f"tds_sync_run:{run_id}")
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            logger.info("run %s is held by another worker; waiting", run_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), LOCK_POLL_SECONDS)
+            if self._stop.is_set():
+                raise StopRequested("stopping")
+        return key
+
+    async def _claimed(self, run_id: uuid.UUID, command: SyncCommand) -> Outcome:
+        request = command.model_dump(exclude_none=True)
+        async with self._pool.acquire() as conn:
+            for entity in command.entities:
+                if entity not in ENTITIES:
+                    return await self._fail_unknown(conn, run_id, command, entity)
+            await runs.ensure_run(conn, run_id, command.org_id, command.entities[0],
+                                  command.mode, request)  # fmt: skip
+            run = await runs.start_run(conn, run_id)
+        if run is None:
+            logger.info("run %s ended already; nothing to do", run_id)
+            return "skipped"
+        started_at = run.started_at or datetime.now(UTC)
+        started = time.monotonic()
+        label = command.entities[0] if len(command.entities) == 1 else "multiple"
+        metrics.RUNS_IN_PROGRESS.inc()
+        try:
+            for entity in command.entities:
+                state: dict[str, Any] = dict(run.checkpoint.get(entity) or {})
+                if state.get("done"):
+                    continue
+                ctx = RunContext(
+                    self._pool, self._proxy, self._settings, run_id, command.org_id, entity,
+                    command.mode, started_at, int(state.get("detail_calls") or 0),
+                    asyncio.Semaphore(self._settings.detail_concurrency),
+                )  # fmt: skip
+                await self._entity(ctx, command, state)
+        except StopRequested:
+            logger.info("run %s interrupted; it resumes from its checkpoint", run_id)
+            return "interrupted"
+        except (PermanentError, TransientError) as exc:
+            if isinstance(exc, TransientError):
+                raise  # PostgreSQL is down: the consumer retries the command later
+            logger.warning("run %s failed: %s", run_id, exc)
+            await self._end(run_id, "failed", truncate(f"{type(exc).__name__}: {exc}", 1000))
+            metrics.RUNS.labels(label, command.mode, "failed").inc()
+            return "failed"
+        finally:
+            metrics.RUNS_IN_PROGRESS.dec()
+        await self._end(run_id, "completed")
+        elapsed = (datetime.now(UTC) - started_at).total_seconds()
+        metrics.RUN_DURATION.labels(label, command.mode).observe(max(elapsed, 0.0))
+        metrics.RUNS.labels(label, command.mode, "completed").inc()
+        metrics.LAST_SUCCESS.labels(f"{command.mode}-{label}").set(time.time())
+        logger.info("run %s (%s %s) completed in %.1fs of this process", run_id, command.mode,
+                    label, time.monotonic() - started)  # fmt: skip
+        return "completed"
+
+    async def _entity(self, ctx: RunContext, command: SyncCommand, state: dict[str, Any]) -> None:
+        if command.mode == "selective":
+            await sync_selected(ctx, state, command.ids or [])
+        elif not (state.get("cursor") or {}).get("done"):
+            since = None
+            if command.mode == "incremental":
+                if command.since is not None:
+                    since = parse_zoho_timestamp(command.since)
+                else:
+                    async with self._pool.acquire() as conn:
+                        since = await runs.high_water(conn, ctx.org_id, ctx.entity)
+                state.setdefault("since", since.isoformat() if since else None)
+            await sync_listed(ctx, state, since)
+        state["done"] = True
+        async with self._pool.acquire() as conn, conn.transaction():
+            if command.mode == "full":
+                state["deleted"] = await sweep_deleted(
+                    conn, ctx.run_id, ctx.entity, ctx.org_id, ctx.started_at
+                )
+            await runs.save_progress(conn, ctx.run_id, ctx.entity, state, runs.Progress())
+
+    async def _end(self, run_id: uuid.UUID, status: str, error: str | None = None) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await runs.finish_run(conn, run_id, status, error)
+
+    async def _fail_unknown(
+        self, conn: Any, run_id: uuid.UUID, command: SyncCommand, entity: str
+    ) -> Outcome:
+        await runs.ensure_run(conn, run_id, command.org_id, entity, command.mode,
+                              command.model_dump(exclude_none=True))  # fmt: skip
+        await runs.finish_run(conn, run_id, "failed", f"unknown entity {entity!r}")
+        return "failed"

@@ -1,0 +1,145 @@
+"""Full and incremental runs of one entity: page through its list with the keyset cursor.
+
+Per page: list call → skip what the cursor already handled → look up the stored versions →
+detail reads only where they buy something (newer invoices, bills, credit notes, price lists,
+or stored rows still without line items; within the run's detail budget) → stock per warehouse
+from Inventory ``itemdetails`` (up to ``itemdetails_chunk`` items per call) → commit rows +
+checkpoint together. Warehouses are one unpaginated list without versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from bulk_sync.cursor import Cursor, record_time
+from bulk_sync.stored import need, stored_rows
+from tds_common.catalogue import get_entity
+from tds_common.mirror import Change, get_spec
+
+logger = logging.getLogger(__name__)
+
+
+async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | None) -> None:
+    """Page until the list is exhausted; the cursor lives in ``state`` (saved per page)."""
+    if ctx.entity == "warehouses":
+        await _sync_warehouses(ctx, state)
+        return
+    cursor = Cursor.from_json(state.get("cursor"), since)
+    id_field = get_entity(ctx.entity).id_field
+    s = ctx.settings
+    while not cursor.done:
+        calls = ctx.proxy.calls
+        page = await ctx.proxy.list_page(
+            ctx.entity, ctx.org_id, cursor.params(s.per_page, s.cursor_overlap_seconds), ctx.lane
+        )
+        keyed: list[tuple[str, dict[str, Any], datetime | None]] = []
+        result = PageResult()
+        for record in page.records:
+            zoho_id = record_id(record, id_field)
+            if zoho_id is None:
+                result.errors.append(f"{ctx.entity}: a listed record has no {id_field}")
+                continue
+            keyed.append((zoho_id, record, record_time(record)))
+        fresh = [(i, r, t) for i, r, t in keyed if cursor.is_new(i, t)]
+        if ctx.entity == "stock":
+            await _stock_changes(ctx, [i for i, _, _ in fresh], result)
+        else:
+            await _record_changes(ctx, fresh, page.source, result)
+        cursor = cursor.advance([(i, t) for i, _, t in keyed], page.has_more)
+        state["cursor"] = cursor.to_json()
+        state["high_water"] = cursor.to_json()["high_water"]
+        state["detail_calls"] = ctx.detail_calls
+        listed = len(fresh) + len(result.errors)
+        source = "inventory" if ctx.entity == "stock" else page.source
+        await commit_page(ctx, result, state, listed=listed, handled=listed,
+                          api_calls=ctx.proxy.calls - calls, source=source)  # fmt: skip
+
+
+async def _record_changes(
+    ctx: RunContext,
+    fresh: list[tuple[str, dict[str, Any], datetime | None]],
+    source: str,
+    result: PageResult,
+) -> None:
+    spec = get_spec(ctx.entity)
+    async with ctx.pool.acquire() as conn:
+        stored = await stored_rows(conn, spec, ctx.org_id, [i for i, _, _ in fresh])
+    wanted: list[tuple[str, dict[str, Any], bool]] = []  # (id, summary, write without detail)
+    for zoho_id, record, modified in fresh:
+        result.seen.append(zoho_id)
+        verdict = need(spec, modified, stored.get(zoho_id))
+        if verdict == "skip":
+            result.unchanged += 1
+        elif spec.child is None:
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
+        else:
+            wanted.append((zoho_id, record, verdict == "write"))
+    details = await _details(ctx, [(i, r) for i, r, _ in wanted])
+    for zoho_id, record, write_summary in wanted:
+        if zoho_id in details:
+            detail = details[zoho_id]
+            if detail is None:
+                result.gone += 1  # deleted between the list and the detail read
+                result.seen.remove(zoho_id)
+                continue
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", detail[0], detail[1]))
+        elif write_summary:
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
+        else:
+            result.unchanged += 1  # current, line items to be completed by a later run
+
+
+async def _details(
+    ctx: RunContext, wanted: list[tuple[str, dict[str, Any]]]
+) -> dict[str, tuple[dict[str, Any], str] | None]:
+    """Detail reads for as many of ``wanted`` as the budget allows (None: gone from Zoho)."""
+    chosen = []
+    for zoho_id, _ in wanted:
+        if not ctx.detail_budget_left():
+            break
+        ctx.detail_calls += 1
+        chosen.append(zoho_id)
+
+    async def read(zoho_id: str) -> tuple[str, tuple[dict[str, Any], str] | None]:
+        async with ctx.detail_gate:
+            return zoho_id, await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, ctx.lane)
+
+    return dict(await asyncio.gather(*(read(i) for i in chosen)))
+
+
+async def _stock_changes(ctx: RunContext, item_ids: list[str], result: PageResult) -> None:
+    """Stock rows of listed items from Inventory item details; absent items are gone."""
+    chunk = ctx.settings.itemdetails_chunk
+    for start in range(0, len(item_ids), chunk):
+        ids = item_ids[start : start + chunk]
+        details = await ctx.proxy.item_details(ctx.org_id, ids, ctx.lane)
+        found = {record_id(d, "item_id"): d for d in details}
+        for zoho_id in ids:
+            detail = found.get(zoho_id)
+            if detail is None:
+                result.gone += 1
+                continue
+            result.seen.append(zoho_id)
+            result.add(Change("stock", ctx.org_id, zoho_id, "upsert", detail, "inventory"))
+
+
+async def _sync_warehouses(ctx: RunContext, state: dict[str, Any]) -> None:
+    """One unpaginated list (no last_modified_time): every warehouse is written."""
+    calls = ctx.proxy.calls
+    page = await ctx.proxy.list_page("warehouses", ctx.org_id, {}, ctx.lane)
+    result = PageResult()
+    for record in page.records:
+        zoho_id = record_id(record, "warehouse_id")
+        if zoho_id is None:
+            result.errors.append("warehouses: a listed record has no warehouse_id")
+            continue
+        result.seen.append(zoho_id)
+        result.add(Change("warehouses", ctx.org_id, zoho_id, "upsert", record, page.source))
+    state["cursor"] = {"done": True}
+    listed = len(page.records)
+    await commit_page(ctx, result, state, listed=listed, handled=listed,
+                      api_calls=ctx.proxy.calls - calls, source=page.source)  # fmt: skip

@@ -1,0 +1,137 @@
+"""Request, command and response shapes of bulk-sync.
+
+- :class:`SyncRequest`: the body of ``POST /api/zoho/bulk-sync``.
+- :class:`SyncCommand`: one message on ``tds.sync.requests`` (contract: ``{run_id, org_id,
+  entities, mode, ids?, since?}``). bulk-sync publishes one command per run, and a run covers
+  one entity, so ``entities`` has one element; other producers may follow the same shape.
+- :class:`RunView`: one ``tds_sync_runs`` row as the API shows it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tds_common.events import parse_zoho_timestamp
+
+Mode = Literal["full", "incremental", "selective"]
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+
+MAX_SELECTIVE_IDS = 1000
+"""The CRD's bound on ``spec.ids``."""
+
+
+def _check_since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_zoho_timestamp(value)
+    except ValueError:
+        raise ValueError("since must be a Zoho timestamp like 2026-06-09T09:45:21-0400") from None
+    return value
+
+
+def _check_ids(ids: list[str] | None) -> list[str] | None:
+    if ids is None:
+        return None
+    for zoho_id in ids:
+        if not zoho_id.isdigit() or len(zoho_id) > 32:
+            raise ValueError("ids must be Zoho's numeric ids (as strings)")
+    return list(dict.fromkeys(ids))  # keep order, drop repeats
+
+
+class SyncRequest(BaseModel):
+    """``POST /api/zoho/bulk-sync``. Entities default to every entity TDS mirrors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org_id: str | None = Field(None, pattern=r"^\d{1,32}$")
+    """Zoho organization id; default ``ZOHO_ORGANIZATION_ID``."""
+    entities: list[str] | None = Field(None, min_length=1)
+    mode: Mode = "full"
+    ids: list[str] | None = Field(None, min_length=1, max_length=MAX_SELECTIVE_IDS)
+    """Zoho ids for ``selective`` (exactly one entity)."""
+    since: str | None = None
+    """``incremental`` only: Zoho timestamp; default the last completed run's high-water mark."""
+
+    @field_validator("ids")
+    @classmethod
+    def _valid_ids(cls, value: list[str] | None) -> list[str] | None:
+        return _check_ids(value)
+
+    @field_validator("since")
+    @classmethod
+    def _valid_since(cls, value: str | None) -> str | None:
+        return _check_since(value)
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> SyncRequest:
+        if self.mode == "selective":
+            if not self.ids:
+                raise ValueError("mode selective needs ids")
+            if self.entities is None or len(self.entities) != 1:
+                raise ValueError("mode selective needs exactly one entity (ids belong to one)")
+        elif self.ids is not None:
+            raise ValueError("ids are only for mode selective")
+        if self.since is not None and self.mode != "incremental":
+            raise ValueError("since is only for mode incremental")
+        if self.entities is not None and len(set(self.entities)) != len(self.entities):
+            raise ValueError("entities must not repeat")
+        return self
+
+
+class SyncCommand(BaseModel):
+    """One message on ``tds.sync.requests``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str = Field(min_length=1)
+    org_id: str = Field(pattern=r"^\d{1,32}$")
+    entities: list[str] = Field(min_length=1)
+    mode: Mode
+    ids: list[str] | None = None
+    since: str | None = None
+
+    @field_validator("ids")
+    @classmethod
+    def _valid_ids(cls, value: list[str] | None) -> list[str] | None:
+        return _check_ids(value)
+
+    @field_validator("since")
+    @classmethod
+    def _valid_since(cls, value: str | None) -> str | None:
+        return _check_since(value)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class RunView(BaseModel):
+    """A sync run as ``GET /api/zoho/sync/runs`` shows it (one entity per run)."""
+
+    id: str
+    org_id: str
+    run_type: str
+    entity_type: str
+    source_type: str
+    status: RunStatus
+    total_items: int
+    processed_items: int
+    failed_items: int
+    api_calls: int
+    checkpoint: dict[str, Any]
+    request: dict[str, Any] | None
+    requested_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+    error_log: str | None
+
+
+class RunsAccepted(BaseModel):
+    """The 202 answer: one run per entity, in the order they will run."""
+
+    request_id: str
+    runs: list[RunView]

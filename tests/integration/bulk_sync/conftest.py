@@ -1,0 +1,102 @@
+"""bulk-sync against the real thing: zoho-sim, a real zoho-proxy, PostgreSQL and Kafka.
+
+One simulator and one proxy (uvicorn in threads, free ports) per test module. The simulator
+serves many organizations with the same seeded dataset shape; every test takes an organization
+of its own, so its mirror rows, budgets and edits are its alone in the session's database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Final
+
+import asyncpg
+import pytest
+from asgi_lifespan import LifespanManager
+from cryptography.fernet import Fernet
+
+from tds_common.settings import TopicSettings
+from zoho_proxy.app import create_app as create_proxy_app
+from zoho_proxy.settings import Settings as ProxySettings
+from zoho_sim.settings import LimitSettings, OAuthSettings, OrgSettings, SimSettings
+from zoho_sim.testing import run_in_thread, serve_app_in_thread
+
+from .helpers import BulkSync, Zoho, bulk_sync_settings
+
+SCALE: Final = 300
+ORGS: Final = [str(70_000_000_000 + n) for n in range(1, 17)]
+CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
+CLIENT_SECRET: Final = "local-simulator-secret"  # the simulator's published default
+_next_org = itertools.count()
+
+
+@pytest.fixture(scope="module", name="zoho")
+def fixture_zoho(database_url: str) -> Iterator[Zoho]:
+    """A simulator plus a proxy in front of it, with budgets far above what tests spend."""
+    refresh_token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+    sim_settings = SimSettings(
+        port=0,
+        default_scale=SCALE,
+        organizations=[OrgSettings(organization_id=org, daily_quota=10**7) for org in ORGS],
+        oauth=OAuthSettings(
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=refresh_token
+        ),
+        limits=LimitSettings(per_minute=10**6),
+    )
+    with run_in_thread(sim_settings) as sim_url:
+        proxy_settings = ProxySettings(
+            database_url=database_url,
+            zoho_client_id=CLIENT_ID,
+            zoho_client_secret=CLIENT_SECRET,
+            zoho_refresh_token=refresh_token,
+            zoho_organization_id=ORGS[0],
+            zoho_accounts_url=sim_url,
+            zoho_api_base_url=sim_url,
+            token_encryption_key=Fernet.generate_key().decode(),
+            per_minute_limit=10**6,
+            daily_limit=10**7,
+            retry_initial_seconds=0.01,
+            retry_max_seconds=0.05,
+        )
+        app = create_proxy_app(proxy_settings)
+        calls: list[tuple[str, str]] = []
+        with serve_app_in_thread(_recording(app, calls)) as proxy_url:
+            yield Zoho(sim_url, proxy_url, calls)
+
+
+def _recording(app: Any, calls: list[tuple[str, str]]) -> Any:
+    """The proxy app, noting every request's path and query (to count pages fetched)."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            calls.append((scope["path"], scope.get("query_string", b"").decode()))
+        await app(scope, receive, send)
+
+    return asgi
+
+
+@pytest.fixture(name="org")
+def fixture_org() -> str:
+    """An organization no other test of the module touches."""
+    return ORGS[next(_next_org) % len(ORGS)]
+
+
+@pytest.fixture(name="bulk")
+async def fixture_bulk(
+    zoho: Zoho, org: str, database_url: str, kafka_bootstrap: str, topics: TopicSettings,
+    db_pool: asyncpg.Pool,
+) -> AsyncIterator[BulkSync]:  # fmt: skip
+    """bulk-sync (API + worker) in-process, on the test's own topics and consumer group."""
+    from bulk_sync.app import create_app
+
+    settings = bulk_sync_settings(
+        database_url, kafka_bootstrap, topics, zoho.proxy_url, org,
+        group_id=f"test-bulk-sync-{uuid.uuid4().hex[:8]}",
+    )  # fmt: skip
+    app = create_app(settings)
+    async with LifespanManager(app):
+        async with BulkSync.connect(app, zoho, org, db_pool) as bulk:
+            yield bulk

@@ -1,0 +1,92 @@
+"""A full sync mirrors every record of the seeded dataset into the right tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .conftest import SCALE
+from .helpers import BulkSync
+
+PARENTS = (
+    ("products", "products", "item_id", "books"),
+    ("customers", "customers", "contact_id", "books"),
+    ("invoices", "invoices", "invoice_id", "books"),
+    ("bills", "bills", "bill_id", "books"),
+    ("credit-notes", "credit_notes", "creditnote_id", "books"),
+    ("prices", "price_lists", "pricebook_id", "books"),
+    ("warehouses", "warehouses", "warehouse_id", "inventory"),
+)
+
+
+async def test_full_sync_mirrors_every_record(bulk: BulkSync) -> None:
+    runs = await bulk.sync(mode="full")  # every entity, the default
+
+    assert sorted(r["entity_type"] for r in runs) == sorted(
+        ["products", "customers", "invoices", "bills", "credit-notes", "stock", "prices",
+         "warehouses"]
+    )  # fmt: skip
+    for run in runs:
+        assert run["status"] == "completed", run
+        assert run["run_type"] == "full"
+        assert run["processed_items"] == run["total_items"] > 0, run
+        assert run["failed_items"] == 0 and run["api_calls"] > 0
+        assert run["checkpoint"][run["entity_type"]]["done"] is True
+        assert run["started_at"] and run["completed_at"]
+
+    for entity, table, id_column, source in PARENTS:
+        zoho = await bulk.zoho.index(bulk.org, entity)
+        rows = await bulk.rows(table, id_column)
+        assert set(rows) == set(zoho), entity
+        for zoho_id, modified in zoho.items():
+            row = rows[zoho_id]
+            assert row["zoho_last_modified_time"] == modified, (entity, zoho_id)
+            assert row["deleted_at"] is None and row["source"] == source
+    assert len(await bulk.rows("products", "item_id")) == SCALE
+
+    # Line items came from the details: exactly Zoho's, per document.
+    invoice_id = sorted(await bulk.zoho.index(bulk.org, "invoices"))[7]
+    detail = await bulk.zoho.record(bulk.org, "invoices", invoice_id)
+    lines = await bulk.pool.fetch(
+        "SELECT line_item_id FROM zoho.invoice_line_items WHERE org_id = $1 AND invoice_id = $2",
+        bulk.org, invoice_id,
+    )  # fmt: skip
+    assert {r["line_item_id"] for r in lines} == {li["line_item_id"] for li in detail["line_items"]}
+    for table, parent in (("invoice_line_items", "invoices"), ("bill_line_items", "bills"),
+                          ("credit_note_line_items", "credit_notes")):  # fmt: skip
+        orphans = await bulk.pool.fetchval(
+            f"SELECT count(*) FROM zoho.{parent} p WHERE p.org_id = $1 AND NOT EXISTS "
+            f"(SELECT 1 FROM zoho.{table} c WHERE c.org_id = p.org_id "
+            f"AND c.{parent.removesuffix('s').replace('credit_note', 'creditnote')}_id = "
+            f"p.{parent.removesuffix('s').replace('credit_note', 'creditnote')}_id)",
+            bulk.org,
+        )
+        assert orphans == 0, table
+
+    # Stock per item and warehouse equals Inventory's item details.
+    items = await bulk.zoho.item_details(bulk.org, sorted(await bulk.zoho.index(bulk.org, "stock")))
+    expected = {
+        (item["item_id"], wh["warehouse_id"]): str(wh["warehouse_stock_on_hand"])
+        for item in items for wh in item.get("warehouses") or ()
+    }  # fmt: skip
+    stock = await bulk.pool.fetch(
+        "SELECT item_id, warehouse_id, stock_on_hand::text AS on_hand, source "
+        "FROM zoho.stock_levels WHERE org_id = $1 AND deleted_at IS NULL",
+        bulk.org,
+    )
+    assert expected and {(r["item_id"], r["warehouse_id"]) for r in stock} == set(expected)
+    assert {r["source"] for r in stock} == {"inventory"}
+    for r in stock:
+        assert float(r["on_hand"]) == float(expected[(r["item_id"], r["warehouse_id"])])
+
+    # A second full run finds everything current: no rows rewritten, no detail reads.
+    before = await bulk.pool.fetchval(
+        "SELECT max(synced_at) FROM zoho.invoices WHERE org_id = $1", bulk.org
+    )
+    again = await bulk.sync(mode="full", entities=["invoices", "customers"])
+    assert all(r["status"] == "completed" for r in again)
+    calls = Counter({r["entity_type"]: r["api_calls"] for r in again})
+    assert calls["invoices"] == 2 and calls["customers"] == 2  # 300 records: two list pages
+    after = await bulk.pool.fetchval(
+        "SELECT max(synced_at) FROM zoho.invoices WHERE org_id = $1", bulk.org
+    )
+    assert after == before
