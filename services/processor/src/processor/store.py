@@ -30,7 +30,7 @@ INSERT INTO tds_inbox_events AS t (event_id, source_type, entity_type, entity_id
     raw_payload, received_at, processed_at, status, org_id, last_modified_time, dedup_key)
 SELECT r.event_id, r.source_type, r.entity_type, r.entity_id, r.event_type, r.raw_payload,
     r.received_at, clock_timestamp(), 'completed', r.org_id, r.last_modified_time, r.dedup_key
-FROM json_to_recordset($1::text::json) AS r(event_id text, source_type text, entity_type text,
+FROM jsonb_to_recordset($1::text::jsonb) AS r(event_id text, source_type text, entity_type text,
     entity_id text, event_type text, raw_payload jsonb, received_at timestamptz, org_id text,
     last_modified_time timestamptz, dedup_key text)
 ON CONFLICT (dedup_key) DO UPDATE SET status = 'completed', processed_at = clock_timestamp(),
@@ -49,7 +49,7 @@ INSERT INTO tds_sync_queue (inbox_event_id, entity_type, entity_id, zoho_entity_
     kafka_partition, kafka_offset)
 SELECT r.inbox_event_id, r.entity_type, r.entity_id, r.zoho_entity_id, r.priority, 'completed',
     r.queued_at, $2, clock_timestamp(), r.org_id, r.kafka_topic, r.kafka_partition, r.kafka_offset
-FROM json_to_recordset($1::text::json) AS r(inbox_event_id bigint, entity_type text,
+FROM jsonb_to_recordset($1::text::jsonb) AS r(inbox_event_id bigint, entity_type text,
     entity_id text, zoho_entity_id text, priority integer, queued_at timestamptz, org_id text,
     kafka_topic text, kafka_partition integer, kafka_offset bigint)
 """

@@ -1,6 +1,6 @@
 """The set-based statements behind the writer, generated once per table from the specs.
 
-Rows travel as one JSON array per statement (``json_to_recordset($1::text::json)``): one round
+Rows travel as one JSON array per statement (``jsonb_to_recordset($1::text::jsonb)``): one round
 trip per table per batch whatever the batch size, typed by the column list, independent of the
 connection's codecs. The monotonic rule lives here, in SQL, so concurrent writers (processor
 replicas, bulk-sync) are ordered by the database's row locks, not by luck:
@@ -51,7 +51,7 @@ def _typed(columns: tuple[Column, ...]) -> list[tuple[str, str]]:
 
 def _recordset(fields: list[tuple[str, str]]) -> str:
     spec = ", ".join(f"{name} {pg_type}" for name, pg_type in fields)
-    return f"json_to_recordset($1::text::json) AS r({spec})"
+    return f"jsonb_to_recordset($1::text::jsonb) AS r({spec})"
 
 
 def _common(keys: list[str]) -> list[tuple[str, str]]:
