@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from zoho_sim.generate import GENERATORS, OrgContext, contact_display_name, generate, item_name
+from zoho_sim.generate import (
+    GENERATORS,
+    OrgContext,
+    contact_display_name,
+    generate,
+    item_name,
+    seeded_filter_fields,
+)
 from zoho_sim.timefmt import parse_offset
 
 CTX = OrgContext(
@@ -36,6 +43,14 @@ def test_cheap_keys_match_the_records() -> None:
         assert generate(CTX, "contacts", i)["contact_name"] == contact_display_name(CTX, i)
 
 
+@pytest.mark.parametrize("entity", ["items", "contacts", "invoices", "bills", "creditnotes"])
+def test_cheap_filter_fields_match_the_records(entity: str) -> None:
+    for i in range(60):
+        record = generate(CTX, entity, i)
+        cheap = seeded_filter_fields(CTX, entity, i)
+        assert {key: record[key] for key in cheap} == cheap
+
+
 def test_modified_never_before_created() -> None:
     for i in range(200):
         created, modified = CTX.times("invoices", i)
@@ -46,3 +61,18 @@ def test_line_item_totals_add_up() -> None:
     invoice = generate(CTX, "invoices", 3)
     assert invoice["sub_total"] == round(sum(li["item_total"] for li in invoice["line_items"]), 2)
     assert invoice["total"] == round(invoice["sub_total"] + invoice["tax_total"], 2)
+
+
+def test_status_filters_of_documents() -> None:
+    from zoho_sim.entities import SPECS, status_matches
+
+    spec = SPECS["invoices"]
+    assert status_matches(spec, {"status": "partially_paid"}, "Status.PartiallyPaid")
+    assert status_matches(spec, {"status": "overdue"}, "Status.Unpaid")
+    assert not status_matches(spec, {"status": "paid"}, "Status.Unpaid")
+    assert status_matches(
+        SPECS["items"], {"stock_on_hand": 3, "reorder_level": 5}, "Status.Lowstock"
+    )
+    assert not status_matches(
+        SPECS["items"], {"stock_on_hand": 3, "reorder_level": ""}, "Status.Lowstock"
+    )

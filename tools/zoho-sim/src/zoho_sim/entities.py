@@ -198,6 +198,8 @@ def status_matches(spec: EntitySpec, record: dict[str, object], filter_by: str) 
         return record.get("contact_type") == "customer"
     if wanted == "vendors":
         return record.get("contact_type") == "vendor"
+    if wanted == "unpaid":
+        return record.get("status") in {"sent", "viewed", "overdue", "partially_paid", "unpaid"}
     if wanted == "lowstock":
         stock = record.get("stock_on_hand")
         level = record.get("reorder_level")

@@ -23,6 +23,7 @@ from zoho_sim.generate import (
     generate,
     item_name,
     item_rate,
+    seeded_filter_fields,
 )
 from zoho_sim.timefmt import to_epoch
 
@@ -174,7 +175,7 @@ class Table:
             ids = [
                 record_id
                 for record_id in ids
-                if status_matches(self.spec, self.get(record_id) or {}, filter_by)
+                if status_matches(self.spec, self._filter_fields(record_id, filter_by), filter_by)
             ]
         if descending:
             ids.reverse()
@@ -182,6 +183,15 @@ class Table:
             self._views.clear()
         self._views[cache_key] = ids
         return ids
+
+    def _filter_fields(self, record_id: str, filter_by: str) -> Record:
+        """What ``filter_by`` reads: from the index for unchanged seeded records (cheap), else
+        the record itself (Lowstock needs stock figures, so it always generates)."""
+        if record_id not in self._overrides and filter_by != "Status.Lowstock":
+            index = self._seeded_index(record_id)
+            if index is not None:
+                return seeded_filter_fields(self.ctx, self.entity, index)
+        return self.get(record_id) or {}
 
     def _modified_filter(
         self, column: str, rows: list[SortKey], since: float, inclusive: bool
