@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Final
 
 import asyncpg
@@ -84,19 +85,32 @@ def fixture_org() -> str:
     return ORGS[next(_next_org) % len(ORGS)]
 
 
-@pytest.fixture(name="bulk")
-async def fixture_bulk(
+MakeBulk = Callable[..., AbstractAsyncContextManager[BulkSync]]
+
+
+@pytest.fixture(name="make_bulk")
+def fixture_make_bulk(
     zoho: Zoho, org: str, database_url: str, kafka_bootstrap: str, topics: TopicSettings,
     db_pool: asyncpg.Pool,
-) -> AsyncIterator[BulkSync]:  # fmt: skip
-    """bulk-sync (API + worker) in-process, on the test's own topics and consumer group."""
+) -> MakeBulk:  # fmt: skip
+    """``async with make_bulk(per_page=50, proxy={...})``: bulk-sync (API + worker) in-process,
+    on the test's own topics and consumer group; keyword arguments are sync settings."""
     from bulk_sync.app import create_app
 
-    settings = bulk_sync_settings(
-        database_url, kafka_bootstrap, topics, zoho.proxy_url, org,
-        group_id=f"test-bulk-sync-{uuid.uuid4().hex[:8]}",
-    )  # fmt: skip
-    app = create_app(settings)
-    async with LifespanManager(app):
-        async with BulkSync.connect(app, zoho, org, db_pool) as bulk:
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[BulkSync]:
+        settings = bulk_sync_settings(
+            database_url, kafka_bootstrap, topics, zoho.proxy_url, org,
+            group_id=f"test-bulk-sync-{uuid.uuid4().hex[:8]}", **overrides,
+        )  # fmt: skip
+        app = create_app(settings)
+        async with LifespanManager(app), BulkSync.connect(app, zoho, org, db_pool) as bulk:
             yield bulk
+
+    return start
+
+
+@pytest.fixture(name="bulk")
+async def fixture_bulk(make_bulk: MakeBulk) -> AsyncIterator[BulkSync]:
+    async with make_bulk() as bulk:
+        yield bulk

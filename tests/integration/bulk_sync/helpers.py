@@ -24,7 +24,7 @@ TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
 
 def bulk_sync_settings(
     database_url: str, kafka_bootstrap: str, topics: TopicSettings, proxy_url: str, org: str,
-    *, group_id: str, **sync: Any,
+    *, group_id: str, proxy: dict[str, Any] | None = None, **sync: Any,
 ) -> Settings:  # fmt: skip
     return Settings(
         database_url=database_url,
@@ -33,7 +33,7 @@ def bulk_sync_settings(
         zoho_proxy_url=proxy_url,
         zoho_organization_id=org,
         consumer={"group_id": group_id, "poll_timeout_ms": 100, "session_timeout_ms": 6000},
-        proxy={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5},
+        proxy={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5, **(proxy or {})},
         sync={"max_detail_calls_per_run": None, **sync},
     )
 
