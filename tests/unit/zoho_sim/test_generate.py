@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from zoho_sim.entities import SPECS, status_matches
 from zoho_sim.generate import (
     GENERATORS,
     OrgContext,
@@ -64,8 +65,6 @@ def test_line_item_totals_add_up() -> None:
 
 
 def test_status_filters_of_documents() -> None:
-    from zoho_sim.entities import SPECS, status_matches
-
     spec = SPECS["invoices"]
     assert status_matches(spec, {"status": "partially_paid"}, "Status.PartiallyPaid")
     assert status_matches(spec, {"status": "overdue"}, "Status.Unpaid")

@@ -22,6 +22,7 @@ def main() -> None:
         workers=1,
         log_config=None,
         access_log=False,
+        timeout_graceful_shutdown=5,
     )
 
 

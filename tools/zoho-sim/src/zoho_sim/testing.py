@@ -19,13 +19,22 @@ from zoho_sim.app import create_app
 from zoho_sim.settings import SimSettings
 
 START_TIMEOUT_SECONDS: Final = 20.0
+GRACEFUL_SHUTDOWN_SECONDS: Final = 2
+"""Calls still held by a ``hold`` fault must not keep a test waiting at teardown."""
 
 
 @contextmanager
 def serve_app_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread; yields its base URL."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", workers=1
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        workers=1,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="zoho-sim-server", daemon=True)
