@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from .helpers import BulkSync
 
@@ -85,7 +86,7 @@ async def test_selective_syncs_exactly_the_ids(bulk: BulkSync) -> None:
 
 
 async def test_bad_requests_are_refused_before_anything_is_queued(bulk: BulkSync) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"mode": "sideways"}, 422),
         ({"mode": "selective", "entities": ["invoices"]}, 422),
         ({"mode": "selective", "entities": ["invoices", "bills"], "ids": ["1"]}, 422),
