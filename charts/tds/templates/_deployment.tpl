@@ -91,7 +91,14 @@ spec:
           command:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- with $values.args }}
+          {{- $args := $values.args }}
+          {{- if $isOperator }}
+          {{- /* kopf watches exactly the namespaces its Roles cover (operator-rbac.yaml). */}}
+          {{- range (include "tds.operatorNamespaces" $root | fromYamlArray) }}
+          {{- $args = append $args (printf "--namespace=%s" .) }}
+          {{- end }}
+          {{- end }}
+          {{- with $args }}
           args:
             {{- toYaml . | nindent 12 }}
           {{- end }}

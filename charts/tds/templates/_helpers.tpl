@@ -176,6 +176,11 @@ Usage: (dict "root" $ "image" .Values.ingest.image "default" "tds-ingest")
 {{- end -}}
 {{- end -}}
 
+{{/* The namespaces the operator watches: operator.watchNamespaces, or the release namespace. */}}
+{{- define "tds.operatorNamespaces" -}}
+{{- toYaml (default (list .Release.Namespace) .Values.operator.watchNamespaces) -}}
+{{- end -}}
+
 {{/* Cluster-scoped names carry the namespace, so two releases of the same name do not collide. */}}
 {{- define "tds.operatorClusterRoleName" -}}
 {{- printf "%s-%s" (include "tds.componentFullname" (dict "root" . "component" "bulk-sync-operator")) .Release.Namespace | trunc 63 | trimSuffix "-" -}}

@@ -83,3 +83,17 @@ def test_long_release_names_stay_within_dns_limits(render: Render) -> None:
     documents = render(sets={"fullnameOverride": "x" * 63})
     for doc in documents:
         assert len(doc["metadata"]["name"]) <= 63, doc["metadata"]["name"]
+
+
+def test_operator_watches_exactly_the_namespaces_it_may_read(render: Render) -> None:
+    default = render()
+    operator = by_kind(default, "Deployment")["tds-bulk-sync-operator"]
+    assert operator["spec"]["template"]["spec"]["containers"][0]["args"] == ["--namespace=tds"]
+    documents = render(sets={"operator.watchNamespaces": "{tds,team-a}"})
+    roles = {doc["metadata"]["namespace"] for doc in documents if doc["kind"] == "Role"}
+    bindings = [doc for doc in documents if doc["kind"] == "RoleBinding"]
+    assert roles == {"tds", "team-a"}
+    assert {doc["metadata"]["namespace"] for doc in bindings} == roles
+    assert all(doc["subjects"][0]["namespace"] == "tds" for doc in bindings)
+    container = by_kind(documents, "Deployment")["tds-bulk-sync-operator"]["spec"]["template"]
+    assert container["spec"]["containers"][0]["args"] == ["--namespace=tds", "--namespace=team-a"]
