@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -266,3 +267,15 @@ def test_created_items_follow_track_inventory(sim: SimClient) -> None:
     item_id = record["item_id"]
     edited = sim.control("PATCH", f"/orgs/{ORG}/items/{item_id}", json={"track_inventory": False})
     assert "stock_on_hand" not in edited["record"]
+
+
+async def test_delivery_can_run_in_the_background(sim: SimClient, hooked: Receiver) -> None:
+    item_id = sim.ok("/items", per_page=1)["items"][0]["item_id"]
+    result = sim.control("PATCH", f"/orgs/{ORG}/items/{item_id}?wait=false", json={"rate": 3})
+    assert result["webhook"] == {"scheduled": True}
+    for _ in range(500):
+        if sim.control("GET", "/webhooks/deliveries"):
+            break
+        await asyncio.sleep(0.01)
+    [delivery] = sim.control("GET", "/webhooks/deliveries")
+    assert delivery["status"] == 200 and delivery["id"] == item_id
