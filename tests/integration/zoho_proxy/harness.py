@@ -8,6 +8,7 @@ database are the "replicas" of a deployment.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from zoho_sim.testing import run_in_thread
 
 from .conftest import SIM_CLIENT_ID, SIM_CLIENT_SECRET, proxy_settings, unique_org
 from .conftest import unique_refresh_token as new_refresh_token
+
+DRAIN_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,14 +96,41 @@ async def start_sim(
             yield Sim(url, org, refresh_token, control)
 
 
+class _Draining(httpx.AsyncBaseTransport):
+    """Counts requests in progress, so a replica can stop like uvicorn does: drain, then close."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.active = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.active += 1
+        self.idle.clear()
+        try:
+            response = await self._inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.active -= 1
+            if self.active == 0:
+                self.idle.set()
+
+
 class Replica:
-    """One proxy app with its lifespan running; ``client`` talks to it in-process."""
+    """One proxy app with its lifespan running; ``client`` talks to it in-process.
+
+    Stopping drains requests in progress before the lifespan shuts down, as uvicorn does on
+    SIGTERM in a pod.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.app = create_app(settings)
         self._lifespan = LifespanManager(self.app)
+        self._transport = _Draining(httpx.ASGITransport(app=self.app))
         self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://proxy", timeout=60
+            transport=self._transport, base_url="http://proxy", timeout=60
         )
 
     async def __aenter__(self) -> Replica:
@@ -108,5 +138,7 @@ class Replica:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await asyncio.sleep(0.1)  # calls that picked this replica just before reach the transport
+        await asyncio.wait_for(self._transport.idle.wait(), DRAIN_TIMEOUT_SECONDS)
         await self.client.aclose()
         await self._lifespan.__aexit__(None, None, None)
