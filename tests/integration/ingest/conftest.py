@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -70,9 +73,15 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
     return records
 
 
+@dataclass
+class LiveServer:
+    url: str
+    server: uvicorn.Server
+
+
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
+def live_server(app: FastAPI) -> Iterator[LiveServer]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread (stopped on exit)."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
@@ -84,7 +93,20 @@ def live_server(app: FastAPI) -> Iterator[str]:
             if not thread.is_alive():
                 raise RuntimeError("ingest server failed to start")
             thread.join(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield LiveServer(f"http://127.0.0.1:{port}", server)
     finally:
         server.should_exit = True
         thread.join(60)
+
+
+async def eventually(condition: Callable[[], bool], timeout_seconds: float = 60) -> None:
+    """Wait until ``condition()`` holds (state owned by another thread, so no Event to await)."""
+    async with asyncio.timeout(timeout_seconds):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+def accepts_connections(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        return sock.connect_ex((host, int(port))) == 0

@@ -58,8 +58,8 @@ async def test_fuzzed_requests_never_5xx_and_only_accepted_ones_are_published(
     kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     app = create_app(make_settings(kafka_bootstrap, topics))
-    with live_server(app) as base_url:
-        statuses, accepted = await asyncio.to_thread(_fuzz, base_url, app.openapi())
+    with live_server(app) as live:
+        statuses, accepted = await asyncio.to_thread(_fuzz, live.url, app.openapi())
 
     assert sum(statuses.values()) >= MAX_EXAMPLES
     assert accepted, f"the fuzzer never produced an acceptable webhook: {statuses}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from ingest.errors import PublishUnavailableError
 from ingest.settings import Settings
 from ingest.tracing import kafka_headers
 from tds_common.events import EventEnvelope
+from tds_common.logging import JsonFormatter
 
 TOKEN = "unit-test-webhook-token"
 RECORD = {"item_id": "4600000000012345", "last_modified_time": "2026-06-09T09:45:21-0400"}
@@ -196,3 +198,31 @@ async def test_publish_failure_is_503_with_retry_after_and_counted(
         'tds_ingest_webhooks_total{entity="bills",reason="kafka_unavailable",status_code="503"}'
         in metrics
     )
+
+
+async def test_logs_carry_request_id_and_trace_id_as_json(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ingest")
+    await client.post(
+        "/api/zoho/webhooks/products",
+        json={"item": RECORD},
+        headers={
+            "X-TDS-Webhook-Token": TOKEN,
+            "X-Request-ID": "req-log-1",
+            "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01",
+        },
+    )
+    await client.post(f"/api/zoho/webhooks/products?token={TOKEN}", json={"item": {}})
+    accepted, rejected = [r for r in caplog.records if r.name == "ingest.api.webhooks"]
+    line = json.loads(JsonFormatter().format(accepted))
+    assert line["message"] == "webhook accepted"
+    assert (line["request_id"], line["trace_id"], line["entity"]) == (
+        "req-log-1",
+        TRACE_ID,
+        "products",
+    )
+    rejected_line = json.loads(JsonFormatter().format(rejected))
+    assert rejected_line["reason"] == "invalid_record"
+    assert len(rejected_line["request_id"]) == 32  # minted when the caller sent none
+    assert TOKEN not in caplog.text
