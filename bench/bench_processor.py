@@ -52,7 +52,9 @@ ADMIN_URL = os.environ.get(
     "TDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres"
 )
 BOOTSTRAP = os.environ.get("TDS_BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-EVENTS = int(os.environ.get("TDS_BENCH_EVENTS", "5000"))
+EVENTS = int(os.environ.get("TDS_BENCH_EVENTS", "3000"))
+ROUNDS = int(os.environ.get("TDS_BENCH_ROUNDS", "3"))
+"""COPY and write path alternate this many times; the median ratio damps a noisy machine."""
 BATCH = 500
 STEADY_RATE_PER_SECOND = 100
 STEADY_SECONDS = 8
@@ -120,6 +122,7 @@ async def _copy_baseline(url: str, events: list[EventEnvelope]) -> float:
     parent_cols, parents, child_cols, children = _copy_rows(events)
     conn = await asyncpg.connect(url)
     try:
+        await conn.execute("DROP TABLE IF EXISTS bench_invoices, bench_lines")
         await conn.execute("CREATE TABLE bench_invoices (LIKE zoho.invoices INCLUDING ALL)")
         await conn.execute("CREATE TABLE bench_lines (LIKE zoho.invoice_line_items INCLUDING ALL)")
         started = time.perf_counter()
@@ -256,11 +259,15 @@ async def run() -> None:
             print(
                 f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} events"
             )
-            copy_eps = await _copy_baseline(url, _events("copy", EVENTS))
-            write_eps = await _write_path(pool, _events("write", EVENTS))
-            print(f"baseline raw COPY (mirror rows only):    {copy_eps:9.0f} events/s")
-            print(f"processor write path (500/transaction): {write_eps:9.0f} events/s  "
-                  f"ratio {write_eps / copy_eps:.2f} of COPY")  # fmt: skip
+            copies, writes = [], []
+            for n in range(ROUNDS):
+                copies.append(await _copy_baseline(url, _events(f"copy{n}", EVENTS)))
+                writes.append(await _write_path(pool, _events(f"write{n}", EVENTS)))
+            ratio = statistics.median(w / c for w, c in zip(writes, copies, strict=True))
+            copy_eps, write_eps = statistics.median(copies), statistics.median(writes)
+            print(f"baseline raw COPY (mirror rows only):    {copy_eps:9.0f} events/s (median)")
+            print(f"processor write path (500/transaction): {write_eps:9.0f} events/s (median)  "
+                  f"ratio {ratio:.2f} of COPY (median of {ROUNDS} paired rounds)")  # fmt: skip
             e2e_eps, _ = await _end_to_end(url, pool, None, EVENTS)
             print(f"end to end through Kafka (backlog):     {e2e_eps:9.0f} events/s  "
                   f"ratio {e2e_eps / copy_eps:.2f} of COPY")  # fmt: skip
