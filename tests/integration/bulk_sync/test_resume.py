@@ -124,8 +124,8 @@ async def test_killed_and_stopped_runs_resume_from_their_checkpoint(
         worker = spawn()
         await worker.ready()
         async with httpx.AsyncClient(base_url=worker.url, timeout=30) as api:
-            response = await api.post("/api/zoho/bulk-sync",
-                                      json={"org_id": org, "mode": "full", "entities": ["customers"]})  # fmt: skip
+            body = {"org_id": org, "mode": "full", "entities": ["customers"]}
+            response = await api.post("/api/zoho/bulk-sync", json=body)
             assert response.status_code == 202, response.text
             run_id = response.json()["runs"][0]["id"]
         await _progress(db_pool, run_id, 3 * PER_PAGE)
