@@ -56,6 +56,9 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
         await publish(kafka_bootstrap, topics.events, events)
         await wait_for(lambda: _has(db_pool, org, len(events)), what="all events handled")
         stats = (await client.get("/api/zoho/sync/stats")).json()
+        exposition = (await client.get("/metrics")).text
+        ready = await client.get("/ready")
+        health = (await client.get("/health")).json()
 
     assert {r.url.path for r in proxy_calls} == {f"/v1/stock/{thin_stock}",
                                                 f"/v1/products/{gone_product}"}  # fmt: skip
@@ -101,6 +104,12 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
     assert stats["queue"]["completed"] >= len(events)
     assert stats["by_entity"]["invoices"]["completed"] >= 1
     assert stats["sync_delay_avg_seconds"] >= 0
+    assert ready.status_code == 200 and health["checks"]["consumer"] == "ok"
+    assert 'tds_processor_event_freshness_seconds_count{entity="stock"}' in exposition
+    assert f'tds_processor_consumer_lag_messages{{partition="0",topic="{topics.events}"}}' in (
+        exposition
+    )
+    assert 'tds_processor_events_total{entity="invoices",outcome="applied"}' in exposition
 
 
 async def _has(pool: asyncpg.Pool, org: str, count: int) -> bool:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError
 
-from processor.consumer import EventConsumer, backoff_seconds
+from processor.consumer import EventConsumer, _Rebalance, backoff_seconds
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
 
@@ -35,7 +36,12 @@ class FakeConsumer:
     async def getmany(self, **_: Any) -> dict[TopicPartition, list[Rec]]:
         return self.batches.pop(0) if self.batches else {}
 
+    fail_commits: int = 0
+
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.fail_commits:
+            self.fail_commits -= 1
+            raise KafkaConnectionError("broker gone")
         self.commits.append(offsets)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
@@ -109,3 +115,13 @@ async def test_stop_interrupts_a_backoff() -> None:
 def test_backoff_grows_and_stays_capped(attempt: int) -> None:
     delay = backoff_seconds(attempt, 0.5, 30.0)
     assert 0.5 <= delay <= min(30.0, 0.5 * 2 ** (attempt - 1))
+
+
+async def test_offsets_whose_commit_failed_are_committed_when_partitions_are_revoked() -> None:
+    fake = FakeConsumer([_batch()], fail_commits=1)
+    consumer = _consumer(fake, FlakyProcessor(0))
+    await consumer._poll_once()
+    assert fake.commits == [] and fake.seeks == []  # rows are in: no rewind, offsets remembered
+    await _Rebalance(consumer).on_partitions_revoked([TopicPartition("events", 0)])
+    assert fake.commits == [{TopicPartition("events", 0): 12}]
+    assert consumer.pending_offsets == {TopicPartition("events", 1): 4}

@@ -46,8 +46,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        # Waiting for the lock lets the in-flight batch commit its rows and offsets first.
+        # Waiting for the lock lets the in-flight batch commit its rows and offsets first;
+        # offsets whose commit failed earlier get one more try before the partitions go.
         async with self._owner.batch_lock:
+            await self._owner.commit_pending(set(revoked))
             for tp in revoked:
                 labels = (tp.topic, str(tp.partition))
                 if labels in self._owner.lag_labels:
@@ -77,6 +79,8 @@ class EventConsumer:
         self.lag_labels: set[tuple[str, str]] = set()
         self.stop = asyncio.Event()
         self.batches_done = 0
+        self.pending_offsets: dict[TopicPartition, int] = {}
+        """Offsets of rows already committed to PostgreSQL whose Kafka commit failed."""
         self._failures = 0
         self._lag_refreshed = 0.0
 
@@ -147,8 +151,25 @@ class EventConsumer:
         try:
             await self._consumer.commit(offsets)
         except KafkaError as exc:
-            # The rows are committed; a redelivery of these records will be a no-op.
+            # The rows are committed; a redelivery of these records would be a no-op, but
+            # remember the offsets so a revoke (or the next batch) commits them after all.
             logger.warning("offset commit failed: %s", type(exc).__name__)
+            self.pending_offsets.update(offsets)
+            return
+        for tp in offsets:
+            self.pending_offsets.pop(tp, None)
+
+    async def commit_pending(self, partitions: set[TopicPartition]) -> None:
+        """Commit remembered offsets of ``partitions`` (called on revoke, under the lock)."""
+        offsets = {tp: o for tp, o in self.pending_offsets.items() if tp in partitions}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError as exc:
+            logger.warning("offset commit on revoke failed: %s", type(exc).__name__)
+        for tp in offsets:
+            self.pending_offsets.pop(tp, None)
 
     def _rewind(self, records: Sequence[KafkaRecord]) -> None:
         first: dict[TopicPartition, int] = {}
