@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 import pytest
 
 from ingest.auth import sign
+from ingest.errors import PublishUnavailableError
 from tds_common.catalogue import WEBHOOK_ENTITIES, get_entity
 from tds_common.events import EventEnvelope, parse_zoho_timestamp
 from tds_common.settings import TopicSettings
+from tests.conftest import free_port
 from tests.integration.ingest.conftest import (
     ORG,
     STAMP,
@@ -158,3 +160,12 @@ async def test_ready_reports_the_broker_and_the_topic(
         not_ready = await client.get("/ready")
     assert not_ready.status_code == 503
     assert "does not exist" in not_ready.json()["checks"]["kafka"]
+
+
+async def test_startup_gives_up_with_a_clear_error_when_kafka_is_unreachable(
+    topics: TopicSettings,
+) -> None:
+    settings = make_settings(f"127.0.0.1:{free_port()}", topics, kafka_start_timeout_seconds=1.0)
+    with pytest.raises(PublishUnavailableError, match="Kafka unreachable for 1 s at startup"):
+        async with ingest_client(settings):
+            pass

@@ -74,20 +74,25 @@ class EventPublisher:
 
     async def start(self, *, within_seconds: float) -> None:
         """Connect, retrying with backoff for ``within_seconds`` (then the error propagates)."""
-        async for attempt in AsyncRetrying(
-            stop=stop_after_delay(within_seconds),
-            wait=wait_exponential(multiplier=0.5, max=5),
-            retry=retry_if_exception_type(KafkaError),
-            reraise=True,
-        ):
-            with attempt:
-                producer = create_producer(self._bootstrap_servers)
-                try:
-                    await producer.start()
-                except BaseException:
-                    await producer.stop()
-                    raise
-                self._producer = producer
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_delay(within_seconds),
+                wait=wait_exponential(multiplier=0.5, max=5),
+                retry=retry_if_exception_type(KafkaError),
+                reraise=True,
+            ):
+                with attempt:
+                    producer = create_producer(self._bootstrap_servers)
+                    try:
+                        await producer.start()
+                    except BaseException:
+                        await producer.stop()
+                        raise
+                    self._producer = producer
+        except KafkaError as exc:
+            raise PublishUnavailableError(
+                f"Kafka unreachable for {within_seconds:g} s at startup: {type(exc).__name__}"
+            ) from exc
         logger.info("producer connected", extra={"topic": self._topic})
 
     async def stop(self) -> None:
