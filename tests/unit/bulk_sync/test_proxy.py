@@ -1,0 +1,94 @@
+"""The proxy client's patience: 429 waits, 5xx backs off then gives up, stop interrupts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from bulk_sync.proxy import ProxyClient, ProxyGaveUpError, StopRequested
+from bulk_sync.settings import ProxySettings
+from tds_common.errors import UpstreamRejectedError
+
+Handler = Callable[[httpx.Request], httpx.Response]
+PAGE = {"entity": "customers", "source": "books", "records": [{"contact_id": "1"}],
+        "page_context": {"has_more_page": True}}  # fmt: skip
+
+
+def client(handler: Handler, stop: asyncio.Event | None = None, failures: int = 3) -> ProxyClient:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://proxy")
+    settings = ProxySettings(
+        retry_initial_seconds=0.001, retry_max_seconds=0.002, max_consecutive_failures=failures
+    )
+    return ProxyClient(http, settings, stop or asyncio.Event())
+
+
+async def test_a_page_carries_org_and_lane_and_counts_one_call() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=PAGE)
+
+    proxy = client(handler)
+    page = await proxy.list_page("customers", "600", {"page": "2"}, "bulk")
+    assert page.records == PAGE["records"] and page.has_more and page.source == "books"
+    assert seen[0].headers["X-TDS-Org"] == "600" and seen[0].headers["X-TDS-Lane"] == "bulk"
+    assert seen[0].url.path == "/v1/customers" and seen[0].url.params["page"] == "2"
+    assert proxy.calls == 1
+
+
+async def test_budget_429_waits_retry_after_and_does_not_count_as_failure() -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "0.01"})] * 5
+                   + [httpx.Response(200, json=PAGE)])  # fmt: skip
+    proxy = client(lambda request: next(answers), failures=2)
+    page = await proxy.list_page("customers", "600", {}, "bulk")
+    assert page.records and proxy.calls == 1
+
+
+async def test_transient_failures_are_retried_then_the_run_gives_up() -> None:
+    answers = iter([httpx.Response(503), httpx.Response(502), httpx.Response(200, json=PAGE)])
+    assert (await client(lambda r: next(answers)).list_page("customers", "1", {}, "bulk")).records
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    with pytest.raises(ProxyGaveUpError, match="3 times in a row"):
+        await client(refused).list_page("customers", "1", {}, "bulk")
+
+
+async def test_details_404_is_none_and_other_4xx_are_rejections() -> None:
+    proxy = client(lambda r: httpx.Response(404, json={"error_code": "not_found"}))
+    assert await proxy.get_record("invoices", "1", "42", "bulk") is None
+    assert proxy.calls == 1
+    bad = client(lambda r: httpx.Response(400, json={"message": "no"}))
+    with pytest.raises(UpstreamRejectedError, match="HTTP 400"):
+        await bad.get_record("invoices", "1", "42", "bulk")
+    found = client(lambda r: httpx.Response(200, json={"record": {"invoice_id": "42"},
+                                                       "source": "books"}))  # fmt: skip
+    assert await found.get_record("invoices", "1", "42", "bulk") == ({"invoice_id": "42"}, "books")
+
+
+async def test_item_details_asks_for_many_ids_in_one_call() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"code": 0, "items": [{"item_id": "1"}, "junk"]})
+
+    items = await client(handler).item_details("1", ["1", "2"], "bulk")
+    assert items == [{"item_id": "1"}]
+    assert seen[0].url.path == "/zoho/inventory/itemdetails"
+    assert seen[0].url.params["item_ids"] == "1,2"
+
+
+async def test_stopping_interrupts_waits() -> None:
+    stop = asyncio.Event()
+    proxy = client(lambda r: httpx.Response(429, headers={"Retry-After": "30"}), stop)
+    task = asyncio.create_task(proxy.list_page("customers", "1", {}, "bulk"))
+    await asyncio.sleep(0.05)
+    stop.set()
+    with pytest.raises(StopRequested):
+        await asyncio.wait_for(task, 5)
