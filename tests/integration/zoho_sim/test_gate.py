@@ -134,3 +134,31 @@ def test_rate_limit_headers_on_every_org_scoped_answer(sim: SimClient) -> None:
     assert int(missing.headers["X-Rate-Limit-Remaining"]) == remaining - 1
     assert "Retry-After" not in missing.headers
     assert first.headers["content-type"] == "application/json;charset=UTF-8"
+
+
+NOT_AUTHORIZED = {"code": 57, "message": "You are not authorized to perform this operation"}
+
+
+def test_missing_scope_is_code_57(custom_sim: Callable[..., SimClient]) -> None:
+    sim = custom_sim(oauth={"scope": "ZohoBooks.contacts.READ,ZohoBooks.invoices.ALL"})
+    assert sim.get("/contacts").status_code == 200
+    assert sim.get("/invoices").status_code == 200
+    for path, root in (("/items", BOOKS), ("/contacts", INVENTORY), ("/organizations", BOOKS)):
+        response = sim.get(path, root=root)
+        assert response.status_code == 401
+        assert response.json() == NOT_AUTHORIZED
+
+
+def test_granted_scope_travels_with_the_authorization_code(sim: SimClient) -> None:
+    code = sim.control("POST", "/oauth/grant-codes", json={"scope": "ZohoInventory.items.READ"})
+    params = {
+        "grant_type": "authorization_code",
+        "client_id": "1000.LOCALSIMULATORCLIENT",
+        "client_secret": "local-simulator-secret",
+        "code": code["code"],
+    }
+    token = sim.http.post("/oauth/v2/token", params=params).json()["access_token"]
+    assert sim.get("/items", root=INVENTORY, token=token).status_code == 200
+    assert sim.get("/items", root=BOOKS, token=token).json() == NOT_AUTHORIZED
+    # The default token has full access to both products.
+    assert sim.get("/pricebooks", root=INVENTORY).status_code == 200

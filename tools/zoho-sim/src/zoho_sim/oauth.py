@@ -11,6 +11,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from zoho_sim import scopes
 from zoho_sim.clock import Clock
 from zoho_sim.settings import OAuthSettings
 
@@ -38,6 +39,7 @@ def mask(token: str) -> str:
 class RefreshToken:
     value: str
     created: float
+    scope: frozenset[str]
     redirect_uri: str = ""
     mints: deque[float] = field(default_factory=deque)
     locked_until: float = 0.0
@@ -50,6 +52,7 @@ class RefreshToken:
 class AccessToken:
     refresh: str
     expires_at: float
+    scope: frozenset[str]
     revoked: bool = False
 
 
@@ -57,6 +60,7 @@ class AccessToken:
 class GrantCode:
     expires_at: float
     redirect_uri: str
+    scope: frozenset[str]
 
 
 class Outcome:
@@ -81,7 +85,9 @@ class TokenAuthority:
         self.denied = 0
         self.revocations = 0
         default = settings.refresh_token.get_secret_value()
-        self._refresh[default] = RefreshToken(default, clock.monotonic())
+        self._refresh[default] = RefreshToken(
+            default, clock.monotonic(), scopes.parse(settings.scope)
+        )
 
     # --- token endpoint -------------------------------------------------------------------
     def _error(self, error: str) -> Outcome:
@@ -134,7 +140,7 @@ class TokenAuthority:
         now = self._clock.monotonic()
         token = new_token()
         lifetime = self.settings.access_token_lifetime_seconds
-        self._access[token] = AccessToken(refresh.value, now + lifetime)
+        self._access[token] = AccessToken(refresh.value, now + lifetime, refresh.scope)
         refresh.mints.append(now)
         refresh.minted_total += 1
         refresh.active.append(token)
@@ -154,7 +160,7 @@ class TokenAuthority:
             return self._error("invalid_code")
         if code.redirect_uri and params.get("redirect_uri", "") != code.redirect_uri:
             return self._error("invalid_redirect_uri")
-        refresh = RefreshToken(new_token(), self._clock.monotonic(), code.redirect_uri)
+        refresh = RefreshToken(new_token(), self._clock.monotonic(), code.scope, code.redirect_uri)
         self._refresh[refresh.value] = refresh
         while len(self._refresh) > self.settings.max_refresh_tokens:
             oldest = min(self._refresh.values(), key=lambda r: r.created)
@@ -162,11 +168,12 @@ class TokenAuthority:
         body = self._mint(refresh, api_domain)
         return Outcome(200, {**body, "refresh_token": refresh.value})
 
-    def issue_code(self, redirect_uri: str = "") -> str:
+    def issue_code(self, redirect_uri: str = "", scope: str | None = None) -> str:
         """A single-use authorization code, as the consent screen would hand out."""
         code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
         expires = self._clock.monotonic() + self.settings.grant_code_lifetime_seconds
-        self._codes[code] = GrantCode(expires, redirect_uri)
+        granted = scopes.parse(self.settings.scope if scope is None else scope)
+        self._codes[code] = GrantCode(expires, redirect_uri, granted)
         return code
 
     # --- revocation -----------------------------------------------------------------------
@@ -195,6 +202,10 @@ class TokenAuthority:
         return len(live)
 
     # --- API calls ------------------------------------------------------------------------
+    def scope_of(self, token: str) -> frozenset[str]:
+        access = self._access.get(token)
+        return access.scope if access is not None else frozenset()
+
     def check(self, token: str) -> TokenState:
         access = self._access.get(token)
         if access is None:

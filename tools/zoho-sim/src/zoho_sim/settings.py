@@ -32,6 +32,7 @@ WEBHOOK_ENTITIES: Final = (
 _PLACEHOLDERS: Final = {"entity": "products", "event": "edit", "org_id": "1", "id": "1"}
 WebhookEvent = Literal["create", "edit", "delete"]
 DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("create", "edit")
+MAX_ORGANIZATIONS: Final = 99
 Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate", "enterprise"]
 
 BOOKS_DAILY_QUOTA: Final[dict[str, int]] = {
@@ -99,6 +100,9 @@ class OAuthSettings(BaseModel):
     """Accept ``Authorization: Bearer`` on API calls (UNCONFIRMED for Books/Inventory)."""
     api_domain: str = ""
     """``api_domain`` in token responses; empty means the simulator's own base URL."""
+    scope: str = "ZohoBooks.fullaccess.all,ZohoInventory.FullAccess.all"
+    """Scopes of the configured refresh token (comma-separated, case-insensitive); a call whose
+    module is not covered answers code 57 (zoho-api.md §1.7)."""
 
 
 class LimitSettings(BaseModel):
@@ -224,6 +228,8 @@ class SimSettings(BaseSettings):
             raise ValueError("at least one organization is required")
         if len(set(ids)) != len(ids):
             raise ValueError("organization ids must be unique")
+        if len(ids) > MAX_ORGANIZATIONS:
+            raise ValueError(f"at most {MAX_ORGANIZATIONS} organizations (two id digits each)")
         unknown = set(self.scale) - set(SCALE_KEYS)
         if unknown:
             raise ValueError(f"unknown scale keys {sorted(unknown)}; known: {list(SCALE_KEYS)}")

@@ -128,12 +128,15 @@ class GrantCodeRequest(BaseModel):
     model_config = {"extra": "forbid"}
 
     redirect_uri: str = ""
+    scope: str | None = None
+    """Comma-separated scopes the consent granted (default: the configured ``oauth.scope``)."""
 
 
 @router.post("/oauth/grant-codes")
 async def grant_code(state: StateDep, body: GrantCodeRequest | None = None) -> dict[str, str]:
     """A single-use authorization code, as Zoho's consent redirect would carry."""
-    return {"code": state.oauth.issue_code((body or GrantCodeRequest()).redirect_uri)}
+    body = body or GrantCodeRequest()
+    return {"code": state.oauth.issue_code(body.redirect_uri, body.scope)}
 
 
 class ClockRequest(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request, Response
 
+from zoho_sim import scopes
 from zoho_sim.entities import SPECS, EntitySpec
 from zoho_sim.errors import (
     AUTH_INVALID_MESSAGE,
@@ -85,7 +86,7 @@ def resolve_route(path: str) -> Route:
     raise ZohoError(404, 5, INVALID_URL_MESSAGE)
 
 
-def authenticate(state: SimState, request: Request) -> None:
+def authenticate(state: SimState, request: Request) -> str:
     unauthorized = state.settings.api.unauthorized_status
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -101,6 +102,16 @@ def authenticate(state: SimState, request: Request) -> None:
         raise ZohoError(unauthorized, 14, AUTH_INVALID_MESSAGE)
     if verdict != "valid":
         raise ZohoError(unauthorized, 57, NOT_AUTHORIZED_MESSAGE)
+    return token.strip()
+
+
+def check_scope(state: SimState, token: str, product: str, route: Route) -> None:
+    """Code 57 (like a dead token) when the token's scopes do not cover the module."""
+    resource = route.spec.path if route.spec is not None else route.kind
+    if route.kind in {"organizations", "organization"}:
+        resource = "organizations"
+    if not scopes.allows(state.oauth.scope_of(token), product, resource):
+        raise ZohoError(state.settings.api.unauthorized_status, 57, NOT_AUTHORIZED_MESSAGE)
 
 
 def organization(state: SimState, request: Request, product: str) -> Org:
@@ -166,10 +177,11 @@ def _organizations(state: SimState, route: Route) -> Response:
 
 
 async def _dispatch(state: SimState, request: Request, product: str, path: str) -> Response:
-    authenticate(state, request)
+    token = authenticate(state, request)
     route = resolve_route(path)
     if request.method != "GET":
         raise views.method_not_allowed(request.method)
+    check_scope(state, token, product, route)
     if route.kind in {"organizations", "organization"}:
         return _organizations(state, route)
     org = organization(state, request, product)
