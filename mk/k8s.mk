@@ -23,21 +23,22 @@ HELM_TEMPLATE = $(HELM) template tds $(K8S_CHART) --namespace tds --kube-version
 TEST_CHECKS += lint-k8s
 
 # go install when the binary is missing or was built from another version (`go version -m`
-# reads the module version recorded in the binary).
+# reads the module version recorded in the binary). Arguments: binary, module, version, package.
 define go-install-pinned
-	@if ! { [ -x "$(1)" ] && $(GO) version -m "$(1)" | grep -qE "mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)"; }; then \
+	@if ! { [ -x "$(1)" ] && $(GO) version -m "$(1)" 2>/dev/null | grep -qE "mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)"; }; then \
 	  echo "building $(notdir $(1)) $(3) with go install (cached afterwards)"; \
-	  GOBIN=$(CURDIR)/.local/bin GOTOOLCHAIN=local $(GO) install $(2)/$(4)@$(3); \
+	  rm -f "$(1)"; \
+	  GOBIN=$(CURDIR)/.local/bin GOTOOLCHAIN=local $(GO) install $(4)@$(3); \
 	fi
 endef
 
 .PHONY: helm
 helm: ## Build helm (pinned) into .local/bin with go install (cached)
-	$(call go-install-pinned,$(HELM),helm.sh/helm/v3,$(HELM_VERSION),cmd/helm)
+	$(call go-install-pinned,$(HELM),helm.sh/helm/v3,$(HELM_VERSION),helm.sh/helm/v3/cmd/helm)
 
 .PHONY: kustomize
 kustomize: ## Build kustomize (pinned) into .local/bin with go install (cached)
-	$(call go-install-pinned,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION),.)
+	$(call go-install-pinned,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION),sigs.k8s.io/kustomize/kustomize/v5)
 
 .PHONY: promtool
 promtool: ## Install promtool (Debian's prometheus package) when it is missing

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from tests.unit.k8s.chartcheck import Document, kubernetes_errors, pod_templates, policy_errors
 from tests.unit.k8s.conftest import KUBE_VERSION, by_kind, env_of
+
+# The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
+pytestmark = pytest.mark.timeout(900)
+
 
 SERVICES = {
     "tds-ingest": 8001,

@@ -10,6 +10,9 @@ from tests.unit.k8s.chartcheck import Document
 from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind, env_of, helm_template
 from tests.unit.k8s.values_cases import BAD_VALUES, VALUES_FILE, load_yaml, merge, schema_errors
 
+# The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.mark.parametrize(("case", "override"), BAD_VALUES, ids=[case for case, _ in BAD_VALUES])
 def test_schema_rejects_bad_values(case: str, override: dict[str, object]) -> None:

@@ -22,6 +22,10 @@ import pytest
 from tests.unit.k8s.chartcheck import REPO_ROOT
 from tests.unit.k8s.dockerfile import parse
 
+# The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
+pytestmark = pytest.mark.timeout(900)
+
+
 IMAGES = {
     # Dockerfile directory: modules the container imports at start (its `python -m` target and
     # what that loads), executables the chart runs from the venv.

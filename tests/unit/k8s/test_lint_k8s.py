@@ -15,6 +15,10 @@ import yaml
 from tests.unit.k8s.conftest import PRODUCTION_VALUES, run_make
 from tests.unit.k8s.values_cases import load_yaml, merge
 
+# The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
+pytestmark = pytest.mark.timeout(900)
+
+
 BROKEN: dict[str, tuple[dict[str, object], str]] = {
     # A typo in a key: values.schema.json (additionalProperties false) stops helm lint.
     "values-schema": ({"ingest": {"replicas": 3}}, "additional properties 'replicas' not allowed"),

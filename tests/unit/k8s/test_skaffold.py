@@ -11,11 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.unit.k8s.chartcheck import CHART_DIR, REPO_ROOT, Document
 from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind
 from tests.unit.k8s.values_cases import VALUES_FILE, load_yaml, merge, schema_errors
+
+# The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
+pytestmark = pytest.mark.timeout(900)
+
 
 API_VERSION = "skaffold/v4beta11"
 IMAGES = {"tds-ingest", "tds-processor", "tds-bulk-sync", "tds-zoho-proxy", "tds-zoho-sim"}
