@@ -169,3 +169,17 @@ async def test_startup_gives_up_with_a_clear_error_when_kafka_is_unreachable(
     with pytest.raises(PublishUnavailableError, match="Kafka unreachable for 1 s at startup"):
         async with ingest_client(settings):
             pass
+
+
+async def test_event_larger_than_kafka_accepts_is_413_not_503(
+    kafka_bootstrap: str, topics: TopicSettings
+) -> None:
+    # The body limit is set above the producer's 1 MiB request limit on purpose: a 503 here
+    # would make Zoho retry an event that can never fit, forever.
+    settings = make_settings(kafka_bootstrap, topics, max_body_bytes=4 * 1024 * 1024)
+    huge = {"item": {**_record("products", "5"), "description": "x" * (1536 * 1024)}}
+    async with ingest_client(settings) as client:
+        response = await client.post("/api/zoho/webhooks/products", json=huge, headers=AUTH)
+    assert response.status_code == 413, response.text
+    assert response.json()["error_code"] == "payload_too_large"
+    assert await read_topic(kafka_bootstrap, topics.events) == []
