@@ -8,18 +8,19 @@ Kafka acknowledged the event. Every outcome is counted in the metrics and the in
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel
 
 from ingest import metrics
 from ingest.api.deps import IngestState, StateDep
+from ingest.api.schema import ERRORS, OPENAPI_BODY, ORG_SCHEMA
 from ingest.auth import check_signature, check_token
 from ingest.body import media_type, read_limited
-from ingest.delivery import EVENT_OPS, ORG_ID_PATTERN, resolve_op, resolve_org
+from ingest.delivery import EVENT_OPS, resolve_op, resolve_org
 from ingest.errors import PublishUnavailableError, RejectedWebhookError, UnknownEntityError
-from ingest.payload import FORM_JSON_FIELD, ID_PATTERN, parse_webhook
+from ingest.payload import parse_webhook
 from ingest.tracing import current_trace_id, server_span
 from tds_common.catalogue import WEBHOOK_ENTITIES, EntitySpec, get_entity
 from tds_common.events import EventEnvelope
@@ -42,77 +43,6 @@ class WebhookAccepted(BaseModel):
     op: str
 
 
-class ErrorBody(BaseModel):
-    error_code: str
-    message: str
-    errors: list[dict[str, str]] | None = None
-
-
-_ZOHO_TIMESTAMP_PATTERN: Final = (
-    r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"[+-](0[0-9]|1[0-4])[0-5][0-9]$"
-)
-
-
-def _record_schema(id_field: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            id_field: {"type": "string", "pattern": ID_PATTERN},
-            "last_modified_time": {"type": "string", "pattern": _ZOHO_TIMESTAMP_PATTERN},
-        },
-        "required": [id_field, "last_modified_time"],
-        "additionalProperties": True,
-    }
-
-
-_RECORD_SCHEMA: Final = {
-    "type": "object",
-    "description": "The record wrapped under the entity's Zoho module key "
-    '(products/stock: "item", customers: "contact", invoices: "invoice", bills: "bill", '
-    'credit-notes: "creditnote", prices: "pricebook"); a bare record carrying its id field '
-    "is tolerated. Every field besides the id and last_modified_time is kept as received.",
-    "properties": {
-        get_entity(name).module_key: _record_schema(get_entity(name).id_field)
-        for name in WEBHOOK_ENTITIES
-    },
-    "minProperties": 1,
-    "additionalProperties": True,
-}
-_OPENAPI_BODY: Final = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _RECORD_SCHEMA},
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {FORM_JSON_FIELD: {"type": "string"}},
-                    "required": [FORM_JSON_FIELD],
-                }
-            },
-        },
-    }
-}
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        400: "malformed body or bad org/op parameter",
-        401: "missing or wrong token or signature",
-        404: "unknown entity",
-        413: "body too large",
-        415: "unsupported Content-Type",
-        422: "not a usable record (missing id or last_modified_time)",
-        503: "Kafka could not take the event now; retry after Retry-After seconds",
-    }.items()
-}
-
-
-# Documented for clients and the fuzzer; checked in the handler, after the token, so an
-# unauthenticated caller learns nothing from FastAPI's own validation errors.
-_ORG_SCHEMA: Final = {"pattern": ORG_ID_PATTERN.pattern}
-
-
 def _entity_spec(entity: str) -> EntitySpec:
     if entity not in WEBHOOK_ENTITIES:
         raise UnknownEntityError("unknown entity; expected one of: " + ", ".join(WEBHOOK_ENTITIES))
@@ -123,8 +53,8 @@ def _entity_spec(entity: str) -> EntitySpec:
     ROUTE,
     status_code=202,
     response_model=WebhookAccepted,
-    responses=_ERRORS,
-    openapi_extra=_OPENAPI_BODY,
+    responses=ERRORS,
+    openapi_extra=OPENAPI_BODY,
 )
 async def receive_webhook(
     request: Request,
@@ -132,8 +62,8 @@ async def receive_webhook(
     entity: Annotated[str, Path(json_schema_extra={"enum": list(WEBHOOK_ENTITIES)})],
     x_tds_webhook_token: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query()] = None,
-    x_tds_org: Annotated[str | None, Header(json_schema_extra=_ORG_SCHEMA)] = None,
-    org_id: Annotated[str | None, Query(json_schema_extra=_ORG_SCHEMA)] = None,
+    x_tds_org: Annotated[str | None, Header(json_schema_extra=ORG_SCHEMA)] = None,
+    org_id: Annotated[str | None, Query(json_schema_extra=ORG_SCHEMA)] = None,
     op: Annotated[str | None, Query(json_schema_extra={"enum": ["upsert", "delete"]})] = None,
     x_tds_event: Annotated[
         str | None, Header(json_schema_extra={"enum": sorted(EVENT_OPS)})
