@@ -94,7 +94,12 @@ def create_app(
                 if task is not None and task.done():
                     raise RuntimeError("the consumer loop stopped")
 
+            async def consumer_started() -> None:
+                if consumer is not None and not consumer.consuming:
+                    raise RuntimeError(f"not consuming {settings.topics.events} yet")
+
             health.add_liveness("consumer", consumer_alive)
+            health.add_readiness("consumer", consumer_started)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             yield

@@ -79,6 +79,8 @@ class EventConsumer:
         self.lag_labels: set[tuple[str, str]] = set()
         self.stop = asyncio.Event()
         self.batches_done = 0
+        self.consuming = False
+        """Joined the group (the topic exists); readiness waits for it."""
         self.pending_offsets: dict[TopicPartition, int] = {}
         """Offsets of rows already committed to PostgreSQL whose Kafka commit failed."""
         self._failures = 0
@@ -86,14 +88,29 @@ class EventConsumer:
 
     async def run(self) -> None:
         self._consumer.subscribe([self._topic], listener=_Rebalance(self))
-        await self._consumer.start()
-        logger.info("consuming", extra={"topic": self._topic})
         try:
-            while not self.stop.is_set():
-                await self._poll_once()
+            if await self._started():
+                self.consuming = True
+                logger.info("consuming", extra={"topic": self._topic})
+                while not self.stop.is_set():
+                    await self._poll_once()
         finally:
             await self._consumer.stop()
             logger.info("consumer stopped")
+
+    async def _started(self) -> bool:
+        """Start the consumer unless ``stop`` comes first (start waits for the topic to exist)."""
+        starting = asyncio.create_task(self._consumer.start())
+        stopping = asyncio.create_task(self.stop.wait())
+        done, _ = await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if starting in done:
+            starting.result()
+            return True
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return False
 
     async def _poll_once(self) -> None:
         try:
