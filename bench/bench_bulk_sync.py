@@ -1,0 +1,153 @@
+"""bulk-sync throughput against the simulator through a real zoho-proxy and PostgreSQL.
+
+Measured in one run, on one machine, against one baseline:
+
+- records/s of a full sync (list pages + stored-row lookups + mirror writes + checkpoint per
+  page) of customers and products, versus the raw cost of the very same list calls through the
+  proxy with nothing written (the floor any sync pays): the ratio says what the mirror costs;
+- API calls spent per 1,000 records: a first full sync of invoices (one detail read per document
+  for its line items), a repeat full sync with nothing changed (list pages only), stock (one
+  ``itemdetails`` call per 100 items).
+
+Runs the executor directly (no Kafka: the command path adds one message per run). Needs the
+local PostgreSQL (started if not running; a scratch database is created and dropped).
+Run: ``python -m bench bulk_sync`` (``BENCH_BULK_SYNC_SCALE`` sets the records per entity).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+from cryptography.fernet import Fernet
+
+from bulk_sync import runs
+from bulk_sync.executor import RunExecutor
+from bulk_sync.models import SyncCommand
+from bulk_sync.proxy import ProxyClient
+from bulk_sync.settings import ProxySettings, SyncSettings
+from devstack import postgres as devpg
+from tds_common.db import create_pool
+from tds_common.migrate import apply_migrations
+from zoho_proxy.app import create_app as create_proxy_app
+from zoho_proxy.settings import Settings as ZohoProxySettings
+from zoho_sim.settings import LimitSettings, OAuthSettings, OrgSettings, SimSettings
+from zoho_sim.testing import run_in_thread, serve_app_in_thread
+
+ORG = "70000000099"
+CLIENT_ID = "1000.LOCALSIMULATORCLIENT"
+CLIENT_SECRET = "local-simulator-secret"
+
+
+async def _raw_listing(proxy_url: str, entity: str) -> tuple[int, float]:
+    """Page through the list exactly as a sync does, writing nothing."""
+    started = time.perf_counter()
+    records = 0
+    async with httpx.AsyncClient(base_url=proxy_url, timeout=60) as client:
+        page = 1
+        while True:
+            response = await client.get(
+                f"/v1/{entity}",
+                params={"page": page, "per_page": 200, "sort_column": "last_modified_time",
+                        "sort_order": "A"},
+                headers={"X-TDS-Org": ORG, "X-TDS-Lane": "bulk"},
+            )  # fmt: skip
+            response.raise_for_status()
+            body = response.json()
+            records += len(body["records"])
+            if not body["page_context"].get("has_more_page"):
+                return records, time.perf_counter() - started
+            page += 1
+
+
+async def _sync(executor: RunExecutor, pool: Any, entity: str) -> tuple[dict[str, Any], float]:
+    async with pool.acquire() as conn:
+        run = (await runs.create_runs(conn, ORG, [entity], "full", {"bench": True}))[0]
+    command = SyncCommand(run_id=run.id, org_id=ORG, entities=[entity], mode="full")
+    started = time.perf_counter()
+    outcome = await executor.execute(command)
+    elapsed = time.perf_counter() - started
+    assert outcome == "completed", outcome
+    async with pool.acquire() as conn:
+        done = await runs.get_run(conn, uuid.UUID(run.id))
+    assert done is not None
+    return done.model_dump(), elapsed
+
+
+async def _bench(database_url: str, sim_url: str, proxy_url: str) -> None:
+    pool = await create_pool(database_url, max_size=5)
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(base_url=proxy_url, timeout=60) as http:
+        proxy = ProxyClient(http, ProxySettings(), stop)
+        executor = RunExecutor(pool, proxy, SyncSettings(max_detail_calls_per_run=None), stop)
+        print(f"{'entity':<12} {'records':>8} {'sync rec/s':>11} {'raw rec/s':>10} "
+              f"{'sync/raw':>9}")  # fmt: skip
+        for entity in ("customers", "products"):
+            raw_records, raw_seconds = await _raw_listing(proxy_url, entity)
+            run, seconds = await _sync(executor, pool, entity)
+            assert run["processed_items"] == raw_records
+            sync_rate, raw_rate = raw_records / seconds, raw_records / raw_seconds
+            print(f"{entity:<12} {raw_records:>8} {sync_rate:>11.0f} {raw_rate:>10.0f} "
+                  f"{sync_rate / raw_rate:>9.2f}")  # fmt: skip
+        print()
+        print(f"{'run':<34} {'records':>8} {'api calls':>10} {'per 1,000':>10} {'rec/s':>8}")
+        for label, entity in (
+            ("invoices, first full (details)", "invoices"),
+            ("invoices, repeat full (unchanged)", "invoices"),
+            ("stock (itemdetails)", "stock"),
+        ):
+            run, seconds = await _sync(executor, pool, entity)
+            records, calls = run["processed_items"], run["api_calls"]
+            print(f"{label:<34} {records:>8} {calls:>10} {1000 * calls / records:>10.1f} "
+                  f"{records / seconds:>8.0f}")  # fmt: skip
+    await pool.close()
+
+
+def main() -> None:
+    scale = int(os.environ.get("BENCH_BULK_SYNC_SCALE", "2000"))
+    config = devpg.PostgresConfig()
+    started = devpg.start(config)
+    name = f"tds_bench_{uuid.uuid4().hex[:10]}"
+    admin = config.url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = admin.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        apply_migrations(database_url)
+        refresh = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+        sim = SimSettings(
+            port=0,
+            default_scale=scale,
+            organizations=[OrgSettings(organization_id=ORG, daily_quota=10**7)],
+            oauth=OAuthSettings(
+                client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=refresh
+            ),  # fmt: skip
+            limits=LimitSettings(per_minute=10**6),
+        )
+        with run_in_thread(sim) as sim_url:
+            proxy_settings = ZohoProxySettings(
+                database_url=database_url, zoho_client_id=CLIENT_ID,
+                zoho_client_secret=CLIENT_SECRET, zoho_refresh_token=refresh,
+                zoho_organization_id=ORG, zoho_accounts_url=sim_url, zoho_api_base_url=sim_url,
+                token_encryption_key=Fernet.generate_key().decode(), per_minute_limit=10**6,
+                daily_limit=10**7, log_json=False,
+            )  # fmt: skip
+            with serve_app_in_thread(create_proxy_app(proxy_settings)) as proxy_url:
+                print(f"scale {scale} records per entity; Zoho limits lifted in the simulator and "
+                      f"the proxy (this measures our cost, not Zoho's 100 calls/minute)")  # fmt: skip
+                asyncio.run(_bench(database_url, sim_url, proxy_url))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if started:
+            devpg.stop(config)
+
+
+if __name__ == "__main__":
+    main()
