@@ -127,7 +127,7 @@ def main() -> None:
             organizations=[OrgSettings(organization_id=ORG, daily_quota=10**7)],
             oauth=OAuthSettings(
                 client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=refresh
-            ),  # fmt: skip
+            ),
             limits=LimitSettings(per_minute=10**6),
         )
         with run_in_thread(sim) as sim_url:
@@ -139,8 +139,8 @@ def main() -> None:
                 daily_limit=10**7, log_json=False,
             )  # fmt: skip
             with serve_app_in_thread(create_proxy_app(proxy_settings)) as proxy_url:
-                print(f"scale {scale} records per entity; Zoho limits lifted in the simulator and "
-                      f"the proxy (this measures our cost, not Zoho's 100 calls/minute)")  # fmt: skip
+                print(f"scale {scale} records per entity; Zoho's limits lifted in sim and proxy "
+                      "(this measures our cost, not Zoho's 100 calls/minute)")  # fmt: skip
                 asyncio.run(_bench(database_url, sim_url, proxy_url))
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
