@@ -71,22 +71,8 @@ def replay_builder(directory: str, build_dir: Path, venv: Path) -> None:
             assert result.returncode == 0, result.stderr[-2000:]
 
 
-# Found by this test: ingest imports tenacity (ingest/publisher.py) without declaring it in
-# services/ingest/pyproject.toml, so its image cannot start. Not strict, so that the fix (one
-# line in ingest's dependencies) does not fail the suite; drop the mark once it is in.
-UNDECLARED_IMPORT = pytest.mark.xfail(
-    strict=False, raises=AssertionError, reason="ingest imports tenacity without declaring it"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "directory",
-    [
-        pytest.param(d, marks=UNDECLARED_IMPORT) if d == "services/ingest" else d
-        for d in sorted(IMAGES)
-    ],
-)
+@pytest.mark.parametrize("directory", sorted(IMAGES))
 def test_image_environment_starts_the_service(directory: str, tmp_path: Path) -> None:
     modules, executables = IMAGES[directory]
     build_dir, venv = tmp_path / "src", tmp_path / "venv"
