@@ -242,3 +242,39 @@ async def _status(pool: asyncpg.Pool, queue_id: int, status: str) -> bool:
     return bool(
         await pool.fetchval("SELECT status FROM tds_sync_queue WHERE id = $1", queue_id) == status
     )
+
+
+async def test_a_proxy_outage_delays_thin_events_but_never_dead_letters_them(
+    db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
+) -> None:
+    org = new_org()
+    item_id = _id()
+    calls = 0
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls <= 3:  # down, then rate limited, then back
+            if calls < 3:
+                raise httpx.ConnectError("refused", request=request)
+            return httpx.Response(429)
+        body = {"entity": "stock", "source": "inventory", "organization_id": org,
+                "record": f.stock(item_id, version=1)}  # fmt: skip
+        return httpx.Response(200, json=body)
+
+    good = [f.envelope("customers", i, f.customer(i), org_id=org) for i in (_id(), _id())]
+    thin = f.envelope("stock", item_id, {"item_id": item_id}, org_id=org)
+    settings = processor_settings(database_url, kafka_bootstrap, topics)
+    async with running_processor(settings, proxy):
+        await publish(kafka_bootstrap, topics.events, [good[0], thin, good[1]])
+        await wait_for(lambda: _has(db_pool, org, 3), what="the thin event after the outage")
+    assert calls == 4
+    rows = await db_pool.fetchval(
+        "SELECT count(*) FROM zoho.stock_levels WHERE org_id = $1 AND item_id = $2", org, item_id
+    )
+    assert rows == 2
+    assert await read_topic(kafka_bootstrap, topics.dead_letters) == []
+    statuses = await db_pool.fetch(
+        "SELECT DISTINCT status FROM tds_sync_queue WHERE org_id = $1", org
+    )
+    assert [r["status"] for r in statuses] == ["completed"]
