@@ -30,7 +30,8 @@ IMAGES = {
     # Dockerfile directory: modules the container imports at start (its `python -m` target and
     # what that loads), executables the chart runs from the venv.
     "services/ingest": (["ingest.__main__", "ingest.app"], []),
-    "services/processor": (["processor.__main__", "processor.app"], []),
+    # The processor image also runs the migration hook: tds_common.migrate and its SQL files.
+    "services/processor": (["processor.__main__", "processor.app", "tds_common.migrate"], []),
     "services/bulk-sync": (["bulk_sync.__main__", "bulk_sync.app"], ["kopf"]),
     "services/zoho-proxy": (["zoho_proxy.__main__", "zoho_proxy.app"], []),
     "tools/zoho-sim": (["zoho_sim.__main__", "zoho_sim.app"], []),
@@ -79,7 +80,13 @@ def test_image_environment_starts_the_service(directory: str, tmp_path: Path) ->
     build_dir.mkdir()
     replay_builder(directory, build_dir, venv)
     shutil.rmtree(build_dir)  # the runtime stage copies only the venv
-    script = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    script = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]: importlib.import_module(name)\n"
+        "if 'tds_common.migrate' in sys.argv:\n"
+        "    from tds_common.migrate import MIGRATIONS_DIR\n"
+        "    assert sorted(MIGRATIONS_DIR.glob('*.sql')), 'no migrations in the image'\n"
+    )
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-c", script, *modules],
         cwd=tmp_path,
