@@ -111,6 +111,11 @@ async def test_every_2xx_survives_a_broker_kill_and_the_rest_get_503(
             await asyncio.to_thread(devkafka.stop, private_kafka, kill=True)
             traffic.phase = "down"
             await traffic.until("down:503", 2 * SENDERS)
+            # Readiness follows the broker: 503 after `ready_failure_threshold` failed checks.
+            for _ in range(settings.ready_failure_threshold):
+                ready = await client.get("/ready")
+            assert ready.status_code == 503, ready.text
+            assert ready.json()["checks"]["kafka"] != "ok"
         finally:
             stop.set()
             await asyncio.gather(*tasks)
@@ -121,6 +126,7 @@ async def test_every_2xx_survives_a_broker_kill_and_the_rest_get_503(
         stop, tasks = await _run_senders(client, traffic)
         try:
             await traffic.until("restarted:202", 40)
+            assert (await client.get("/ready")).status_code == 200
         finally:
             stop.set()
             await asyncio.gather(*tasks)
