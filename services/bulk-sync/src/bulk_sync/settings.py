@@ -84,3 +84,13 @@ class Settings(ServiceSettings):
     """The worker holds one connection per running run for its lock, plus one for writes."""
     runs_list_max: int = Field(500, ge=1)
     """Upper bound of ``GET /api/zoho/sync/runs?limit=``."""
+
+
+class OperatorSettings(ServiceSettings):
+    """The ZohoSync operator (``kopf run -m bulk_sync.handlers``); prefix ``BULK_SYNC_``."""
+
+    model_config = service_config("BULK_SYNC_")
+
+    api_url: str = "http://127.0.0.1:8003"
+    """bulk-sync's API (``BULK_SYNC_API_URL``): the operator only POSTs requests and reads runs."""
+    api_timeout_seconds: float = Field(10.0, gt=0)
