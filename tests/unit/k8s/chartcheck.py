@@ -5,7 +5,7 @@
 - every built-in object against the Kubernetes API's OpenAPI schemas (kubernetes-validate,
   strict: unknown fields fail);
 - ``ZohoSync`` objects (e.g. ``kustomize build k8s/examples``) against the CRD's openAPIV3Schema
-  (jsonschema);
+  (jsonschema), and the Prometheus Operator and KEDA objects against ``operator_schemas``;
 - the house policy on pods: non-root, hardened securityContext, requests and limits, pinned
   images, probes on every long-running container;
 - the PrometheusRule is written out as a plain rules file for ``promtool check rules``.
@@ -26,6 +26,8 @@ import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import kubernetes_validate
 import yaml
 
+from tests.unit.k8s.operator_schemas import SCHEMAS
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
@@ -35,9 +37,9 @@ CRD_FILE: Final = CHART_DIR / "files" / "crds" / "zohosyncs.tds.dev.yaml"
 # Kinds that are not part of the Kubernetes API, with what checks them instead.
 CUSTOM_KINDS: Final = {
     "ZohoSync": "the CRD's openAPIV3Schema",
-    "PrometheusRule": "promtool check rules",
-    "ServiceMonitor": "the policy checks only (no schema offline)",
-    "ScaledObject": "the policy checks only (no schema offline)",
+    "PrometheusRule": "operator_schemas, then promtool check rules",
+    "ServiceMonitor": "operator_schemas",
+    "ScaledObject": "operator_schemas",
     "Kustomization": "kustomize build",
 }
 POD_TEMPLATE_KINDS: Final = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
@@ -111,6 +113,19 @@ def custom_resource_errors(documents: Iterable[Document], crd: Document) -> list
         # The CRD's CEL rule, which jsonschema cannot evaluate: selective runs need ids.
         if spec.get("mode") == "selective" and not spec.get("ids"):
             errors.append(f"{describe(doc)}: mode selective needs at least one id in spec.ids")
+    return errors
+
+
+def operator_resource_errors(documents: Iterable[Document]) -> list[str]:
+    """Errors of ServiceMonitor, PrometheusRule and ScaledObject objects (operator_schemas)."""
+    errors: list[str] = []
+    for doc in documents:
+        schema = SCHEMAS.get(str(doc.get("kind")))
+        if schema is None:
+            continue
+        for error in jsonschema.Draft7Validator(schema).iter_errors(doc):
+            path = "/".join(str(part) for part in error.absolute_path)
+            errors.append(f"{describe(doc)}: {path}: {error.message}")
     return errors
 
 
@@ -189,6 +204,7 @@ def check_documents(documents: list[Document], kube_version: str, *, policy: boo
     crd = load_documents([CRD_FILE])[0]
     errors = kubernetes_errors(documents, kube_version)
     errors += custom_resource_errors(documents, crd)
+    errors += operator_resource_errors(documents)
     if policy:
         errors += policy_errors(documents)
     return errors

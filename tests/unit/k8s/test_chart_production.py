@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
-from tests.unit.k8s.chartcheck import Document, kubernetes_errors, pod_templates, policy_errors
+from tests.unit.k8s.chartcheck import (
+    Document,
+    kubernetes_errors,
+    operator_resource_errors,
+    pod_templates,
+    policy_errors,
+)
 from tests.unit.k8s.conftest import KUBE_VERSION, by_kind, env_of
 
 # The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
@@ -228,3 +235,24 @@ def test_policy_check_is_not_vacuous(production: list[Document]) -> None:
     assert kubernetes_errors([broken], KUBE_VERSION) == []
     container["livenessProbe"]["httpGett"] = {}
     assert "httpGett" in "\n".join(kubernetes_errors([broken], KUBE_VERSION))
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "typo"),
+    [
+        ("ScaledObject", ("spec",), "pollingIntervall"),
+        ("ScaledObject", ("spec", "triggers", 0, "metadata"), "lagTreshold"),
+        ("ServiceMonitor", ("spec", "endpoints", 0), "intervall"),
+        ("PrometheusRule", ("spec", "groups", 0, "rules", 0), "fore"),
+    ],
+)
+def test_operator_objects_refuse_misspelt_fields(
+    production: list[Document], kind: str, path: tuple[str | int, ...], typo: str
+) -> None:
+    (doc,) = copy.deepcopy(list(by_kind(production, kind).values()))
+    assert operator_resource_errors([doc]) == []
+    target: Any = doc
+    for key in path:
+        target = target[key]
+    target[typo] = "1"
+    assert typo in "\n".join(operator_resource_errors([doc]))
