@@ -37,6 +37,7 @@ class FakeBudget:
     def __init__(self) -> None:
         self.acquired: list[tuple[str, str, Lane]] = []
         self.released: list[tuple[Mapping[str, str] | None, int | None]] = []
+        self.held: list[bool] = []
 
     async def acquire(self, org_id: str, product: str, lane: Lane) -> Lease:
         import uuid
@@ -50,8 +51,10 @@ class FakeBudget:
         *,
         headers: Mapping[str, str] | None = None,
         throttle_code: int | None = None,
+        hold_in_flight: bool = False,
     ) -> None:
         self.released.append((headers, throttle_code))
+        self.held.append(hold_in_flight)
 
 
 class FakeTokens:

@@ -72,7 +72,7 @@ UPDATE zoho_proxy_budgets
 # call's place in the rate window starts at the answer: no delay can make Zoho see more.
 _RELEASE: Final = """
 UPDATE zoho_proxy_budgets
-   SET in_flight = in_flight - $3::text,
+   SET in_flight = CASE WHEN $5 THEN in_flight ELSE in_flight - $3::text END,
        recent_calls = CASE WHEN $4::timestamptz = ANY (recent_calls)
                            THEN array_replace(recent_calls, $4::timestamptz, clock_timestamp())
                            ELSE recent_calls || clock_timestamp() END,
@@ -205,8 +205,13 @@ class Budget:
         *,
         headers: Mapping[str, str] | None = None,
         throttle_code: int | None = None,
+        hold_in_flight: bool = False,
     ) -> None:
-        """Free the in-flight slot; remember Zoho's rate headers or a 429 it sent anyway."""
+        """Free the in-flight slot; remember Zoho's rate headers or a 429 it sent anyway.
+
+        ``hold_in_flight``: we stopped waiting (timeout) but Zoho may still be working on the
+        call, so its slot stays taken until the lease expires on its own.
+        """
         key = (lease.org_id, lease.product)
         rate = RateHeaders.parse(headers) if headers is not None else None
         pending = self._pending[key]
@@ -218,7 +223,9 @@ class Budget:
             pending.throttles.append(throttle_code)
             pending.seq += 1
         try:
-            await self._pool.execute(_RELEASE, *key, str(lease.id), lease.granted_at)
+            await self._pool.execute(
+                _RELEASE, *key, str(lease.id), lease.granted_at, hold_in_flight
+            )
             if throttle_code is not None:
                 await self._try(key, None, None)  # tell the other replicas at once
         except CONNECTION_ERRORS as exc:

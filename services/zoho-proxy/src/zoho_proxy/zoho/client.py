@@ -58,6 +58,7 @@ class BudgetGate(Protocol):
         *,
         headers: Mapping[str, str] | None = None,
         throttle_code: int | None = None,
+        hold_in_flight: bool = False,
     ) -> None: ...
 
 
@@ -205,6 +206,7 @@ class ZohoClient:
         lease = await self._budget.acquire(org_id, product, lane)
         release_headers: Mapping[str, str] | None = None
         throttle_code: int | None = None
+        timed_out = False
         started = time.perf_counter()
         status = "error"
         with tracer.start_as_current_span(
@@ -245,6 +247,7 @@ class ZohoClient:
                 return result
             except httpx.TimeoutException as exc:
                 status = "timeout"
+                timed_out = True
                 span.set_status(Status(StatusCode.ERROR, "timeout"))
                 raise _Retriable(
                     "timeout",
@@ -263,7 +266,10 @@ class ZohoClient:
             finally:
                 elapsed = time.perf_counter() - started
                 await self._budget.release(
-                    lease, headers=release_headers, throttle_code=throttle_code
+                    lease,
+                    headers=release_headers,
+                    throttle_code=throttle_code,
+                    hold_in_flight=timed_out,
                 )
                 metrics.UPSTREAM_CALLS.labels(product, endpoint, status, lane).inc()
                 status_class = f"{status[0]}xx" if status[0].isdigit() else status
