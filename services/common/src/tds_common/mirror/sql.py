@@ -61,12 +61,33 @@ def _common(keys: list[str]) -> list[tuple[str, str]]:
 _TAIL: Final = [("raw", "jsonb"), (_VERSION, "timestamptz"), ("source", "text")]
 
 
+_SAME_VERSION: Final = f"excluded.{_VERSION} = t.{_VERSION}"
+
+
+def _merge(column: str) -> str:
+    """The SET clause of one column of a winning upsert.
+
+    A newer version replaces the row. The same version again (a list summary from bulk-sync
+    after the webhook's full record, or the other way round) fills gaps instead: it is the
+    same record seen through a narrower window, so missing fields keep their stored values
+    and ``raw`` keeps keys the narrower view lacks (``line_items``, addresses ...).
+    """
+    if column == "raw":
+        return f"raw = CASE WHEN {_SAME_VERSION} THEN t.raw || excluded.raw ELSE excluded.raw END"
+    if column == "source":
+        return "source = excluded.source"
+    return (
+        f"{column} = CASE WHEN {_SAME_VERSION} THEN COALESCE(excluded.{column}, t.{column}) "
+        f"ELSE excluded.{column} END"
+    )
+
+
 @cache
 def parent_statements(spec: MirrorSpec) -> TableStatements:
     keys = ["org_id", spec.id_column]
     fields = [*_common([spec.id_column]), *_typed(spec.columns), *_TAIL]
     names = [name for name, _ in fields]
-    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys and n != _VERSION)
+    updates = ", ".join(_merge(n) for n in names if n not in keys and n != _VERSION)
     upsert = (
         f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "
         f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp(), NULL "
