@@ -10,10 +10,14 @@ def test_env_prefix_and_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZOHO_SIM_PORT", "9999")
     monkeypatch.setenv("ZOHO_SIM_LIMITS__PER_MINUTE", "7")
     monkeypatch.setenv("ZOHO_SIM_SCALE", '{"items": 50000}')
+    monkeypatch.setenv("ZOHO_SIM_WEBHOOKS__HEADERS", '{"X-TDS-Webhook-Token": "s"}')
+    monkeypatch.setenv("ZOHO_SIM_WEBHOOKS__URL_TEMPLATE", "http://h/{entity}")
     settings = SimSettings()
     assert (settings.port, settings.limits.per_minute) == (9999, 7)
     assert settings.scale_of("items") == 50000 and settings.scale_of("contacts") == 2000
     assert settings.default_org_id == "60000000001"
+    assert settings.webhooks.headers == {"X-TDS-Webhook-Token": "s"}
+    assert settings.webhooks.url_template == "http://h/{entity}"
 
 
 @pytest.mark.parametrize(
@@ -26,6 +30,8 @@ def test_env_prefix_and_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
             "must be unique",
         ),
         ({"organizations": [{"utc_offset": "EST"}]}, "utc_offset"),
+        ({"webhooks": {"url_template": "http://h/{entity_name}"}}, "bad url_template"),
+        ({"webhooks": {"url_template": "ftp://h/{entity}"}}, "http"),
     ],
 )
 def test_bad_settings_fail_clearly(overrides: dict[str, object], message: str) -> None:
