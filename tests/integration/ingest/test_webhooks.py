@@ -134,7 +134,8 @@ async def test_bad_inputs_are_rejected_and_nothing_is_published(
             "/api/zoho/webhooks/products", json={"item": _record("products", "7")}, headers=AUTH
         )
         assert good.status_code == 202
-        stats = (await client.get("/api/zoho/webhooks/inbox/stats")).json()["windows"]["5m"]
+        stats = (await client.get("/api/zoho/webhooks/inbox/stats", headers=AUTH)).json()
+    stats = stats["windows"]["5m"]
 
     records = await read_topic(kafka_bootstrap, topics.events)
     assert [EventEnvelope.from_bytes(r.value).event_id for r in records] == [

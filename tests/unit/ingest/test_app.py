@@ -190,7 +190,9 @@ async def test_publish_failure_is_503_with_retry_after_and_counted(
     )
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
-    stats = (await client.get("/api/zoho/webhooks/inbox/stats")).json()["windows"]["5m"]
+    assert (await client.get("/api/zoho/webhooks/inbox/stats")).status_code == 401
+    stats = (await client.get(f"/api/zoho/webhooks/inbox/stats?token={TOKEN}")).json()
+    stats = stats["windows"]["5m"]
     assert stats["rejected_by_reason"] == {"kafka_unavailable": 1}
     assert stats["by_entity"]["bills"] == {"received": 1, "accepted": 0, "rejected": 1}
     metrics = (await client.get("/metrics")).text
@@ -226,3 +228,14 @@ async def test_logs_carry_request_id_and_trace_id_as_json(
     assert rejected_line["reason"] == "invalid_record"
     assert len(rejected_line["request_id"]) == 32  # minted when the caller sent none
     assert TOKEN not in caplog.text
+
+
+async def test_stats_can_be_opened_to_callers_without_token(publisher: FakePublisher) -> None:
+    settings = Settings(webhook_secrets=[TOKEN], stats_require_token=False)
+    app = create_app(settings, publisher=publisher)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            response = await client.get("/api/zoho/webhooks/inbox/stats")
+    assert response.status_code == 200
+    assert response.json()["scope"] == "replica"

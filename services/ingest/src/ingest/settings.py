@@ -66,6 +66,10 @@ class Settings(ServiceSettings):
     """``Retry-After`` sent with a 503 when Kafka could not take the event."""
     kafka_start_timeout_seconds: float = Field(60.0, gt=0)
     """How long startup keeps trying to reach the broker before the process gives up."""
+    stats_require_token: bool = True
+    """``/api/zoho/webhooks/inbox/stats`` asks for a webhook token too, because the Ingress
+    routes the whole ``/api/zoho/webhooks`` prefix to the internet; set false to let in-cluster
+    monitoring read it without one."""
     stats_max_window_seconds: int = Field(24 * 3600, ge=60)
     """The longest window ``/api/zoho/webhooks/inbox/stats`` reports (memory is per minute)."""
 
