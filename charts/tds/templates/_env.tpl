@@ -29,6 +29,13 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
     secretKeyRef:
       name: {{ required "global.webhooks.existingSecret is required (a Secret with the WEBHOOK_SECRETS key)" $g.webhooks.existingSecret }}
       key: WEBHOOK_SECRETS
+{{- with $g.webhooks.hmacSecretKey }}
+- name: INGEST_WEBHOOK_HMAC_SECRETS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $g.webhooks.existingSecret }}
+      key: {{ . }}
+{{- end }}
 {{- end }}
 {{- if has "zoho" $spec.secrets }}
 {{- /* With the simulator on (development), the proxy talks to it instead of Zoho. */}}

@@ -131,7 +131,8 @@ def test_credentials_only_by_secret_reference_and_only_where_needed(
     production: list[Document],
 ) -> None:
     zoho = {"ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN"}
-    secret_names = {*zoho, "WEBHOOK_SECRETS", "DATABASE_URL", "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY"}
+    webhooks = {"WEBHOOK_SECRETS", "INGEST_WEBHOOK_HMAC_SECRETS"}
+    secret_names = {*zoho, *webhooks, "DATABASE_URL", "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY"}
     for doc, _, container in containers(production):
         env = env_of(container)
         for name in secret_names & set(env):
@@ -140,7 +141,7 @@ def test_credentials_only_by_secret_reference_and_only_where_needed(
         owner = doc["metadata"]["name"]
         # zoho-proxy is the only holder of Zoho credentials; only ingest sees webhook secrets.
         assert (zoho <= set(env)) == (owner == "tds-zoho-proxy"), owner
-        assert ("WEBHOOK_SECRETS" in env) == (owner == "tds-ingest"), owner
+        assert (webhooks <= set(env)) == (owner == "tds-ingest"), owner
     for config in by_kind(production, "ConfigMap").values():
         assert not secret_names & set(config.get("data", {}))
 
