@@ -105,10 +105,15 @@ class RunExecutor:
         except StopRequested:
             logger.info("run %s interrupted; it resumes from its checkpoint", run_id)
             return "interrupted"
-        except (PermanentError, TransientError) as exc:
-            if isinstance(exc, TransientError):
-                raise  # PostgreSQL is down: the consumer retries the command later
-            logger.warning("run %s failed: %s", run_id, exc)
+        except TransientError:
+            raise  # PostgreSQL is down: the consumer retries the command later
+        except CONNECTION_ERRORS as exc:
+            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
+        except Exception as exc:  # permanent errors, and bugs: fail the run, never crash-loop
+            if isinstance(exc, PermanentError):
+                logger.warning("run %s failed: %s", run_id, exc)
+            else:
+                logger.exception("run %s failed unexpectedly", run_id)
             await self._end(run_id, "failed", truncate(f"{type(exc).__name__}: {exc}", 1000))
             metrics.RUNS.labels(label, command.mode, "failed").inc()
             return "failed"

@@ -98,7 +98,9 @@ class SyncWorker:
         while not self.stop.is_set():
             try:
                 outcome = await self._execute(tp, offset, command)
-            except TransientError as exc:
+            except Exception as exc:  # transient or a bug: back off and retry, never crash
+                if not isinstance(exc, TransientError):
+                    logger.exception("run %s: unexpected failure", command.run_id)
                 failures += 1
                 bound = min(RETRY_MAX_SECONDS, RETRY_INITIAL_SECONDS * 2 ** (failures - 1))
                 delay = random.uniform(bound / 2, bound)  # jitter, not crypto
