@@ -149,6 +149,10 @@ def stock_statements(spec: MirrorSpec) -> StockStatements:
     keys = {"org_id", "item_id", "warehouse_id"}
     updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
     items = "unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(org_id, item_id, modified)"
+    numbered = (
+        "unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY "
+        "AS k(org_id, item_id, modified, n)"
+    )
     return StockStatements(
         # Serialises writers of the same item (processor vs bulk-sync); callers pass sorted keys.
         lock=(
@@ -156,10 +160,16 @@ def stock_statements(spec: MirrorSpec) -> StockStatements:
             "'zoho.stock_levels:' || k.org_id || ':' || k.item_id, 0)) "
             "FROM unnest($1::text[], $2::text[]) AS k(org_id, item_id)"
         ),
+        # The parents' rule, per item: nothing stored is newer, and an upsert at the version
+        # the item was deleted at (every row at that version deleted) stays deleted.
         winners=(
-            f"SELECT k.org_id, k.item_id FROM {items} WHERE k.modified IS NULL OR NOT EXISTS ("
-            f"SELECT 1 FROM {spec.table} s WHERE s.org_id = k.org_id AND s.item_id = k.item_id "
-            f"AND s.{_VERSION} > k.modified)"
+            f"SELECT k.org_id, k.item_id FROM {numbered}, unnest($4::boolean[]) WITH ORDINALITY "
+            f"AS d(is_delete, n) WHERE d.n = k.n AND (k.modified IS NULL OR ("
+            f"NOT EXISTS (SELECT 1 FROM {spec.table} s WHERE s.org_id = k.org_id "
+            f"AND s.item_id = k.item_id AND s.{_VERSION} > k.modified) "
+            f"AND (d.is_delete OR NOT EXISTS (SELECT 1 FROM {spec.table} s "
+            f"WHERE s.org_id = k.org_id AND s.item_id = k.item_id AND s.{_VERSION} = k.modified "
+            f"HAVING bool_and(s.deleted_at IS NOT NULL)))))"
         ),
         upsert=(
             f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "

@@ -102,7 +102,9 @@ async def _write_stock(
     orgs = [m.change.org_id for m in items]
     ids = [m.change.zoho_id for m in items]
     await conn.execute(statements.lock, orgs, ids)
-    records = await conn.fetch(statements.winners, orgs, ids, [m.modified for m in items])
+    records = await conn.fetch(
+        statements.winners, orgs, ids, [m.modified for m in items], [m.deleted for m in items]
+    )
     won = {(r[0], r[1]) for r in records}
     winners = [
         m
