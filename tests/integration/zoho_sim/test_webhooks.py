@@ -67,6 +67,7 @@ def fixture_hooked(sim: SimClient, receiver: Receiver) -> Receiver:
             "entities": None,
             "payload_fields": [],
             "body_format": "json",
+            "daily_limit": 1000,
             "query": {"org_id": ORG},
             "hmac_secret": "hmac-secret-123456",
         },
@@ -188,7 +189,12 @@ def test_dropped_and_failed_deliveries_are_recorded(sim: SimClient, hooked: Rece
     assert len(hooked.received) == 1
     deliveries = sim.control("GET", "/webhooks/deliveries")
     assert [(d["dropped"], d["status"]) for d in deliveries] == [(True, None), (False, 500)]
-    assert sim.counters()["webhooks"] == {"delivered": 0, "dropped": 1, "failed": 1}
+    assert sim.counters()["webhooks"] == {
+        "delivered": 0,
+        "dropped": 1,
+        "failed": 1,
+        "over_limit": 0,
+    }
 
 
 def test_webhook_config_masks_secrets_and_validates(sim: SimClient, hooked: Receiver) -> None:
@@ -279,3 +285,18 @@ async def test_delivery_can_run_in_the_background(sim: SimClient, hooked: Receiv
         await asyncio.sleep(0.01)
     [delivery] = sim.control("GET", "/webhooks/deliveries")
     assert delivery["status"] == 200 and delivery["id"] == item_id
+
+
+def test_daily_webhook_execution_limit(sim: SimClient, hooked: Receiver) -> None:
+    sim.control("PUT", "/webhooks", json={"daily_limit": 2})
+    item_id = sim.ok("/items", per_page=1)["items"][0]["item_id"]
+    results = [
+        sim.control("PATCH", f"/orgs/{ORG}/items/{item_id}", json={"rate": n})["webhook"]
+        for n in range(3)
+    ]
+    assert [r["skipped"] for r in results] == [None, None, "daily webhook execution limit"]
+    assert len(hooked.received) == 2
+    assert sim.counters()["webhooks"]["over_limit"] == 1
+    sim.control("POST", "/clock", json={"advance_seconds": 86400})
+    sim.control("PATCH", f"/orgs/{ORG}/items/{item_id}", json={"rate": 9})
+    assert len(hooked.received) == 3

@@ -165,6 +165,9 @@ class WebhookSettings(BaseModel):
     payload_fields: list[str] = Field(default_factory=list)
     """Send only these record fields (a user-defined "thin" payload, e.g. ``["item_id"]``);
     empty sends Zoho's Default Payload, the full record."""
+    daily_limit: int | None = Field(1000, ge=1)
+    """Webhook executions per org per day (Books: 1,000 [DOC]); beyond it changes are not
+    delivered (recorded as skipped). None = unlimited."""
     body_format: Literal["json", "form"] = "json"
     """``json``: the record as ``application/json``; ``form``: one ``JSONString`` form field
     holding the same JSON (the x-www-form-urlencoded option; UNCONFIRMED shape)."""

@@ -53,7 +53,7 @@ class SimState:
         self.calls = CallCounters()
         self.limits: LimitSettings = settings.limits.model_copy()
         self.webhook_config: WebhookSettings = settings.webhooks.model_copy()
-        self.webhooks = WebhookSender(self.webhook_config, self.faults)
+        self.webhooks = WebhookSender(self.webhook_config, self.faults, self.clock)
         self.oauth = TokenAuthority(settings.oauth, self.clock)
         self.seed = settings.seed
         self.scale = {key: settings.scale_of(key) for key in SCALE_KEYS}

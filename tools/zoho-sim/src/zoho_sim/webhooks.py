@@ -20,12 +20,14 @@ from urllib.parse import urlencode
 
 import httpx
 
+from zoho_sim.clock import Clock
 from zoho_sim.faults import Faults
 from zoho_sim.settings import WebhookSettings
 
 logger = logging.getLogger(__name__)
 
 MAX_RECORDED_DELIVERIES: Final = 2000
+DAY_SECONDS: Final = 86400
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -35,9 +37,12 @@ def signature(secret: str, body: bytes) -> str:
 class WebhookSender:
     """Delivers and records webhook calls with one shared ``httpx.AsyncClient``."""
 
-    def __init__(self, config: WebhookSettings, faults: Faults) -> None:
+    def __init__(self, config: WebhookSettings, faults: Faults, clock: Clock) -> None:
         self.config = config
         self._faults = faults
+        self._clock = clock
+        self._daily: dict[str, tuple[int, int]] = {}
+        """org id → (day number on the simulator clock, executions that day)."""
         self._client: httpx.AsyncClient | None = None
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_DELIVERIES)
         self.outcomes: Counter[str] = Counter()
@@ -50,6 +55,20 @@ class WebhookSender:
     def clear(self) -> None:
         self.deliveries.clear()
         self.outcomes.clear()
+        self._daily.clear()
+
+    def _over_daily_limit(self, org_id: str) -> bool:
+        """Zoho Books runs at most N webhook executions per org per day (zoho-api.md §8.1)."""
+        limit = self.config.daily_limit
+        if limit is None:
+            return False
+        day = int(self._clock.monotonic() // DAY_SECONDS)
+        seen_day, used = self._daily.get(org_id, (day, 0))
+        used = used if seen_day == day else 0
+        if used >= limit:
+            return True
+        self._daily[org_id] = (day, used + 1)
+        return False
 
     async def deliver(
         self,
@@ -90,9 +109,13 @@ class WebhookSender:
             "status": None,
             "error": None,
             "dropped": False,
+            "skipped": None,
             "body": {key: record},
         }
-        if self._faults.take_webhook_drop():
+        if self._over_daily_limit(org_id):
+            attempt["skipped"] = "daily webhook execution limit"
+            self.outcomes["over_limit"] += 1
+        elif self._faults.take_webhook_drop():
             attempt["dropped"] = True
             self.outcomes["dropped"] += 1
         else:

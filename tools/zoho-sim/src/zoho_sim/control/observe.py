@@ -61,7 +61,9 @@ async def counters(state: StateDep) -> dict[str, Any]:
         "calls": state.calls.snapshot(),
         "budgets": budgets,
         "oauth": {key: oauth[key] for key in ("mints", "access_denied", "revocations", "errors")},
-        "webhooks": {k: state.webhooks.outcomes[k] for k in ("delivered", "failed", "dropped")},
+        "webhooks": {
+            k: state.webhooks.outcomes[k] for k in ("delivered", "failed", "dropped", "over_limit")
+        },
     }
 
 
