@@ -50,7 +50,7 @@ EVENTS_OUTCOME = Counter(
 )
 CONSUMER_LAG = Gauge(
     f"{PREFIX}_consumer_lag_messages",
-    "High watermark minus committed position, per assigned partition",
+    "High watermark minus the consumer's position, per assigned partition",
     ["topic", "partition"],
 )
 PROXY_FETCHES = Counter(

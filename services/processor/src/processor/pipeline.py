@@ -100,7 +100,14 @@ class BatchProcessor:
         """Handle a batch; returns the items with their outcome. Raises TransientError."""
         started_at = datetime.now(UTC)
         items = [decode(record) for record in records]
-        await asyncio.gather(*(self._complete(item) for item in items if item.error is None))
+        # Every read finishes (or fails) before we decide: no orphaned requests on a failure.
+        outcomes = await asyncio.gather(
+            *(self._complete(item) for item in items if item.error is None),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         for item in items:
             if item.error is None:
                 self._map(item)
