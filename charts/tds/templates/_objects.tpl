@@ -160,6 +160,16 @@ spec:
         - podSelector:
             matchLabels:
               {{- include "tds.selectorLabels" $root | nindent 14 }}
+    {{- if eq $component "bulk-sync-operator" }}
+    # The operator watches ZohoSyncs through the Kubernetes API.
+    - to:
+        {{- toYaml $root.Values.networkPolicy.kubeApiServerTo | nindent 8 }}
+      ports:
+        - port: 443
+          protocol: TCP
+        - port: 6443
+          protocol: TCP
+    {{- end }}
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end -}}

@@ -188,6 +188,10 @@ def test_network_policies_admit_only_known_callers(production: list[Document]) -
     assert components == {"test", "processor", "bulk-sync", "bulk-sync-operator"}
     assert policies["tds-bulk-sync-operator"]["spec"]["ingress"] == []
     assert "Egress" in policies["tds-ingest"]["spec"]["policyTypes"]
+    # With egress restricted, the operator still reaches the API server; nobody else does.
+    for name, policy in policies.items():
+        ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+        assert (6443 in ports) == (name == "tds-bulk-sync-operator"), name
 
 
 def test_migrations_run_before_install_and_upgrade(production: list[Document]) -> None:

@@ -19,6 +19,7 @@ WHOLE_VALUES: Final = {
     "resources",
     "labels",
     "metricsFrom",
+    "kubeApiServerTo",
     "from",
 }
 KEY_LINE: Final = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z][\w.-]*):(\s|$)")
