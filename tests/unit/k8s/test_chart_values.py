@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.unit.k8s.chartcheck import Document
+from tests.unit.k8s.chartcheck import CHART_DIR, Document
 from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind, env_of, helm_template
 from tests.unit.k8s.values_cases import BAD_VALUES, VALUES_FILE, load_yaml, merge, schema_errors
 
@@ -100,3 +102,25 @@ def test_operator_watches_exactly_the_namespaces_it_may_read(render: Render) -> 
     assert all(doc["subjects"][0]["namespace"] == "tds" for doc in bindings)
     container = by_kind(documents, "Deployment")["tds-bulk-sync-operator"]["spec"]["template"]
     assert container["spec"]["containers"][0]["args"] == ["--namespace=tds", "--namespace=team-a"]
+
+
+def test_packaged_chart_carries_its_files_but_not_ci_values(helm: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(helm), "package", str(CHART_DIR), "--destination", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (archive,) = tmp_path.glob("tds-*.tgz")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    for needed in (
+        "tds/values.schema.json",
+        "tds/files/crds/zohosyncs.tds.dev.yaml",
+        "tds/files/dashboards/overview.json",
+        "tds/templates/NOTES.txt",
+    ):
+        assert needed in names
+    assert not [name for name in names if name.startswith("tds/ci/")]
