@@ -14,9 +14,11 @@ from typing import Any
 
 import asyncpg
 
+from devstack import kafka as devkafka
 from devstack import postgres as devpg
 from tds_common.db import create_pool
 from tds_common.events import EventEnvelope
+from tds_common.kafka import ensure_topics
 from tds_common.settings import TopicSettings
 from tests.conftest import free_port
 from tests.integration.processor.helpers import (
@@ -174,3 +176,29 @@ async def test_sigkill_mid_stream_then_restart_ends_in_the_exact_expected_state(
     assert dead == 0
     log = (tmp_path / "second.log").read_text()
     assert "consumer stopped" in log and "Traceback" not in log
+
+
+async def test_kafka_restarted_mid_stream_loses_nothing(
+    private_kafka: devkafka.KafkaConfig, db_pool: asyncpg.Pool, database_url: str
+) -> None:
+    bootstrap = private_kafka.bootstrap
+    topics = TopicSettings(events="fault.events", sync_requests="fault.req",
+                           dead_letters="fault.dlq")  # fmt: skip
+    await ensure_topics(bootstrap, {topics.events: 3, topics.dead_letters: 1})
+    org = new_org()
+    events, expected = _stream(org, records=40, versions=4)
+    settings = processor_settings(database_url, bootstrap, topics)
+    async with running_processor(settings):
+        await publish(bootstrap, topics.events, events[:80])
+        await wait_for(lambda: _queued(db_pool, org, 1), what="the first rows")
+        await asyncio.to_thread(devkafka.stop, private_kafka)
+        await asyncio.sleep(1.0)  # the group member loses its broker between two bursts
+        await asyncio.to_thread(devkafka.start, private_kafka)
+        await publish(bootstrap, topics.events, events[80:])
+        group = settings.consumer.group_id
+        await wait_for(lambda: fully_committed(bootstrap, topics.events, group),
+                       what="every offset committed", limit_seconds=120)  # fmt: skip
+    assert await _state(db_pool, org) == expected
+    assert await read_topic(bootstrap, topics.dead_letters) == []
+    inbox = await db_pool.fetchval("SELECT count(*) FROM tds_inbox_events WHERE org_id = $1", org)
+    assert inbox == len(events)
