@@ -137,7 +137,7 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
         httpx.put(
             f"{sim.url}/_sim/webhooks",
             json={
-                "url_template": f"{ingest.url}/api/zoho/webhooks/{{entity}}",
+                "url_template": f"{ingest.url}/api/zoho/webhooks/{{entity}}?op={{event}}",
                 "headers": {"X-TDS-Webhook-Token": WEBHOOK_SECRET},
                 "events": ["create", "edit", "delete"],
             },

@@ -89,6 +89,28 @@ def test_invoice_line_items_and_totals_match_zoho(stack: Stack) -> None:
     assert lines == expected
 
 
+def test_a_deleted_record_is_soft_deleted(stack: Stack) -> None:
+    sim = httpx.Client(base_url=f"{stack.sim.url}/_sim/orgs/{ORG_ID}", timeout=30)
+    bill = sim.post("/bills", json={}).json()["record"]
+    _eventually(
+        lambda: _row(
+            stack.database_url, "zoho.bills", "bill_id", bill["bill_id"], bill["last_modified_time"]
+        ),
+        "bill",
+    )
+    sim.delete(f"/bills/{bill['bill_id']}").raise_for_status()
+
+    def deleted() -> bool | None:
+        with psycopg.connect(stack.database_url) as conn:
+            found = conn.execute(
+                "SELECT deleted_at IS NOT NULL FROM zoho.bills WHERE org_id = %s AND bill_id = %s",
+                (ORG_ID, bill["bill_id"]),
+            ).fetchone()
+        return True if found and found[0] else None
+
+    assert _eventually(deleted, "soft delete")
+
+
 def test_a_stock_movement_updates_the_warehouse_level(stack: Stack) -> None:
     sim = httpx.Client(base_url=f"{stack.sim.url}/_sim/orgs/{ORG_ID}", timeout=30)
     item = sim.post("/items", json={"track_inventory": True}).json()["record"]

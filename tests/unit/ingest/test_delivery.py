@@ -31,10 +31,17 @@ def test_missing_or_bad_org_is_400(header: str | None, default: str) -> None:
         (None, "edited", "upsert"),
         ("delete", "deleted", "delete"),
         ("upsert", "created", "upsert"),
+        ("create", None, "upsert"),
+        ("edit", "edited", "upsert"),
+        ("edit", "deleted", None),
     ],
 )
-def test_operation(query: str | None, header: str | None, op: str) -> None:
-    assert resolve_op(query, header) == op
+def test_operation(query: str | None, header: str | None, op: str | None) -> None:
+    if op is None:
+        with pytest.raises(InvalidParameterError):
+            resolve_op(query, header)
+    else:
+        assert resolve_op(query, header) == op
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ from typing import Any, Final
 from opentelemetry import trace
 
 _STANDARD_ATTRS: Final = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    # uvicorn adds color_message: the same text with ANSI colour codes, noise in JSON.
+    | {"message", "asctime", "color_message"}
 )
 
 

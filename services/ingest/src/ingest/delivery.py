@@ -6,9 +6,11 @@ webhook:
 - organization: ``X-TDS-Org`` header, else ``org_id`` query parameter, else
   ``ZOHO_ORGANIZATION_ID`` (ARCHITECTURE.md section 6);
 - operation: ``upsert`` unless the URL carries ``?op=delete`` or the webhook sends the header
-  ``X-TDS-Event: deleted``. Point a workflow rule triggered on deletion at the same URL with
-  either; the record still travels in the payload (Zoho sends the record as it was), and the
-  processor soft-deletes the row. Both spellings may be given only if they agree.
+  ``X-TDS-Event: deleted``. ``?op=create`` and ``?op=edit`` are accepted as upserts, so one URL
+  template per workflow trigger (``?op=create|edit|delete``) works too. Point a workflow rule
+  triggered on deletion at the same URL with either; the record still travels in the payload
+  (Zoho sends the record as it was), and the processor soft-deletes the row. Both spellings
+  may be given only if they agree.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from tds_common.events import Operation
 
 ORG_ID_PATTERN: Final = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
-QUERY_OPS: Final[dict[str, Operation]] = {"upsert": "upsert", "delete": "delete"}
+QUERY_OPS: Final[dict[str, Operation]] = {
+    "upsert": "upsert",
+    "create": "upsert",
+    "edit": "upsert",
+    "delete": "delete",
+}
 EVENT_OPS: Final[dict[str, Operation]] = {
     "created": "upsert",
     "edited": "upsert",
@@ -48,7 +55,7 @@ def resolve_op(query: str | None, event_header: str | None) -> Operation:
     if query is not None:
         from_query = QUERY_OPS.get(query.strip().lower())
         if from_query is None:
-            raise InvalidParameterError("op must be 'upsert' or 'delete'")
+            raise InvalidParameterError("op must be one of: " + ", ".join(sorted(QUERY_OPS)))
     if event_header is not None:
         from_header = EVENT_OPS.get(event_header.strip().lower())
         if from_header is None:

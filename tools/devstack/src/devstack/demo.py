@@ -121,7 +121,7 @@ def _configure_webhooks(client: httpx.Client, env: dict[str, str]) -> None:
     client.put(
         f"{SIM_URL}/_sim/webhooks",
         json={
-            "url_template": f"{INGEST_URL}/api/zoho/webhooks/{{entity}}",
+            "url_template": f"{INGEST_URL}/api/zoho/webhooks/{{entity}}?op={{event}}",
             "headers": {"X-TDS-Webhook-Token": secret},
             "events": ["create", "edit", "delete"],
         },
