@@ -59,6 +59,10 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
       name: {{ required "zohoProxy.tokenEncryption.existingSecret is required" $values.tokenEncryption.existingSecret }}
       key: {{ $values.tokenEncryption.key }}
 {{- end }}
+{{- if eq .component "bulk-sync-operator" }}
+- name: BULK_SYNC_API_URL
+  value: {{ include "tds.componentUrl" (dict "root" $root "component" "bulk-sync") | quote }}
+{{- end }}
 {{- if eq .component "processor" }}
 - name: PROCESSOR_CONSUMER__GROUP_ID
   value: {{ $values.consumerGroup | quote }}

@@ -69,7 +69,7 @@ The component table: what differs between the services, in one place.
   valuesKey: the block in values.yaml; envPrefix: the service's settings prefix;
   port: the HTTP port (API, /health, /ready, /metrics); module: `python -m <module>`;
   image: the default image name; secrets: which Secret references the component gets
-  (database, zoho, webhooks, proxyKey); metrics: whether it serves /metrics; ready: whether it
+  (database, zoho, webhooks, proxyKey; the operator talks to bulk-sync's API only, so none); metrics: whether it serves /metrics; ready: whether it
   serves /ready (the kopf operator has a liveness endpoint only).
 */}}
 {{- define "tds.componentTable" -}}
@@ -106,7 +106,7 @@ bulk-sync-operator:
   port: 8080
   module: bulk_sync
   image: tds-bulk-sync
-  secrets: [database]
+  secrets: []
   metrics: false
   ready: false
 zoho-proxy:

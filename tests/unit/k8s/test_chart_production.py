@@ -261,3 +261,17 @@ def test_operator_objects_refuse_misspelt_fields(
         target = target[key]
     target[typo] = "1"
     assert typo in "\n".join(operator_resource_errors([doc]))
+
+
+def test_operator_reaches_bulk_sync_and_holds_no_credentials(production: list[Document]) -> None:
+    operator = by_kind(production, "Deployment")["tds-bulk-sync-operator"]
+    env = env_of(operator["spec"]["template"]["spec"]["containers"][0])
+    assert env["BULK_SYNC_API_URL"]["value"] == "http://tds-bulk-sync.tds.svc:8003"
+    assert not [entry for entry in env.values() if "valueFrom" in entry]
+    rule = by_kind(production, "NetworkPolicy")["tds-bulk-sync"]["spec"]["ingress"][0]
+    callers = {
+        peer["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+        for peer in rule["from"]
+        if "podSelector" in peer
+    }
+    assert "bulk-sync-operator" in callers
