@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from .conftest import MakeBulk
 from .helpers import BulkSync, wait_runs
@@ -83,3 +84,39 @@ async def test_deletions_only_after_a_complete_full_run(make_bulk: MakeBulk) -> 
             "AND deleted_at IS NULL", bulk.org,
         )  # fmt: skip
         assert live_stock > 0
+
+
+async def test_a_cancelled_run_stops_at_its_next_page_and_deletes_nothing(
+    make_bulk: MakeBulk,
+) -> None:
+    async with make_bulk(per_page=20) as bulk:
+        await bulk.zoho.sim("PUT", "/_sim/faults", {"latency_seconds": 0.1})
+        try:
+            run = (await bulk.request(mode="full", entities=["customers"]))[0]
+            await _wait_processed(bulk, run["id"], 20)
+            response = await bulk.api.post(f"/api/zoho/sync/runs/{run['id']}/cancel")
+            assert response.status_code == 200 and response.json()["status"] == "cancelled"
+        finally:
+            await bulk.zoho.sim("DELETE", "/_sim/faults")
+        # The worker notices at its next checkpoint; rows and counters commit together, so
+        # whatever it did before, the mirror holds exactly the pages counted.
+        await asyncio.sleep(0.5)
+        final = await _run(bulk, run["id"])
+        assert final["status"] == "cancelled" and final["processed_items"] < 300
+        rows = await bulk.rows("customers", "contact_id")
+        assert len(rows) == final["processed_items"]  # the rolled-back page wrote nothing
+        assert all(r["deleted_at"] is None for r in rows.values())
+        again = await bulk.api.post(f"/api/zoho/sync/runs/{run['id']}/cancel")
+        assert again.status_code == 409
+        unknown = await bulk.api.post(
+            "/api/zoho/sync/runs/00000000-0000-0000-0000-000000000001/cancel"
+        )
+        assert unknown.status_code == 404
+        # The worker moved on: the next command runs.
+        follow = await bulk.sync(mode="selective", entities=["customers"], ids=[next(iter(rows))])
+        assert follow[0]["status"] == "completed"
+
+
+async def _run(bulk: BulkSync, run_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = (await bulk.api.get(f"/api/zoho/sync/runs/{run_id}")).json()
+    return body

@@ -105,6 +105,10 @@ class RunExecutor:
         except StopRequested:
             logger.info("run %s interrupted; it resumes from its checkpoint", run_id)
             return "interrupted"
+        except runs.RunCancelledError:
+            logger.info("run %s was cancelled; stopped", run_id)
+            metrics.RUNS.labels(label, command.mode, "cancelled").inc()
+            return "cancelled"
         except TransientError:
             raise  # PostgreSQL is down: the consumer retries the command later
         except CONNECTION_ERRORS as exc:
@@ -150,6 +154,7 @@ class RunExecutor:
             await runs.save_progress(conn, ctx.run_id, ctx.entity, state, runs.Progress())
 
     async def _end(self, run_id: uuid.UUID, status: str, error: str | None = None) -> None:
+        """End a running run (a cancelled one stays cancelled)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await runs.finish_run(conn, run_id, status, error)
 

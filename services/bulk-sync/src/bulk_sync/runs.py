@@ -19,6 +19,7 @@ import asyncpg
 
 from bulk_sync.models import RunView
 from tds_common.catalogue import ENTITIES
+from tds_common.errors import ServiceError
 from tds_common.mirror import DbConnection
 
 _COLUMNS: Final = (
@@ -27,6 +28,13 @@ _COLUMNS: Final = (
     "updated_at, error_log"
 )
 ERROR_LOG_MAX_CHARS: Final = 4000
+
+
+class RunCancelledError(ServiceError):
+    """The run was cancelled (or ended) while a worker was executing it."""
+
+    http_status = 409
+    error_code = "run_not_running"
 
 
 @dataclass(frozen=True)
@@ -122,15 +130,37 @@ async def save_progress(
     progress: Progress,
     source: str | None = None,
 ) -> None:
-    """Checkpoint one entity's state and add the counters; call inside the page's transaction."""
-    await conn.execute(
+    """Checkpoint one entity's state and add the counters; call inside the page's transaction.
+
+    Raises :class:`RunCancelledError` when the run is no longer running (cancelled meanwhile):
+    the caller's transaction then rolls the page back.
+    """
+    result = await conn.execute(
         "UPDATE tds_sync_runs SET checkpoint = jsonb_set(checkpoint, ARRAY[$2::text], $3::jsonb), "
         "total_items = total_items + $4, processed_items = processed_items + $5, "
         "failed_items = failed_items + $6, api_calls = api_calls + $7, "
-        "source_type = COALESCE($8, source_type), updated_at = clock_timestamp() WHERE id = $1",
+        "source_type = COALESCE($8, source_type), updated_at = clock_timestamp() "
+        "WHERE id = $1 AND status = 'running'",
         run_id, entity, state, progress.listed, progress.processed,
         progress.failed, progress.api_calls, source,
     )  # fmt: skip
+    if result != "UPDATE 1":
+        raise RunCancelledError(f"run {run_id} is no longer running")
+
+
+async def cancel_run(conn: DbConnection, run_id: uuid.UUID) -> RunView | None:
+    """Cancel a pending or running run; None when it is unknown or ended already.
+
+    A worker executing it notices at its next checkpoint (that page is rolled back) and stops.
+    """
+    record = await conn.fetchrow(
+        f"UPDATE tds_sync_runs SET status = 'cancelled', completed_at = clock_timestamp(), "
+        f"updated_at = clock_timestamp() WHERE id = $1 AND status IN ('pending', 'running') "
+        f"RETURNING {_COLUMNS}",
+        run_id,
+    )
+    await conn.execute("DELETE FROM tds_sync_run_seen WHERE run_id = $1", run_id)
+    return view(record) if record is not None else None
 
 
 async def append_error(conn: DbConnection, run_id: uuid.UUID, message: str) -> None:
@@ -150,7 +180,7 @@ async def finish_run(
         await append_error(conn, run_id, error)
     await conn.execute(
         "UPDATE tds_sync_runs SET status = $2, completed_at = clock_timestamp(), "
-        "updated_at = clock_timestamp() WHERE id = $1",
+        "updated_at = clock_timestamp() WHERE id = $1 AND status IN ('pending', 'running')",
         run_id, status,
     )  # fmt: skip
     await conn.execute("DELETE FROM tds_sync_run_seen WHERE run_id = $1", run_id)

@@ -109,15 +109,32 @@ async def list_sync_runs(
         return await runs.list_runs(conn, min(limit, settings.runs_list_max))
 
 
+def _run_key(run_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(run_id)
+    except ValueError:
+        raise NotFoundError(f"no sync run {run_id!r}") from None
+
+
 @router.get("/sync/runs/{run_id}", response_model=RunView)
 async def get_sync_run(run_id: str, pool: PoolDep) -> RunView:
     """One run with its progress, checkpoint and errors (404 when unknown)."""
-    try:
-        key = uuid.UUID(run_id)
-    except ValueError:
-        raise NotFoundError(f"no sync run {run_id!r}") from None
+    key = _run_key(run_id)
     async with pool.acquire() as conn:
         run = await runs.get_run(conn, key)
     if run is None:
         raise NotFoundError(f"no sync run {run_id}")
     return run
+
+
+@router.post("/sync/runs/{run_id}/cancel", response_model=RunView)
+async def cancel_sync_run(run_id: str, pool: PoolDep) -> RunView:
+    """Cancel a pending or running run (404 unknown, 409 ended already); rows so far stay."""
+    key = _run_key(run_id)
+    async with pool.acquire() as conn, conn.transaction():
+        cancelled = await runs.cancel_run(conn, key)
+        if cancelled is not None:
+            return cancelled
+        if await runs.get_run(conn, key) is None:
+            raise NotFoundError(f"no sync run {run_id}")
+    raise runs.RunCancelledError(f"sync run {run_id} has ended already")
