@@ -21,6 +21,7 @@ import pytest
 
 from tests.unit.k8s.chartcheck import REPO_ROOT
 from tests.unit.k8s.dockerfile import parse
+from tests.unit.k8s.values_cases import VALUES_FILE, load_yaml
 
 # The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
 pytestmark = pytest.mark.timeout(900)
@@ -32,7 +33,8 @@ IMAGES = {
     "services/ingest": (["ingest.__main__", "ingest.app"], []),
     # The processor image also runs the migration hook: tds_common.migrate and its SQL files.
     "services/processor": (["processor.__main__", "processor.app", "tds_common.migrate"], []),
-    "services/bulk-sync": (["bulk_sync.__main__", "bulk_sync.app"], ["kopf"]),
+    # The same image runs the operator: kopf and the handlers module of operator.command.
+    "services/bulk-sync": (["bulk_sync.__main__", "bulk_sync.app", "bulk_sync.handlers"], ["kopf"]),
     "services/zoho-proxy": (["zoho_proxy.__main__", "zoho_proxy.app"], []),
     "tools/zoho-sim": (["zoho_sim.__main__", "zoho_sim.app"], []),
 }
@@ -98,3 +100,10 @@ def test_image_environment_starts_the_service(directory: str, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr[-2000:]
     for executable in executables:
         assert (venv / "bin" / executable).is_file(), executable
+
+
+def test_operator_command_runs_a_module_the_image_checks() -> None:
+    command = load_yaml(VALUES_FILE)["operator"]["command"]
+    assert command[:2] == ["kopf", "run"]
+    module = command[command.index("--module") + 1]
+    assert module in IMAGES["services/bulk-sync"][0]
