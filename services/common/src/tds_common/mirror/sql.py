@@ -139,6 +139,7 @@ class StockStatements:
     winners: str
     upsert: str
     retire: str
+    tombstone: str
 
 
 @cache
@@ -179,6 +180,19 @@ def stock_statements(spec: MirrorSpec) -> StockStatements:
             f"synced_at = excluded.synced_at, deleted_at = NULL"
         ),
         # Warehouses no longer listed for a winning item are soft-deleted at its version.
+        # A deleted item keeps a row of its own (warehouse_id '', deleted) carrying the version
+        # it was deleted at, so an older stock event arriving later cannot bring it back.
+        tombstone=(
+            f"INSERT INTO {spec.table} AS t (org_id, item_id, warehouse_id, raw, {_VERSION}, "
+            f"source, synced_at, deleted_at) "
+            f"SELECT k.org_id, k.item_id, '', '{{\"tombstone\": true}}'::jsonb, k.modified, "
+            f"k.source, clock_timestamp(), clock_timestamp() FROM unnest($1::text[], $2::text[], "
+            f"$3::timestamptz[], $4::text[]) AS k(org_id, item_id, modified, source) "
+            f"ON CONFLICT (org_id, item_id, warehouse_id) DO UPDATE SET "
+            f"{_VERSION} = GREATEST(t.{_VERSION}, excluded.{_VERSION}), "
+            f"deleted_at = COALESCE(t.deleted_at, excluded.deleted_at), "
+            f"synced_at = excluded.synced_at"
+        ),
         retire=(
             f"UPDATE {spec.table} AS s SET deleted_at = clock_timestamp(), "
             f"synced_at = clock_timestamp(), {_VERSION} = COALESCE(k.modified, s.{_VERSION}) "

@@ -124,6 +124,15 @@ async def _write_stock(
             [r["item_id"] for r in rows],
             [r["warehouse_id"] for r in rows],
         )
+    deleted = [m for m in winners if m.deleted]
+    if deleted:
+        await conn.execute(
+            statements.tombstone,
+            [m.change.org_id for m in deleted],
+            [m.change.zoho_id for m in deleted],
+            [m.modified for m in deleted],
+            [m.change.source for m in deleted],
+        )
     return won
 
 
