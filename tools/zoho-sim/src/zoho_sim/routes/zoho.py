@@ -2,10 +2,10 @@
 
 Order of checks (each answers in Zoho's envelope): ``Authorization: Zoho-oauthtoken`` (code 14
 for a missing/malformed/unknown token, 57 for an expired or revoked one), the URL (404 code 5),
-the method (405), ``organization_id`` (400, code 6041), then the org's budget for this product:
-injected 429 storms, daily quota (45), per minute (44), in flight (1070). Admitted calls count as
-in flight while held, delayed or failed by faults. Every org-scoped answer carries the
-``X-Rate-Limit-*`` headers; none carries Retry-After.
+the method (405), the token's scope (57), ``organization_id`` (400, code 6041), then the org's
+budget for this product: injected 429 storms, daily quota (45), per minute (44), in flight
+(1070). Admitted calls count as in flight while held, delayed or failed by faults. Every
+org-scoped answer carries the ``X-Rate-Limit-*`` headers; none carries Retry-After.
 """
 
 from __future__ import annotations
