@@ -131,6 +131,7 @@ async def test_zoho_headers_and_throttles_reach_the_shared_row(database_url: str
             headers={"x-rate-limit-limit": "1000", "x-rate-limit-remaining": "12",
                      "x-rate-limit-reset": "500"},
         )  # fmt: skip
+        await budgets[0].drain()  # the release's write has landed
         # Folded into the shared row with replica 0's next decision...
         await budgets[0].release(await budgets[0].acquire(org, "books", "webhook"))
         # ...then the other replica sees Zoho's word: 12 - 1 left, so bulk (reserve 10) gets 1.
@@ -141,6 +142,7 @@ async def test_zoho_headers_and_throttles_reach_the_shared_row(database_url: str
         assert 400 < (caught.value.retry_after_seconds or 0) <= 501
         lease = await budgets[1].acquire(org, "books", "webhook")
         await budgets[1].release(lease, throttle_code=44)
+        await budgets[1].drain()
         with pytest.raises(BudgetExhaustedError, match="per-minute"):
             await budgets[0].acquire(org, "books", "webhook")
     finally:

@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_condition("zoho_token", lambda: _token_problem(tokens))
             yield
+            await budget.drain()
         finally:
             await http.aclose()
             await pool.close()

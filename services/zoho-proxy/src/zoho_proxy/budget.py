@@ -147,6 +147,9 @@ class Budget:
         self._queues: dict[tuple[str, str], LaneQueue] = defaultdict(LaneQueue)
         self._released: dict[tuple[str, str], asyncio.Event] = defaultdict(asyncio.Event)
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
+        self._releases: set[asyncio.Task[None]] = set()
+        self._releasing: set[str] = set()
+        """Leases answered but whose release write has not landed yet."""
         self._waits: dict[str, list[float]] = {lane: [0.0, 0.0] for lane in LANES}
         """Per lane: number of grants and total seconds waited (for /api/zoho/budget)."""
 
@@ -211,6 +214,10 @@ class Budget:
 
         ``hold_in_flight``: we stopped waiting (timeout) but Zoho may still be working on the
         call, so its slot stays taken until the lease expires on its own.
+
+        The database write runs in the background, off the caller's latency: until it lands
+        the slot counts as taken and the window entry sits at the grant, both on the safe side.
+        :meth:`drain` waits for the writes still on their way.
         """
         key = (lease.org_id, lease.product)
         rate = RateHeaders.parse(headers) if headers is not None else None
@@ -222,20 +229,43 @@ class Budget:
         if throttle_code is not None:
             pending.throttles.append(throttle_code)
             pending.seq += 1
+        if not hold_in_flight:
+            self._releasing.add(str(lease.id))
+            self._released[key].set()  # local waiters may take the slot already
+        task = asyncio.create_task(self._write_release(lease, key, throttle_code, hold_in_flight))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    async def drain(self) -> None:
+        """Wait for the release writes still in progress (shutdown, tests)."""
+        while self._releases:
+            await asyncio.gather(*list(self._releases), return_exceptions=True)
+
+    async def _write_release(
+        self,
+        lease: Lease,
+        key: tuple[str, str],
+        throttle_code: int | None,
+        hold_in_flight: bool,
+    ) -> None:
         try:
             await self._pool.execute(
                 _RELEASE, *key, str(lease.id), lease.granted_at, hold_in_flight
             )
             if throttle_code is not None:
                 await self._try(key, None, None)  # tell the other replicas at once
-        except CONNECTION_ERRORS as exc:
+        except (*CONNECTION_ERRORS, UpstreamUnavailableError) as exc:
             # The lease expires on its own; the budget stays safe, just less used for a while.
             logger.warning("could not release budget lease: %s", type(exc).__name__)
+        except Exception:  # a background task must not die silently
+            logger.exception("could not release budget lease")
         finally:
+            self._releasing.discard(str(lease.id))
             self._released[key].set()
 
     async def snapshot(self) -> list[dict[str, Any]]:
         """Every organization's and product's budget, for ``GET /api/zoho/budget``."""
+        await self.drain()
         rows = await self._fetch(
             "SELECT org_id, product, recent_calls, day_limit, day_remaining, day_reset_at, "
             "in_flight::text AS in_flight, version, clock_timestamp() AS now "
@@ -290,7 +320,7 @@ class Budget:
                         _INSERT_ROW, *key, limits.daily_limit, limits.daily_window_seconds
                     )
                     continue
-                row = _parse(record)
+                row = _parse(record, self._releasing)
                 pending = self._pending.get(key)
                 seq = pending.seq if pending is not None else 0
                 state = self._fold(row.state, row.now, pending, limits)
@@ -394,7 +424,9 @@ class Budget:
             raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
 
-def _parse(record: asyncpg.Record) -> _Row:
+def _parse(record: asyncpg.Record, answered: set[str] | frozenset[str] = frozenset()) -> _Row:
+    """The row as state; leases in ``answered`` (this replica has their answer, the release
+    write is on its way) no longer count as in flight."""
     now: datetime = record["now"]
     stamp = now.timestamp()
     leases = {
@@ -407,7 +439,7 @@ def _parse(record: asyncpg.Record) -> _Row:
         day_limit=record["day_limit"],
         day_remaining=record["day_remaining"],
         day_reset_at=record["day_reset_at"],
-        in_flight=len(leases),
+        in_flight=sum(1 for lease in leases if lease not in answered),
     )
     return _Row(state, leases, record["version"], now)
 

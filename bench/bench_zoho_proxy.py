@@ -1,0 +1,170 @@
+"""zoho-proxy overhead per call: proxy → simulator vs calling the simulator directly.
+
+Both paths are real HTTP on loopback in this process: the simulator and one proxy replica run
+under uvicorn in threads. A direct call carries a token minted once; a proxy call adds the
+proxy's HTTP hop, the shared budget in PostgreSQL (one read + one versioned write to grant, one
+write to release), token lookup, retries wrapper, metrics and a span. Calls are sequential
+(latency), then with ``CONCURRENCY`` callers (throughput); direct and proxy rounds alternate
+``ROUNDS`` times so a noisy machine hits both alike.
+
+Needs the local PostgreSQL (``make up`` or the test fixtures' server); works in a scratch
+database removed afterwards. Environment: ``TDS_BENCH_DATABASE_URL`` (admin DSN, default the
+local stack's), ``TDS_BENCH_PROXY_CALLS`` (per round, default 200).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+import psycopg
+from cryptography.fernet import Fernet
+
+from tds_common.migrate import apply_migrations
+from zoho_proxy.app import create_app
+from zoho_proxy.settings import Settings
+from zoho_sim.settings import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORGANIZATION_ID,
+    DEFAULT_REFRESH_TOKEN,
+    LimitSettings,
+    SimSettings,
+)
+from zoho_sim.testing import run_in_thread, serve_app_in_thread
+
+ADMIN_URL = os.environ.get(
+    "TDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres"
+)
+CALLS = int(os.environ.get("TDS_BENCH_PROXY_CALLS", "200"))
+ROUNDS = 3
+CONCURRENCY = 8
+
+Call = Callable[[str], Awaitable[httpx.Response]]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _sequential(call: Call, ids: list[str], count: int) -> list[float]:
+    latencies = []
+    for record_id in itertools.islice(itertools.cycle(ids), count):
+        started = time.perf_counter()
+        response = await call(record_id)
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return latencies
+
+
+async def _concurrent(call: Call, ids: list[str], count: int) -> float:
+    """Calls per second with ``CONCURRENCY`` callers."""
+    cycle = itertools.cycle(ids)
+
+    async def worker(n: int) -> None:
+        for _ in range(n):
+            response = await call(next(cycle))
+            assert response.status_code == 200, response.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(count // CONCURRENCY) for _ in range(CONCURRENCY)))
+    return (count // CONCURRENCY * CONCURRENCY) / (time.perf_counter() - started)
+
+
+async def _run(sim_url: str, proxy_url: str) -> None:
+    async with (
+        httpx.AsyncClient(base_url=sim_url) as sim,
+        httpx.AsyncClient(base_url=proxy_url, timeout=30) as proxy,
+    ):
+        token = (
+            await sim.post(
+                "/oauth/v2/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": DEFAULT_CLIENT_ID,
+                    "client_secret": DEFAULT_CLIENT_SECRET,
+                    "refresh_token": DEFAULT_REFRESH_TOKEN,
+                },
+            )
+        ).json()["access_token"]
+        listing = await proxy.get("/v1/customers", params={"per_page": 50})
+        ids = [r["contact_id"] for r in listing.json()["records"]]
+
+        async def direct(record_id: str) -> httpx.Response:
+            return await sim.get(
+                f"/books/v3/contacts/{record_id}",
+                params={"organization_id": DEFAULT_ORGANIZATION_ID},
+                headers={"Authorization": f"Zoho-oauthtoken {token}"},
+            )
+
+        async def via_proxy(record_id: str) -> httpx.Response:
+            return await proxy.get(f"/v1/customers/{record_id}")
+
+        await _sequential(direct, ids, 20)  # warm both paths (connections, statements)
+        await _sequential(via_proxy, ids, 20)
+        direct_lat: list[float] = []
+        proxy_lat: list[float] = []
+        direct_rate: list[float] = []
+        proxy_rate: list[float] = []
+        for _ in range(ROUNDS):
+            direct_lat += await _sequential(direct, ids, CALLS)
+            proxy_lat += await _sequential(via_proxy, ids, CALLS)
+            direct_rate.append(await _concurrent(direct, ids, CALLS))
+            proxy_rate.append(await _concurrent(via_proxy, ids, CALLS))
+
+    ms = 1000.0
+    d50, d99 = _percentile(direct_lat, 0.5) * ms, _percentile(direct_lat, 0.99) * ms
+    p50, p99 = _percentile(proxy_lat, 0.5) * ms, _percentile(proxy_lat, 0.99) * ms
+    print(f"calls: {len(direct_lat)} direct, {len(proxy_lat)} via proxy (sequential, GET detail)")
+    print(f"direct to simulator   p50 {d50:7.2f} ms   p99 {d99:7.2f} ms")
+    print(f"via zoho-proxy        p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    print(f"proxy overhead/call   p50 {p50 - d50:7.2f} ms   p99 {p99 - d99:7.2f} ms")
+    print(f"latency ratio proxy/direct  p50 {p50 / d50:5.2f}x   p99 {p99 / d99:5.2f}x")
+    dr, pr = statistics.median(direct_rate), statistics.median(proxy_rate)
+    print(
+        f"throughput with {CONCURRENCY} callers: direct {dr:6.0f}/s, proxy {pr:6.0f}/s "
+        f"(ratio {pr / dr:4.2f})"
+    )
+
+
+def main() -> None:
+    name = f"tds_bench_proxy_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        apply_migrations(database_url)
+        sim_settings = SimSettings(
+            port=0,
+            default_scale=100,
+            limits=LimitSettings(per_minute=1_000_000, daily_quota=1_000_000),
+        )
+        with run_in_thread(sim_settings) as sim_url:
+            settings = Settings(
+                database_url=database_url,
+                zoho_client_id=DEFAULT_CLIENT_ID,
+                zoho_client_secret=DEFAULT_CLIENT_SECRET,
+                zoho_refresh_token=DEFAULT_REFRESH_TOKEN,
+                zoho_organization_id=DEFAULT_ORGANIZATION_ID,
+                zoho_accounts_url=sim_url,
+                zoho_api_base_url=sim_url,
+                token_encryption_key=Fernet.generate_key().decode(),
+                per_minute_limit=1_000_000,
+                daily_limit=1_000_000,
+            )
+            with serve_app_in_thread(create_app(settings)) as proxy_url:
+                asyncio.run(_run(sim_url, proxy_url))
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
