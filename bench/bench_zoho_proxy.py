@@ -1,7 +1,8 @@
 """zoho-proxy overhead per call: proxy → simulator vs calling the simulator directly.
 
-Both paths are real HTTP on loopback in this process: the simulator and one proxy replica run
-under uvicorn in threads. A direct call carries a token minted once; a proxy call adds the
+Both paths are real HTTP on loopback: the simulator (``python -m zoho_sim``) and one proxy
+replica (``python -m zoho_proxy``, configured from the environment as in a pod) run as
+processes of their own. A direct call carries a token minted once; a proxy call adds the
 proxy's HTTP hop, the shared budget in PostgreSQL (one read + one versioned write to grant, one
 write to release), token lookup, retries wrapper, metrics and a span. Calls are sequential
 (latency), then with ``CONCURRENCY`` callers (throughput); direct and proxy rounds alternate
@@ -17,27 +18,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import psycopg
 from cryptography.fernet import Fernet
 
 from tds_common.migrate import apply_migrations
-from zoho_proxy.app import create_app
-from zoho_proxy.settings import Settings
 from zoho_sim.settings import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_ORGANIZATION_ID,
     DEFAULT_REFRESH_TOKEN,
-    LimitSettings,
-    SimSettings,
 )
-from zoho_sim.testing import run_in_thread, serve_app_in_thread
 
 ADMIN_URL = os.environ.get(
     "TDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres"
@@ -45,6 +45,7 @@ ADMIN_URL = os.environ.get(
 CALLS = int(os.environ.get("TDS_BENCH_PROXY_CALLS", "200"))
 ROUNDS = 3
 CONCURRENCY = 8
+START_TIMEOUT_SECONDS = 30.0
 
 Call = Callable[[str], Awaitable[httpx.Response]]
 
@@ -134,6 +135,43 @@ async def _run(sim_url: str, proxy_url: str) -> None:
     )
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _serve(module: str, env: dict[str, str], port: int) -> Iterator[str]:
+    """``python -m <module>`` as a process of its own, like a pod; yields its URL."""
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", module],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                _, err = process.communicate(timeout=5)
+                raise RuntimeError(f"{module} did not start: {err.decode()[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def main() -> None:
     name = f"tds_bench_proxy_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -141,25 +179,30 @@ def main() -> None:
     database_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         apply_migrations(database_url)
-        sim_settings = SimSettings(
-            port=0,
-            default_scale=100,
-            limits=LimitSettings(per_minute=1_000_000, daily_quota=1_000_000),
-        )
-        with run_in_thread(sim_settings) as sim_url:
-            settings = Settings(
-                database_url=database_url,
-                zoho_client_id=DEFAULT_CLIENT_ID,
-                zoho_client_secret=DEFAULT_CLIENT_SECRET,
-                zoho_refresh_token=DEFAULT_REFRESH_TOKEN,
-                zoho_organization_id=DEFAULT_ORGANIZATION_ID,
-                zoho_accounts_url=sim_url,
-                zoho_api_base_url=sim_url,
-                token_encryption_key=Fernet.generate_key().decode(),
-                per_minute_limit=1_000_000,
-                daily_limit=1_000_000,
-            )
-            with serve_app_in_thread(create_app(settings)) as proxy_url:
+        sim_env = {
+            "ZOHO_SIM_PORT": str(_free_port()),
+            "ZOHO_SIM_DEFAULT_SCALE": "100",
+            "ZOHO_SIM_LIMITS__PER_MINUTE": "1000000",
+            "ZOHO_SIM_LIMITS__DAILY_QUOTA": "1000000",
+            "ZOHO_SIM_LOG_LEVEL": "WARNING",
+        }
+        with _serve("zoho_sim", sim_env, int(sim_env["ZOHO_SIM_PORT"])) as sim_url:
+            proxy_port = _free_port()
+            proxy_env = {
+                "DATABASE_URL": database_url,
+                "ZOHO_CLIENT_ID": DEFAULT_CLIENT_ID,
+                "ZOHO_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+                "ZOHO_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
+                "ZOHO_ORGANIZATION_ID": DEFAULT_ORGANIZATION_ID,
+                "ZOHO_ACCOUNTS_URL": sim_url,
+                "ZOHO_API_BASE_URL": sim_url,
+                "ZOHO_PROXY_PORT": str(proxy_port),
+                "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "ZOHO_PROXY_PER_MINUTE_LIMIT": "1000000",
+                "ZOHO_PROXY_DAILY_LIMIT": "1000000",
+                "LOG_LEVEL": "WARNING",
+            }
+            with _serve("zoho_proxy", proxy_env, proxy_port) as proxy_url:
                 asyncio.run(_run(sim_url, proxy_url))
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
