@@ -10,7 +10,8 @@ def _format(**extra: object) -> dict[str, object]:
     record = logging.LogRecord("tds.test", logging.INFO, __file__, 1, "hello %s", ("world",), None)
     for key, value in extra.items():
         setattr(record, key, value)
-    return json.loads(JsonFormatter().format(record))
+    entry: dict[str, object] = json.loads(JsonFormatter().format(record))
+    return entry
 
 
 def test_one_json_object_with_context_keys() -> None:

@@ -224,7 +224,7 @@ def _summary(conn: psycopg.Connection[Any], client: httpx.Client, org: str, repo
 
 
 def _api_calls(counters: dict[str, Any]) -> str:
-    orgs = counters.get("orgs") or counters.get("organizations") or {}
+    orgs = counters.get("budgets") or {}
     if not isinstance(orgs, dict) or not orgs:
         return str({k: v for k, v in counters.items() if "call" in k})
     parts = []
