@@ -147,3 +147,22 @@ async def test_zoho_headers_and_throttles_reach_the_shared_row(database_url: str
             await budgets[0].acquire(org, "books", "webhook")
     finally:
         await _close(budgets)
+
+
+async def test_products_can_share_one_pool(database_url: str) -> None:
+    waits = {"webhook": 0.0, "incremental": 0.0, "bulk": 0.0}
+    (separate,) = await _replicas(database_url, 1, per_minute_limit=2, max_wait_seconds=waits)
+    (shared,) = await _replicas(
+        database_url, 1, per_minute_limit=2, max_wait_seconds=waits, shared_product_pools=True
+    )
+    org_a, org_b = unique_org(), unique_org()
+    try:
+        for budget, org in ((separate, org_a), (shared, org_b)):
+            await budget.release(await budget.acquire(org, "books", "webhook"))
+            await budget.release(await budget.acquire(org, "books", "webhook"))
+        # Separate pools: Inventory still has its own two calls; shared: the books calls count.
+        await separate.release(await separate.acquire(org_a, "inventory", "webhook"))
+        with pytest.raises(BudgetExhaustedError, match="per-minute"):
+            await shared.acquire(org_b, "inventory", "webhook")
+    finally:
+        await _close([separate, shared])

@@ -222,3 +222,27 @@ async def test_bad_org_is_a_clear_rejection() -> None:
     with pytest.raises(Exception, match="not associated") as caught:
         await routing.read_record(client, "invoices", "1", org_id="7", lane="webhook")
     assert json.dumps(str(caught.value))
+
+
+async def test_each_zoho_call_is_a_client_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from zoho_proxy.zoho import client as client_module
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(client_module, "tracer", provider.get_tracer("test"))
+    answers = iter([zoho(500, {}), zoho(200, {"code": 0, "item": {}})])
+    client, _, _, _ = make_client(lambda r: next(answers))
+    await client.call("books", "GET", "/items/4815000000044208", org_id="7", lane="webhook")
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["zoho GET books/items/{id}"] * 2  # one per attempt
+    assert all(s.kind == SpanKind.CLIENT for s in spans)
+    assert spans[0].attributes is not None and spans[1].attributes is not None
+    assert spans[0].attributes["http.response.status_code"] == 500
+    assert spans[1].attributes["zoho.lane"] == "webhook"
+    assert "token" not in str([dict(s.attributes or {}) for s in spans]).lower()

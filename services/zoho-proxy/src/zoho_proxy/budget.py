@@ -153,6 +153,10 @@ class Budget:
         self._waits: dict[str, list[float]] = {lane: [0.0, 0.0] for lane in LANES}
         """Per lane: number of grants and total seconds waited (for /api/zoho/budget)."""
 
+    def pool_of(self, product: str) -> str:
+        """The budget row a product spends from: its own, or Books' when Zoho shares them."""
+        return "books" if self._settings.shared_product_pools else product
+
     def limits(self, product: str) -> Limits:
         s = self._settings
         return Limits(
@@ -167,7 +171,7 @@ class Budget:
 
     async def acquire(self, org_id: str, product: str, lane: Lane) -> Lease:
         """Wait (bounded by the lane's wait) for a call slot; else :class:`BudgetExhaustedError`."""
-        key = (org_id, product)
+        key = (org_id, self.pool_of(product))
         bound = getattr(self._settings.max_wait_seconds, lane)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -219,7 +223,7 @@ class Budget:
         the slot counts as taken and the window entry sits at the grant, both on the safe side.
         :meth:`drain` waits for the writes still on their way.
         """
-        key = (lease.org_id, lease.product)
+        key = (lease.org_id, self.pool_of(lease.product))
         rate = RateHeaders.parse(headers) if headers is not None else None
         pending = self._pending[key]
         if rate is not None:

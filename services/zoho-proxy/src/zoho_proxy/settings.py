@@ -118,6 +118,9 @@ class Settings(ServiceSettings):
     window_margin_seconds: float = Field(0.25, ge=0)
     """Extra time a call stays in our window after its answer (its window entry moves from the
     grant to the answer, which already covers any delay until Zoho counted it): clock slack."""
+    shared_product_pools: bool = False
+    """Books and Inventory spend one budget per organization (UNCONFIRMED which Zoho does:
+    zoho-api.md 5.3); shared, they are both accounted in the ``books`` row."""
     max_in_flight: int = Field(10, ge=1)
     """Concurrent calls per organization and product (Zoho: 5 free, 10 paid)."""
     max_wait_seconds: LaneWaits = Field(default_factory=LaneWaits)
