@@ -28,7 +28,7 @@ from zoho_sim.testing import run_in_thread, serve_app_in_thread
 from .helpers import BulkSync, Zoho, bulk_sync_settings
 
 SCALE: Final = 300
-ORGS: Final = [str(70_000_000_000 + n) for n in range(1, 17)]
+ORGS: Final = [str(70_000_000_000 + n) for n in range(1, 65)]
 CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
 CLIENT_SECRET: Final = "local-simulator-secret"  # the simulator's published default
 _next_org = itertools.count()
@@ -81,8 +81,10 @@ def _recording(app: Any, calls: list[tuple[str, str]]) -> Any:
 
 @pytest.fixture(name="org")
 def fixture_org() -> str:
-    """An organization no other test of the module touches."""
-    return ORGS[next(_next_org) % len(ORGS)]
+    """An organization no other test of the session touches (mirror rows outlive a module)."""
+    index = next(_next_org)
+    assert index < len(ORGS), "more tests than organizations: extend ORGS"
+    return ORGS[index]
 
 
 MakeBulk = Callable[..., AbstractAsyncContextManager[BulkSync]]
