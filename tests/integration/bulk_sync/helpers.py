@@ -106,6 +106,7 @@ class BulkSync:
     zoho: Zoho
     org: str
     pool: asyncpg.Pool
+    app: Any
 
     @classmethod
     @asynccontextmanager
@@ -114,7 +115,7 @@ class BulkSync:
     ) -> AsyncIterator[BulkSync]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bulk-sync") as api:
-            yield cls(api, zoho, org, pool)
+            yield cls(api, zoho, org, pool, app)
 
     async def request(self, **body: Any) -> list[dict[str, Any]]:
         body.setdefault("org_id", self.org)
