@@ -100,3 +100,11 @@ async def test_budget_health_and_metrics_endpoints(setup: tuple[Sim, Replica]) -
     assert 'tds_zoho_proxy_upstream_calls_total{api="books",endpoint="/contacts"' in metrics
     assert "tds_zoho_proxy_budget_remaining" in metrics
     assert sim.refresh_token not in metrics
+
+
+async def test_pass_through_cannot_reach_the_token_endpoint(setup: tuple[Sim, Replica]) -> None:
+    sim, replica = setup
+    response = await replica.client.get("/zoho/books/%2E%2E/%2E%2E/oauth/v2/token")
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "bad_request"
+    assert (await sim.counters())["calls"] == {}  # nothing reached the simulator

@@ -11,6 +11,7 @@ import pytest
 
 from zoho_proxy import routing
 from zoho_proxy.errors import (
+    BadRequestError,
     BudgetExhaustedError,
     NotFoundError,
     ZohoServerError,
@@ -246,3 +247,13 @@ async def test_each_zoho_call_is_a_client_span(monkeypatch: pytest.MonkeyPatch) 
     assert spans[0].attributes["http.response.status_code"] == 500
     assert spans[1].attributes["zoho.lane"] == "webhook"
     assert "token" not in str([dict(s.attributes or {}) for s in spans]).lower()
+
+
+@pytest.mark.parametrize(
+    "path", ["../../oauth/v2/token", "/items/../../x", "items/./1", "items\\..\\..\\x", "a?b=1"]
+)
+async def test_paths_cannot_escape_the_api_root(path: str) -> None:
+    client, budget, _, seen = make_client(lambda r: zoho(200, {"code": 0}))
+    with pytest.raises(BadRequestError, match="below the API root"):
+        await client.call("books", "GET", path, org_id="1", lane="bulk")
+    assert seen == [] and budget.acquired == []

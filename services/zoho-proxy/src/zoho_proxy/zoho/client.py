@@ -33,7 +33,12 @@ from tds_common.errors import TransientError
 from zoho_proxy import metrics
 from zoho_proxy.budget import Lease
 from zoho_proxy.budget_rules import Lane
-from zoho_proxy.errors import BudgetExhaustedError, ZohoServerError, ZohoUnavailableError
+from zoho_proxy.errors import (
+    BadRequestError,
+    BudgetExhaustedError,
+    ZohoServerError,
+    ZohoUnavailableError,
+)
 from zoho_proxy.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -102,6 +107,14 @@ class _Retriable(TransientError):
         self.final = final
 
 
+def check_path(path: str) -> None:
+    """Refuse paths that would leave the product's API root (``..``), where our token could
+    reach other endpoints of the host (e.g. the token endpoint on the same server)."""
+    segments = path.replace("\\", "/").split("/")
+    if any(segment in (".", "..") for segment in segments) or "?" in path or "#" in path:
+        raise BadRequestError("Zoho path must stay below the API root (no '.', '..', '?', '#')")
+
+
 def endpoint_template(path: str) -> str:
     """``/items/4815000000044208`` → ``/items/{id}``: bounded metric labels, no record ids."""
     segments = [s for s in path.split("/") if s]
@@ -133,6 +146,7 @@ class ZohoClient:
     ) -> ZohoResponse:
         """One logical Zoho call with budget, auth, retries; raises our errors only."""
         method = method.upper()
+        check_path(path)
         s = self._settings
         attempts = s.retry_attempts if method in IDEMPOTENT_METHODS else 1
         retrying = AsyncRetrying(
