@@ -198,7 +198,11 @@ def main() -> None:
                 "ZOHO_API_BASE_URL": sim_url,
                 "ZOHO_PROXY_PORT": str(proxy_port),
                 "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                # A budget that never binds, with a rate-window log as long as in production
+                # (about 100 calls): a short window instead of a huge limit.
                 "ZOHO_PROXY_PER_MINUTE_LIMIT": "1000000",
+                "ZOHO_PROXY_WINDOW_SECONDS": "0.5",
+                "ZOHO_PROXY_WINDOW_MARGIN_SECONDS": "0",
                 "ZOHO_PROXY_DAILY_LIMIT": "1000000",
                 "LOG_LEVEL": "WARNING",
             }

@@ -141,3 +141,12 @@ def test_budget_state_is_immutable() -> None:
     state = BudgetState((), 1, 1, T0)
     with pytest.raises(AttributeError):
         state.day_remaining = 0  # type: ignore[misc]
+
+
+def test_the_log_keeps_only_what_can_still_decide() -> None:
+    state = replace(initial_state(T0, LIMITS), recent_calls=tuple(at(i * 0.01) for i in range(50)))
+    rolled = decide(state, at(0.6), "webhook", LIMITS)
+    assert not rolled.granted
+    assert len(rolled.state.recent_calls) == LIMITS.per_window
+    assert rolled.state.recent_calls[-1] == at(0.49)
+    assert rolled.wait_seconds == pytest.approx(0.45 + 2.1 - 0.6)

@@ -84,9 +84,10 @@ def initial_state(now: datetime, limits: Limits) -> BudgetState:
 
 
 def roll(state: BudgetState, now: datetime, limits: Limits) -> BudgetState:
-    """Drop calls that left the rate window; start a new day when the daily window passed."""
+    """Drop calls that left the rate window (and all but the newest ``per_window``: older ones
+    cannot decide anything); start a new day when the daily window passed."""
     cutoff = now - limits.window
-    recent = tuple(t for t in state.recent_calls if t > cutoff)
+    recent = tuple(sorted(t for t in state.recent_calls if t > cutoff)[-limits.per_window :])
     if now >= state.day_reset_at:
         return replace(
             state,
