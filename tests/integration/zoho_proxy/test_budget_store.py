@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from zoho_proxy.budget import Budget, Lease
+from zoho_proxy.budget_rules import Lane
 from zoho_proxy.db import create_proxy_pool
 from zoho_proxy.errors import BudgetExhaustedError
 
@@ -166,3 +167,33 @@ async def test_products_can_share_one_pool(database_url: str) -> None:
             await shared.acquire(org_b, "inventory", "webhook")
     finally:
         await _close([separate, shared])
+
+
+async def test_a_webhook_waiting_on_one_replica_holds_bulk_back_on_another(
+    database_url: str,
+) -> None:
+    a, b = await _replicas(database_url, 2, max_in_flight=1)
+    org = unique_org()
+    granted: list[str] = []
+    try:
+        held = await a.acquire(org, "books", "bulk")
+
+        async def call(budget: Budget, lane: Lane, name: str) -> None:
+            lease = await budget.acquire(org, "books", lane)
+            granted.append(name)
+            await asyncio.sleep(0.01)
+            await budget.release(lease)
+
+        bulk = [asyncio.create_task(call(a, "bulk", f"bulk{i}")) for i in range(5)]
+        await asyncio.sleep(0.1)  # replica a's bulk callers queue behind the held slot
+        webhook = asyncio.create_task(call(b, "webhook", "webhook"))
+        await asyncio.sleep(0.1)  # replica b's webhook caller is waiting too, and says so
+        (snapshot,) = [s for s in await b.snapshot() if s["organization_id"] == org]
+        assert snapshot["lanes_holding_back_lower"] == ["webhook"]
+        await a.release(held)
+        await asyncio.gather(webhook, *bulk)
+    finally:
+        await _close([a, b])
+    # Replica a's own waiters are woken first by its own release, yet the webhook goes first.
+    assert granted[0] == "webhook", granted
+    assert sorted(granted[1:]) == [f"bulk{i}" for i in range(5)]

@@ -150,3 +150,20 @@ def test_the_log_keeps_only_what_can_still_decide() -> None:
     assert len(rolled.state.recent_calls) == LIMITS.per_window
     assert rolled.state.recent_calls[-1] == at(0.49)
     assert rolled.wait_seconds == pytest.approx(0.45 + 2.1 - 0.6)
+
+
+def test_lower_lanes_are_held_back_while_a_higher_lane_waits() -> None:
+    from zoho_proxy.budget_rules import outranked
+
+    waiting = {"webhook": 100.0}
+    assert outranked("bulk", waiting, 99.0)
+    assert outranked("incremental", waiting, 99.0)
+    assert not outranked("webhook", waiting, 99.0)
+    assert not outranked("bulk", waiting, 100.5)  # the advert lapsed
+    assert outranked("bulk", {"incremental": 100.0}, 99.0)
+    state = initial_state(T0, LIMITS)
+    held = decide(state, T0, "bulk", LIMITS, outranked=True)
+    assert not held.granted and held.reason == "priority" and held.wait_seconds is None
+    # The daily reserve still speaks first: waiting would not help.
+    spent = decide(replace(state, day_remaining=1), T0, "bulk", LIMITS, outranked=True)
+    assert spent.reason == "daily_reserve"

@@ -38,6 +38,7 @@ from zoho_proxy.budget_rules import (
     apply_rate_headers,
     apply_zoho_throttle,
     decide,
+    outranked,
     retry_after,
     roll,
 )
@@ -48,12 +49,15 @@ from zoho_proxy.settings import Settings
 logger = logging.getLogger(__name__)
 
 LEASE_SLACK_SECONDS: Final = 5.0
+ADVERT_HOLD_SECONDS: Final = 0.25
+"""A waiting higher lane holds lower lanes back until its expected retry plus this; renewed
+at each of its attempts, so it lapses shortly after its callers are served or give up."""
 MAX_WRITE_CONFLICTS: Final = 50
 """Lost races in a row before a decision gives up for this round (and the caller polls)."""
 
 _SELECT: Final = """
 SELECT recent_calls, day_limit, day_remaining, day_reset_at, in_flight::text AS in_flight,
-       version, clock_timestamp() AS now
+       lane_waiting::text AS lane_waiting, version, clock_timestamp() AS now
   FROM zoho_proxy_budgets WHERE org_id = $1 AND product = $2
 """
 _INSERT_ROW: Final = """
@@ -65,8 +69,9 @@ ON CONFLICT DO NOTHING
 _WRITE: Final = """
 UPDATE zoho_proxy_budgets
    SET recent_calls = $3, day_limit = $4, day_remaining = $5, day_reset_at = $6,
-       in_flight = $7::jsonb, version = version + 1, updated_at = clock_timestamp()
- WHERE org_id = $1 AND product = $2 AND version = $8
+       in_flight = $7::jsonb, lane_waiting = $8::jsonb, version = version + 1,
+       updated_at = clock_timestamp()
+ WHERE org_id = $1 AND product = $2 AND version = $9
 """
 # Zoho counted the call at some moment between grant and answer, so from the answer on the
 # call's place in the rate window starts at the answer: no delay can make Zoho see more.
@@ -134,6 +139,8 @@ class _Row:
     state: BudgetState
     leases: dict[str, float]
     """Live leases only: id -> expiry (Unix seconds)."""
+    lane_waiting: dict[str, float]
+    """Lanes with callers waiting on some replica: lane -> until (Unix seconds), live only."""
     version: int
     now: datetime
 
@@ -179,23 +186,28 @@ class Budget:
         queue = self._queues[key]
         metrics.LANE_WAITING.labels(lane).set(queue.waiting[lane] + 1)
         try:
-            async with queue.turn(lane, bound):
-                while True:
-                    lease_id = uuid.uuid4()
-                    decision = await self._try(key, lane, lease_id)
-                    if decision.granted:
-                        waited = loop.time() - started
-                        self._record_wait(lane, waited)
-                        granted_at = decision.state.recent_calls[-1]
-                        return Lease(lease_id, org_id, product, lane, waited, granted_at)
-                    left = deadline - loop.time()
-                    wait = decision.wait_seconds
-                    if (wait is not None and wait > left) or left <= 0:
-                        raise self._exhausted(lane, decision)
-                    if wait is not None:
-                        await asyncio.sleep(min(wait, left))
-                    else:
-                        await self._wait_for_release(key, left)
+            while True:  # re-queues when a caller of a higher lane arrives meanwhile
+                async with queue.turn(lane, max(0.0, deadline - loop.time())):
+                    while True:
+                        lease_id = uuid.uuid4()
+                        left = deadline - loop.time()
+                        decision = await self._try(key, lane, lease_id, left)
+                        if decision.granted:
+                            waited = loop.time() - started
+                            self._record_wait(lane, waited)
+                            granted_at = decision.state.recent_calls[-1]
+                            return Lease(lease_id, org_id, product, lane, waited, granted_at)
+                        left = deadline - loop.time()
+                        wait = decision.wait_seconds
+                        if (wait is not None and wait > left) or left <= 0:
+                            raise self._exhausted(lane, decision)
+                        if queue.has_waiter_above(lane):
+                            break  # step aside: the turn goes to the higher lane
+                        if wait is not None:
+                            await asyncio.sleep(min(wait, left))
+                        else:
+                            await self._wait_for_release(key, left)
+                await asyncio.sleep(0)
         except TimeoutError:
             metrics.BUDGET_REJECTIONS.labels(lane, "queue").inc()
             raise BudgetExhaustedError(
@@ -272,8 +284,8 @@ class Budget:
         await self.drain()
         rows = await self._fetch(
             "SELECT org_id, product, recent_calls, day_limit, day_remaining, day_reset_at, "
-            "in_flight::text AS in_flight, version, clock_timestamp() AS now "
-            "FROM zoho_proxy_budgets ORDER BY org_id, product"
+            "in_flight::text AS in_flight, lane_waiting::text AS lane_waiting, version, "
+            "clock_timestamp() AS now FROM zoho_proxy_budgets ORDER BY org_id, product"
         )
         result = []
         for row in rows:
@@ -295,6 +307,7 @@ class Budget:
                     },
                     "in_flight": _used_left(state.in_flight, limits.max_in_flight),
                     "waiting": {lane: queue.waiting[lane] if queue else 0 for lane in LANES},
+                    "lanes_holding_back_lower": sorted(parsed.lane_waiting),
                 }
             )
         return result
@@ -310,10 +323,16 @@ class Budget:
         }
 
     async def _try(
-        self, key: tuple[str, str], lane: Lane | None, lease_id: uuid.UUID | None
+        self,
+        key: tuple[str, str],
+        lane: Lane | None,
+        lease_id: uuid.UUID | None,
+        max_wait: float = 0.0,
     ) -> Decision:
         """Decide for ``lane`` and write the outcome (``lane=None``: only fold in what Zoho
-        told us). Retries lost write races; gives up as "in flight" after too many."""
+        told us). A webhook or incremental caller that will wait (up to ``max_wait``)
+        advertises it in the row, holding lower lanes back on every replica. Retries lost
+        write races; gives up as "in flight" after too many."""
         limits = self.limits(key[1])
         ttl = self._settings.request_timeout_seconds + LEASE_SLACK_SECONDS
         try:
@@ -329,18 +348,30 @@ class Budget:
                 seq = pending.seq if pending is not None else 0
                 state = self._fold(row.state, row.now, pending, limits)
                 leases = row.leases
+                stamp = row.now.timestamp()
                 if lane is None:
                     decision = Decision(False, state)
                 else:
-                    decision = decide(state, row.now, lane, limits)
+                    held_back = outranked(lane, row.lane_waiting, stamp)
+                    decision = decide(state, row.now, lane, limits, outranked=held_back)
+                waiting = _advertise(row.lane_waiting, lane, decision, stamp, max_wait)
                 if decision.granted:
                     assert lease_id is not None
-                    leases = {**leases, str(lease_id): row.now.timestamp() + ttl}
-                elif state == row.state and decision.state.day_reset_at == row.state.day_reset_at:
+                    leases = {**leases, str(lease_id): stamp + ttl}
+                elif (
+                    state == row.state
+                    and decision.state.day_reset_at == row.state.day_reset_at
+                    and waiting is row.lane_waiting
+                ):
                     self._publish(key, decision.state, limits)
                     return decision  # nothing to write
                 written = await self._pool.execute(
-                    _WRITE, *key, *_columns(decision.state), json.dumps(leases), row.version
+                    _WRITE,
+                    *key,
+                    *_columns(decision.state),
+                    json.dumps(leases),
+                    json.dumps(waiting),
+                    row.version,
                 )
                 if written.endswith(" 1"):
                     self._consumed(key, seq)
@@ -395,6 +426,7 @@ class Budget:
         metrics.BUDGET_REJECTIONS.labels(lane, reason).inc()
         what = {
             "minute": "per-minute rate",
+            "priority": "budget (held for waiting higher-lane calls)",
             "in_flight": "in-flight",
             "daily": "daily",
             "daily_reserve": "daily budget outside the live-traffic reserve",
@@ -428,6 +460,30 @@ class Budget:
             raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
 
+def _advertise(
+    lane_waiting: dict[str, float],
+    lane: Lane | None,
+    decision: Decision,
+    now_epoch: float,
+    max_wait: float,
+) -> dict[str, float]:
+    """``lane_waiting`` with this caller's lane advertised, when it is about to wait.
+
+    Returns the same object when nothing needs writing (the advert is fresh enough).
+    """
+    if lane is None or lane == "bulk" or decision.granted:
+        return lane_waiting
+    if decision.reason not in ("minute", "in_flight", "priority"):
+        return lane_waiting  # a spent day is not waited for
+    wait = decision.wait_seconds or 0.0
+    if wait > max_wait:
+        return lane_waiting  # it will give up now: no reason to hold others back
+    until = now_epoch + wait + ADVERT_HOLD_SECONDS
+    if lane_waiting.get(lane, 0.0) >= until - ADVERT_HOLD_SECONDS / 2:
+        return lane_waiting
+    return {**lane_waiting, lane: until}
+
+
 def _parse(record: asyncpg.Record, answered: set[str] | frozenset[str] = frozenset()) -> _Row:
     """The row as state; leases in ``answered`` (this replica has their answer, the release
     write is on its way) no longer count as in flight."""
@@ -445,7 +501,12 @@ def _parse(record: asyncpg.Record, answered: set[str] | frozenset[str] = frozens
         day_reset_at=record["day_reset_at"],
         in_flight=sum(1 for lease in leases if lease not in answered),
     )
-    return _Row(state, leases, record["version"], now)
+    lane_waiting = {
+        lane: float(until)
+        for lane, until in json.loads(record["lane_waiting"]).items()
+        if float(until) > stamp
+    }
+    return _Row(state, leases, lane_waiting, record["version"], now)
 
 
 def _columns(state: BudgetState) -> tuple[Any, ...]:

@@ -26,7 +26,7 @@ LANES: Final[tuple[Lane, ...]] = ("webhook", "incremental", "bulk")
 LANE_PRIORITY: Final[dict[str, int]] = {"webhook": 0, "incremental": 1, "bulk": 2}
 """Lower runs first."""
 
-Reason = Literal["minute", "in_flight", "daily", "daily_reserve"]
+Reason = Literal["minute", "in_flight", "daily", "daily_reserve", "priority"]
 
 NEW_DAY_SLACK_SECONDS: Final = 2.0
 """A reported reset this much later than ours means Zoho's daily window rolled over
@@ -98,14 +98,26 @@ def roll(state: BudgetState, now: datetime, limits: Limits) -> BudgetState:
     return replace(state, recent_calls=recent)
 
 
-def decide(state: BudgetState, now: datetime, lane: Lane, limits: Limits) -> Decision:
-    """Grant the call (and charge it) or say which limit blocks it and for how long."""
+def decide(
+    state: BudgetState,
+    now: datetime,
+    lane: Lane,
+    limits: Limits,
+    *,
+    outranked: bool = False,
+) -> Decision:
+    """Grant the call (and charge it) or say which limit blocks it and for how long.
+
+    ``outranked``: callers of a higher lane are waiting (on any replica); they go first.
+    """
     state = roll(state, now, limits)
     floor = limits.daily_reserve if lane == "bulk" else 0
     if state.day_remaining <= floor:
         reason: Reason = "daily_reserve" if state.day_remaining > 0 else "daily"
         wait = max(0.0, (state.day_reset_at - now).total_seconds())
         return Decision(False, state, reason, wait)
+    if outranked:
+        return Decision(False, state, "priority", None)
     if len(state.recent_calls) >= limits.per_window:
         frees_at = sorted(state.recent_calls)[len(state.recent_calls) - limits.per_window]
         wait = max(0.0, (frees_at + limits.window - now).total_seconds())
@@ -166,6 +178,15 @@ def apply_zoho_throttle(
     if code == 45:
         return replace(state, day_remaining=0)
     return state
+
+
+def outranked(lane: Lane, lane_waiting: dict[str, float], now_epoch: float) -> bool:
+    """Whether a lane above ``lane`` has callers waiting (advertised until a Unix time)."""
+    rank = LANE_PRIORITY[lane]
+    return any(
+        until > now_epoch and LANE_PRIORITY.get(other, rank) < rank
+        for other, until in lane_waiting.items()
+    )
 
 
 def retry_after(wait_seconds: float | None, poll_seconds: float) -> float:

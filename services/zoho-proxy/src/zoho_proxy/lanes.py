@@ -66,6 +66,11 @@ class LaneQueue:
         finally:
             self._pass_on()
 
+    def has_waiter_above(self, lane: Lane) -> bool:
+        """Whether a caller of a higher lane waits here (the holder should step aside)."""
+        rank = LANE_PRIORITY[lane]
+        return any(n > 0 and LANE_PRIORITY[other] < rank for other, n in self.waiting.items())
+
     def _pass_on(self) -> None:
         while self._heap:
             waiter = heapq.heappop(self._heap)
