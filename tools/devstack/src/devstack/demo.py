@@ -29,7 +29,6 @@ console = Console()
 
 SIM_URL: Final = "http://127.0.0.1:8090"
 INGEST_URL: Final = "http://127.0.0.1:8001"
-PROXY_URL: Final = "http://127.0.0.1:8004"
 BULK_SYNC_URL: Final = "http://127.0.0.1:8003"
 ROW_WAIT_SECONDS: Final = 60.0
 SYNC_WAIT_SECONDS: Final = 900.0
@@ -214,27 +213,29 @@ def _summary(conn: psycopg.Connection[Any], client: httpx.Client, org: str, repo
             f"max {ordered[-1] * 1000:.0f} ms; not landed within {ROW_WAIT_SECONDS:.0f} s: "
             f"{report.missing}"
         )
-    counters = client.get(f"{SIM_URL}/_sim/counters").json()
-    console.print(f"Zoho API calls seen by the simulator: {_api_calls(counters)}")
-    if _up(8004):
-        budget = client.get(f"{PROXY_URL}/api/zoho/budget").json()
-        console.print(f"zoho-proxy budget: {budget}")
+    console.print(_budget_table(client.get(f"{SIM_URL}/_sim/counters").json()))
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
 
 
-def _api_calls(counters: dict[str, Any]) -> str:
-    orgs = counters.get("budgets") or {}
-    if not isinstance(orgs, dict) or not orgs:
-        return str({k: v for k, v in counters.items() if "call" in k})
-    parts = []
-    for org_id, products in orgs.items():
-        for product, numbers in (products or {}).items():
-            if isinstance(numbers, dict):
-                used = numbers.get("daily_used", numbers.get("calls", "?"))
-                quota = numbers.get("daily_quota", numbers.get("daily_limit", "?"))
-                parts.append(f"{org_id}/{product}: {used} of {quota} per day")
-    return ", ".join(parts) or "none"
+def _budget_table(counters: dict[str, Any]) -> Table:
+    """What Zoho (the simulator) saw: calls, the busiest window against the limit, 429s."""
+    table = Table(
+        "org / product", "calls", "busiest window", "in flight", "day used", "429s",
+        title="Zoho API budget, as Zoho saw it",
+    )  # fmt: skip
+    for org_id, products in (counters.get("budgets") or {}).items():
+        for product, n in products.items():
+            throttled = sum((n.get("throttled") or {}).values())
+            table.add_row(
+                f"{org_id} {product}",
+                str(n.get("calls")),
+                f"{n.get('peak_window_calls')}/{n.get('window_seconds', 60):.0f}s",
+                f"{n.get('in_flight_peak')}/{n.get('in_flight_limit')}",
+                f"{n.get('daily_used')}/{n.get('daily_quota')}",
+                f"[red]{throttled}[/]" if throttled else "0",
+            )
+    return table
 
 
 def run(rounds: int = 5) -> int:
