@@ -19,7 +19,7 @@ K8S_CHART := charts/tds
 K8S_VALUES ?= $(K8S_CHART)/ci/production-values.yaml
 K8S_DEV_VALUES := $(K8S_CHART)/ci/dev-values.yaml
 K8S_OUT ?= $(CURDIR)/.local/k8s
-DOCKERFILES := $(wildcard services/*/Dockerfile) tools/zoho-sim/Dockerfile
+DOCKERFILES := Dockerfile
 HELM_TEMPLATE = $(HELM) template tds $(K8S_CHART) --namespace tds --kube-version $(KUBE_VERSION)
 
 TEST_CHECKS += lint-k8s

@@ -1,14 +1,28 @@
 """A small Dockerfile reader for the tests: global ARGs and stages with their instructions.
 
-Enough for our Dockerfiles (no heredocs, no parser directives beyond the syntax line): lines
+Enough for our one Dockerfile (no heredocs, no parser directives beyond the syntax line): lines
 continued with a backslash are joined, comments dropped, instructions kept in order per stage.
+Given build args, it expands ``$NAME``/``${NAME}`` as an image build would: ARGs declared in the
+stage and ENVs of the stage and the stages it builds on, in every instruction but CMD and
+ENTRYPOINT (Docker leaves exec-form commands alone; for RUN the shell sees the same values). An
+ARG a stage forgot to declare stays unexpanded, so the checks on it fail.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
+
+from tests.unit.k8s.chartcheck import REPO_ROOT
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+NOT_EXPANDED = {"CMD", "ENTRYPOINT"}
 
 
 @dataclass
@@ -18,17 +32,42 @@ class Stage:
     name: str
     base: str
     instructions: list[tuple[str, str]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment its instructions and container see (ENVs, also inherited ones)."""
 
     def all(self, keyword: str) -> list[str]:
         """Arguments of every instruction with this keyword, in order."""
         return [args for key, args in self.instructions if key == keyword]
 
+    def command(self) -> list[str]:
+        """The argv the container starts: the last CMD, through ``sh -c`` as the shell would."""
+        argv: list[str] = json.loads(self.all("CMD")[-1])
+        if argv[:2] != ["sh", "-c"]:
+            return argv
+        words = shlex.split(expand(argv[2], self.env))
+        return words[1:] if words[0] == "exec" else words
 
-def parse(path: Path) -> tuple[dict[str, str], list[Stage]]:
-    """Global ARGs (before the first FROM) and the stages of a Dockerfile."""
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    """``$NAME`` and ``${NAME}`` replaced where NAME is known; others left as written."""
+    return VARIABLE.sub(lambda m: variables.get(m[1] or m[2], m[0]), text)
+
+
+def env_pairs(rest: str, variables: dict[str, str]) -> dict[str, str]:
+    """``ENV a=1 b="two words"`` as a mapping; split first, then expanded (as Docker does)."""
+    pairs = (word.split("=", 1) for word in shlex.split(rest))
+    return {expand(key, variables): expand(value, variables) for key, value in pairs}
+
+
+def parse(
+    path: Path, build_args: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[Stage]]:
+    """Global ARGs (before the first FROM) and the stages of a Dockerfile, built with build_args."""
+    build_args = build_args or {}
     text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
     args: dict[str, str] = {}
     stages: list[Stage] = []
+    scope: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -37,10 +76,35 @@ def parse(path: Path) -> tuple[dict[str, str], list[Stage]]:
         keyword, rest = keyword.upper(), " ".join(rest.split())
         if keyword == "FROM":
             base, _, name = rest.partition(" AS ")
+            parent = next((stage for stage in stages if stage.name == base.strip()), None)
             stages.append(Stage(name=name.strip(), base=base.strip()))
-        elif stages:
-            stages[-1].instructions.append((keyword, rest))
-        elif keyword == "ARG":
-            key, _, value = rest.partition("=")
-            args[key] = value
+            stages[-1].env = dict(parent.env) if parent else {}
+            scope = dict(stages[-1].env)
+            continue
+        expanded = rest if keyword in NOT_EXPANDED else expand(rest, scope)
+        if keyword == "ARG":
+            key, _, default = expanded.partition("=")
+            value = build_args.get(key, default)
+            if stages:
+                scope[key] = value
+            else:
+                args[key] = value
+        if not stages:
+            continue
+        if keyword == "ENV":
+            pairs = env_pairs(rest, scope)
+            stages[-1].env.update(pairs)
+            scope.update(pairs)
+        stages[-1].instructions.append((keyword, expanded))
     return args, stages
+
+
+def skaffold_build_args() -> dict[str, dict[str, str]]:
+    """The build args of each image in skaffold.yaml, by PACKAGE_DIR (production build)."""
+    found = {}
+    with (REPO_ROOT / "skaffold.yaml").open(encoding="utf-8") as handle:
+        for config in yaml.safe_load_all(handle):
+            for artifact in config.get("build", {}).get("artifacts", []):
+                build_args = artifact["docker"]["buildArgs"]
+                found[build_args["PACKAGE_DIR"]] = build_args
+    return found

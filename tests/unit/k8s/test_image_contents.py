@@ -1,11 +1,12 @@
-"""Each image's Python environment, built the way its Dockerfile builds it, can start the service.
+"""Each image's Python environment, built the way the Dockerfile builds it, can start the service.
 
-There is no Docker engine here, so the builder stage is replayed with uv itself: the files the
-Dockerfile COPYs go into an empty directory, the Dockerfile's own ``uv sync`` commands run there
-into a fresh venv, the sources are removed (the runtime stage has none), and the venv must import
-the service's entry point. This catches what the development workspace hides: ``uv sync
---all-packages`` installs every member's dependencies, so a service that imports a library it
-does not declare works on a laptop and crashes in its image.
+There is no Docker engine here, so the builder stage is replayed with uv itself, with the image's
+build args from skaffold.yaml: the files the Dockerfile COPYs go into an empty directory, the
+Dockerfile's own ``uv sync`` commands run there into a fresh venv, the sources are removed (the
+runtime stage has none), and the venv must import the service's entry point. This catches what
+the development workspace hides: ``uv sync --all-packages`` installs every member's
+dependencies, so a service that imports a library it does not declare works on a laptop and
+crashes in its image.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.k8s.chartcheck import REPO_ROOT
-from tests.unit.k8s.dockerfile import parse
+from tests.unit.k8s.dockerfile import DOCKERFILE, parse, skaffold_build_args
 from tests.unit.k8s.values_cases import VALUES_FILE, load_yaml
 
 # The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.timeout(900)
 
 
 IMAGES = {
-    # Dockerfile directory: modules the container imports at start (its `python -m` target and
+    # Package directory: modules the container imports at start (its `python -m` target and
     # what that loads), executables the chart runs from the venv.
     "services/ingest": (["ingest.__main__", "ingest.app"], []),
     # The processor image also runs the migration hook: tds_common.migrate and its SQL files.
@@ -42,7 +43,7 @@ IMAGES = {
 
 def replay_builder(directory: str, build_dir: Path, venv: Path) -> None:
     """COPY and RUN uv sync as the builder stage does, with the venv at ``venv``."""
-    _, stages = parse(REPO_ROOT / directory / "Dockerfile")
+    _, stages = parse(DOCKERFILE, skaffold_build_args()[directory])
     builder = next(stage for stage in stages if stage.name == "builder")
     env = {
         **os.environ,
@@ -100,6 +101,12 @@ def test_image_environment_starts_the_service(directory: str, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr[-2000:]
     for executable in executables:
         assert (venv / "bin" / executable).is_file(), executable
+    # Exactly the workspace packages the dev stage makes writable are installed (chown fails
+    # on a missing one); services/common is copied into every builder, installed only if needed.
+    (site,) = venv.glob("lib/python3.*/site-packages")
+    workspace = {path.name for path in REPO_ROOT.glob("*/*/src/*") if path.is_dir()}
+    installed = {name for name in workspace if (site / name).is_dir()}
+    assert installed == set(skaffold_build_args()[directory]["DEV_PACKAGES"].split())
 
 
 def test_operator_command_runs_a_module_the_image_checks() -> None:

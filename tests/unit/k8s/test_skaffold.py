@@ -63,7 +63,14 @@ def test_one_config_per_image_and_one_that_deploys() -> None:
             (artifact,) = build["artifacts"]
             assert artifact["context"] == "."  # the uv workspace needs the root lock
             assert (REPO_ROOT / artifact["docker"]["dockerfile"]).is_file()
+            assert artifact["image"] == f"tds-{artifact['docker']['buildArgs']['PACKAGE']}"
             images.add(artifact["image"])
+        # The dev image is the same package as the production one.
+        dev_artifact = profile(config, "dev")["build"]["artifacts"][0]
+        assert (
+            dev_artifact["docker"]["buildArgs"]
+            == config["build"]["artifacts"][0]["docker"]["buildArgs"]
+        )
         assert profile(config, "dev")["build"]["artifacts"][0]["docker"]["target"] == "dev"
     assert images == IMAGES
 
@@ -81,9 +88,9 @@ def test_dev_file_sync_targets_the_installed_packages() -> None:
             assert (REPO_ROOT / source_dir / "__init__.py").is_file(), source_dir
             package = Path(source_dir).name
             assert rule["dest"] == f"/app/.venv/lib/python3.11/site-packages/{package}"
-            dockerfile = (REPO_ROOT / artifact["docker"]["dockerfile"]).read_text("utf-8")
             # The dev stage lets the app user write exactly the synced packages.
-            assert f"site-packages/{package}" in dockerfile
+            assert package in artifact["docker"]["buildArgs"]["DEV_PACKAGES"].split()
+        assert len(rules) == len(artifact["docker"]["buildArgs"]["DEV_PACKAGES"].split())
 
 
 def test_helm_releases_set_only_values_the_chart_accepts() -> None:
