@@ -7,6 +7,7 @@ passes dicts, never hand-made JSON strings.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Final
 
 import asyncpg
@@ -35,8 +36,19 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         )
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """Open a pool; an unreachable database becomes :class:`UpstreamUnavailableError`."""
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    server_settings: Mapping[str, str] | None = None,
+) -> asyncpg.Pool:
+    """Open a pool; an unreachable database becomes :class:`UpstreamUnavailableError`.
+
+    ``server_settings`` are PostgreSQL settings for every connection of the pool (such as
+    ``application_name``, or zoho-proxy's ``synchronous_commit=off``); they never reach other
+    pools or sessions.
+    """
     try:
         pool = await asyncpg.create_pool(
             dsn,
@@ -45,6 +57,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
             timeout=CONNECT_TIMEOUT_SECONDS,
             command_timeout=COMMAND_TIMEOUT_SECONDS,
             init=_init_connection,
+            server_settings=dict(server_settings) if server_settings else None,
         )
     except CONNECTION_ERRORS as exc:
         raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc

@@ -55,6 +55,8 @@ at each of its attempts, so it lapses shortly after its callers are served or gi
 MAX_WRITE_CONFLICTS: Final = 50
 """Lost races in a row before a decision gives up for this round (and the caller polls)."""
 
+# The jsonb columns travel as text both ways (``::text`` out, ``$n::text::jsonb`` in, with
+# json.loads/dumps here), so these queries ignore the pool's JSON codecs (tds_common.db).
 _SELECT: Final = """
 SELECT recent_calls, day_limit, day_remaining, day_reset_at, in_flight::text AS in_flight,
        lane_waiting::text AS lane_waiting, version, clock_timestamp() AS now
@@ -69,7 +71,7 @@ ON CONFLICT DO NOTHING
 _WRITE: Final = """
 UPDATE zoho_proxy_budgets
    SET recent_calls = $3, day_limit = $4, day_remaining = $5, day_reset_at = $6,
-       in_flight = $7::jsonb, lane_waiting = $8::jsonb, version = version + 1,
+       in_flight = $7::text::jsonb, lane_waiting = $8::text::jsonb, version = version + 1,
        updated_at = clock_timestamp()
  WHERE org_id = $1 AND product = $2 AND version = $9
 """

@@ -1,4 +1,4 @@
-"""The proxy's PostgreSQL pool: the shared library's settings plus ``synchronous_commit=off``.
+"""The proxy's PostgreSQL pool: the shared library's pool plus ``synchronous_commit=off``.
 
 Budget and token rows change on every Zoho call. Waiting for the WAL flush on each of those
 commits would double the cost of a call for data whose loss in a database crash costs little:
@@ -12,24 +12,13 @@ from typing import Final
 
 import asyncpg
 
-from tds_common.db import COMMAND_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS, CONNECTION_ERRORS
-from tds_common.errors import UpstreamUnavailableError
+from tds_common.db import create_pool
 
 SERVER_SETTINGS: Final = {"synchronous_commit": "off", "application_name": "tds-zoho-proxy"}
 
 
 async def create_proxy_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """Open the pool; an unreachable database becomes :class:`UpstreamUnavailableError`."""
-    try:
-        pool = await asyncpg.create_pool(
-            dsn,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=CONNECT_TIMEOUT_SECONDS,
-            command_timeout=COMMAND_TIMEOUT_SECONDS,
-            server_settings=SERVER_SETTINGS,
-        )
-    except CONNECTION_ERRORS as exc:
-        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
-    assert pool is not None
-    return pool
+    """Open the pool; an unreachable database becomes ``UpstreamUnavailableError``."""
+    return await create_pool(
+        dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
+    )
