@@ -10,13 +10,11 @@ resumes it); everything is closed in reverse within ``shutdown_timeout_seconds``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from bulk_sync import metrics
@@ -28,20 +26,11 @@ from bulk_sync.worker import SyncWorker
 from tds_common.app import create_service_app
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
-from tds_common.kafka import check_producer, create_producer
+from tds_common.kafka import check_producer, create_consumer, create_producer
 from tds_common.settings import loggable
+from tds_common.worker import BackgroundLoop
 
 logger = logging.getLogger(__name__)
-
-
-def create_consumer(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.consumer.group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.consumer.session_timeout_ms,
-    )
 
 
 def proxy_http(settings: Settings) -> httpx.AsyncClient:
@@ -67,38 +56,26 @@ def create_app(settings: Settings) -> FastAPI:
         http = proxy_http(settings)
         producer = create_producer(settings.kafka_bootstrap_servers)
         stop = asyncio.Event()
-        task: asyncio.Task[None] | None = None
+        loop: BackgroundLoop | None = None
         try:
             await producer.start()
             app.state.producer = producer
             if settings.worker_enabled:
                 proxy = ProxyClient(http, settings.proxy, stop)
                 executor = RunExecutor(pool, proxy, settings.sync, stop)
-                worker = SyncWorker(create_consumer(settings), settings.topics.sync_requests,
-                                    executor, settings.consumer, stop)  # fmt: skip
+                consumer = create_consumer(settings.kafka_bootstrap_servers, settings.consumer)
+                worker = SyncWorker(consumer, settings.topics.sync_requests, executor,
+                                    settings.consumer, stop)  # fmt: skip
                 app.state.worker = worker
-                task = asyncio.create_task(worker.run(), name="sync-worker")
-
-                async def worker_alive() -> None:
-                    if task is not None and task.done():
-                        raise RuntimeError("the sync worker stopped")
-
-                health.add_liveness("worker", worker_alive)
+                loop = BackgroundLoop(worker.run(), name="sync-worker", label="sync worker")
+                health.add_liveness("worker", loop.alive)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             yield
         finally:
             stop.set()
-            if task is not None:
-                try:
-                    await asyncio.wait_for(task, settings.shutdown_timeout_seconds)
-                except TimeoutError:
-                    logger.warning("sync worker did not stop in time; cancelling")
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                except Exception:
-                    logger.exception("sync worker failed")
+            if loop is not None:
+                await loop.wait_stopped(settings.shutdown_timeout_seconds)
             await producer.stop()
             await http.aclose()
             await pool.close()

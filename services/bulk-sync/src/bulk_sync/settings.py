@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 
-from tds_common.settings import ServiceSettings, service_config
+from tds_common.settings import ConsumerGroupSettings, ServiceSettings, service_config
 
 
-class ConsumerSettings(BaseModel):
+class ConsumerSettings(ConsumerGroupSettings):
     """How the worker reads ``tds.sync.requests`` (``BULK_SYNC_CONSUMER__*``)."""
 
     group_id: str = "tds-bulk-sync"
@@ -20,7 +20,6 @@ class ConsumerSettings(BaseModel):
     poll_timeout_ms: int = Field(500, ge=10)
     """How long one poll waits for a command (and how often a running run's partition is
     polled, so the group keeps us while a long run is in progress)."""
-    session_timeout_ms: int = Field(30_000, ge=6_000)
 
 
 class ProxySettings(BaseModel):

@@ -1,8 +1,8 @@
 """Kafka plumbing: producers with the delivery guarantees of the contract, topic setup, checks.
 
-Producers use ``acks=all`` and idempotence (ARCHITECTURE.md section 5). Consumers are created by
-the services that own them, with auto-commit off: offsets are committed only after the database
-commit. aiokafka errors are translated to our tree at this boundary.
+Producers use ``acks=all`` and idempotence (ARCHITECTURE.md section 5). Consumers have
+auto-commit off: the services that own them commit offsets only after the database commit.
+aiokafka errors are translated to our tree at this boundary.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from tds_common.errors import UpstreamUnavailableError
-from tds_common.settings import TopicSettings
+from tds_common.settings import ConsumerGroupSettings, TopicSettings
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,24 @@ def create_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProduce
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
+
+
+def create_consumer(
+    bootstrap_servers: str, group: ConsumerGroupSettings, **overrides: Any
+) -> AIOKafkaConsumer:
+    """A group member that commits only when told to and starts a new group at the beginning.
+
+    Not subscribed: the owner subscribes (or assigns) and commits after its database commit.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group.group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": group.session_timeout_ms,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(**options)
 
 
 async def ensure_topics(

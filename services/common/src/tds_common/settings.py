@@ -44,6 +44,18 @@ class TopicSettings(BaseModel):
     """Events that can never succeed."""
 
 
+class ConsumerGroupSettings(BaseModel):
+    """What every Kafka consumer of ours needs (see :func:`tds_common.kafka.create_consumer`).
+
+    Services subclass it for their ``<PREFIX>CONSUMER__*`` group, set their own ``group_id``
+    default and add how their loop polls and retries.
+    """
+
+    group_id: str
+    """Consumer group; every replica joins it, partitions are shared among them."""
+    session_timeout_ms: int = Field(30_000, ge=6_000)
+
+
 class ServiceSettings(BaseSettings):
     """Fields every service has. Subclass and set ``model_config = service_config("SVC_")``."""
 

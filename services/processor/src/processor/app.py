@@ -8,14 +8,11 @@ rest in reverse, all within ``shutdown_timeout_seconds``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from processor import metrics
@@ -28,21 +25,11 @@ from processor.stats import stats_router
 from tds_common.app import create_service_app
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
-from tds_common.kafka import check_producer, create_producer
+from tds_common.kafka import check_producer, create_consumer, create_producer
 from tds_common.settings import loggable
+from tds_common.worker import BackgroundLoop
 
 logger = logging.getLogger(__name__)
-
-
-def create_consumer(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.consumer.group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.consumer.session_timeout_ms,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
 
 
 def proxy_client(
@@ -75,7 +62,7 @@ def create_app(
         http = proxy_client(settings, proxy_transport)
         producer = create_producer(settings.kafka_bootstrap_servers)
         consumer: EventConsumer | None = None
-        task: asyncio.Task[None] | None = None
+        loop: BackgroundLoop | None = None
         try:
             await producer.start()
             processor = BatchProcessor(
@@ -84,37 +71,28 @@ def create_app(
                 DeadLetterPublisher(producer, settings.topics.dead_letters),
                 proxy_concurrency=settings.proxy.max_concurrency,
             )
-            consumer = EventConsumer(
-                create_consumer(settings), settings.topics.events, processor, settings.consumer
+            kafka = create_consumer(
+                settings.kafka_bootstrap_servers,
+                settings.consumer,
+                max_partition_fetch_bytes=4 * 1024 * 1024,
             )
+            consumer = EventConsumer(kafka, settings.topics.events, processor, settings.consumer)
             app.state.consumer = consumer
-            task = asyncio.create_task(consumer.run(), name="consumer")
-
-            async def consumer_alive() -> None:
-                if task is not None and task.done():
-                    raise RuntimeError("the consumer loop stopped")
+            loop = BackgroundLoop(consumer.run(), name="consumer", label="consumer loop")
 
             async def consumer_started() -> None:
                 if consumer is not None and not consumer.consuming:
                     raise RuntimeError(f"not consuming {settings.topics.events} yet")
 
-            health.add_liveness("consumer", consumer_alive)
+            health.add_liveness("consumer", loop.alive)
             health.add_readiness("consumer", consumer_started)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             yield
         finally:
-            if consumer is not None and task is not None:
+            if consumer is not None and loop is not None:
                 consumer.stop.set()
-                try:
-                    await asyncio.wait_for(task, settings.shutdown_timeout_seconds)
-                except TimeoutError:
-                    logger.warning("consumer did not stop in time; cancelling")
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                except Exception:
-                    logger.exception("consumer loop failed")
+                await loop.wait_stopped(settings.shutdown_timeout_seconds)
             await producer.stop()
             await http.aclose()
             await pool.close()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 
-from tds_common.settings import ServiceSettings, service_config
+from tds_common.settings import ConsumerGroupSettings, ServiceSettings, service_config
 
 
-class ConsumerSettings(BaseModel):
+class ConsumerSettings(ConsumerGroupSettings):
     """How the processor reads ``tds.zoho.events`` (``PROCESSOR_CONSUMER__*``)."""
 
     group_id: str = "tds-processor"
@@ -16,7 +16,6 @@ class ConsumerSettings(BaseModel):
     """Records written per transaction at most."""
     batch_timeout_ms: int = Field(200, ge=1)
     """How long a poll waits to fill a batch."""
-    session_timeout_ms: int = Field(30_000, ge=6_000)
     retry_initial_seconds: float = Field(0.5, gt=0)
     """First backoff after an infrastructure failure (PostgreSQL, proxy, Kafka)."""
     retry_max_seconds: float = Field(30.0, gt=0)
