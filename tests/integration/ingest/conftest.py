@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -97,13 +96,6 @@ def live_server(app: FastAPI) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(60)
-
-
-async def eventually(condition: Callable[[], bool], timeout_seconds: float = 60) -> None:
-    """Wait until ``condition()`` holds (state owned by another thread, so no Event to await)."""
-    async with asyncio.timeout(timeout_seconds):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 def accepts_connections(url: str) -> bool:

@@ -15,11 +15,11 @@ from tests.integration.ingest.conftest import (
     STAMP,
     TOKEN,
     accepts_connections,
-    eventually,
     live_server,
     make_settings,
     read_topic,
 )
+from tests.utils.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -49,10 +49,12 @@ async def test_in_flight_requests_finish_and_are_published_during_shutdown(
                 )
                 for n in range(IN_FLIGHT)
             ]
-            await eventually(lambda: len(live.server.server_state.tasks) >= IN_FLIGHT)
+            await wait_until(
+                lambda: len(live.server.server_state.tasks) >= IN_FLIGHT, what="requests in flight"
+            )
             live.server.should_exit = True
             # Shutdown has begun once the listener is closed; only then does the rest arrive.
-            await eventually(lambda: not accepts_connections(live.url))
+            await wait_until(lambda: not accepts_connections(live.url), what="a closed listener")
             release.set()
             responses = await asyncio.gather(*posts)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,6 @@ from processor.settings import ConsumerSettings, Settings
 from tds_common.events import EventEnvelope
 from tds_common.kafka import create_producer
 from tds_common.settings import TopicSettings
-
-WAIT_SECONDS = 60.0
 
 
 def new_org() -> str:
@@ -81,16 +78,6 @@ async def publish(bootstrap: str, topic: str, events: Iterable[EventEnvelope | b
         await producer.flush()
     finally:
         await producer.stop()
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], *, what: str,
-                   limit_seconds: float = WAIT_SECONDS) -> None:  # fmt: skip
-    """Poll until ``check`` holds; fail naming ``what`` (a liveness bound, not a speed test)."""
-    deadline = asyncio.get_running_loop().time() + limit_seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[Any]:

@@ -29,9 +29,9 @@ from tests.integration.processor.helpers import (
     read_topic,
     running_processor,
     start_subprocess,
-    wait_for,
 )
 from tests.unit.mirror import factories as f
+from tests.utils.polling import wait_until
 
 
 def _stream(org: str, records: int, versions: int) -> tuple[list[EventEnvelope], dict[str, Any]]:
@@ -72,7 +72,7 @@ async def test_postgres_stopped_and_restarted_mid_stream_loses_nothing(
     try:
         async with running_processor(settings):
             await publish(kafka_bootstrap, topics.events, events[:80])
-            await wait_for(lambda: _queued(pool, org, 1), what="the first rows")
+            await wait_until(lambda: _queued(pool, org, 1), what="the first rows")
             await pool.expire_connections()
             await asyncio.to_thread(devpg.stop, private_postgres)
             # Events keep arriving while the database is down.
@@ -81,7 +81,7 @@ async def test_postgres_stopped_and_restarted_mid_stream_loses_nothing(
             await asyncio.to_thread(devpg.start, private_postgres)
             await publish(kafka_bootstrap, topics.events, events[200:])
             group = settings.consumer.group_id
-            await wait_for(lambda: fully_committed(kafka_bootstrap, topics.events, group),
+            await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
                            what="every offset committed", limit_seconds=90)  # fmt: skip
         assert _transient_failures(topics.events) > outages_before  # the outage was hit
         assert await _state(pool, org) == expected
@@ -145,7 +145,7 @@ async def test_sigkill_mid_stream_then_restart_ends_in_the_exact_expected_state(
     await publish(kafka_bootstrap, topics.events, events[:400])
     first = start_subprocess(env, tmp_path / "first.log")
     try:
-        await wait_for(lambda: _queued(db_pool, org, 60), what="the first batches")
+        await wait_until(lambda: _queued(db_pool, org, 60), what="the first batches")
         first.send_signal(signal.SIGKILL)
         await asyncio.to_thread(first.wait, 30)
     finally:
@@ -157,7 +157,7 @@ async def test_sigkill_mid_stream_then_restart_ends_in_the_exact_expected_state(
     env["PROCESSOR_PORT"] = str(free_port())
     second = start_subprocess(env, tmp_path / "second.log")
     try:
-        await wait_for(
+        await wait_until(
             lambda: fully_committed(kafka_bootstrap, topics.events, settings.consumer.group_id),
             what="every offset committed after the restart", limit_seconds=90,
         )  # fmt: skip
@@ -190,13 +190,13 @@ async def test_kafka_restarted_mid_stream_loses_nothing(
     settings = processor_settings(database_url, bootstrap, topics)
     async with running_processor(settings):
         await publish(bootstrap, topics.events, events[:80])
-        await wait_for(lambda: _queued(db_pool, org, 1), what="the first rows")
+        await wait_until(lambda: _queued(db_pool, org, 1), what="the first rows")
         await asyncio.to_thread(devkafka.stop, private_kafka)
         await asyncio.sleep(1.0)  # the group member loses its broker between two bursts
         await asyncio.to_thread(devkafka.start, private_kafka)
         await publish(bootstrap, topics.events, events[80:])
         group = settings.consumer.group_id
-        await wait_for(lambda: fully_committed(bootstrap, topics.events, group),
+        await wait_until(lambda: fully_committed(bootstrap, topics.events, group),
                        what="every offset committed", limit_seconds=120)  # fmt: skip
     assert await _state(db_pool, org) == expected
     assert await read_topic(bootstrap, topics.dead_letters) == []

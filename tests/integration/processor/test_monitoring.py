@@ -15,9 +15,9 @@ from tests.integration.processor.helpers import (
     processor_settings,
     publish,
     running_processor,
-    wait_for,
 )
 from tests.unit.mirror import factories as f
+from tests.utils.polling import wait_until
 
 MONITORING_SQL = Path(__file__).parents[3] / "docs" / "monitoring.sql"
 
@@ -43,7 +43,7 @@ async def test_monitoring_queries_report_a_run_sensibly(
     async with running_processor(settings):
         await publish(kafka_bootstrap, topics.events, events)
         group = settings.consumer.group_id
-        await wait_for(lambda: fully_committed(kafka_bootstrap, topics.events, group),
+        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
                        what="every offset committed")  # fmt: skip
 
     pool = await create_pool(private_postgres.url())

@@ -18,9 +18,9 @@ from tests.integration.processor.helpers import (
     publish,
     read_topic,
     running_processor,
-    wait_for,
 )
 from tests.unit.mirror import factories as f
+from tests.utils.polling import wait_until
 
 
 def _id() -> str:
@@ -54,7 +54,7 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
     settings = processor_settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings, proxy) as (_, client):
         await publish(kafka_bootstrap, topics.events, events)
-        await wait_for(lambda: _has(db_pool, org, len(events)), what="all events handled")
+        await wait_until(lambda: _has(db_pool, org, len(events)), what="all events handled")
         stats = (await client.get("/api/zoho/sync/stats")).json()
         exposition = (await client.get("/metrics")).text
         ready = await client.get("/ready")
@@ -133,10 +133,10 @@ async def test_duplicates_and_out_of_order_versions_leave_the_newest_row(
     settings = processor_settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings):
         await publish(kafka_bootstrap, topics.events, events)
-        await wait_for(lambda: _has(db_pool, org, 75), what="all versions handled")
+        await wait_until(lambda: _has(db_pool, org, 75), what="all versions handled")
         # Redeliveries arrive after the originals too; wait until everything was consumed.
         group = settings.consumer.group_id
-        await wait_for(lambda: fully_committed(kafka_bootstrap, topics.events, group),
+        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
                        what="every offset committed")  # fmt: skip
 
     rows = await db_pool.fetch(
@@ -188,7 +188,7 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
     async with running_processor(settings, proxy):
         await publish(kafka_bootstrap, topics.events, events)
         group = settings.consumer.group_id
-        await wait_for(lambda: fully_committed(kafka_bootstrap, topics.events, group),
+        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
                        what="every offset committed")  # fmt: skip
         letters = await read_topic(kafka_bootstrap, topics.dead_letters)
         assert len(letters) == 5
@@ -223,7 +223,7 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
         proxy_fixed = True
         assert len(await replay(settings, selection, dry_run=False)) == 1
         queue_id = int(by_entity["products"]["tds-queue-id"])
-        await wait_for(lambda: _status(db_pool, queue_id, "completed"), what="replayed event")
+        await wait_until(lambda: _status(db_pool, queue_id, "completed"), what="replayed event")
         assert await replay(settings, selection, dry_run=False) == []  # nothing left to replay
 
     fixed = await db_pool.fetchrow(
@@ -267,7 +267,7 @@ async def test_a_proxy_outage_delays_thin_events_but_never_dead_letters_them(
     settings = processor_settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings, proxy):
         await publish(kafka_bootstrap, topics.events, [good[0], thin, good[1]])
-        await wait_for(lambda: _has(db_pool, org, 3), what="the thin event after the outage")
+        await wait_until(lambda: _has(db_pool, org, 3), what="the thin event after the outage")
     assert calls == 4
     rows = await db_pool.fetchval(
         "SELECT count(*) FROM zoho.stock_levels WHERE org_id = $1 AND item_id = $2", org, item_id
