@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 from devstack.paths import log_dir
 from tds_common.kafka import ensure_topics
 from tests.conftest import free_port
+from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
 START_TIMEOUT_SECONDS = 60.0
 WEBHOOK_SECRET = "e2e-webhook-secret-0123456789"
@@ -104,11 +105,10 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
             {
                 **common,
                 "ZOHO_PROXY_PORT": str(ports["proxy"]),
-                "ZOHO_CLIENT_ID": "1000.LOCALSIMULATORCLIENT",
-                "ZOHO_CLIENT_SECRET": "local-simulator-secret",
-                "ZOHO_REFRESH_TOKEN": (
-                    "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
-                ),
+                # The simulator runs with its defaults: its published client and token.
+                "ZOHO_CLIENT_ID": DEFAULT_CLIENT_ID,
+                "ZOHO_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+                "ZOHO_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
                 "ZOHO_ACCOUNTS_URL": sim_url,
                 "ZOHO_API_BASE_URL": sim_url,
                 "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),

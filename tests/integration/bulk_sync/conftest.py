@@ -8,7 +8,6 @@ of its own, so its mirror rows, budgets and edits are its alone in the session's
 from __future__ import annotations
 
 import itertools
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -17,52 +16,41 @@ from typing import Any, Final
 import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
-from cryptography.fernet import Fernet
 
 from tds_common.settings import TopicSettings
+from tests.utils.zoho import proxy_settings, sim_settings, unique_refresh_token
 from zoho_proxy.app import create_app as create_proxy_app
-from zoho_proxy.settings import Settings as ProxySettings
-from zoho_sim.settings import LimitSettings, OAuthSettings, OrgSettings, SimSettings
+from zoho_sim.settings import LimitSettings, OrgSettings
 from zoho_sim.testing import run_in_thread, serve_app_in_thread
 
 from .helpers import BulkSync, Zoho, bulk_sync_settings
 
 SCALE: Final = 300
 ORGS: Final = [str(70_000_000_000 + n) for n in range(1, 65)]
-CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
-CLIENT_SECRET: Final = "local-simulator-secret"  # the simulator's published default
 _next_org = itertools.count()
 
 
 @pytest.fixture(scope="module", name="zoho")
 def fixture_zoho(database_url: str) -> Iterator[Zoho]:
     """A simulator plus a proxy in front of it, with budgets far above what tests spend."""
-    refresh_token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-    sim_settings = SimSettings(
-        port=0,
-        default_scale=SCALE,
-        organizations=[OrgSettings(organization_id=org, daily_quota=10**7) for org in ORGS],
-        oauth=OAuthSettings(
-            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=refresh_token
-        ),
+    refresh_token = unique_refresh_token()
+    sim = sim_settings(
+        refresh_token,
+        [OrgSettings(organization_id=org, daily_quota=10**7) for org in ORGS],
+        scale=SCALE,
         limits=LimitSettings(per_minute=10**6),
     )
-    with run_in_thread(sim_settings) as sim_url:
-        proxy_settings = ProxySettings(
-            database_url=database_url,
-            zoho_client_id=CLIENT_ID,
-            zoho_client_secret=CLIENT_SECRET,
+    with run_in_thread(sim) as sim_url:
+        settings = proxy_settings(
+            database_url,
+            sim_url,
             zoho_refresh_token=refresh_token,
             zoho_organization_id=ORGS[0],
-            zoho_accounts_url=sim_url,
-            zoho_api_base_url=sim_url,
-            token_encryption_key=Fernet.generate_key().decode(),
             per_minute_limit=10**6,
             daily_limit=10**7,
-            retry_initial_seconds=0.01,
-            retry_max_seconds=0.05,
+            request_timeout_seconds=30.0,  # the proxy's default: these tests inject latency
         )
-        app = create_proxy_app(proxy_settings)
+        app = create_proxy_app(settings)
         calls: list[tuple[str, str]] = []
         with serve_app_in_thread(_recording(app, calls)) as proxy_url:
             yield Zoho(sim_url, proxy_url, calls)

@@ -17,13 +17,11 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 
+from tests.utils.zoho import proxy_settings, sim_settings, unique_org, unique_refresh_token
 from zoho_proxy.app import create_app
 from zoho_proxy.settings import Settings
-from zoho_sim.settings import LimitSettings, OAuthSettings, OrgSettings, SimSettings
+from zoho_sim.settings import LimitSettings, OrgSettings
 from zoho_sim.testing import run_in_thread
-
-from .conftest import SIM_CLIENT_ID, SIM_CLIENT_SECRET, proxy_settings, unique_org
-from .conftest import unique_refresh_token as new_refresh_token
 
 DRAIN_TIMEOUT_SECONDS = 30.0
 
@@ -69,18 +67,13 @@ def simulator(
     *, limits: dict[str, Any] | None = None, oauth: dict[str, Any] | None = None
 ) -> Iterator[tuple[str, str, str]]:
     org = unique_org()
-    refresh_token = new_refresh_token()
-    settings = SimSettings(
-        port=0,
-        default_scale=20,
-        organizations=[OrgSettings(organization_id=org)],
-        oauth=OAuthSettings(
-            client_id=SIM_CLIENT_ID,
-            client_secret=SIM_CLIENT_SECRET,
-            refresh_token=refresh_token,
-            **(oauth or {}),
-        ),
+    refresh_token = unique_refresh_token()
+    settings = sim_settings(
+        refresh_token,
+        [OrgSettings(organization_id=org)],
+        scale=20,
         limits=LimitSettings(**(limits or {})),
+        oauth=oauth,
     )
     with run_in_thread(settings) as url:
         yield url, org, refresh_token

@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 import asyncpg
 import pytest
 
+from tests.utils.zoho import proxy_settings, unique_org
 from zoho_proxy.budget import Budget, Lease
 from zoho_proxy.budget_rules import Lane
 from zoho_proxy.db import create_proxy_pool
 from zoho_proxy.errors import BudgetExhaustedError
-
-from .conftest import proxy_settings, unique_org
 
 
 async def _replicas(database_url: str, count: int, **overrides: object) -> list[Budget]:

@@ -8,7 +8,8 @@ from contextlib import AsyncExitStack
 import httpx
 from prometheus_client import REGISTRY
 
-from .conftest import SIM_CLIENT_ID, SIM_CLIENT_SECRET
+from tests.utils.zoho import SIM_CLIENT_ID, SIM_CLIENT_SECRET
+
 from .harness import Replica, Sim, start_sim
 
 

@@ -7,7 +7,8 @@ import logging
 import asyncpg
 import pytest
 
-from .conftest import SIM_CLIENT_SECRET
+from tests.utils.zoho import SIM_CLIENT_SECRET
+
 from .harness import Replica, start_sim
 
 

@@ -16,11 +16,10 @@ import httpx
 import pytest
 
 from tds_common.db import create_pool
+from tests.utils.zoho import proxy_settings
 from zoho_proxy.errors import TokenRevokedError, TokenUnavailableError
 from zoho_proxy.settings import Settings
 from zoho_proxy.tokens import TokenManager, credential_key
-
-from .conftest import proxy_settings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
