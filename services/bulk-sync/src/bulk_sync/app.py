@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from bulk_sync import metrics
@@ -27,19 +26,11 @@ from tds_common.app import create_service_app
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
+from tds_common.proxy_http import proxy_http_client
 from tds_common.settings import loggable
 from tds_common.worker import BackgroundLoop
 
 logger = logging.getLogger(__name__)
-
-
-def proxy_http(settings: Settings) -> httpx.AsyncClient:
-    headers = {}
-    if settings.proxy.token is not None:
-        headers["Authorization"] = f"Bearer {settings.proxy.token.get_secret_value()}"
-    return httpx.AsyncClient(
-        base_url=settings.zoho_proxy_url, timeout=settings.proxy.timeout_seconds, headers=headers
-    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -53,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
         )
         app.state.pool = pool
-        http = proxy_http(settings)
+        http = proxy_http_client(settings.zoho_proxy_url, settings.proxy)
         producer = create_producer(settings.kafka_bootstrap_servers)
         stop = asyncio.Event()
         loop: BackgroundLoop | None = None

@@ -7,9 +7,14 @@ settings only say how much of it one run may spend on detail reads and how patie
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
-from tds_common.settings import ConsumerGroupSettings, ServiceSettings, service_config
+from tds_common.settings import (
+    ConsumerGroupSettings,
+    ProxyClientSettings,
+    ServiceSettings,
+    service_config,
+)
 
 
 class ConsumerSettings(ConsumerGroupSettings):
@@ -22,13 +27,11 @@ class ConsumerSettings(ConsumerGroupSettings):
     polled, so the group keeps us while a long run is in progress)."""
 
 
-class ProxySettings(BaseModel):
+class ProxySettings(ProxyClientSettings):
     """zoho-proxy, the only way to Zoho (``BULK_SYNC_PROXY__*``)."""
 
     timeout_seconds: float = Field(60.0, gt=0)
     """One call to the proxy; it may wait for budget up to its own lane bound (30 s)."""
-    token: SecretStr | None = None
-    """Bearer token for zoho-proxy, when it requires one."""
     retry_initial_seconds: float = Field(1.0, gt=0)
     """First backoff after a transient proxy failure (5xx, refused, timeout)."""
     retry_max_seconds: float = Field(30.0, gt=0)

@@ -56,6 +56,18 @@ class ConsumerGroupSettings(BaseModel):
     session_timeout_ms: int = Field(30_000, ge=6_000)
 
 
+class ProxyClientSettings(BaseModel):
+    """How a service calls zoho-proxy (see :func:`tds_common.proxy_http.proxy_http_client`).
+
+    Services subclass it for their ``<PREFIX>PROXY__*`` group with their own timeout default.
+    """
+
+    timeout_seconds: float = Field(30.0, gt=0)
+    """One call to the proxy."""
+    token: SecretStr | None = None
+    """Bearer token for zoho-proxy, when it requires one."""
+
+
 class ServiceSettings(BaseSettings):
     """Fields every service has. Subclass and set ``model_config = service_config("SVC_")``."""
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
-from tds_common.settings import ConsumerGroupSettings, ServiceSettings, service_config
+from tds_common.settings import (
+    ConsumerGroupSettings,
+    ProxyClientSettings,
+    ServiceSettings,
+    service_config,
+)
 
 
 class ConsumerSettings(ConsumerGroupSettings):
@@ -30,14 +35,12 @@ class ConsumerSettings(ConsumerGroupSettings):
         return self
 
 
-class ProxySettings(BaseModel):
+class ProxySettings(ProxyClientSettings):
     """zoho-proxy, for completing thin events (``PROCESSOR_PROXY__*``)."""
 
     timeout_seconds: float = Field(10.0, gt=0)
     max_concurrency: int = Field(4, ge=1, le=64)
     """Proxy reads in flight per batch; the proxy enforces Zoho's budget on top."""
-    token: SecretStr | None = None
-    """Bearer token for zoho-proxy, when it requires one."""
 
 
 class Settings(ServiceSettings):
