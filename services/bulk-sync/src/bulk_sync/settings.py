@@ -7,9 +7,10 @@ settings only say how much of it one run may spend on detail reads and how patie
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field
 
 from tds_common.settings import (
+    BackoffSettings,
     ConsumerGroupSettings,
     ProxyClientSettings,
     ServiceSettings,
@@ -27,7 +28,7 @@ class ConsumerSettings(ConsumerGroupSettings):
     polled, so the group keeps us while a long run is in progress)."""
 
 
-class ProxySettings(ProxyClientSettings):
+class ProxySettings(ProxyClientSettings, BackoffSettings):
     """zoho-proxy, the only way to Zoho (``BULK_SYNC_PROXY__*``)."""
 
     timeout_seconds: float = Field(60.0, gt=0)
@@ -38,12 +39,6 @@ class ProxySettings(ProxyClientSettings):
     """Backoff ceiling; 429s wait what the proxy's Retry-After says instead."""
     max_consecutive_failures: int = Field(30, ge=1)
     """Transient failures of one call in a row before the run is given up as failed."""
-
-    @model_validator(mode="after")
-    def _backoff_order(self) -> ProxySettings:
-        if self.retry_max_seconds < self.retry_initial_seconds:
-            raise ValueError("retry_max_seconds must be >= retry_initial_seconds")
-        return self
 
 
 class SyncSettings(BaseModel):

@@ -11,9 +11,9 @@ Log them only through :func:`loggable`, which masks every ``SecretStr``.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Self
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DATABASE_URL: Final = "postgresql://postgres@127.0.0.1:55432/tds"
@@ -54,6 +54,24 @@ class ConsumerGroupSettings(BaseModel):
     group_id: str
     """Consumer group; every replica joins it, partitions are shared among them."""
     session_timeout_ms: int = Field(30_000, ge=6_000)
+
+
+class BackoffSettings(BaseModel):
+    """An exponential backoff's bounds, checked to be in order.
+
+    Settings groups that retry inherit it and redeclare both fields with their own defaults.
+    """
+
+    retry_initial_seconds: float = Field(0.5, gt=0)
+    """First backoff."""
+    retry_max_seconds: float = Field(30.0, gt=0)
+    """Backoff ceiling."""
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> Self:
+        if self.retry_max_seconds < self.retry_initial_seconds:
+            raise ValueError("retry_max_seconds must be >= retry_initial_seconds")
+        return self
 
 
 class ProxyClientSettings(BaseModel):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 
 from tds_common.settings import (
+    BackoffSettings,
     ConsumerGroupSettings,
     ProxyClientSettings,
     ServiceSettings,
@@ -12,7 +13,7 @@ from tds_common.settings import (
 )
 
 
-class ConsumerSettings(ConsumerGroupSettings):
+class ConsumerSettings(ConsumerGroupSettings, BackoffSettings):
     """How the processor reads ``tds.zoho.events`` (``PROCESSOR_CONSUMER__*``)."""
 
     group_id: str = "tds-processor"
@@ -27,12 +28,6 @@ class ConsumerSettings(ConsumerGroupSettings):
     """Backoff ceiling; stays far below the consumer's max poll interval (300 s)."""
     lag_refresh_seconds: float = Field(5.0, gt=0)
     """How often the consumer-lag gauge is refreshed."""
-
-    @model_validator(mode="after")
-    def _backoff_order(self) -> ConsumerSettings:
-        if self.retry_max_seconds < self.retry_initial_seconds:
-            raise ValueError("retry_max_seconds must be >= retry_initial_seconds")
-        return self
 
 
 class ProxySettings(ProxyClientSettings):
