@@ -28,7 +28,10 @@ class Component:
 
     @property
     def built(self) -> bool:
-        return importlib.util.find_spec(f"{self.module}.__main__") is not None
+        try:
+            return importlib.util.find_spec(f"{self.module}.__main__") is not None
+        except ModuleNotFoundError:  # the package itself is not installed
+            return False
 
 
 APPS: Final = (
