@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tds_common.events import parse_zoho_timestamp
 
@@ -42,6 +42,11 @@ def _check_ids(ids: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(ids))  # keep order, drop repeats
 
 
+# The same checks on the request and on the command, declared once as types.
+ZohoIds = Annotated[list[str] | None, AfterValidator(_check_ids)]
+ZohoSince = Annotated[str | None, AfterValidator(_check_since)]
+
+
 class SyncRequest(BaseModel):
     """``POST /api/zoho/bulk-sync``. Entities default to every entity TDS mirrors."""
 
@@ -51,20 +56,10 @@ class SyncRequest(BaseModel):
     """Zoho organization id; default ``ZOHO_ORGANIZATION_ID``."""
     entities: list[str] | None = Field(None, min_length=1)
     mode: Mode = "full"
-    ids: list[str] | None = Field(None, min_length=1, max_length=MAX_SELECTIVE_IDS)
+    ids: ZohoIds = Field(None, min_length=1, max_length=MAX_SELECTIVE_IDS)
     """Zoho ids for ``selective`` (exactly one entity)."""
-    since: str | None = None
+    since: ZohoSince = None
     """``incremental`` only: Zoho timestamp; default the last completed run's high-water mark."""
-
-    @field_validator("ids")
-    @classmethod
-    def _valid_ids(cls, value: list[str] | None) -> list[str] | None:
-        return _check_ids(value)
-
-    @field_validator("since")
-    @classmethod
-    def _valid_since(cls, value: str | None) -> str | None:
-        return _check_since(value)
 
     @model_validator(mode="after")
     def _mode_fields(self) -> SyncRequest:
@@ -91,18 +86,8 @@ class SyncCommand(BaseModel):
     org_id: str = Field(pattern=r"^\d{1,32}$")
     entities: list[str] = Field(min_length=1)
     mode: Mode
-    ids: list[str] | None = None
-    since: str | None = None
-
-    @field_validator("ids")
-    @classmethod
-    def _valid_ids(cls, value: list[str] | None) -> list[str] | None:
-        return _check_ids(value)
-
-    @field_validator("since")
-    @classmethod
-    def _valid_since(cls, value: str | None) -> str | None:
-        return _check_since(value)
+    ids: ZohoIds = None
+    since: ZohoSince = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

@@ -38,6 +38,28 @@ def is_not_found(response: ZohoResponse) -> bool:
     return response.status_code == 404 or response.code in NOT_FOUND_CODES
 
 
+async def _first_source(
+    client: ZohoClient,
+    spec: EntitySpec,
+    path: str,
+    *,
+    org_id: str,
+    lane: Lane,
+    params: Params = (),
+) -> tuple[str, dict[str, Any]] | None:
+    """Ask the entity's products in priority order; the first that has ``path`` answers.
+
+    Returns the product and Zoho's successful body, or None when no source has it.
+    """
+    for product in spec.products:
+        response = await client.call(product, "GET", path, org_id=org_id, lane=lane, params=params)
+        if is_not_found(response):
+            logger.debug("%s not in %s", path, product)
+            continue
+        return product, _success_body(response)
+    return None
+
+
 async def read_record(
     client: ZohoClient, entity: str, record_id: str, *, org_id: str, lane: Lane
 ) -> dict[str, Any]:
@@ -45,25 +67,15 @@ async def read_record(
     spec = entity_spec(entity)
     if not record_id or "/" in record_id:
         raise NotFoundError(f"invalid {entity} id")
-    for product in spec.products:
-        response = await client.call(
-            product, "GET", f"{spec.path}/{record_id}", org_id=org_id, lane=lane
-        )
-        if is_not_found(response):
-            logger.debug("%s %s not in %s", entity, record_id, product)
-            continue
-        body = _success_body(response)
-        record = body.get(spec.module_key)
-        if not isinstance(record, dict):
-            raise ZohoServerError(f"Zoho {product} answer lacks the {spec.module_key!r} record")
-        return {
-            "entity": entity,
-            "source": product,
-            "organization_id": org_id,
-            "record": record,
-        }
-    sources = " or ".join(spec.products)
-    raise NotFoundError(f"{entity} {record_id} not found in Zoho {sources}")
+    found = await _first_source(client, spec, f"{spec.path}/{record_id}", org_id=org_id, lane=lane)
+    if found is None:
+        sources = " or ".join(spec.products)
+        raise NotFoundError(f"{entity} {record_id} not found in Zoho {sources}")
+    product, body = found
+    record = body.get(spec.module_key)
+    if not isinstance(record, dict):
+        raise ZohoServerError(f"Zoho {product} answer lacks the {spec.module_key!r} record")
+    return {"entity": entity, "source": product, "organization_id": org_id, "record": record}
 
 
 async def read_page(
@@ -71,24 +83,20 @@ async def read_page(
 ) -> dict[str, Any]:
     """``GET /v1/{entity}``: one page of the list from the entity's primary source."""
     spec = entity_spec(entity)
-    for product in spec.products:
-        response = await client.call(
-            product, "GET", spec.path, org_id=org_id, lane=lane, params=params
-        )
-        if is_not_found(response):
-            continue
-        body = _success_body(response)
-        records = body.get(spec.list_key)
-        if not isinstance(records, list):
-            raise ZohoServerError(f"Zoho {product} answer lacks the {spec.list_key!r} list")
-        return {
-            "entity": entity,
-            "source": product,
-            "organization_id": org_id,
-            "records": records,
-            "page_context": body.get("page_context", {}),
-        }
-    raise NotFoundError(f"{entity} list not available in Zoho {' or '.join(spec.products)}")
+    found = await _first_source(client, spec, spec.path, org_id=org_id, lane=lane, params=params)
+    if found is None:
+        raise NotFoundError(f"{entity} list not available in Zoho {' or '.join(spec.products)}")
+    product, body = found
+    records = body.get(spec.list_key)
+    if not isinstance(records, list):
+        raise ZohoServerError(f"Zoho {product} answer lacks the {spec.list_key!r} list")
+    return {
+        "entity": entity,
+        "source": product,
+        "organization_id": org_id,
+        "records": records,
+        "page_context": body.get("page_context", {}),
+    }
 
 
 def _success_body(response: ZohoResponse) -> dict[str, Any]:
