@@ -88,6 +88,43 @@ def crd_schema(crd: Document, version: str) -> Document:
     raise KeyError(f"{crd['metadata']['name']} has no version {version}")
 
 
+def structural_schema_errors(crd: Document) -> list[str]:
+    """What the API server refuses in a CRD schema that plain JSON Schema allows.
+
+    A structural schema may not say ``additionalProperties`` beside ``properties`` (the server
+    prunes unknown fields instead, and strict field validation reports them to the client).
+    """
+    errors: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if "properties" in node and "additionalProperties" in node:
+                errors.append(
+                    f"{path}: additionalProperties and properties are mutual exclusive"
+                )
+            for key, child in node.items():
+                walk(child, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, child in enumerate(node):
+                walk(child, f"{path}[{index}]")
+
+    for entry in crd["spec"]["versions"]:
+        walk(entry["schema"]["openAPIV3Schema"], f"{entry['name']}.openAPIV3Schema")
+    return errors
+
+
+def _strict_fields(schema: Any) -> Any:
+    """The schema as ``kubectl --validate=strict`` applies it: unknown fields are errors."""
+    if isinstance(schema, dict):
+        closed = {key: _strict_fields(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            closed["additionalProperties"] = False
+        return closed
+    if isinstance(schema, list):
+        return [_strict_fields(item) for item in schema]
+    return schema
+
+
 def custom_resource_errors(documents: Iterable[Document], crd: Document) -> list[str]:
     """Errors of the CRD's objects against its schema (CEL rules are not evaluated offline)."""
     group = crd["spec"]["group"]
@@ -105,7 +142,7 @@ def custom_resource_errors(documents: Iterable[Document], crd: Document) -> list
         except KeyError as exc:
             errors.append(f"{describe(doc)}: {exc}")
             continue
-        validator = jsonschema.Draft7Validator(schema)
+        validator = jsonschema.Draft7Validator(_strict_fields(schema))
         for error in validator.iter_errors(doc):
             path = "/".join(str(part) for part in error.absolute_path)
             errors.append(f"{describe(doc)}: {path}: {error.message}")
@@ -203,6 +240,7 @@ def check_documents(documents: list[Document], kube_version: str, *, policy: boo
         return ["no objects"]
     crd = load_documents([CRD_FILE])[0]
     errors = kubernetes_errors(documents, kube_version)
+    errors += structural_schema_errors(crd)
     errors += custom_resource_errors(documents, crd)
     errors += operator_resource_errors(documents)
     if policy:

@@ -11,6 +11,7 @@ from tests.unit.k8s.chartcheck import (
     REPO_ROOT,
     Document,
     custom_resource_errors,
+    structural_schema_errors,
     kubernetes_errors,
     load_documents,
 )
@@ -49,6 +50,15 @@ def test_crd_is_a_valid_kubernetes_object_with_status_subresource() -> None:
         "suspend",
     }
     assert spec["properties"]["mode"]["enum"] == ["full", "incremental", "selective"]
+
+
+def test_crd_schema_is_structural() -> None:
+    """The API server refuses additionalProperties beside properties (it prunes instead)."""
+    assert structural_schema_errors(crd()) == []
+    broken = copy.deepcopy(crd())
+    spec = broken["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["additionalProperties"] = False
+    assert any("mutual exclusive" in error for error in structural_schema_errors(broken))
 
 
 def test_examples_cover_every_mode_and_are_valid() -> None:
