@@ -36,6 +36,32 @@ def test_integer_accepts_whole_numbers_only() -> None:
         to_integer("2.5")
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["1e9999999", "-1e1000000", "1e-9999999", "9" * 65, 10**40, 1e300, "1" + "0" * 40,
+     "0." + "0" * 40 + "1"],
+)  # fmt: skip
+def test_numeric_refuses_unbounded_numbers_before_any_arithmetic(value: object) -> None:
+    """A hostile webhook number must fail at once (it once blocked the event loop for hours)."""
+    with pytest.raises(MappingError, match="out of range|too long|decimal places"):
+        to_numeric(value)
+    with pytest.raises(MappingError):
+        to_integer(value)
+
+
+def test_numeric_keeps_large_and_small_but_plausible_numbers() -> None:
+    assert to_numeric("123456789012345678901234567.89") == "123456789012345678901234567.89"
+    assert to_numeric("0.000001") == "0.000001" and to_numeric("0") == "0"
+
+
+def test_integer_refuses_what_its_column_cannot_hold() -> None:
+    assert to_integer("2147483647") == 2**31 - 1
+    with pytest.raises(MappingError, match="out of range for its column"):
+        to_integer("2147483648")
+    with pytest.raises(MappingError, match="out of range for its column"):
+        to_integer("1e20")
+
+
 def test_text_maps_empty_to_null_and_keeps_the_rest() -> None:
     assert to_text("") is None and to_text("x") == "x" and to_text(5) == "5"
     assert to_text(True) == "true" and to_text({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'

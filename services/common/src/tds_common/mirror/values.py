@@ -22,6 +22,15 @@ from tds_common.events import parse_zoho_timestamp
 Converter = Callable[[Any], Any]
 
 _TRUE: Final = frozenset({"true", "1", "yes", "y"})
+# Bounds on numbers before any arithmetic: Decimal parses "1e9999999" at once, but turning it
+# into an int (or PostgreSQL into numeric) takes minutes and blocks the event loop. No amount,
+# rate or quantity in Zoho comes near these; anything beyond is refused as a poison value.
+MAX_NUMBER_TEXT: Final = 64
+MAX_INTEGER_DIGITS: Final = 30
+MAX_FRACTION_DIGITS: Final = 30
+# PostgreSQL ``integer`` columns (payment_terms, item_order).
+INT32_MIN: Final = -(2**31)
+INT32_MAX: Final = 2**31 - 1
 _FALSE: Final = frozenset({"false", "0", "no", "n"})
 
 
@@ -58,14 +67,23 @@ def to_numeric(value: Any) -> str | None:
     if isinstance(value, bool):
         raise MappingError(f"expected a number, got a boolean: {value!r}")
     if isinstance(value, int):
+        # Python ints are exact but unbounded; bound them like any other number.
+        if abs(value) >= 10**MAX_INTEGER_DIGITS:
+            raise MappingError(f"number out of range (more than {MAX_INTEGER_DIGITS} digits)")
         return str(value)
     text = str(value).strip().replace(",", "").removesuffix("%")
+    if len(text) > MAX_NUMBER_TEXT:
+        raise MappingError(f"number too long ({len(text)} characters), got {text[:40]!r}…")
     try:
         number = Decimal(text)
     except InvalidOperation as exc:
         raise MappingError(f"expected a number, got {str(value)[:40]!r}") from exc
     if not number.is_finite():
         raise MappingError(f"expected a finite number, got {str(value)[:40]!r}")
+    if number and not -MAX_FRACTION_DIGITS <= number.adjusted() < MAX_INTEGER_DIGITS:
+        raise MappingError(f"number out of range, got {str(value)[:40]!r}")
+    if number.as_tuple().exponent < -MAX_FRACTION_DIGITS:  # type: ignore[operator]
+        raise MappingError(f"too many decimal places, got {str(value)[:40]!r}")
     return str(number)
 
 
@@ -77,7 +95,10 @@ def to_integer(value: Any) -> int | None:
     number = Decimal(numeric)
     if number != number.to_integral_value():
         raise MappingError(f"expected a whole number, got {numeric}")
-    return int(number)
+    whole = int(number)  # safe: to_numeric bounded the exponent
+    if not INT32_MIN <= whole <= INT32_MAX:
+        raise MappingError(f"whole number out of range for its column, got {numeric}")
+    return whole
 
 
 def to_boolean(value: Any) -> bool | None:
