@@ -99,9 +99,7 @@ def structural_schema_errors(crd: Document) -> list[str]:
     def walk(node: Any, path: str) -> None:
         if isinstance(node, dict):
             if "properties" in node and "additionalProperties" in node:
-                errors.append(
-                    f"{path}: additionalProperties and properties are mutual exclusive"
-                )
+                errors.append(f"{path}: additionalProperties and properties are mutual exclusive")
             for key, child in node.items():
                 walk(child, f"{path}.{key}")
         elif isinstance(node, list):

@@ -11,9 +11,9 @@ from tests.unit.k8s.chartcheck import (
     REPO_ROOT,
     Document,
     custom_resource_errors,
-    structural_schema_errors,
     kubernetes_errors,
     load_documents,
+    structural_schema_errors,
 )
 from tests.unit.k8s.conftest import KUBE_VERSION
 
