@@ -6,8 +6,11 @@ MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
 .DEFAULT_GOAL := help
 
 UV_VERSION := 0.13.8
-# uv from PATH, or a private copy under .local/ installed from PyPI by `make install`.
-UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.local/uv/bin/uv)
+# The project's own uv, installed from PyPI under .local/ by `make install`: never whatever uv the
+# machine happens to have, so a fresh machine and a developer's run the same tools.
+UV := $(CURDIR)/.local/uv/bin/uv
+# What make and the tests run comes first from the project's own install (uv, helm, kustomize).
+export PATH := $(CURDIR)/.local/uv/bin:$(CURDIR)/.local/bin:$(PATH)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen --all-packages

@@ -23,6 +23,7 @@ import pytest
 from tests.unit.k8s.chartcheck import REPO_ROOT
 from tests.unit.k8s.dockerfile import DOCKERFILE, parse, skaffold_build_args
 from tests.unit.k8s.values_cases import VALUES_FILE, load_yaml
+from tests.utils.tools import project_uv
 
 # The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
 pytestmark = pytest.mark.timeout(900)
@@ -68,7 +69,8 @@ def replay_builder(directory: str, build_dir: Path, venv: Path) -> None:
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(REPO_ROOT / source, destination)
         elif keyword == "RUN" and "uv sync" in args:
-            command = shlex.split(args[args.index("uv sync") :])
+            # The Dockerfile says `uv`; here that is the project's own uv, not the PATH's.
+            command = [str(project_uv()), *shlex.split(args[args.index("uv sync") :])[1:]]
             result = subprocess.run(
                 command, cwd=build_dir, env=env, capture_output=True, text=True, timeout=600
             )

