@@ -15,7 +15,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import asyncpg
 import psycopg
@@ -31,6 +31,14 @@ from tds_common.migrate import apply_migrations
 from tds_common.settings import TopicSettings
 
 
+def _start_or_exit(server: str, start: Callable[[], bool]) -> bool:
+    """Start a shared server, or end the session with one clear message (not one per test)."""
+    try:
+        return start()
+    except Exception as exc:  # any failure to start ends the run the same way
+        pytest.exit(f"{server} could not start: {exc}", returncode=3)
+
+
 @pytest.fixture(scope="session", name="postgres_admin_url")
 def fixture_postgres_admin_url() -> Iterator[str]:
     if url := os.environ.get("TDS_TEST_DATABASE_URL"):
@@ -38,7 +46,7 @@ def fixture_postgres_admin_url() -> Iterator[str]:
         return
     config = devpg.PostgresConfig()
     with FileLock(str(state_dir() / "postgres.start.lock")):
-        started = devpg.start(config)
+        started = _start_or_exit("PostgreSQL", lambda: devpg.start(config))
     yield config.url("postgres")
     if started and not os.environ.get("TDS_KEEP_STACK"):
         devpg.stop(config)
@@ -71,7 +79,7 @@ def fixture_kafka_bootstrap() -> Iterator[str]:
         return
     config = devkafka.KafkaConfig()
     with FileLock(str(state_dir() / "kafka.start.lock")):
-        started = devkafka.start(config)
+        started = _start_or_exit("Kafka", lambda: devkafka.start(config))
     yield config.bootstrap
     if started and not os.environ.get("TDS_KEEP_STACK"):
         devkafka.stop(config)
