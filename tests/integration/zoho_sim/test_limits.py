@@ -1,4 +1,7 @@
-"""Per-minute, daily and in-flight limits per org and product (zoho-api.md §5), over HTTP."""
+"""Per-minute, daily and in-flight limits per org and product, over HTTP.
+
+The rules: docs/zoho-api.md#rate-limits.
+"""
 
 from __future__ import annotations
 

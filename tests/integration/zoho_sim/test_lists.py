@@ -1,4 +1,7 @@
-"""Lists vs details, paging, page_context, sorting and filters (zoho-api.md §3, §4, §7)."""
+"""Lists vs details, paging, page_context, sorting and filters, over HTTP.
+
+The rules: docs/zoho-api.md#pagination, #incremental-sync and #entities-and-fields.
+"""
 
 from __future__ import annotations
 

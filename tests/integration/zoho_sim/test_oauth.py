@@ -1,4 +1,4 @@
-"""Token endpoint rules (zoho-api.md §1), driven over HTTP."""
+"""Token endpoint rules (docs/zoho-api.md#oauth), driven over HTTP."""
 
 from __future__ import annotations
 

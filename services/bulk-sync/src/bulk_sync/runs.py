@@ -1,4 +1,4 @@
-"""The ``tds_sync_runs`` rows (ARCHITECTURE.md section 4) and the run's seen-id scratch table.
+"""The ``tds_sync_runs`` rows (docs/architecture.md#control-tables) and each run's seen-id table.
 
 One row per run, one entity per run: ``entity_type`` is the entity, ``total_items`` counts the
 records listed so far (Zoho lists have no total; selective runs know theirs up front),

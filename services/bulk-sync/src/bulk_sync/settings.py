@@ -49,7 +49,8 @@ class SyncSettings(BaseModel):
     cursor_overlap_seconds: int = Field(1, ge=0)
     """The keyset cursor asks for ``last_modified_time`` this much before the last one seen, so
     records sharing the boundary second are listed again whether Zoho's filter is ``>=`` or
-    ``>`` (zoho-api.md section 4: UNCONFIRMED); ids already written at the boundary are skipped."""
+    ``>`` (UNCONFIRMED, docs/zoho-api.md#incremental-sync); ids already written at the boundary
+    are skipped."""
     max_detail_calls_per_run: int | None = Field(100, ge=0)
     """Detail reads (one call per invoice, bill, credit note or price list whose list summary is
     newer than the stored row, or whose stored row lacks its line items) one run may spend.

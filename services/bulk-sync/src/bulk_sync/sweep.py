@@ -1,11 +1,11 @@
 """Deletions found by a full run: rows Zoho no longer lists are soft-deleted, and only then.
 
-Zoho has no feed of deletions (zoho-api.md section 4). A full run records every id it listed in
-``tds_sync_run_seen``; once its list is exhausted, a live mirror row of the organization that was
-neither seen nor written since the run started is gone from Zoho. It is marked deleted through
-:func:`tds_common.mirror.write_changes` (a delete at the stored version, so a newer webhook write
-that lands meanwhile still wins), in the transaction that completes the entity. A run that fails
-or is interrupted never gets here, so a partial list can never delete anything.
+Zoho has no feed of deletions (docs/zoho-api.md#incremental-sync). A full run records every id it
+listed in ``tds_sync_run_seen``; once its list is exhausted, a live mirror row of the organization
+that was neither seen nor written since the run started is gone from Zoho. It is marked deleted
+through :func:`tds_common.mirror.write_changes` (a delete at the stored version, so a newer webhook
+write that lands meanwhile still wins), in the transaction that completes the entity. A run that
+fails or is interrupted never gets here, so a partial list can never delete anything.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The entity catalogue (contract: ARCHITECTURE.md section 3).
+"""The entity catalogue (contract: docs/architecture.md#entities).
 
 One entry per entity TDS mirrors: the name used in URLs, topics and metric labels, Zoho's module
 key (the singular key a webhook payload and a detail response wrap the record in), the list key,

@@ -1,4 +1,4 @@
-"""The event envelope on ``tds.zoho.events`` (contract: ARCHITECTURE.md section 5).
+"""The event envelope on ``tds.zoho.events`` (contract: docs/architecture.md#kafka).
 
 One message per change, key ``org_id:entity:zoho_id`` so every record's versions stay in order on
 one partition. Ingest (webhooks), bulk-sync (pages) and the DLQ replay all produce this shape;

@@ -1,6 +1,6 @@
 """Kafka plumbing: producers with the delivery guarantees of the contract, topic setup, checks.
 
-Producers use ``acks=all`` and idempotence (ARCHITECTURE.md section 5). Consumers have
+Producers use ``acks=all`` and idempotence (docs/architecture.md#kafka). Consumers have
 auto-commit off: the services that own them commit offsets only after the database commit.
 aiokafka errors are translated to our tree at this boundary.
 """

@@ -1,7 +1,7 @@
 """The HTTP client services call zoho-proxy with.
 
-zoho-proxy is the only way to Zoho (ARCHITECTURE.md), and every caller needs the same client:
-the proxy's base URL, the caller's own timeout and the bearer token when the proxy requires
+zoho-proxy is the only way to Zoho (docs/architecture.md#services), and every caller needs the same
+client: the proxy's base URL, the caller's own timeout and the bearer token when the proxy requires
 one. What to call and how to retry stays with each service's own ``proxy`` module.
 """
 

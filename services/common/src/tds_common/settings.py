@@ -34,7 +34,7 @@ def service_config(env_prefix: str) -> SettingsConfigDict:
 
 
 class TopicSettings(BaseModel):
-    """Kafka topic names (contract: ARCHITECTURE.md section 5); overridable for tests."""
+    """Kafka topic names (contract: docs/architecture.md#kafka); overridable for tests."""
 
     events: str = "tds.zoho.events"
     """Webhook and sync events, key ``org_id:entity:zoho_id``."""

@@ -1,4 +1,4 @@
-"""Webhook authentication (ARCHITECTURE.md section 6): a shared token, optionally an HMAC.
+"""Webhook authentication (docs/architecture.md#webhook-authentication): a token, maybe an HMAC.
 
 Zoho Books/Inventory do not sign webhooks; the workflow action carries a secret we chose, in the
 ``X-TDS-Webhook-Token`` header or a ``token`` query parameter. Every configured secret is compared

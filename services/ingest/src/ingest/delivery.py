@@ -1,10 +1,10 @@
 """What a webhook's URL and headers say about the delivery: which organization, which operation.
 
-Zoho's payload names neither (zoho-api.md section 8.3), so both are configured on the workflow
-webhook:
+Zoho's payload names neither (docs/zoho-api.md#webhook-payload), so both are configured on the
+workflow webhook:
 
 - organization: ``X-TDS-Org`` header, else ``org_id`` query parameter, else
-  ``ZOHO_ORGANIZATION_ID`` (ARCHITECTURE.md section 6);
+  ``ZOHO_ORGANIZATION_ID`` (docs/architecture.md#webhook-organization);
 - operation: ``upsert`` unless the URL carries ``?op=delete`` or the webhook sends the header
   ``X-TDS-Event: deleted``. ``?op=create`` and ``?op=edit`` are accepted as upserts, so one URL
   template per workflow trigger (``?op=create|edit|delete``) works too. Point a workflow rule

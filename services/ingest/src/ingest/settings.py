@@ -1,7 +1,7 @@
 """Settings of the ingest service (env prefix ``INGEST_``; shared names unprefixed).
 
-``WEBHOOK_SECRETS`` is the shared name of ARCHITECTURE.md section 7: a comma-separated list of
-tokens, every one of them accepted, so a secret can be rotated by adding the new one, switching
+``WEBHOOK_SECRETS`` is the shared name of docs/architecture.md#configuration: a comma-separated list
+of tokens, every one of them accepted, so a secret can be rotated by adding the new one, switching
 Zoho's workflow webhooks over, then removing the old one. It has no default: ingest is the only
 service on the internet and must never run open.
 """

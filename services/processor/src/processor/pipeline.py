@@ -1,6 +1,6 @@
 """One batch of Kafka records into the mirror: decode, complete, map, write, dead-letter.
 
-The rules (ARCHITECTURE.md §5, issue 6):
+The rules (docs/architecture.md#kafka, issue 6):
 
 - Good records of a batch are written in ONE transaction (inbox + mirror + queue rows).
 - Infrastructure failures (PostgreSQL, zoho-proxy, Kafka unreachable or timing out) raise

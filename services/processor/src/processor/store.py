@@ -1,4 +1,6 @@
-"""The processor's control rows: ``tds_inbox_events`` and ``tds_sync_queue`` (ARCHITECTURE.md §4).
+"""The processor's control rows: ``tds_inbox_events`` and ``tds_sync_queue``.
+
+Both tables are contracts (docs/architecture.md#control-tables).
 
 One inbox row per event, unique on its dedup key: inserting it is how a redelivery is detected
 (``ON CONFLICT DO NOTHING`` returns nothing for it), in the same transaction as the mirror rows,

@@ -3,7 +3,7 @@
 Kept free of I/O so it is unit-tested exhaustively; :mod:`zoho_proxy.budget` runs it inside a
 PostgreSQL row lock, which makes each decision atomic across replicas.
 
-Per organization and product there are three limits (zoho-api.md section 5):
+Per organization and product there are three limits (docs/zoho-api.md#rate-limits):
 
 - the rate window: a sliding log of calls. Sliding rather than fixed, because a fixed window
   lets 2x the limit through around a boundary, and Zoho's own windowing is unknown. A call

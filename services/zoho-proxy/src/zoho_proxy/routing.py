@@ -20,7 +20,7 @@ from zoho_proxy.zoho.client import Params, ZohoClient, ZohoResponse
 logger = logging.getLogger(__name__)
 
 NOT_FOUND_CODES: Final = frozenset({1002, 5})
-"""``<Entity> does not exist.`` and ``Invalid URL passed`` (zoho-api.md section 6)."""
+"""``<Entity> does not exist.`` and ``Invalid URL passed`` (docs/zoho-api.md#error-format)."""
 
 LIST_PARAMS: Final = ("page", "per_page", "sort_column", "sort_order", "last_modified_time")
 """Query parameters ``GET /v1/{entity}`` forwards to Zoho."""

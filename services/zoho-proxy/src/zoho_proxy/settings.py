@@ -27,7 +27,7 @@ BOOKS_DAILY_LIMITS: Final[dict[str, int]] = {
     "ultimate": 10000,
     "enterprise": 10000,
 }
-"""Books daily call quota per plan (zoho-api.md 5.1)."""
+"""Books daily call quota per plan (docs/zoho-api.md#books-limits)."""
 
 INVENTORY_DAILY_LIMITS: Final[dict[str, int]] = {
     "free": 1000,
@@ -38,7 +38,7 @@ INVENTORY_DAILY_LIMITS: Final[dict[str, int]] = {
     "ultimate": 10000,
     "enterprise": 10000,
 }
-"""Inventory daily quota per plan (zoho-api.md 5.3; UNCONFIRMED, hence overridable)."""
+"""Inventory daily quota per plan, overridable: UNCONFIRMED (docs/zoho-api.md#inventory-limits)."""
 
 _PLACEHOLDERS: Final = frozenset({"", "changeme", "change-me", "secret", "xxx", "todo"})
 
@@ -120,7 +120,7 @@ class Settings(ServiceSettings):
     grant to the answer, which already covers any delay until Zoho counted it): clock slack."""
     shared_product_pools: bool = False
     """Books and Inventory spend one budget per organization (UNCONFIRMED which Zoho does:
-    zoho-api.md 5.3); shared, they are both accounted in the ``books`` row."""
+    docs/zoho-api.md#inventory-limits); shared, they are both accounted in the ``books`` row."""
     max_in_flight: int = Field(10, ge=1)
     """Concurrent calls per organization and product (Zoho: 5 free, 10 paid)."""
     max_wait_seconds: LaneWaits = Field(default_factory=LaneWaits)

@@ -46,7 +46,7 @@ DEFAULT_EXPIRES_IN_SECONDS: Final = 3600.0
 REVOKED_ERRORS: Final = frozenset(
     {"invalid_code", "invalid_client", "invalid_client_secret", "unauthorized_client"}
 )
-"""Token-endpoint errors that no retry can fix (zoho-api.md 1.5)."""
+"""Token-endpoint errors that no retry can fix (docs/zoho-api.md#token-endpoint-errors)."""
 
 
 def credential_key(client_id: str, refresh_token: str) -> str:
@@ -65,7 +65,10 @@ class MintOutcome:
 
 
 def classify_token_response(status_code: int, body: Any) -> MintOutcome:
-    """Read Zoho's token response, including errors sent with HTTP 200 (zoho-api.md 1.5)."""
+    """Read Zoho's token response, including errors sent with HTTP 200.
+
+    The shapes: docs/zoho-api.md#token-endpoint-errors.
+    """
     if not isinstance(body, dict):
         state: TokenState = "failing"
         return MintOutcome(state, error=f"http_{status_code}_non_json")

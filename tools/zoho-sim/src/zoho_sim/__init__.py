@@ -1,1 +1,1 @@
-"""A faithful Zoho Books v3 / Inventory v1 simulator (see shared zoho-api.md)."""
+"""A faithful Zoho Books v3 / Inventory v1 simulator (see docs/zoho-api.md)."""

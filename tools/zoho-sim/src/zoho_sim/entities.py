@@ -1,8 +1,8 @@
 """The Zoho modules the simulator serves, and how each is named, listed and sorted.
 
-One :class:`EntitySpec` per module (zoho-api.md §7.2/§7.3): its URL path, list and detail keys,
-id field, the TDS name used in webhook URLs (ARCHITECTURE.md §3), which keys a list summary
-drops, and the sort columns and ``filter_by`` values a list accepts.
+One :class:`EntitySpec` per module (docs/zoho-api.md#entities-and-fields): its URL path, list and
+detail keys, id field, the TDS name used in webhook URLs (docs/architecture.md#entities), which keys
+a list summary drops, and the sort columns and ``filter_by`` values a list accepts.
 """
 
 from __future__ import annotations

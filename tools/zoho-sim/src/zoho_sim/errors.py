@@ -1,4 +1,4 @@
-"""Zoho's error answers: HTTP status plus the ``{"code", "message"}`` envelope (zoho-api.md §6).
+"""Zoho's errors: an HTTP status and a ``{"code", "message"}`` body (docs/zoho-api.md#error-format).
 
 Raise :class:`ZohoError` anywhere in request handling; the API layer renders it. The messages
 are Zoho's own where the facts file quotes them.

@@ -1,4 +1,4 @@
-"""Zoho's API call limits for one organization and product (zoho-api.md §5).
+"""Zoho's API call limits for one organization and product (docs/zoho-api.md#rate-limits).
 
 Three limits, each answered with HTTP 429 and no Retry-After: the daily quota by plan (code 45),
 calls per minute (code 44) and calls in flight (code 1070). Besides enforcing them, a budget

@@ -1,4 +1,4 @@
-"""Zoho Accounts' token rules (zoho-api.md §1): minting, throttling, caps, expiry, revocation.
+"""Zoho Accounts' token rules (docs/zoho-api.md#oauth): minting, throttling, caps, expiry, revoking.
 
 Pure state, no HTTP: :mod:`zoho_sim.routes.oauth` turns the outcomes into responses. Token
 values are never logged or returned by the control API; refresh tokens are shown masked.

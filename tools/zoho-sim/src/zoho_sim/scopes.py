@@ -1,4 +1,4 @@
-"""OAuth scopes per call (zoho-api.md §1.7): ``ZohoBooks.<module>.<OP>`` and
+"""OAuth scopes per call (docs/zoho-api.md#scopes): ``ZohoBooks.<module>.<OP>`` and
 ``ZohoInventory.<module>.<OP>``; a token without a fitting scope gets code 57, like a dead one.
 
 Reads need ``READ`` or ``ALL`` on the module, or the product's full-access scope (widely used

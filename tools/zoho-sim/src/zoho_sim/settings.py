@@ -1,6 +1,6 @@
 """Simulator settings, from ``ZOHO_SIM_*`` environment variables (nested with ``__``).
 
-Every behaviour that ``zoho-api.md`` marks UNCONFIRMED is a setting here, so a test can pick the
+Every behaviour that docs/zoho-api.md marks UNCONFIRMED is a setting here, so a test can pick the
 stricter or the other plausible variant. Limits, faults and webhooks can also be changed at run
 time through the control API (``/_sim/...``); these settings are the values a reset returns to.
 """
@@ -28,7 +28,7 @@ WEBHOOK_ENTITIES: Final = (
     "stock",
     "prices",
 )
-"""TDS entity names (ARCHITECTURE.md §3) that webhooks are sent for."""
+"""TDS entity names (docs/architecture.md#entities) that webhooks are sent for."""
 _PLACEHOLDERS: Final = {"entity": "products", "event": "edit", "org_id": "1", "id": "1"}
 WebhookEvent = Literal["create", "edit", "delete"]
 DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("create", "edit")
@@ -44,7 +44,7 @@ BOOKS_DAILY_QUOTA: Final[dict[str, int]] = {
     "ultimate": 10000,
     "enterprise": 10000,
 }
-"""zoho-api.md §5.1 [DOC]."""
+"""docs/zoho-api.md#books-limits [DOC]."""
 INVENTORY_DAILY_QUOTA: Final[dict[str, int]] = {
     "free": 1000,
     "standard": 2500,
@@ -54,7 +54,7 @@ INVENTORY_DAILY_QUOTA: Final[dict[str, int]] = {
     "ultimate": 10000,
     "enterprise": 10000,
 }
-"""zoho-api.md §5.3: UNCONFIRMED third-party digest (premium 75,000 read as 7,500)."""
+"""UNCONFIRMED digest: premium 75,000 read as 7,500 (docs/zoho-api.md#inventory-limits)."""
 
 
 class OrgSettings(BaseModel):
@@ -63,7 +63,7 @@ class OrgSettings(BaseModel):
     organization_id: str = Field(DEFAULT_ORGANIZATION_ID, pattern=r"^\d{5,20}$")
     name: str = "Local Simulator Trading Co"
     plan: Plan = "professional"
-    """Professional: the cheapest Books plan with workflow rules (webhooks), zoho-api.md §8.1."""
+    """Professional, the cheapest plan with webhooks (docs/zoho-api.md#webhook-mechanism)."""
     utc_offset: str = Field("-0400", pattern=r"^[+-]\d{4}$")
     """Timestamps are written in the org's offset, ``2026-06-09T09:45:21-0400`` (§7.1)."""
     time_zone: str = "America/New_York"
@@ -74,11 +74,11 @@ class OrgSettings(BaseModel):
     """Overrides the plan's in-flight cap (free 5, paid 10) when set."""
     stock_layout: Literal["warehouses", "locations"] = "warehouses"
     """Inventory item details show stock as ``warehouses[]`` (``warehouse_*`` fields) or, for
-    orgs moved to Locations, ``locations[]`` (``location_*`` fields); zoho-api.md §7.4."""
+    orgs moved to Locations, ``locations[]`` (``location_*``); docs/zoho-api.md#key-fields."""
 
 
 class OAuthSettings(BaseModel):
-    """Token endpoint behaviour (zoho-api.md §1)."""
+    """Token endpoint behaviour (docs/zoho-api.md#oauth)."""
 
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: SecretStr = SecretStr(DEFAULT_CLIENT_SECRET)
@@ -102,11 +102,11 @@ class OAuthSettings(BaseModel):
     """``api_domain`` in token responses; empty means the simulator's own base URL."""
     scope: str = "ZohoBooks.fullaccess.all,ZohoInventory.FullAccess.all"
     """Scopes of the configured refresh token (comma-separated, case-insensitive); a call whose
-    module is not covered answers code 57 (zoho-api.md §1.7)."""
+    module is not covered answers code 57 (docs/zoho-api.md#scopes)."""
 
 
 class LimitSettings(BaseModel):
-    """API call limits per organization and product (zoho-api.md §5)."""
+    """API call limits per organization and product (docs/zoho-api.md#rate-limits)."""
 
     per_minute: int = Field(100, ge=1)
     minute_window_seconds: float = Field(60.0, gt=0)
@@ -127,7 +127,7 @@ class LimitSettings(BaseModel):
 
 
 class ApiSettings(BaseModel):
-    """Request handling details that zoho-api.md marks UNCONFIRMED."""
+    """Request handling details that docs/zoho-api.md marks UNCONFIRMED."""
 
     max_per_page: int = Field(200, ge=1)
     per_page_over_max: Literal["clamp", "error"] = "clamp"
@@ -147,7 +147,7 @@ class ApiSettings(BaseModel):
 
 
 class WebhookSettings(BaseModel):
-    """Where mutations are delivered (Zoho workflow webhooks, zoho-api.md §8)."""
+    """Where mutations are delivered (Zoho workflow webhooks, docs/zoho-api.md#webhooks)."""
 
     url_template: str = ""
     """e.g. ``http://127.0.0.1:8001/api/zoho/webhooks/{entity}``; empty disables delivery."""

@@ -1,4 +1,4 @@
-"""Webhook deliveries for record changes, the way a Zoho workflow rule sends them (zoho-api.md §8).
+"""Record-change webhooks, sent the way a Zoho workflow rule sends them (docs/zoho-api.md#webhooks).
 
 One POST per change to the configured URL template (placeholders ``{entity}`` in TDS names,
 ``{event}``, ``{org_id}``, ``{id}``), body = the "Default Payload": the full record under its
@@ -58,7 +58,7 @@ class WebhookSender:
         self._daily.clear()
 
     def _over_daily_limit(self, org_id: str) -> bool:
-        """Zoho Books runs at most N webhook executions per org per day (zoho-api.md §8.1)."""
+        """At most N webhook executions per org per day (docs/zoho-api.md#webhook-mechanism)."""
         limit = self.config.daily_limit
         if limit is None:
             return False

@@ -1,5 +1,5 @@
 -- TDS initial schema: the Zoho mirror (schema "zoho") and the control tables.
--- Contract: ARCHITECTURE.md sections 3 and 4. Forward-only; later changes must stay backward
+-- Contract: docs/architecture.md#entities and #control-tables. Forward-only; later changes must stay backward
 -- compatible with the previous release (expand, then contract) so `helm rollback` keeps working.
 
 CREATE SCHEMA IF NOT EXISTS zoho;

@@ -1,4 +1,4 @@
-"""Which Zoho field lands in which column of which table, for every entity (ARCHITECTURE.md §3).
+"""Which Zoho field lands in which column of which table (docs/architecture.md#mirror-tables).
 
 A :class:`MirrorSpec` describes one entity: its parent table and typed columns, its child table
 (line items, price list items) if any, and what a complete record must carry (a webhook without

@@ -6,8 +6,8 @@ connection's codecs. The monotonic rule lives here, in SQL, so concurrent writer
 replicas, bulk-sync) are ordered by the database's row locks, not by luck:
 
 - an upsert wins when either side has no version, when it is newer, or when it is as new and the
-  stored row is not deleted (ARCHITECTURE.md's ``>=``, except that a delete at the same version
-  is final);
+  stored row is not deleted (the ``>=`` of docs/architecture.md#monotonic-upsert, except that a
+  delete at the same version is final);
 - a delete wins when it is at least as new; it keeps the stored columns and sets ``deleted_at``.
 """
 

@@ -1,4 +1,4 @@
-"""Deterministic seeded records shaped like Zoho's (zoho-api.md §7.1, §7.4).
+"""Deterministic seeded records shaped like Zoho's (docs/zoho-api.md#entities-and-fields).
 
 A record depends only on (seed, org, entity, index): names, rates and contact types that other
 records refer to are pure functions of the index, the rest comes from a ``random.Random`` seeded

@@ -1,4 +1,6 @@
-"""List and detail bodies: summaries vs details, paging, sorting and filters (zoho-api.md §3, §4).
+"""List and detail bodies: summaries vs details, paging, sorting and filters.
+
+Zoho's rules: docs/zoho-api.md#pagination and #incremental-sync.
 
 Pure functions of the store and the query parameters; they raise :class:`ZohoError` for bad
 parameters (code 2) and missing records (code 1002).
