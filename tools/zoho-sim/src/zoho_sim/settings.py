@@ -65,7 +65,8 @@ class OrgSettings(BaseModel):
     plan: Plan = "professional"
     """Professional, the cheapest plan with webhooks (docs/zoho-api.md#webhook-mechanism)."""
     utc_offset: str = Field("-0400", pattern=r"^[+-]\d{4}$")
-    """Timestamps are written in the org's offset, ``2026-06-09T09:45:21-0400`` (§7.1)."""
+    """Timestamps are written in the org's offset, ``2026-06-09T09:45:21-0400``
+    (docs/zoho-api.md#record-conventions)."""
     time_zone: str = "America/New_York"
     currency_code: str = "USD"
     daily_quota: int | None = Field(None, ge=1)
