@@ -97,7 +97,7 @@ async def test_budget_health_and_metrics_endpoints(setup: tuple[Sim, Replica]) -
     assert health["checks"]["zoho_token"] == "ok"
     assert (await replica.client.get("/ready")).status_code == 200
     metrics = (await replica.client.get("/metrics")).text
-    assert 'tds_zoho_proxy_upstream_calls_total{api="books",endpoint="/contacts"' in metrics
+    assert 'tds_zoho_proxy_upstream_calls_total{api="books",lane="bulk",path="/contacts"' in metrics
     assert "tds_zoho_proxy_budget_remaining" in metrics
     assert sim.refresh_token not in metrics
 

@@ -48,3 +48,26 @@ def test_every_queried_metric_is_exported() -> None:
     assert len(queried) >= 15
     missing = queried - exported_names()
     assert not missing, f"alerts or dashboards query metrics no service exports: {sorted(missing)}"
+
+
+# Labels Prometheus attaches to every scraped series (the ServiceMonitor's target labels). A
+# metric label of the same name is renamed to ``exported_<name>`` at scrape time, so a rule or
+# panel that groups by it silently groups by the target instead.
+TARGET_LABELS: Final = frozenset(
+    {"job", "instance", "namespace", "pod", "service", "container", "endpoint"}
+)
+
+
+def colliding_labels() -> dict[str, set[str]]:
+    """Metric name → its labels that a target label would overwrite."""
+    exported_names()
+    collisions: dict[str, set[str]] = {}
+    for name, collector in REGISTRY._names_to_collectors.items():
+        labels = set(getattr(collector, "_labelnames", ())) & TARGET_LABELS
+        if labels and name.startswith("tds_"):
+            collisions[name] = labels
+    return collisions
+
+
+def test_no_metric_label_is_overwritten_by_a_target_label() -> None:
+    assert colliding_labels() == {}

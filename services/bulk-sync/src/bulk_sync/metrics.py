@@ -1,7 +1,8 @@
 """Prometheus metrics of the bulk-sync service, created once per process.
 
-Labels are bounded: entity names from the catalogue, modes, call kinds, run statuses. ``job`` of
-the last-success gauge is ``<mode>-<entity>`` (e.g. ``full-invoices``).
+Labels are bounded: entity names from the catalogue, modes, call kinds, run statuses. ``sync`` of
+the last-success gauge is ``<mode>-<entity>`` (e.g. ``full-invoices``); it is not called ``job``,
+which Prometheus sets on every scraped series (the metric's own would become ``exported_job``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,6 @@ RUN_DURATION = Histogram(
 RUNS_IN_PROGRESS = Gauge(f"{PREFIX}_runs_in_progress", "Runs this worker is executing")
 LAST_SUCCESS = Gauge(
     f"{PREFIX}_last_success_timestamp_seconds",
-    "Unix time of the last completed run, per job (<mode>-<entity>)",
-    ["job"],
+    "Unix time of the last completed run, per sync (<mode>-<entity>)",
+    ["sync"],
 )

@@ -1,7 +1,8 @@
 """Prometheus metrics of the zoho-proxy service, created once per process.
 
-Labels stay bounded: ``api`` is books/inventory, ``endpoint`` a path template with ids replaced
-by ``{id}``, ``lane`` one of three, ``org`` the few configured organizations. Never tokens.
+Labels stay bounded: ``api`` is books/inventory, ``path`` a path template with ids replaced by
+``{id}``, ``lane`` one of three, ``org`` the few configured organizations. Never tokens. (Not
+``endpoint``: Prometheus sets that label on every scraped series, from the ServiceMonitor.)
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ BUILD_INFO = create_build_info(PREFIX)
 
 UPSTREAM_CALLS = Counter(
     f"{PREFIX}_upstream_calls_total",
-    "Zoho API calls by api, endpoint template, HTTP status (or error kind) and lane",
-    ["api", "endpoint", "status", "lane"],
+    "Zoho API calls by api, path template, HTTP status (or error kind) and lane",
+    ["api", "path", "status", "lane"],
 )
 UPSTREAM_DURATION = Histogram(
     f"{PREFIX}_upstream_request_duration_seconds",
