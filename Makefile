@@ -65,7 +65,7 @@ typecheck: ## mypy --strict
 	$(RUN) mypy services/*/src tools/*/src tests bench
 
 .PHONY: test
-test: install lint typecheck $(TEST_CHECKS) ## Install everything, then lint, typecheck and run the whole suite
+test: install lint typecheck audit $(TEST_CHECKS) ## Install everything, then lint, typecheck and run the whole suite
 	$(RUN) pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -87,3 +87,26 @@ test-pg15: install ## Integration tests against PostgreSQL 15 from Debian's pack
 .PHONY: bench
 bench: install ## Benchmarks (ratios against a baseline measured in the same run)
 	$(RUN) python -m bench
+
+# Known vulnerabilities in every locked dependency: uv.lock exported as pinned, hashed
+# requirements (our own workspace packages left out: they are not on PyPI) and checked by
+# pip-audit as they are (--disable-pip --require-hashes: nothing is resolved or installed), by
+# default against PyPI's advisory data (one JSON request per release). --strict
+# makes a package that could not be checked fail the run, so an unreachable vulnerability
+# service fails `make test` loudly instead of passing silently. AUDIT_ARGS adds pip-audit options
+# (e.g. `-s osv`, or `--osv-url` as the tests do).
+# Ignored vulnerabilities (`--ignore-vuln ID` in AUDIT_IGNORE, each with its reason here and in
+# README.md "Dependency audit"): none.
+AUDIT_IGNORE :=
+AUDIT_ARGS ?=
+AUDIT_REQUIREMENTS := $(CURDIR)/.local/audit/requirements.txt
+
+.PHONY: audit
+audit: $(UV) ## Known vulnerabilities in uv.lock (pip-audit; needs PyPI's JSON API, part of `make test`)
+	@mkdir -p $(dir $(AUDIT_REQUIREMENTS))
+	$(UV) export --frozen --all-packages --format requirements-txt --no-emit-workspace --quiet -o $(AUDIT_REQUIREMENTS)
+	@$(RUN) pip-audit --strict --require-hashes --disable-pip --progress-spinner off \
+	  -r $(AUDIT_REQUIREMENTS) $(AUDIT_IGNORE) $(AUDIT_ARGS) || { \
+	  echo "audit FAILED: a locked dependency has a known vulnerability, or could not be checked" \
+	    "(vulnerability service unreachable: see the errors above). Not skipped: fix or upgrade," \
+	    "or document an exception in the Makefile and README.md." >&2; exit 1; }
