@@ -3,7 +3,9 @@
 The matrix is the entity catalogue's ``products`` (``tds_common.catalogue``): products from
 Books, then Inventory; stock and warehouses from Inventory only; customers, invoices, bills,
 credit notes and prices from Books only. A source that does not have the record (HTTP 404 or
-code 1002) passes the read to the next; any other answer is final.
+code 1002, "does not exist") passes the read to the next; any other answer is final, HTTP 404
+code 5 "Invalid URL passed" included: it says nothing about the record, and a caller reading it
+as "deleted" would delete live rows.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from zoho_proxy.zoho.client import Params, ZohoClient, ZohoResponse
 
 logger = logging.getLogger(__name__)
 
-NOT_FOUND_CODES: Final = frozenset({1002, 5})
-"""``<Entity> does not exist.`` and ``Invalid URL passed`` (docs/zoho-api.md#error-format)."""
+NOT_FOUND_CODES: Final = frozenset({1002})
+"""``<Entity> does not exist.`` (docs/zoho-api.md#error-format)."""
 
-LIST_PARAMS: Final = ("page", "per_page", "sort_column", "sort_order", "last_modified_time")
+LIST_PARAMS: Final = (
+    "page", "per_page", "sort_column", "sort_order", "last_modified_time", "filter_by"
+)  # fmt: skip
 """Query parameters ``GET /v1/{entity}`` forwards to Zoho."""
 
 
@@ -35,7 +39,8 @@ def entity_spec(entity: str) -> EntitySpec:
 
 
 def is_not_found(response: ZohoResponse) -> bool:
-    return response.status_code == 404 or response.code in NOT_FOUND_CODES
+    """Zoho says the record does not exist (code 1002), not merely "HTTP 404"."""
+    return response.code in NOT_FOUND_CODES
 
 
 async def _first_source(
@@ -95,7 +100,8 @@ async def read_page(
         "source": product,
         "organization_id": org_id,
         "records": records,
-        "page_context": body.get("page_context", {}),
+        # Absent stays absent (null): a caller must not read "no page_context" as "last page".
+        "page_context": body.get("page_context"),
     }
 
 
