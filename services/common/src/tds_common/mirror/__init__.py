@@ -4,13 +4,23 @@ Processor and bulk-sync both use it::
 
     mapped = [map_change(Change(...)) for ...]      # MappingError → poison, before any SQL
     async with conn.transaction():
-        applied = await write_changes(conn, mapped) # indices of the changes that won
+        outcome = await apply_changes(conn, mapped) # .applied: the changes that won;
+                                                    # .conflicts: re-read these (same version,
+                                                    # different content, nothing settled it)
 """
 
 from tds_common.mirror.mapping import Change, ChangeKey, MappedChange, is_thin, map_change
+from tds_common.mirror.rules import Version, same_content, verdict
 from tds_common.mirror.specs import SPECS, MirrorSpec, get_spec
 from tds_common.mirror.values import MappingError
-from tds_common.mirror.writer import DbConnection, reduce_batch, supersedes, write_changes
+from tds_common.mirror.writer import (
+    DbConnection,
+    WriteOutcome,
+    apply_changes,
+    reduce_batch,
+    supersedes,
+    write_changes,
+)
 
 __all__ = [
     "SPECS",
@@ -20,10 +30,15 @@ __all__ = [
     "MappedChange",
     "MappingError",
     "MirrorSpec",
+    "Version",
+    "WriteOutcome",
+    "apply_changes",
     "get_spec",
     "is_thin",
     "map_change",
     "reduce_batch",
+    "same_content",
     "supersedes",
+    "verdict",
     "write_changes",
 ]

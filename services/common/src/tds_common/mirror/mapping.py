@@ -43,6 +43,12 @@ class Change:
     """``webhook``, ``books``, ``inventory`` (or ``replay``): lands in the ``source`` column."""
     last_modified_time: datetime | None = None
     """Overrides the record's own ``last_modified_time`` when given."""
+    observed_at: datetime | None = None
+    """When Zoho was seen holding this content: a read's start, a webhook's receipt."""
+    read: bool = False
+    """The content is a read of Zoho's current state (list, detail, not-found, a full run's
+    sweep) rather than content a webhook pushed. Two edits in one second share a version, and
+    webhooks can arrive in any order, so only a read can settle which content is current."""
 
     @property
     def key(self) -> ChangeKey:
@@ -100,6 +106,8 @@ def _base(change: Change, spec: MirrorSpec, stamp: str | None) -> dict[str, Any]
         spec.id_column: change.zoho_id,
         "zoho_last_modified_time": stamp,
         "source": change.source,
+        "observed_at": change.observed_at.isoformat() if change.observed_at else None,
+        "observed_by": "read" if change.read else "push",
     }
 
 

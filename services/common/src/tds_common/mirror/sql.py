@@ -2,13 +2,10 @@
 
 Rows travel as one JSON array per statement (``jsonb_to_recordset($1::text::jsonb)``): one round
 trip per table per batch whatever the batch size, typed by the column list, independent of the
-connection's codecs. The monotonic rule lives here, in SQL, so concurrent writers (processor
-replicas, bulk-sync) are ordered by the database's row locks, not by luck:
-
-- an upsert wins when either side has no version, when it is newer, or when it is as new and the
-  stored row is not deleted (the ``>=`` of docs/architecture.md#monotonic-upsert, except that a
-  delete at the same version is final);
-- a delete wins when it is at least as new; it keeps the stored columns and sets ``deleted_at``.
+connection's codecs. The monotonic rule of :mod:`tds_common.mirror.rules` lives here in SQL for
+parent rows, so concurrent writers (processor replicas, bulk-sync) are ordered by the database's
+row locks, not by luck. ``observed_at`` / ``observed_by`` say when and how Zoho was seen holding
+a row's content (a read, or a webhook's push); they settle two contents at one version.
 """
 
 from __future__ import annotations
@@ -22,13 +19,34 @@ from tds_common.mirror.values import PG_TYPES
 
 _VERSION: Final = "zoho_last_modified_time"
 
+
+def same_content(new: str, old: str) -> str:
+    """SQL for :func:`tds_common.mirror.rules.same_content`: no key both carry differs."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM jsonb_each({new}.raw) AS e(key, value) "
+        f"WHERE {old}.raw -> e.key <> e.value)"
+    )
+
+
+_NEWER_READ: Final = (
+    "(excluded.observed_by = 'read' AND excluded.observed_at IS NOT NULL "
+    "AND (t.observed_at IS NULL OR excluded.observed_at >= t.observed_at))"
+)
+
 UPSERT_WINS: Final = (
-    f"(excluded.{_VERSION} IS NULL OR t.{_VERSION} IS NULL"
-    f" OR excluded.{_VERSION} > t.{_VERSION}"
-    f" OR (excluded.{_VERSION} = t.{_VERSION} AND t.deleted_at IS NULL))"
+    f"(CASE WHEN t.{_VERSION} IS NULL THEN true "
+    f"WHEN excluded.{_VERSION} IS NULL THEN false "
+    f"WHEN excluded.{_VERSION} <> t.{_VERSION} THEN excluded.{_VERSION} > t.{_VERSION} "
+    f"WHEN {_NEWER_READ} THEN true "
+    f"WHEN t.deleted_at IS NOT NULL THEN false "
+    f"ELSE {same_content('excluded', 't')} END)"
 )
 DELETE_WINS: Final = (
-    f"(excluded.{_VERSION} IS NULL OR t.{_VERSION} IS NULL OR excluded.{_VERSION} >= t.{_VERSION})"
+    f"(CASE WHEN t.{_VERSION} IS NULL THEN true "
+    f"WHEN excluded.observed_by = 'read' THEN {_NEWER_READ} "
+    f"AND (excluded.{_VERSION} IS NULL OR excluded.{_VERSION} >= t.{_VERSION}) "
+    f"WHEN excluded.{_VERSION} IS NULL THEN false "
+    f"ELSE excluded.{_VERSION} >= t.{_VERSION} END)"
 )
 
 
@@ -36,6 +54,8 @@ DELETE_WINS: Final = (
 class TableStatements:
     upsert: str
     delete: str
+    conflicts: str
+    """Of upserts that lost: those at the stored (live) version whose content disagrees."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,8 @@ class ChildStatements:
     clear: str
     insert: str
     mark_deleted: str
+    revive: str
+    """Children deleted with their parent come back when it is restored at their version."""
 
 
 def _typed(columns: tuple[Column, ...]) -> list[tuple[str, str]]:
@@ -58,27 +80,45 @@ def _common(keys: list[str]) -> list[tuple[str, str]]:
     return [("org_id", "text"), *((k, "text") for k in keys)]
 
 
-_TAIL: Final = [("raw", "jsonb"), (_VERSION, "timestamptz"), ("source", "text")]
+_TAIL: Final = [
+    ("raw", "jsonb"),
+    (_VERSION, "timestamptz"),
+    ("source", "text"),
+    ("observed_at", "timestamptz"),
+    ("observed_by", "text"),
+]
 
 
 _SAME_VERSION: Final = f"excluded.{_VERSION} = t.{_VERSION}"
 
 
-def _merge(column: str) -> str:
+def _merge(name: str, sources: tuple[str, ...]) -> str:
     """The SET clause of one column of a winning upsert.
 
-    A newer version replaces the row. The same version again (a list summary from bulk-sync
-    after the webhook's full record, or the other way round) fills gaps instead: it is the
-    same record seen through a narrower window, so missing fields keep their stored values
-    and ``raw`` keeps keys the narrower view lacks (``line_items``, addresses ...).
+    A newer version replaces the row. At the same version the winner is the same content seen
+    through another window (a list summary after the webhook's full record) or what a read
+    found Zoho holding now: either way the fields it carries are right, including the ones it
+    clears, and the fields it does not carry keep their stored values (``raw`` keeps keys the
+    narrower view lacks: ``line_items``, addresses ...).
     """
-    if column == "raw":
+    if name == "raw":
         return f"raw = CASE WHEN {_SAME_VERSION} THEN t.raw || excluded.raw ELSE excluded.raw END"
-    if column == "source":
-        return "source = excluded.source"
+    if name == "observed_at":
+        return (
+            f"observed_at = CASE WHEN {_SAME_VERSION} "
+            f"THEN GREATEST(t.observed_at, excluded.observed_at) ELSE excluded.observed_at END"
+        )
+    if name == "observed_by":
+        return (
+            f"observed_by = CASE WHEN {_SAME_VERSION} AND t.observed_at > excluded.observed_at "
+            f"THEN t.observed_by ELSE excluded.observed_by END"
+        )
+    if not sources:
+        return f"{name} = excluded.{name}"
+    carried = ", ".join(f"'{field}'" for field in sources)
     return (
-        f"{column} = CASE WHEN {_SAME_VERSION} THEN COALESCE(excluded.{column}, t.{column}) "
-        f"ELSE excluded.{column} END"
+        f"{name} = CASE WHEN {_SAME_VERSION} AND NOT (excluded.raw ?| ARRAY[{carried}]) "
+        f"THEN t.{name} ELSE excluded.{name} END"
     )
 
 
@@ -87,7 +127,10 @@ def parent_statements(spec: MirrorSpec) -> TableStatements:
     keys = ["org_id", spec.id_column]
     fields = [*_common([spec.id_column]), *_typed(spec.columns), *_TAIL]
     names = [name for name, _ in fields]
-    updates = ", ".join(_merge(n) for n in names if n not in keys and n != _VERSION)
+    sources = {c.name: c.sources for c in spec.columns}
+    updates = ", ".join(
+        _merge(n, sources.get(n, ())) for n in names if n not in keys and n != _VERSION
+    )
     upsert = (
         f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "
         f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp(), NULL "
@@ -106,10 +149,19 @@ def parent_statements(spec: MirrorSpec) -> TableStatements:
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
         f"deleted_at = COALESCE(t.deleted_at, excluded.deleted_at), "
         f"{_VERSION} = GREATEST(t.{_VERSION}, excluded.{_VERSION}), "
-        f"synced_at = excluded.synced_at "
+        f"observed_at = GREATEST(t.observed_at, excluded.observed_at), "
+        f"observed_by = excluded.observed_by, synced_at = excluded.synced_at "
         f"WHERE {DELETE_WINS} RETURNING t.org_id, t.{spec.id_column}"
     )
-    return TableStatements(upsert, delete)
+    conflicts = (
+        f"SELECT r.org_id, r.{spec.id_column} FROM jsonb_to_recordset($1::text::jsonb) AS "
+        f"r(org_id text, {spec.id_column} text, raw jsonb, {_VERSION} timestamptz) "
+        f"JOIN {spec.table} AS t "
+        f"ON t.org_id = r.org_id AND t.{spec.id_column} = r.{spec.id_column} "
+        f"WHERE t.{_VERSION} = r.{_VERSION} AND t.deleted_at IS NULL "
+        f"AND NOT {same_content('r', 't')}"
+    )
+    return TableStatements(upsert, delete, conflicts)
 
 
 @cache
@@ -130,13 +182,19 @@ def child_statements(spec: MirrorSpec, child: ChildSpec) -> ChildStatements:
             f"UPDATE {child.table} AS c SET deleted_at = clock_timestamp(), "
             f"synced_at = clock_timestamp() FROM {owners} WHERE {match} AND c.deleted_at IS NULL"
         ),
+        revive=(
+            f"UPDATE {child.table} AS c SET deleted_at = NULL, synced_at = clock_timestamp() "
+            f"FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(org_id, {parent}, "
+            f"modified) WHERE {match} AND c.deleted_at IS NOT NULL AND c.{_VERSION} = w.modified"
+        ),
     )
 
 
 @dataclass(frozen=True)
 class StockStatements:
     lock: str
-    winners: str
+    state: str
+    """Every stored row of the items; :mod:`tds_common.mirror.rules` decides per item."""
     upsert: str
     retire: str
     tombstone: str
@@ -144,16 +202,12 @@ class StockStatements:
 
 @cache
 def stock_statements(spec: MirrorSpec) -> StockStatements:
-    """Stock has no parent row: a version wins for an item when no stored row is newer."""
+    """Stock has no parent row: an item's rows are read under a lock and judged in Python."""
     fields = [*_common(["item_id", "warehouse_id"]), *_typed(spec.columns), *_TAIL]
     names = [name for name, _ in fields]
     keys = {"org_id", "item_id", "warehouse_id"}
     updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
     items = "unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(org_id, item_id, modified)"
-    numbered = (
-        "unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY "
-        "AS k(org_id, item_id, modified, n)"
-    )
     return StockStatements(
         # Serialises writers of the same item (processor vs bulk-sync); callers pass sorted keys.
         lock=(
@@ -161,16 +215,11 @@ def stock_statements(spec: MirrorSpec) -> StockStatements:
             "'zoho.stock_levels:' || k.org_id || ':' || k.item_id, 0)) "
             "FROM unnest($1::text[], $2::text[]) AS k(org_id, item_id)"
         ),
-        # The parents' rule, per item: nothing stored is newer, and an upsert at the version
-        # the item was deleted at (every row at that version deleted) stays deleted.
-        winners=(
-            f"SELECT k.org_id, k.item_id FROM {numbered}, unnest($4::boolean[]) WITH ORDINALITY "
-            f"AS d(is_delete, n) WHERE d.n = k.n AND (k.modified IS NULL OR ("
-            f"NOT EXISTS (SELECT 1 FROM {spec.table} s WHERE s.org_id = k.org_id "
-            f"AND s.item_id = k.item_id AND s.{_VERSION} > k.modified) "
-            f"AND (d.is_delete OR NOT EXISTS (SELECT 1 FROM {spec.table} s "
-            f"WHERE s.org_id = k.org_id AND s.item_id = k.item_id AND s.{_VERSION} = k.modified "
-            f"HAVING bool_and(s.deleted_at IS NOT NULL)))))"
+        state=(
+            f"SELECT s.org_id, s.item_id, s.warehouse_id, s.{_VERSION} AS modified, "
+            f"s.deleted_at IS NOT NULL AS deleted, s.observed_at, s.observed_by, s.raw::text "
+            f"AS raw FROM {spec.table} s JOIN unnest($1::text[], $2::text[]) AS k(org_id, "
+            f"item_id) ON s.org_id = k.org_id AND s.item_id = k.item_id"
         ),
         upsert=(
             f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "
@@ -184,13 +233,16 @@ def stock_statements(spec: MirrorSpec) -> StockStatements:
         # it was deleted at, so an older stock event arriving later cannot bring it back.
         tombstone=(
             f"INSERT INTO {spec.table} AS t (org_id, item_id, warehouse_id, raw, {_VERSION}, "
-            f"source, synced_at, deleted_at) "
+            f"source, observed_at, observed_by, synced_at, deleted_at) "
             f"SELECT k.org_id, k.item_id, '', '{{\"tombstone\": true}}'::jsonb, k.modified, "
-            f"k.source, clock_timestamp(), clock_timestamp() FROM unnest($1::text[], $2::text[], "
-            f"$3::timestamptz[], $4::text[]) AS k(org_id, item_id, modified, source) "
+            f"k.source, k.observed_at, k.observed_by, clock_timestamp(), clock_timestamp() "
+            f"FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], "
+            f"$5::timestamptz[], $6::text[]) AS k(org_id, item_id, modified, source, "
+            f"observed_at, observed_by) "
             f"ON CONFLICT (org_id, item_id, warehouse_id) DO UPDATE SET "
             f"{_VERSION} = GREATEST(t.{_VERSION}, excluded.{_VERSION}), "
-            f"deleted_at = COALESCE(t.deleted_at, excluded.deleted_at), "
+            f"observed_at = GREATEST(t.observed_at, excluded.observed_at), "
+            f"observed_by = excluded.observed_by, deleted_at = clock_timestamp(), "
             f"synced_at = excluded.synced_at"
         ),
         retire=(
