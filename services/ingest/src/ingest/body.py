@@ -3,7 +3,7 @@
 The media type is checked from the header before reading (415 costs nothing). The body is read
 chunk by chunk and reading stops as soon as the limit is passed, so a huge or endless upload
 costs at most ``max_body_bytes`` of memory; a ``Content-Length`` above the limit is refused
-without reading at all.
+without reading at all. A sender that disconnects mid-body is :class:`ClientDisconnectedError`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Final, Literal
 
-from ingest.errors import PayloadTooLargeError, UnsupportedMediaError
+from starlette.requests import ClientDisconnect
+
+from ingest.errors import ClientDisconnectedError, PayloadTooLargeError, UnsupportedMediaError
 
 MediaType = Literal["json", "form"]
 
@@ -42,8 +44,11 @@ async def read_limited(
         if int(content_length) > max_bytes:
             raise too_large
     received = bytearray()
-    async for chunk in chunks:
-        received += chunk
-        if len(received) > max_bytes:
-            raise too_large
+    try:
+        async for chunk in chunks:
+            received += chunk
+            if len(received) > max_bytes:
+                raise too_large
+    except ClientDisconnect as exc:
+        raise ClientDisconnectedError("client disconnected before the body was complete") from exc
     return bytes(received)

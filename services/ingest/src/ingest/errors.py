@@ -11,7 +11,8 @@ query parameters, so a token can never be echoed back.
     ├── UnknownEntityError       404 not one of the webhook entities
     ├── PayloadTooLargeError     413 body over INGEST_MAX_BODY_BYTES
     ├── UnsupportedMediaError    415 neither application/json nor form-encoded
-    └── InvalidRecordError       422 no id / no last_modified_time / wrong shape (with details)
+    ├── InvalidRecordError       422 no id / no last_modified_time / wrong shape (with details)
+    └── ClientDisconnectedError  499 the sender went away before the body was complete
     UpstreamUnavailableError (tds_common)
     └── PublishUnavailableError  503 + Retry-After: Kafka did not acknowledge in time
 """
@@ -75,6 +76,18 @@ class InvalidRecordError(RejectedWebhookError):
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class ClientDisconnectedError(RejectedWebhookError):
+    """The sender closed the connection mid-body: nothing to publish, nobody to answer.
+
+    499 is nginx's "client closed request"; the sender never sees it, it only keeps the
+    metrics and logs from calling this a server error.
+    """
+
+    http_status = 499
+    error_code = "client_disconnected"
+    reason = "client_disconnected"
 
 
 class PublishUnavailableError(UpstreamUnavailableError):

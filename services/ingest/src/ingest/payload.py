@@ -12,11 +12,15 @@ Accepted shapes, for entity ``products`` (module key ``item``, id field ``item_i
 The record must carry its id (a non-empty string or integer of letters, digits, ``-``, ``_``) and
 a ``last_modified_time`` in Zoho's format; everything else is kept exactly as received.
 Malformed JSON or form data is 400; well-formed data that is not such a record is 422.
+
+The JSON is parsed with :func:`tds_common.json_limits.parse_json`, the parser and limits the
+processor decodes envelopes with, so an accepted record always reaches the processor unchanged:
+too deep, a number that overflows, a lone surrogate is 400; a U+0000 (which PostgreSQL cannot
+store) is 422.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +33,7 @@ from ingest.body import MediaType
 from ingest.errors import InvalidRecordError, MalformedPayloadError
 from tds_common.catalogue import EntitySpec
 from tds_common.events import parse_zoho_timestamp
+from tds_common.json_limits import UnsafeJsonError, parse_json
 
 FORM_JSON_FIELD: Final = "JSONString"
 ID_PATTERN: Final = r"^[0-9A-Za-z_-]{1,64}$"
@@ -68,12 +73,15 @@ class ParsedRecord:
 
 
 def decode_document(body: bytes, kind: MediaType) -> Any:
-    """The JSON document in the body (400 when it is not parseable)."""
+    """The JSON document in the body (400 when it is not parseable, 422 when unstorable)."""
     if not body.strip():
         raise MalformedPayloadError("empty request body")
     if kind == "form":
         try:
-            fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+            # errors="strict": a bad %-escape must not silently become U+FFFD.
+            fields = parse_qs(
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=True, errors="strict"
+            )
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedPayloadError("body is not valid form-encoded UTF-8") from exc
         values = fields.get(FORM_JSON_FIELD)
@@ -88,9 +96,15 @@ def decode_document(body: bytes, kind: MediaType) -> Any:
     else:
         text = body
     try:
-        return json.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise MalformedPayloadError("body is not valid JSON") from exc
+        return parse_json(text)
+    except UnsafeJsonError as exc:
+        if not exc.storable:
+            raise InvalidRecordError(
+                f"record is not usable: {exc}", [{"field": "(record)", "problem": str(exc)}]
+            ) from exc
+        raise MalformedPayloadError(f"body cannot be carried as JSON: {exc}") from exc
+    except ValueError as exc:
+        raise MalformedPayloadError(f"body is {exc}") from exc
 
 
 def unwrap(document: Any, spec: EntitySpec) -> dict[str, Any]:
