@@ -48,10 +48,6 @@ class RunContext:
     def lane(self) -> str:
         return "bulk" if self.mode == "full" else "incremental"
 
-    def detail_budget_left(self) -> bool:
-        cap = self.settings.max_detail_calls_per_run
-        return cap is None or self.detail_calls < cap
-
 
 @dataclass
 class PageResult:

@@ -24,7 +24,9 @@ from typing import Any, Final, Literal
 import asyncpg
 
 from bulk_sync import metrics, runs
+from bulk_sync.completeness import record_details_pending
 from bulk_sync.context import RunContext
+from bulk_sync.details import complete_details, has_details
 from bulk_sync.listing import sync_listed
 from bulk_sync.models import SyncCommand
 from bulk_sync.proxy import ProxyClient, StopRequested
@@ -145,8 +147,13 @@ class RunExecutor:
                         since = await runs.high_water(conn, ctx.org_id, ctx.entity)
                 state.setdefault("since", since.isoformat() if since else None)
             await sync_listed(ctx, state, since)
+        if command.mode != "selective" and has_details(ctx.entity):
+            state["details_pending"] = await complete_details(ctx, state)
         state["done"] = True
         async with self._pool.acquire() as conn, conn.transaction():
+            if "details_pending" in state:
+                await record_details_pending(conn, ctx.run_id, ctx.org_id, ctx.entity,
+                                             state["details_pending"])  # fmt: skip
             if command.mode == "full":
                 state["deleted"] = await sweep_deleted(
                     conn, ctx.run_id, ctx.entity, ctx.org_id, ctx.started_at

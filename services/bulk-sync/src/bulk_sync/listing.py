@@ -1,15 +1,14 @@
 """Full and incremental runs of one entity: page through its list with the keyset cursor.
 
 Per page: list call → skip what the cursor already handled → look up the stored versions →
-detail reads only where they buy something (newer invoices, bills, credit notes, price lists,
-or stored rows still without line items; within the run's detail budget) → stock per warehouse
-from Inventory ``itemdetails`` (up to ``itemdetails_chunk`` items per call) → commit rows +
-checkpoint together. Warehouses are one unpaginated list without versions.
+write the summaries newer than their rows (documents' line items are read afterwards, newest
+first, by :mod:`bulk_sync.details`) → stock per warehouse from Inventory ``itemdetails`` (up to
+``itemdetails_chunk`` items per call) → commit rows + checkpoint together. Warehouses are one
+unpaginated list without versions.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -52,7 +51,6 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
         cursor = cursor.advance([(i, t) for i, _, t in keyed], page.has_more)
         state["cursor"] = cursor.to_json()
         state["high_water"] = cursor.to_json()["high_water"]
-        state["detail_calls"] = ctx.detail_calls
         listed = len(fresh) + len(result.errors)
         source = "inventory" if ctx.entity == "stock" else page.source
         await commit_page(ctx, result, state, listed=listed, handled=listed,
@@ -65,50 +63,17 @@ async def _record_changes(
     source: str,
     result: PageResult,
 ) -> None:
+    """Summaries newer than their rows are written; line items come later, newest first, from
+    the completeness step (:mod:`bulk_sync.details`), within the day's budget."""
     spec = get_spec(ctx.entity)
     async with ctx.pool.acquire() as conn:
         stored = await stored_rows(conn, spec, ctx.org_id, [i for i, _, _ in fresh])
-    wanted: list[tuple[str, dict[str, Any], bool]] = []  # (id, summary, write without detail)
     for zoho_id, record, modified in fresh:
         result.seen.append(zoho_id)
-        verdict = need(spec, modified, stored.get(zoho_id))
-        if verdict == "skip":
+        if need(spec, modified, stored.get(zoho_id)) == "write":
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
+        else:
             result.unchanged += 1
-        elif spec.child is None:
-            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
-        else:
-            wanted.append((zoho_id, record, verdict == "write"))
-    details = await _details(ctx, [(i, r) for i, r, _ in wanted])
-    for zoho_id, record, write_summary in wanted:
-        if zoho_id in details:
-            detail = details[zoho_id]
-            if detail is None:
-                result.gone += 1  # deleted between the list and the detail read
-                result.seen.remove(zoho_id)
-                continue
-            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", detail[0], detail[1]))
-        elif write_summary:
-            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
-        else:
-            result.unchanged += 1  # current, line items to be completed by a later run
-
-
-async def _details(
-    ctx: RunContext, wanted: list[tuple[str, dict[str, Any]]]
-) -> dict[str, tuple[dict[str, Any], str] | None]:
-    """Detail reads for as many of ``wanted`` as the budget allows (None: gone from Zoho)."""
-    chosen = []
-    for zoho_id, _ in wanted:
-        if not ctx.detail_budget_left():
-            break
-        ctx.detail_calls += 1
-        chosen.append(zoho_id)
-
-    async def read(zoho_id: str) -> tuple[str, tuple[dict[str, Any], str] | None]:
-        async with ctx.detail_gate:
-            return zoho_id, await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, ctx.lane)
-
-    return dict(await asyncio.gather(*(read(i) for i in chosen)))
 
 
 async def _stock_changes(ctx: RunContext, item_ids: list[str], result: PageResult) -> None:

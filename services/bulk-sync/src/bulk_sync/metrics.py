@@ -42,3 +42,14 @@ LAST_SUCCESS = Gauge(
     "Unix time of the last completed run, per sync (<mode>-<entity>)",
     ["sync"],
 )
+DETAILS_PENDING = Gauge(
+    f"{PREFIX}_details_pending",
+    "Live documents whose line items were not read yet (refreshed by runs and by "
+    "GET /api/zoho/sync/completeness)",
+    ["org", "entity"],
+)
+DRIFT_ROWS = Gauge(
+    "tds_mirror_drift_rows",
+    "Mirror rows the entity's last verification found different from Zoho (and repaired)",
+    ["entity"],
+)

@@ -113,6 +113,11 @@ class RunView(BaseModel):
     completed_at: datetime | None
     updated_at: datetime
     error_log: str | None
+    details_pending: int | None = None
+    """Documents the run left without their line items (runs of invoices, bills, credit
+    notes, price lists); the next runs read them, newest first, as the budget allows."""
+    drift_rows: int | None = None
+    """Mirror rows the run's verification found different from Zoho and repaired."""
 
 
 class RunsAccepted(BaseModel):

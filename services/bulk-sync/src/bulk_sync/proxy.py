@@ -111,6 +111,20 @@ class ProxyClient:
             raise ProxyGaveUpError("Zoho itemdetails answered without items")
         return [item for item in items if isinstance(item, dict)]
 
+    async def bulk_share_left(self, org_id: str, product: str) -> int | None:
+        """Calls the bulk lane may still spend today on ``product`` (``GET /api/zoho/budget``:
+        what is left of the day above the reserve kept for live traffic). None: the proxy has
+        no budget row for it yet (nothing spent today), or its answer lacks the figures."""
+        response = await self._client.get("/api/zoho/budget")
+        response.raise_for_status()
+        for row in response.json().get("budgets") or ():
+            if row.get("organization_id") == org_id and row.get("product") == product:
+                day = row.get("day") or {}
+                left, reserve = day.get("left"), day.get("reserve")
+                if isinstance(left, int) and isinstance(reserve, int):
+                    return max(0, left - reserve)
+        return None
+
     async def _get(
         self, path: str, org_id: str, lane: str, params: dict[str, str], *, kind: str, entity: str
     ) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from tds_common.mirror import DbConnection
 _COLUMNS: Final = (
     "id, org_id, run_type, entity_type, source_type, status, total_items, processed_items, "
     "failed_items, api_calls, checkpoint, request, requested_at, started_at, completed_at, "
-    "updated_at, error_log"
+    "updated_at, error_log, details_pending, drift_rows"
 )
 ERROR_LOG_MAX_CHARS: Final = 4000
 

@@ -52,10 +52,15 @@ class SyncSettings(BaseModel):
     ``>`` (UNCONFIRMED, docs/zoho-api.md#incremental-sync); ids already written at the boundary
     are skipped."""
     max_detail_calls_per_run: int | None = Field(100, ge=0)
-    """Detail reads (one call per invoice, bill, credit note or price list whose list summary is
-    newer than the stored row, or whose stored row lacks its line items) one run may spend.
-    Beyond it records are written from their summary (stored line items are kept) and completed
-    by a later run or a webhook. None: no cap."""
+    """Detail reads (one call per invoice, bill, credit note or price list still without its
+    line items) one run may spend, newest first, after its list. The rest stays pending for the
+    next run (``GET /api/zoho/sync/completeness``). None: no cap (the day's budget still bounds
+    it)."""
+    detail_headroom_calls: int = Field(50, ge=0)
+    """Of the bulk lane's share of today's Zoho budget, the calls detail reads leave for the
+    list calls of the organization's other runs."""
+    details_batch: int = Field(50, ge=1, le=500)
+    """Pending details read and committed per transaction (the budget is re-read between)."""
     detail_concurrency: int = Field(4, ge=1, le=10)
     """Detail reads in flight; the proxy enforces Zoho's in-flight cap on top."""
     itemdetails_chunk: int = Field(100, ge=1, le=200)

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from bulk_sync import runs
+from bulk_sync import completeness, runs
 from bulk_sync.models import RunsAccepted, RunView, SyncCommand, SyncRequest
 from bulk_sync.settings import Settings
 from tds_common.catalogue import ENTITIES
@@ -138,3 +138,10 @@ async def cancel_sync_run(run_id: str, pool: PoolDep) -> RunView:
         if await runs.get_run(conn, key) is None:
             raise NotFoundError(f"no sync run {run_id}")
     raise runs.RunCancelledError(f"sync run {run_id} has ended already")
+
+
+@router.get("/sync/completeness")
+async def sync_completeness(pool: PoolDep) -> dict[str, Any]:
+    """Per organization and entity: live mirror rows and documents still without details."""
+    async with pool.acquire() as conn:
+        return {"organizations": await completeness.completeness(conn)}

@@ -1,0 +1,50 @@
+"""How complete the mirror is: live rows and documents still without their details, per org.
+
+``GET /api/zoho/sync/completeness`` (contract, docs/architecture.md "HTTP surface") answers
+``{"organizations": {"<org>": {"<entity>": {"rows": N, "details_pending": M}}}}`` from the
+mirror itself, and refreshes the gauge ``tds_bulk_sync_details_pending{org,entity}``; every run
+of a document entity refreshes it too and records what it left in ``tds_sync_runs``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from bulk_sync import metrics
+from bulk_sync.details import pending_filter
+from tds_common.catalogue import ENTITIES
+from tds_common.mirror import DbConnection, get_spec
+
+
+async def completeness(conn: DbConnection) -> dict[str, dict[str, dict[str, int]]]:
+    """Per organization and entity: live rows and details pending (0 without details)."""
+    organizations: dict[str, dict[str, dict[str, int]]] = {}
+    for entity in ENTITIES:
+        spec = get_spec(entity)
+        pending = (
+            f"count(*) FILTER (WHERE {pending_filter(spec)})" if spec.child is not None else "0"
+        )
+        records = await conn.fetch(
+            f"SELECT org_id, count(*) FILTER (WHERE deleted_at IS NULL) AS rows, "
+            f"{pending} AS pending FROM {spec.table} GROUP BY org_id"
+        )
+        for r in records:
+            organizations.setdefault(r["org_id"], {})[entity] = {
+                "rows": int(r["rows"]),
+                "details_pending": int(r["pending"]),
+            }
+    for org_id, entities in organizations.items():
+        for entity, counts in entities.items():
+            if get_spec(entity).child is not None:
+                metrics.DETAILS_PENDING.labels(org_id, entity).set(counts["details_pending"])
+    return organizations
+
+
+async def record_details_pending(
+    conn: DbConnection, run_id: uuid.UUID, org_id: str, entity: str, pending: int
+) -> None:
+    """The run's record and the gauge: how many documents the run left without details."""
+    await conn.execute(
+        "UPDATE tds_sync_runs SET details_pending = $2 WHERE id = $1", run_id, pending
+    )
+    metrics.DETAILS_PENDING.labels(org_id, entity).set(pending)

@@ -1,0 +1,129 @@
+"""The completeness step: documents still without their line items get their detail read.
+
+Zoho's lists are summaries; a document's line items cost one detail call each, and an org's daily
+quota may not cover one per document. Lists therefore write summaries only, and this step, run
+after the list of every full and incremental run of invoices, bills, credit notes and price
+lists, reads the details of the documents still lacking them, **newest first**, for as long as
+
+- the run's cap (``max_detail_calls_per_run``) allows, and
+- the bulk lane's share of today's budget, as zoho-proxy reports it (``GET /api/zoho/budget``:
+  what is left above the reserve kept for live traffic), minus ``detail_headroom_calls`` left
+  for the list calls of the organization's other runs.
+
+What is left is carried over to the next run and the next day; the run records it
+(``details_pending``). "Pending" is derived from the row itself (its ``raw`` lacks the line-item
+list: it was written from a summary), so a webhook carrying the whole record clears it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+from bulk_sync.context import PageResult, RunContext, commit_page
+from tds_common.catalogue import get_entity
+from tds_common.mirror import Change, DbConnection, MirrorSpec, get_spec
+
+logger = logging.getLogger(__name__)
+
+DETAIL_LANE = "bulk"
+"""Background work: the lowest lane, and the one the proxy keeps off the daily reserve."""
+
+
+def has_details(entity: str) -> bool:
+    """Whether the entity's list leaves out something only a detail read brings."""
+    return get_spec(entity).child is not None
+
+
+def pending_filter(spec: MirrorSpec) -> str:
+    """SQL condition of a live document still without its line items (see migration 0008)."""
+    assert spec.child is not None
+    return f"deleted_at IS NULL AND NOT (raw ? '{spec.child.list_field}')"
+
+
+async def pending_count(conn: DbConnection, spec: MirrorSpec, org_id: str) -> int:
+    if spec.child is None:
+        return 0
+    count = await conn.fetchval(
+        f"SELECT count(*) FROM {spec.table} WHERE org_id = $1 AND {pending_filter(spec)}", org_id
+    )
+    return int(count or 0)
+
+
+async def _next_pending(
+    conn: DbConnection, spec: MirrorSpec, org_id: str, tried: set[str], limit: int
+) -> list[tuple[str, Any]]:
+    records = await conn.fetch(
+        f"SELECT {spec.id_column} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
+        f"WHERE org_id = $1 AND {pending_filter(spec)} AND {spec.id_column} <> ALL($2::text[]) "
+        f"ORDER BY zoho_last_modified_time DESC NULLS LAST, {spec.id_column} LIMIT $3",
+        org_id, list(tried), limit,
+    )  # fmt: skip
+    return [(r["id"], r["modified"]) for r in records]
+
+
+async def _allowance(ctx: RunContext) -> int:
+    """Detail reads this step may still spend now (see the module docstring)."""
+    cap = ctx.settings.max_detail_calls_per_run
+    left = None if cap is None else max(0, cap - ctx.detail_calls)
+    product = get_entity(ctx.entity).products[0]
+    try:
+        share = await ctx.proxy.bulk_share_left(ctx.org_id, product)
+    except (httpx.HTTPError, ValueError) as exc:
+        logger.warning("zoho-proxy's budget unreadable (%s): no detail reads now", exc)
+        return 0
+    if share is not None:
+        share = max(0, share - ctx.settings.detail_headroom_calls)
+    known = [n for n in (left, share) if n is not None]
+    return min(known) if known else ctx.settings.details_batch
+
+
+async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
+    """Read pending details newest first within the allowance; returns how many stay pending."""
+    spec = get_spec(ctx.entity)
+    if spec.child is None:
+        return 0
+    tried: set[str] = set()  # a detail that still lacks its lines is not read twice in a run
+    while True:
+        allowance = await _allowance(ctx)
+        if allowance <= 0:
+            break
+        async with ctx.pool.acquire() as conn:
+            batch = await _next_pending(
+                conn, spec, ctx.org_id, tried, min(allowance, ctx.settings.details_batch)
+            )
+        if not batch:
+            break
+        tried.update(zoho_id for zoho_id, _ in batch)
+        calls = ctx.proxy.calls
+        result = await _read(ctx, batch)
+        ctx.detail_calls += len(batch)
+        state["detail_calls"] = ctx.detail_calls
+        await commit_page(ctx, result, state, listed=0, handled=0,
+                          api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+    async with ctx.pool.acquire() as conn:
+        left = await pending_count(conn, spec, ctx.org_id)
+    if left:
+        logger.info("%d %s of org %s still lack their details (carried over)", left,
+                    ctx.entity, ctx.org_id)  # fmt: skip
+    return left
+
+
+async def _read(ctx: RunContext, batch: list[tuple[str, Any]]) -> PageResult:
+    async def read(zoho_id: str) -> tuple[dict[str, Any], str] | None:
+        async with ctx.detail_gate:
+            return await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, DETAIL_LANE)
+
+    found = await asyncio.gather(*(read(zoho_id) for zoho_id, _ in batch))
+    result = PageResult()
+    for (zoho_id, modified), detail in zip(batch, found, strict=True):
+        if detail is None:  # gone from Zoho: a delete at the stored version (a newer write wins)
+            source = get_entity(ctx.entity).products[0]
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, modified))
+            result.gone += 1
+        else:
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", detail[0], detail[1]))
+    return result
