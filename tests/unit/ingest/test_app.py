@@ -52,7 +52,7 @@ def fixture_publisher() -> FakePublisher:
 async def fixture_client(publisher: FakePublisher) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
         webhook_secrets=[TOKEN],
-        zoho_organization_id="org-default",
+        zoho_organization_id="60000000001",
         max_body_bytes=4096,
     )
     app = create_app(settings, publisher=publisher)
@@ -66,11 +66,11 @@ async def test_accepted_after_publish_with_org_and_trace(
     client: httpx.AsyncClient, publisher: FakePublisher
 ) -> None:
     response = await client.post(
-        "/api/zoho/webhooks/products?org_id=org-q",
+        "/api/zoho/webhooks/products?org_id=60000000003",
         json={"item": RECORD},
         headers={
             "X-TDS-Webhook-Token": TOKEN,
-            "X-TDS-Org": "org-h",
+            "X-TDS-Org": "60000000002",
             "X-Request-ID": "req-123",
             "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01",
         },
@@ -86,8 +86,8 @@ async def test_accepted_after_publish_with_org_and_trace(
         "zoho_id": RECORD["item_id"],
         "op": "upsert",
     }
-    assert envelope.org_id == "org-h"
-    assert envelope.key == b"org-h:products:4600000000012345"
+    assert envelope.org_id == "60000000002"
+    assert envelope.key == b"60000000002:products:4600000000012345"
     assert envelope.source == "webhook"
     assert envelope.payload == RECORD
     # The caller's trace continues into Kafka: same trace id, our own span id.
@@ -106,7 +106,7 @@ async def test_trace_is_started_when_caller_sends_none(
     assert response.status_code == 202
     ((envelope, headers),) = publisher.published
     assert envelope.op == "delete"
-    assert envelope.org_id == "org-default"
+    assert envelope.org_id == "60000000001"
     assert len(headers["traceparent"].decode().split("-")[1]) == 32
 
 

@@ -9,12 +9,14 @@ from ingest.errors import InvalidParameterError
 
 
 def test_org_header_then_query_then_default() -> None:
-    assert resolve_org("h1", "q1", "d1") == "h1"
-    assert resolve_org(None, "q1", "d1") == "q1"
-    assert resolve_org(None, None, "d1") == "d1"
+    assert resolve_org("11", "22", "33") == "11"
+    assert resolve_org(None, "22", "33") == "22"
+    assert resolve_org(None, None, "33") == "33"
 
 
-@pytest.mark.parametrize(("header", "default"), [(None, ""), ("a:b", "d"), ("x" * 65, "d")])
+@pytest.mark.parametrize(
+    ("header", "default"), [(None, ""), ("1:2", "3"), ("acme-1", "3"), ("1" * 33, "3")]
+)
 def test_missing_or_bad_org_is_400(header: str | None, default: str) -> None:
     with pytest.raises(InvalidParameterError) as info:
         resolve_org(header, None, default)

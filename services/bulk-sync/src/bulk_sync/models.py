@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tds_common.events import parse_zoho_timestamp
+from tds_common.identifiers import OrgId
 
 Mode = Literal["full", "incremental", "selective"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -52,7 +53,7 @@ class SyncRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    org_id: str | None = Field(None, pattern=r"^\d{1,32}$")
+    org_id: OrgId | None = None
     """Zoho organization id; default ``ZOHO_ORGANIZATION_ID``."""
     entities: list[str] | None = Field(None, min_length=1)
     mode: Mode = "full"
@@ -83,7 +84,7 @@ class SyncCommand(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     run_id: str = Field(min_length=1)
-    org_id: str = Field(pattern=r"^\d{1,32}$")
+    org_id: OrgId
     entities: list[str] = Field(min_length=1)
     mode: Mode
     ids: ZohoIds = None

@@ -23,6 +23,8 @@ from typing import Any, Final, Literal
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field
 
+from tds_common.identifiers import OrgId
+
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Suspended"]
 
 ALIASES: Final = {
@@ -45,7 +47,7 @@ class SyncSpec(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    organization_id: str = Field(alias="organizationId", pattern=r"^\d{1,32}$")
+    organization_id: OrgId = Field(alias="organizationId")
     entities: list[str] = Field(min_length=1)
     mode: Literal["full", "incremental", "selective"] = "incremental"
     ids: list[str] | None = None

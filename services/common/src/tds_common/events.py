@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from tds_common.identifiers import OrgId
+from tds_common.json_limits import check_json
 
 Operation = Literal["upsert", "delete"]
 Source = Literal["webhook", "books", "inventory", "replay"]
@@ -37,6 +40,11 @@ def format_zoho_timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def _carriable(payload: dict[str, Any]) -> dict[str, Any]:
+    check_json(payload)  # every producer and the processor hold payloads to the same limits
+    return payload
+
+
 def event_key(org_id: str, entity: str, zoho_id: str) -> bytes:
     """Kafka key: per-record ordering."""
     return f"{org_id}:{entity}:{zoho_id}".encode()
@@ -48,7 +56,7 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
-    org_id: str = Field(min_length=1)
+    org_id: OrgId
     entity: str = Field(min_length=1)
     zoho_id: str = Field(min_length=1)
     op: Operation = "upsert"
@@ -56,7 +64,7 @@ class EventEnvelope(BaseModel):
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     last_modified_time: datetime | None = None
     """The record's ``last_modified_time`` (timezone-aware); drives the monotonic upsert."""
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: Annotated[dict[str, Any], AfterValidator(_carriable)] = Field(default_factory=dict)
     """The record as Zoho sent it (unwrapped from its module key)."""
 
     @property

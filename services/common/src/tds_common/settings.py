@@ -11,10 +11,12 @@ Log them only through :func:`loggable`, which masks every ``SecretStr``.
 
 from __future__ import annotations
 
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tds_common.identifiers import OrgId
 
 LOCAL_DATABASE_URL: Final = "postgresql://postgres@127.0.0.1:55432/tds"
 LOCAL_KAFKA_BOOTSTRAP: Final = "127.0.0.1:9092"
@@ -112,10 +114,10 @@ class ServiceSettings(BaseSettings):
         default_factory=TopicSettings, validation_alias=AliasChoices("KAFKA_TOPICS", "topics")
     )
     """Topic names; e.g. ``KAFKA_TOPICS__EVENTS=tds.zoho.events``."""
-    zoho_organization_id: str = Field(
+    zoho_organization_id: OrgId | Literal[""] = Field(
         "", validation_alias=AliasChoices("ZOHO_ORGANIZATION_ID", "zoho_organization_id")
     )
-    """The default organization, used when a webhook does not name one."""
+    """The default organization, used when a webhook does not name one (Zoho's numeric id)."""
     shutdown_timeout_seconds: float = Field(20.0, gt=0)
     """Budget for a graceful stop; keep below the pod's terminationGracePeriodSeconds."""
     ready_failure_threshold: int = Field(3, ge=1)

@@ -4,7 +4,8 @@ Zoho's payload names neither (docs/zoho-api.md#webhook-payload), so both are con
 workflow webhook:
 
 - organization: ``X-TDS-Org`` header, else ``org_id`` query parameter, else
-  ``ZOHO_ORGANIZATION_ID`` (docs/architecture.md#webhook-organization);
+  ``ZOHO_ORGANIZATION_ID`` (docs/architecture.md#webhook-organization); Zoho's numeric id, by
+  the one rule (:mod:`tds_common.identifiers`) that the envelope, zoho-proxy and bulk-sync apply;
 - operation: ``upsert`` unless the URL carries ``?op=delete`` or the webhook sends the header
   ``X-TDS-Event: deleted``. ``?op=create`` and ``?op=edit`` are accepted as upserts, so one URL
   template per workflow trigger (``?op=create|edit|delete``) works too. Point a workflow rule
@@ -15,13 +16,11 @@ workflow webhook:
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from ingest.errors import InvalidParameterError
 from tds_common.events import Operation
-
-ORG_ID_PATTERN: Final = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+from tds_common.identifiers import ORG_ID_RULE, is_org_id
 
 QUERY_OPS: Final[dict[str, Operation]] = {
     "upsert": "upsert",
@@ -45,8 +44,8 @@ def resolve_org(header: str | None, query: str | None, default: str) -> str:
         raise InvalidParameterError(
             "no organization: send X-TDS-Org or ?org_id=, or set ZOHO_ORGANIZATION_ID"
         )
-    if not ORG_ID_PATTERN.match(org):
-        raise InvalidParameterError("organization id must be 1-64 letters, digits, '-' or '_'")
+    if not is_org_id(org):
+        raise InvalidParameterError(ORG_ID_RULE)
     return org
 
 

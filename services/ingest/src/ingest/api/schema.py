@@ -11,9 +11,9 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from ingest.delivery import ORG_ID_PATTERN
 from ingest.payload import FORM_JSON_FIELD, ID_PATTERN
 from tds_common.catalogue import WEBHOOK_ENTITIES, get_entity
+from tds_common.identifiers import ORG_ID_PATTERN
 
 
 class ErrorBody(BaseModel):
@@ -82,4 +82,4 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-ORG_SCHEMA: Final = {"pattern": ORG_ID_PATTERN.pattern}
+ORG_SCHEMA: Final = {"pattern": ORG_ID_PATTERN}

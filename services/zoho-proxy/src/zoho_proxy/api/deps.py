@@ -6,6 +6,7 @@ from typing import Annotated, get_args
 
 from fastapi import Depends, Request
 
+from tds_common.identifiers import ORG_ID_RULE, is_org_id
 from zoho_proxy.budget_rules import Lane
 from zoho_proxy.errors import BadRequestError
 from zoho_proxy.state import ProxyState
@@ -31,8 +32,8 @@ def get_org(request: Request) -> str:
         raise BadRequestError(
             "no organization: send X-TDS-Org or ?org_id=, or set ZOHO_ORGANIZATION_ID"
         )
-    if not org.isdigit() or len(org) > 32:
-        raise BadRequestError("organization id must be Zoho's numeric id")
+    if not is_org_id(org):
+        raise BadRequestError(ORG_ID_RULE)
     return org
 
 
