@@ -55,10 +55,11 @@ format: ## Format the code with ruff
 	$(RUN) ruff check --fix .
 
 .PHONY: lint
-lint: ## ruff lint and format check, import layering
+lint: ## ruff lint and format check, import layering, no reference to a missing document
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
+	$(RUN) python -m devstack.doc_references
 
 .PHONY: typecheck
 typecheck: ## mypy --strict
