@@ -224,6 +224,10 @@ class SimSettings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     stock_bumps_item_last_modified: bool = True
     """A stock movement changes the item's last_modified_time (UNCONFIRMED)."""
+    same_second_edits: bool = False
+    """Edits keep the clock's second even when the record already carries it, so two edits in
+    one second share a ``last_modified_time`` (Zoho's one-second resolution). False: every edit
+    moves it at least one second on. A single edit can ask ``?same_second=true`` either way."""
 
     @model_validator(mode="after")
     def _check(self) -> SimSettings:

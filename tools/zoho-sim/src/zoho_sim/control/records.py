@@ -1,8 +1,12 @@
 """Record changes: create, edit, delete and stock movements, each with its webhook.
 
 Every change stamps ``last_modified_time`` with the simulator's clock in the org's offset,
-always at least one second after the previous value, so incremental syncs see it. The webhook
-(if configured for that event) is delivered before the call returns, unless ``?wait=false``.
+always at least one second after the previous value, so incremental syncs see it; unless
+``same_second_edits`` is set (an edit then keeps the clock's second, which the previous edit may
+share, as Zoho's one-second resolution allows) or an edit asks ``?same_second=true`` (it keeps
+the record's current ``last_modified_time``: a second edit within the same second, whatever the
+wall clock says). The webhook (if configured for that event) is delivered before the call
+returns, unless ``?wait=false``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,17 @@ router = APIRouter()
 _background: set[asyncio.Task[Any]] = set()
 
 
-def _stamp(state: SimState, org: Org, record: Record, *, created: bool) -> None:
+def _stamp(
+    state: SimState, org: Org, record: Record, *, created: bool, same_second: bool = False
+) -> None:
     now = int(state.clock.wall())
     previous = record.get("last_modified_time")
     if isinstance(previous, str) and previous:
-        now = max(now, int(to_epoch(previous)) + 1)
+        before = int(to_epoch(previous))
+        if same_second:
+            return  # another edit within the second the record already carries
+        step = 0 if state.settings.same_second_edits else 1
+        now = max(now, before + step)
     stamp = org.ctx.ts(now)
     record["last_modified_time"] = stamp
     if created:
@@ -101,9 +111,14 @@ class StockMovement(BaseModel):
 
 @router.post("/orgs/{org_id}/stock")
 async def stock(
-    state: StateDep, org_id: str, movement: StockMovement, wait: bool = True
+    state: StateDep,
+    org_id: str,
+    movement: StockMovement,
+    wait: bool = True,
+    same_second: bool = False,
 ) -> dict[str, Any]:
-    """Move stock of a tracked item in one warehouse; webhook entity ``stock``."""
+    """Move stock of a tracked item in one warehouse; webhook entity ``stock``.
+    ``same_second``: the movement happens within the second the item already carries."""
     if (movement.delta is None) == (movement.quantity is None):
         raise HTTPException(422, "give exactly one of delta or quantity")
     org, spec = get_org(state, org_id), SPECS["items"]
@@ -129,7 +144,7 @@ async def stock(
         row[key] = after - committed
     apply_stock_totals(record)
     if state.settings.stock_bumps_item_last_modified:
-        _stamp(state, org, record, created=False)
+        _stamp(state, org, record, created=False, same_second=same_second)
     org.tables["items"].put(record)
     webhook = await _notify(state, org, spec, "edit", record, wait, entity="stock")
     return {"record": record, "webhook": webhook}
@@ -167,15 +182,18 @@ async def edit(
     record_id: str,
     fields: dict[str, Any],
     wait: bool = True,
+    same_second: bool = False,
 ) -> dict[str, Any]:
-    """Edit a record (fields replaced as given) and bump its last_modified_time."""
+    """Edit a record (fields replaced as given) and bump its last_modified_time.
+    ``same_second``: the edit happens within the second the record already carries (it keeps
+    its ``last_modified_time``), as a second edit in one second does in Zoho."""
     org, spec = get_org(state, org_id), get_spec(entity)
     _check_fields(spec, fields)
     record = _record(org, spec, record_id)
     record.update(fields)
     if spec.path == "items" and {"warehouses", "track_inventory"} & set(fields):
         align_inventory_fields(org.ctx, record, _index(record_id))
-    _stamp(state, org, record, created=False)
+    _stamp(state, org, record, created=False, same_second=same_second)
     org.tables[spec.path].put(record)
     return {"record": record, "webhook": await _notify(state, org, spec, "edit", record, wait)}
 
