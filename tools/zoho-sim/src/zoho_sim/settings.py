@@ -7,10 +7,14 @@ time through the control API (``/_sim/...``); these settings are the values a re
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zoho_sim.timefmt import parse_offset
 
 DEFAULT_CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
 DEFAULT_CLIENT_SECRET: Final = "local-simulator-secret"
@@ -64,10 +68,12 @@ class OrgSettings(BaseModel):
     name: str = "Local Simulator Trading Co"
     plan: Plan = "professional"
     """Professional, the cheapest plan with webhooks (docs/zoho-api.md#webhook-mechanism)."""
-    utc_offset: str = Field("-0400", pattern=r"^[+-]\d{4}$")
-    """Timestamps are written in the org's offset, ``2026-06-09T09:45:21-0400``
-    (docs/zoho-api.md#record-conventions)."""
     time_zone: str = "America/New_York"
+    """Timestamps are written in the org's time zone, ``2026-06-09T09:45:21-0400``
+    (docs/zoho-api.md#record-conventions), so their offset follows daylight saving time
+    (``-0500`` in a New York December), as Zoho's do."""
+    utc_offset: str | None = Field(None, pattern=r"^[+-]\d{4}$")
+    """A fixed offset instead of the time zone's (e.g. ``-0400`` all year)."""
     currency_code: str = "USD"
     daily_quota: int | None = Field(None, ge=1)
     """Overrides the plan's daily quota (both products) when set."""
@@ -76,6 +82,21 @@ class OrgSettings(BaseModel):
     stock_layout: Literal["warehouses", "locations"] = "warehouses"
     """Inventory item details show stock as ``warehouses[]`` (``warehouse_*`` fields) or, for
     orgs moved to Locations, ``locations[]`` (``location_*``); docs/zoho-api.md#key-fields."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {value!r} (an IANA name like America/New_York)"
+            raise ValueError(message) from None
+        return value
+
+    @property
+    def tz(self) -> tzinfo:
+        """Where the org's timestamps are written: its fixed offset, or its time zone."""
+        return parse_offset(self.utc_offset) if self.utc_offset else ZoneInfo(self.time_zone)
 
 
 class OAuthSettings(BaseModel):
@@ -136,6 +157,10 @@ class ApiSettings(BaseModel):
     """``last_modified_time`` filter: ``>=`` (True) or ``>`` (False); UNCONFIRMED."""
     last_modified_ignored_for: list[str] = Field(default_factory=list)
     """List paths (``items``, ``contacts`` …) that silently ignore the filter (UNCONFIRMED)."""
+    default_lists_active_only: list[str] = Field(default_factory=list)
+    """List paths (``items``, ``contacts`` …) that list only active records when no
+    ``filter_by`` is sent (UNCONFIRMED; a client that relies on the default misses inactive
+    records). ``filter_by=Status.All`` lists them all everywhere."""
     accept_org_header: bool = True
     """Accept ``X-com-zoho-books-organizationid`` / ``X-com-zoho-inventory-organizationid``."""
     missing_org_fallback: bool = False

@@ -20,13 +20,13 @@ from zoho_sim.settings import (
     BOOKS_DAILY_QUOTA,
     INVENTORY_DAILY_QUOTA,
     SCALE_KEYS,
+    ApiSettings,
     LimitSettings,
     OrgSettings,
     SimSettings,
     WebhookSettings,
 )
 from zoho_sim.store import Table
-from zoho_sim.timefmt import parse_offset
 from zoho_sim.webhooks import WebhookSender
 
 
@@ -52,6 +52,8 @@ class SimState:
         self.faults = Faults(settings.seed)
         self.calls = CallCounters()
         self.limits: LimitSettings = settings.limits.model_copy()
+        self.api: ApiSettings = settings.api.model_copy()
+        """Request handling (PUT /_sim/api changes it; a reset returns to the settings)."""
         self.webhook_config: WebhookSettings = settings.webhooks.model_copy()
         self.webhooks = WebhookSender(self.webhook_config, self.faults, self.clock)
         self.oauth = TokenAuthority(settings.oauth, self.clock)
@@ -69,7 +71,7 @@ class SimState:
                 org_id=org.organization_id,
                 org_position=position + 1,
                 seed=self.seed,
-                tz=parse_offset(org.utc_offset),
+                tz=org.tz,
                 currency_code=org.currency_code,
                 scale=scale,
             )
@@ -99,6 +101,7 @@ class SimState:
         self.webhooks.clear()
         if not keep_config:
             self.limits = self.settings.limits.model_copy()
+            self.api = self.settings.api.model_copy()
             self.set_webhook_config(self.settings.webhooks.model_copy())
         self._build()
 

@@ -1,13 +1,14 @@
 """Zoho's timestamp format: ISO-8601 in the org's offset, no colon (``2026-06-09T09:45:21-0400``).
 
-Timestamps of one org share one offset, so their strings sort chronologically; filters convert
-the client's value into the org's offset and compare strings.
+The offset is the org's time zone's at that instant, so it changes with daylight saving time
+(``-0400`` in a New York June, ``-0500`` in December) and the strings of one org do NOT sort
+chronologically across a change: sorting and filters compare instants (epoch seconds).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 _OFFSET_RE: Final = re.compile(r"^([+-])(\d{2})(\d{2})$")
@@ -25,12 +26,12 @@ def parse_offset(offset: str) -> timezone:
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
-def format_ts(epoch_seconds: float, tz: timezone) -> str:
+def format_ts(epoch_seconds: float, tz: tzinfo) -> str:
     """Epoch seconds → ``2026-06-09T09:45:21-0400``."""
     return datetime.fromtimestamp(int(epoch_seconds), tz).strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def format_date(epoch_seconds: float, tz: timezone) -> str:
+def format_date(epoch_seconds: float, tz: tzinfo) -> str:
     return datetime.fromtimestamp(int(epoch_seconds), tz).strftime("%Y-%m-%d")
 
 

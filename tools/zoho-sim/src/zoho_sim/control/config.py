@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from zoho_sim.control.deps import StateDep
 from zoho_sim.faults import FaultConfig
-from zoho_sim.settings import LimitSettings, WebhookSettings
+from zoho_sim.settings import ApiSettings, LimitSettings, WebhookSettings
 
 router = APIRouter()
 
@@ -65,6 +65,19 @@ async def put_limits(state: StateDep, changes: dict[str, Any]) -> LimitSettings:
     """Merge into the live limits; budgets keep their counts and use the new limits at once."""
     state.set_limits(_merged(LimitSettings, state.limits, changes))
     return state.limits
+
+
+@router.get("/api")
+async def get_api(state: StateDep) -> ApiSettings:
+    return state.api
+
+
+@router.put("/api")
+async def put_api(state: StateDep, changes: dict[str, Any]) -> ApiSettings:
+    """Merge into the request handling (e.g. ``last_modified_ignored_for``,
+    ``default_lists_active_only``); later calls use it at once."""
+    state.api = _merged(ApiSettings, state.api, changes)
+    return state.api
 
 
 def _webhook_view(config: WebhookSettings) -> dict[str, Any]:

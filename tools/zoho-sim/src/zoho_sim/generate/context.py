@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 
 from zoho_sim.timefmt import format_date, format_ts
@@ -51,7 +51,8 @@ class OrgContext:
     org_id: str
     org_position: int
     seed: int
-    tz: timezone
+    tz: tzinfo
+    """The org's time zone (offsets follow daylight saving time) or a fixed offset."""
     currency_code: str
     scale: tuple[tuple[str, int], ...]
 

@@ -87,7 +87,7 @@ def resolve_route(path: str) -> Route:
 
 
 def authenticate(state: SimState, request: Request) -> str:
-    unauthorized = state.settings.api.unauthorized_status
+    unauthorized = state.api.unauthorized_status
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     schemes = (
@@ -111,11 +111,11 @@ def check_scope(state: SimState, token: str, product: str, route: Route) -> None
     if route.kind in {"organizations", "organization"}:
         resource = "organizations"
     if not scopes.allows(state.oauth.scope_of(token), product, resource):
-        raise ZohoError(state.settings.api.unauthorized_status, 57, NOT_AUTHORIZED_MESSAGE)
+        raise ZohoError(state.api.unauthorized_status, 57, NOT_AUTHORIZED_MESSAGE)
 
 
 def organization(state: SimState, request: Request, product: str) -> Org:
-    api = state.settings.api
+    api = state.api
     org_id = request.query_params.get("organization_id", "")
     if not org_id and api.accept_org_header:
         org_id = request.headers.get(ORG_HEADERS[product], "")
@@ -154,7 +154,7 @@ async def _admitted_call(
             body = views.locations_body(org, route.record_id or None)
         elif route.kind == "list":
             assert route.spec is not None
-            body = views.list_body(org, route.spec, product, params, state.settings.api)
+            body = views.list_body(org, route.spec, product, params, state.api)
         else:
             assert route.spec is not None
             body = views.detail_body(org, route.spec, product, route.record_id)
