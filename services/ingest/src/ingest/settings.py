@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from tds_common.settings import ServiceSettings, service_config
+from tds_common.versions import max_version_skew_field
 
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 MIN_SECRET_CHARS: Final = 16
@@ -72,6 +73,9 @@ class Settings(ServiceSettings):
     monitoring read it without one."""
     stats_max_window_seconds: int = Field(24 * 3600, ge=60)
     """The longest window ``/api/zoho/webhooks/inbox/stats`` reports (memory is per minute)."""
+    max_version_skew_seconds: float = max_version_skew_field()
+    """``MAX_VERSION_SKEW_SECONDS`` (shared): a ``last_modified_time`` further ahead of our
+    clock is refused with 422 (it would freeze the mirror row)."""
 
     @field_validator("webhook_secrets", "webhook_hmac_secrets", mode="before")
     @classmethod

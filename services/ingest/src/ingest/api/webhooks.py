@@ -22,6 +22,7 @@ from ingest.delivery import EVENT_OPS, resolve_op, resolve_org
 from ingest.errors import PublishUnavailableError, RejectedWebhookError, UnknownEntityError
 from ingest.payload import parse_webhook
 from ingest.tracing import current_trace_id, server_span
+from ingest.versions import refuse_future_version
 from tds_common.catalogue import WEBHOOK_ENTITIES, EntitySpec, get_entity
 from tds_common.events import EventEnvelope
 
@@ -131,6 +132,7 @@ async def _handle(
     metrics.PAYLOAD_BYTES.labels(spec.name).observe(len(body))
     check_signature(body, signature, settings.webhook_hmac_secrets)
     parsed = parse_webhook(body, kind, spec)
+    refuse_future_version(parsed.last_modified_time, settings.max_version_skew_seconds)
     envelope = EventEnvelope(
         org_id=org,
         entity=spec.name,
