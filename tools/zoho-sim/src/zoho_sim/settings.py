@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from zoho_sim.timefmt import parse_offset
+from zoho_sim.write_rules import WriteSettings
 
 DEFAULT_CLIENT_ID: Final = "1000.LOCALSIMULATORCLIENT"
 DEFAULT_CLIENT_SECRET: Final = "local-simulator-secret"
@@ -247,6 +248,8 @@ class SimSettings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    writes: WriteSettings = Field(default_factory=WriteSettings)
+    """Validation of API writes (POST/PUT/DELETE): codes and mandatory fields (UNCONFIRMED)."""
     stock_bumps_item_last_modified: bool = True
     """A stock movement changes the item's last_modified_time (UNCONFIRMED)."""
     same_second_edits: bool = False

@@ -28,6 +28,7 @@ from zoho_sim.settings import (
 )
 from zoho_sim.store import Table
 from zoho_sim.webhooks import WebhookSender
+from zoho_sim.writes import WriteState
 
 
 @dataclass
@@ -57,6 +58,8 @@ class SimState:
         self.webhook_config: WebhookSettings = settings.webhooks.model_copy()
         self.webhooks = WebhookSender(self.webhook_config, self.faults, self.clock)
         self.oauth = TokenAuthority(settings.oauth, self.clock)
+        self.writes = WriteState(settings.writes)
+        """API writes: their faults, counters and search index."""
         self.seed = settings.seed
         self.scale = {key: settings.scale_of(key) for key in SCALE_KEYS}
         self.orgs: dict[str, Org] = {}
@@ -95,6 +98,7 @@ class SimState:
         self.scale = {key: merged.scale_of(key) for key in SCALE_KEYS}
         self.scale.update(scale or {})
         self.faults.clear()
+        self.writes.reset()
         self.calls = CallCounters()
         if not keep_tokens:
             self.oauth = TokenAuthority(self.settings.oauth, self.clock)

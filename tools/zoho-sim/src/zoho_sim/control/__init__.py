@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zoho_sim.control import config, observe, records
+from zoho_sim.control import config, observe, records, writes
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])
 router.include_router(observe.router)
 router.include_router(config.router)
 router.include_router(records.router)
+router.include_router(writes.router)

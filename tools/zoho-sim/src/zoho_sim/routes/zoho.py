@@ -2,7 +2,8 @@
 
 Order of checks (each answers in Zoho's envelope): ``Authorization: Zoho-oauthtoken`` (code 14
 for a missing/malformed/unknown token, 57 for an expired or revoked one), the URL (404 code 5),
-the method (405), the token's scope (57), ``organization_id`` (400, code 6041), then the org's
+the method (405; writes only on the modules :mod:`zoho_sim.routes.writes` serves), the
+token's scope (57), ``organization_id`` (400, code 6041), then the org's
 budget for this product: injected 429 storms, daily quota (45), per minute (44), in flight
 (1070). Admitted calls count as in flight while held, delayed or failed by faults. Every
 org-scoped answer carries the ``X-Rate-Limit-*`` headers; none carries Retry-After.
@@ -32,7 +33,7 @@ from zoho_sim.errors import (
     wrong_org_message,
 )
 from zoho_sim.limits import Budget
-from zoho_sim.routes import views
+from zoho_sim.routes import views, writes
 from zoho_sim.state import Org, SimState
 
 router = APIRouter()
@@ -148,7 +149,16 @@ async def _admitted_call(
         if failure is not None:
             raise ZohoError(failure, 1000, INTERNAL_ERROR_MESSAGE)
         params = request.query_params
-        if route.kind == "itemdetails":
+        status = 200
+        searched = writes.search_field(state, params) if route.kind == "list" else None
+        if request.method != "GET":
+            assert route.spec is not None
+            body, status = await writes.apply(state, request, product, route.spec, org,
+                                              route.record_id)  # fmt: skip
+        elif searched is not None:
+            assert route.spec is not None
+            body = writes.search_body(state, org, route.spec, product, *searched)
+        elif route.kind == "itemdetails":
             body = views.itemdetails_body(org, product, params)
         elif route.kind == "locations":
             body = views.locations_body(org, route.record_id or None)
@@ -163,7 +173,8 @@ async def _admitted_call(
         raise
     finally:
         budget.release()
-    return json_response({"code": 0, "message": "success", **body}, headers=budget.headers())
+    body = {"code": 0, "message": "success", **body}
+    return json_response(body, status, headers=budget.headers())
 
 
 def _organizations(state: SimState, route: Route) -> Response:
@@ -179,7 +190,7 @@ def _organizations(state: SimState, route: Route) -> Response:
 async def _dispatch(state: SimState, request: Request, product: str, path: str) -> Response:
     token = authenticate(state, request)
     route = resolve_route(path)
-    if request.method != "GET":
+    if request.method != "GET" and not writes.accepts(request.method, route.kind, route.spec):
         raise views.method_not_allowed(request.method)
     check_scope(state, token, product, route)
     if route.kind in {"organizations", "organization"}:
