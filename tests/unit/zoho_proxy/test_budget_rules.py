@@ -153,7 +153,7 @@ def test_the_log_keeps_only_what_can_still_decide() -> None:
 
 
 def test_lower_lanes_are_held_back_while_a_higher_lane_waits() -> None:
-    from zoho_proxy.budget_rules import outranked
+    from zoho_proxy.budget_rules import lane_priority, outranked
 
     waiting = {"webhook": 100.0}
     assert outranked("bulk", waiting, 99.0)
@@ -161,6 +161,10 @@ def test_lower_lanes_are_held_back_while_a_higher_lane_waits() -> None:
     assert not outranked("webhook", waiting, 99.0)
     assert not outranked("bulk", waiting, 100.5)  # the advert lapsed
     assert outranked("bulk", {"incremental": 100.0}, 99.0)
+    assert outranked("incremental", {"write": 100.0}, 99.0)
+    assert not outranked("write", {"incremental": 100.0}, 99.0)
+    later_writes = lane_priority(["webhook", "incremental", "write", "bulk"])
+    assert outranked("write", {"incremental": 100.0}, 99.0, later_writes)
     state = initial_state(T0, LIMITS)
     held = decide(state, T0, "bulk", LIMITS, outranked=True)
     assert not held.granted and held.reason == "priority" and held.wait_seconds is None

@@ -1,4 +1,4 @@
-"""The in-replica priority turnstile: webhook before incremental before bulk."""
+"""The in-replica priority turnstile: webhook, then write, then incremental, then bulk."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from zoho_proxy.budget_rules import Lane
+from zoho_proxy.budget_rules import Lane, lane_priority
 from zoho_proxy.lanes import LaneQueue
 
 
@@ -63,3 +63,39 @@ async def test_a_waiter_that_times_out_leaves_the_queue_working() -> None:
     # Free again: an uncontended turn is immediate.
     async with queue.turn("bulk", 0):
         pass
+
+
+async def _served_order(queue: LaneQueue, lanes: list[Lane]) -> list[str]:
+    """The order in which callers of ``lanes`` (arriving in that order) get their turn."""
+    order: list[str] = []
+    release_head = asyncio.Event()
+
+    async def head() -> None:
+        async with queue.turn("bulk", 5):
+            await release_head.wait()
+
+    async def caller(lane: Lane) -> None:
+        async with queue.turn(lane, 5):
+            order.append(lane)
+
+    head_task = asyncio.create_task(head())
+    await asyncio.sleep(0)
+    tasks = [asyncio.create_task(caller(lane)) for lane in lanes]
+    await asyncio.sleep(0)
+    release_head.set()
+    await asyncio.gather(head_task, *tasks)
+    return order
+
+
+async def test_the_write_lane_goes_after_webhooks_and_before_syncs_by_default() -> None:
+    arrivals: list[Lane] = ["bulk", "incremental", "write", "webhook"]
+    assert await _served_order(LaneQueue(), arrivals) == [
+        "webhook", "write", "incremental", "bulk",
+    ]  # fmt: skip
+
+
+async def test_the_lane_order_is_configurable() -> None:
+    queue = LaneQueue(lane_priority(["webhook", "incremental", "write", "bulk"]))
+    arrivals: list[Lane] = ["bulk", "write", "incremental", "webhook"]
+    assert await _served_order(queue, arrivals) == ["webhook", "incremental", "write", "bulk"]
+    assert queue.has_waiter_above("write") is False

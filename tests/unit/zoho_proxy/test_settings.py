@@ -49,3 +49,19 @@ def test_daily_quota_follows_plan_unless_overridden() -> None:
     assert make_settings(daily_limit=300, daily_reserve=10).daily_quota("books") == 300
     with pytest.raises(ValidationError, match="daily_reserve"):
         make_settings(daily_limit=100, daily_reserve=100)
+
+
+def test_lane_order_keeps_webhooks_first_and_bulk_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert make_settings().lane_order == ["webhook", "write", "incremental", "bulk"]
+    monkeypatch.setenv("ZOHO_PROXY_LANE_ORDER", '["webhook","incremental","write","bulk"]')
+    monkeypatch.setenv("ZOHO_PROXY_MAX_WAIT_SECONDS__WRITE", "7")
+    settings = make_settings()
+    assert settings.lane_order == ["webhook", "incremental", "write", "bulk"]
+    assert settings.max_wait_seconds.write == 7
+    for bad in (
+        ["write", "webhook", "incremental", "bulk"],
+        ["webhook", "incremental", "bulk"],
+        ["webhook", "write", "write", "incremental", "bulk"],
+    ):
+        with pytest.raises(ValidationError, match="webhook first, bulk last"):
+            make_settings(lane_order=bad)

@@ -9,7 +9,7 @@ shared budget costs about a millisecond per call. A lost race simply decides aga
 
 Zoho's rate headers and any 429 it sends anyway are remembered per replica and folded into the
 row with the next decision (a 429 at once), so releasing a call is one ``UPDATE``. Inside a
-replica, :class:`LaneQueue` decides who asks next (webhook before incremental before bulk).
+replica, :class:`LaneQueue` decides who asks next (webhook, write, incremental, bulk).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from zoho_proxy.budget_rules import (
     apply_rate_headers,
     apply_zoho_throttle,
     decide,
+    lane_priority,
     outranked,
     retry_after,
     roll,
@@ -153,7 +154,10 @@ class Budget:
     def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self._pool = pool
         self._settings = settings
-        self._queues: dict[tuple[str, str], LaneQueue] = defaultdict(LaneQueue)
+        self._priority = lane_priority(settings.lane_order)
+        self._queues: dict[tuple[str, str], LaneQueue] = defaultdict(
+            lambda: LaneQueue(self._priority)
+        )
         self._released: dict[tuple[str, str], asyncio.Event] = defaultdict(asyncio.Event)
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
         self._releases: set[asyncio.Task[None]] = set()
@@ -354,7 +358,7 @@ class Budget:
                 if lane is None:
                     decision = Decision(False, state)
                 else:
-                    held_back = outranked(lane, row.lane_waiting, stamp)
+                    held_back = outranked(lane, row.lane_waiting, stamp, self._priority)
                     decision = decide(state, row.now, lane, limits, outranked=held_back)
                 waiting = _advertise(row.lane_waiting, lane, decision, stamp, max_wait)
                 if decision.granted:

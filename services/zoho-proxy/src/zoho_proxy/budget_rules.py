@@ -17,14 +17,22 @@ Per organization and product there are three limits (docs/zoho-api.md#rate-limit
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-Lane = Literal["webhook", "incremental", "bulk"]
-LANES: Final[tuple[Lane, ...]] = ("webhook", "incremental", "bulk")
-LANE_PRIORITY: Final[dict[str, int]] = {"webhook": 0, "incremental": 1, "bulk": 2}
-"""Lower runs first."""
+Lane = Literal["webhook", "write", "incremental", "bulk"]
+LANES: Final[tuple[Lane, ...]] = ("webhook", "write", "incremental", "bulk")
+LANE_PRIORITY: Final[dict[str, int]] = {"webhook": 0, "write": 1, "incremental": 2, "bulk": 3}
+"""Lower runs first. The default of ``ZOHO_PROXY_LANE_ORDER``, which may move ``write`` (the
+ERP's write-back) below ``incremental``; webhooks stay first and bulk last."""
+
+
+def lane_priority(order: Sequence[str]) -> dict[str, int]:
+    """Ranks from a lane order (first runs first)."""
+    return {lane: rank for rank, lane in enumerate(order)}
+
 
 Reason = Literal["minute", "in_flight", "daily", "daily_reserve", "priority"]
 
@@ -180,11 +188,16 @@ def apply_zoho_throttle(
     return state
 
 
-def outranked(lane: Lane, lane_waiting: dict[str, float], now_epoch: float) -> bool:
+def outranked(
+    lane: Lane,
+    lane_waiting: dict[str, float],
+    now_epoch: float,
+    priority: Mapping[str, int] = LANE_PRIORITY,
+) -> bool:
     """Whether a lane above ``lane`` has callers waiting (advertised until a Unix time)."""
-    rank = LANE_PRIORITY[lane]
+    rank = priority[lane]
     return any(
-        until > now_epoch and LANE_PRIORITY.get(other, rank) < rank
+        until > now_epoch and priority.get(other, rank) < rank
         for other, until in lane_waiting.items()
     )
 

@@ -2,9 +2,9 @@
 
 Per organization and product, one caller at a time (the head) negotiates with PostgreSQL and
 sleeps while the budget is spent; everybody else waits here, ordered by lane (webhook, then
-incremental, then bulk) and arrival. So a webhook follow-up read that arrives behind a queue of
-bulk calls is next in line as soon as the head is served, and the database sees one poller per
-replica instead of one per caller.
+write, then incremental, then bulk, or as ``ZOHO_PROXY_LANE_ORDER`` says) and arrival. So a
+webhook follow-up read that arrives behind a queue of bulk calls is next in line as soon as the
+head is served, and the database sees one poller per replica instead of one per caller.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import heapq
 import itertools
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -34,7 +34,8 @@ class _Waiter:
 class LaneQueue:
     """A priority turnstile: ``async with queue.turn(lane, timeout)`` runs one holder at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, priority: Mapping[str, int] = LANE_PRIORITY) -> None:
+        self._priority = priority
         self._heap: list[_Waiter] = []
         self._busy = False
         self._seq = itertools.count()
@@ -45,7 +46,7 @@ class LaneQueue:
         """Wait for the turn (``TimeoutError`` after ``max_wait_seconds``), hold it, pass it on."""
         if self._busy or self._heap:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            waiter = _Waiter(LANE_PRIORITY[lane], next(self._seq), lane, future)
+            waiter = _Waiter(self._priority[lane], next(self._seq), lane, future)
             heapq.heappush(self._heap, waiter)
             self.waiting[lane] += 1
             try:
@@ -68,8 +69,8 @@ class LaneQueue:
 
     def has_waiter_above(self, lane: Lane) -> bool:
         """Whether a caller of a higher lane waits here (the holder should step aside)."""
-        rank = LANE_PRIORITY[lane]
-        return any(n > 0 and LANE_PRIORITY[other] < rank for other, n in self.waiting.items())
+        rank = self._priority[lane]
+        return any(n > 0 and self._priority[other] < rank for other, n in self.waiting.items())
 
     def _pass_on(self) -> None:
         while self._heap:

@@ -1,7 +1,7 @@
 """Prometheus metrics of the zoho-proxy service, created once per process.
 
 Labels stay bounded: ``api`` is books/inventory, ``path`` a path template with ids replaced by
-``{id}``, ``lane`` one of three, ``org`` the few configured organizations. Never tokens. (Not
+``{id}``, ``lane`` one of four, ``org`` the few configured organizations. Never tokens. (Not
 ``endpoint``: Prometheus sets that label on every scraped series, from the ServiceMonitor.)
 """
 

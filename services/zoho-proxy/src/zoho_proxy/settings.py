@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 
 from tds_common.settings import ServiceSettings, service_config
+from zoho_proxy.budget_rules import LANES, Lane
 
 Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate", "enterprise"]
 
@@ -53,6 +54,8 @@ class LaneWaits(BaseModel):
 
     webhook: float = Field(15.0, ge=0)
     """Seconds a webhook follow-up read may wait (the processor's event is held meanwhile)."""
+    write: float = Field(30.0, ge=0)
+    """Seconds a write-back call (bulk-sync's outbox relay) may wait."""
     incremental: float = Field(30.0, ge=0)
     """Seconds an incremental-sync call may wait."""
     bulk: float = Field(30.0, ge=0)
@@ -125,6 +128,9 @@ class Settings(ServiceSettings):
     """Concurrent calls per organization and product (Zoho: 5 free, 10 paid)."""
     max_wait_seconds: LaneWaits = Field(default_factory=LaneWaits)
     """Per-lane wait bound before our own 429 with Retry-After."""
+    lane_order: list[Lane] = Field(default_factory=lambda: list(LANES))
+    """Which lane asks the budget first (JSON list): webhook first and bulk last always; the
+    ERP's write-back (``write``) before or after ``incremental``."""
     budget_poll_seconds: float = Field(0.02, gt=0)
     """How often a waiter re-checks for a free in-flight slot held by another replica."""
 
@@ -164,6 +170,13 @@ class Settings(ServiceSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("lane_order")
+    @classmethod
+    def _lane_order(cls, value: list[Lane]) -> list[Lane]:
+        if sorted(value) != sorted(LANES) or value[0] != "webhook" or value[-1] != "bulk":
+            raise ValueError(f"must order {', '.join(LANES)} once each, webhook first, bulk last")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

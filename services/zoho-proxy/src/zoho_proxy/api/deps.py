@@ -38,7 +38,7 @@ def get_org(request: Request) -> str:
 
 
 def lane_from(request: Request, default: Lane) -> Lane:
-    """``X-TDS-Lane: webhook|incremental|bulk``, else ``default``."""
+    """``X-TDS-Lane: webhook|write|incremental|bulk``, else ``default``."""
     raw = request.headers.get(LANE_HEADER)
     if raw is None:
         return default
