@@ -37,6 +37,7 @@ from aiokafka import AIOKafkaConsumer
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
 from processor.proxy import ProxyClient
+from processor.reads import ThinReads
 from processor.settings import ConsumerSettings, Settings
 from tds_common.db import create_pool
 from tds_common.events import EventEnvelope, format_zoho_timestamp
@@ -142,7 +143,8 @@ async def _write_path(pool: asyncpg.Pool, events: list[EventEnvelope]) -> float:
     records = [Rec("bench", 0, n, e.key, e.to_bytes()) for n, e in enumerate(events)]
     dummy = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
     no_dlq = DeadLetterPublisher(None, "unused")  # every bench event is good
-    processor = BatchProcessor(pool, ProxyClient(dummy), no_dlq)
+    reads = ThinReads(ProxyClient(dummy, timeout_seconds=10.0), concurrency=1)
+    processor = BatchProcessor(pool, reads, no_dlq, Settings())
     started = time.perf_counter()
     for start in range(0, len(records), BATCH):
         items = await processor.process(records[start : start + BATCH])

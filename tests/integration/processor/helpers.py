@@ -25,7 +25,7 @@ from tds_common.settings import TopicSettings
 
 def new_org() -> str:
     """Every test mirrors into an organization of its own; the session database is shared."""
-    return f"org-{uuid.uuid4().hex[:10]}"
+    return str(10**12 + uuid.uuid4().int % 10**12)  # Zoho organization ids are digits
 
 
 def processor_settings(database_url: str, bootstrap: str, topics: TopicSettings,

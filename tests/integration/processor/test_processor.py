@@ -167,9 +167,10 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
     bad_number, bad_text, unknown, rejected = _id(), _id(), _id(), _id()
     poison: list[Any] = [
         f.envelope("invoices", bad_number, f.invoice(bad_number, total="12,5O"), org_id=org),
-        f.envelope(
-            "customers", bad_text, f.customer(bad_text, contact_name="Bad\u0000Name"), org_id=org
-        ),
+        # A NUL PostgreSQL cannot store: refused when decoded (the envelope checks its payload).
+        f.envelope("customers", bad_text, f.customer(bad_text, contact_name="BadXName"), org_id=org)
+        .to_bytes()
+        .replace(b"BadXName", b"Bad\\u0000Name"),
         f.envelope("salesorders", unknown, {"salesorder_id": unknown}, org_id=org),
         f.envelope("products", rejected, {"item_id": rejected}, org_id=org),  # thin, proxy 400
         b"{not an envelope",
@@ -194,7 +195,7 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
         assert len(letters) == 5
         headers = [_dlq_headers(r) for r in letters]
         assert sorted(h["tds-entity"] for h in headers) == sorted(
-            ["invoices", "customers", "salesorders", "products", "unknown"]
+            ["invoices", "unknown", "salesorders", "products", "unknown"]
         )
         assert {r.value for r in letters} == {
             p if isinstance(p, bytes) else p.to_bytes() for p in poison

@@ -1,8 +1,9 @@
-"""The consume loop with a fake consumer: commit after success, rewind and wait on failure."""
+"""The consume loop with a fake consumer: commit what is done, defer one partition, back off."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,9 +11,13 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
+from processor import metrics
 from processor.consumer import EventConsumer, _Rebalance, backoff_seconds
+from processor.records import Item
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
+
+P0, P1, P2 = (TopicPartition("events", p) for p in range(3))
 
 
 @dataclass
@@ -29,14 +34,15 @@ class FakeConsumer:
     batches: list[dict[TopicPartition, list[Rec]]]
     commits: list[dict[TopicPartition, int]] = field(default_factory=list)
     seeks: list[tuple[TopicPartition, int]] = field(default_factory=list)
-    assigned: set[TopicPartition] = field(
-        default_factory=lambda: {TopicPartition("events", 0), TopicPartition("events", 1)}
-    )
+    assigned: set[TopicPartition] = field(default_factory=lambda: {P0, P1})
+    paused: set[TopicPartition] = field(default_factory=set)
+    ends: dict[TopicPartition, int] = field(default_factory=dict)
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+    committed_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    fail_commits: int = 0
 
     async def getmany(self, **_: Any) -> dict[TopicPartition, list[Rec]]:
         return self.batches.pop(0) if self.batches else {}
-
-    fail_commits: int = 0
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if self.fail_commits:
@@ -46,6 +52,13 @@ class FakeConsumer:
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp, offset))
+        self.positions[tp] = offset
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused.update(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused.difference_update(tps)
 
     def assignment(self) -> set[TopicPartition]:
         return self.assigned
@@ -53,29 +66,55 @@ class FakeConsumer:
     def highwater(self, tp: TopicPartition) -> int | None:
         return None
 
+    async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: self.ends.get(tp, 0) for tp in tps}
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.positions.get(tp, 0)
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.committed_offsets.get(tp)
+
 
 class FlakyProcessor:
-    def __init__(self, failures: int) -> None:
+    """Fails ``failures`` times (infrastructure), then handles every record; ``defer`` names
+    records (partition, offset) that come back deferred for ``delay`` seconds."""
+
+    def __init__(self, failures: int, defer: frozenset[tuple[int, int]] = frozenset(),
+                 delay: float | None = 5.0) -> None:  # fmt: skip
         self.failures = failures
+        self.defer = defer
+        self.delay = delay
         self.calls = 0
 
-    async def process(self, records: list[Rec]) -> list[Any]:
+    async def process(self, records: list[Rec]) -> list[Item]:
         self.calls += 1
         if self.calls <= self.failures:
             raise UpstreamUnavailableError("PostgreSQL unavailable")
-        return []
+        items = []
+        for record in records:
+            item = Item(record, outcome="applied")
+            if (record.partition, record.offset) in self.defer:
+                item.outcome = "deferred"
+                item.retry_after_seconds = self.delay
+            items.append(item)
+        return items
 
 
 def _batch() -> dict[TopicPartition, list[Rec]]:
     return {
-        TopicPartition("events", 0): [Rec(0, 10), Rec(0, 11)],
-        TopicPartition("events", 1): [Rec(1, 3)],
-        TopicPartition("events", 2): [Rec(2, 8)],  # revoked meanwhile: never committed
+        P0: [Rec(0, 10), Rec(0, 11), Rec(0, 12)],
+        P1: [Rec(1, 3)],
+        P2: [Rec(2, 8)],  # revoked meanwhile: never committed
     }
 
 
-def _consumer(fake: FakeConsumer, processor: FlakyProcessor) -> EventConsumer:
-    settings = ConsumerSettings(retry_initial_seconds=0.01, retry_max_seconds=0.02)
+def _consumer(fake: FakeConsumer, processor: FlakyProcessor, **overrides: Any) -> EventConsumer:
+    values: dict[str, Any] = {"retry_initial_seconds": 0.01, "retry_max_seconds": 0.02}
+    settings = ConsumerSettings(**(values | overrides))
     return EventConsumer(fake, "events", processor, settings)  # type: ignore[arg-type]
 
 
@@ -83,8 +122,41 @@ async def test_offsets_are_committed_after_processing_for_assigned_partitions_on
     fake = FakeConsumer([_batch()])
     consumer = _consumer(fake, FlakyProcessor(0))
     await consumer._poll_once()
-    assert fake.commits == [{TopicPartition("events", 0): 12, TopicPartition("events", 1): 4}]
-    assert fake.seeks == []
+    assert fake.commits == [{P0: 13, P1: 4}]
+    assert fake.seeks == [] and fake.paused == set()
+
+
+async def test_a_deferred_record_holds_back_its_own_partition_only() -> None:
+    fake = FakeConsumer([_batch()])
+    consumer = _consumer(fake, FlakyProcessor(0, defer=frozenset({(0, 11)})))
+    await consumer._poll_once()
+    # Partition 0 commits what came before the record, goes back to it and waits; 1 goes on.
+    assert fake.commits == [{P0: 11, P1: 4}]
+    assert fake.seeks == [(P0, 11)] and fake.paused == {P0}
+    assert metrics.BACKOFF_SECONDS._value.get() > 0
+    consumer.paused[P0].resume_at = time.monotonic()  # its wait is over
+    await consumer._poll_once()
+    assert fake.paused == set() and P0 not in consumer.paused
+
+
+async def test_a_partition_waiting_on_a_read_resumes_as_soon_as_the_read_is_done() -> None:
+    read_done = False
+
+    class WaitingForARead(FlakyProcessor):
+        async def process(self, records: list[Rec]) -> list[Item]:
+            items = await super().process(records)
+            items[0].resume_when = lambda: read_done
+            return items
+
+    fake = FakeConsumer([{P1: [Rec(1, 3)]}])
+    consumer = _consumer(fake, WaitingForARead(0, defer=frozenset({(1, 3)}), delay=60))
+    await consumer._poll_once()
+    assert fake.paused == {P1} and metrics.BACKOFF_SECONDS._value.get() == 0  # not a failure
+    await consumer._poll_once()
+    assert fake.paused == {P1}
+    read_done = True
+    await consumer._poll_once()
+    assert fake.paused == set()
 
 
 async def test_an_infrastructure_failure_rewinds_the_batch_and_commits_nothing() -> None:
@@ -93,13 +165,25 @@ async def test_an_infrastructure_failure_rewinds_the_batch_and_commits_nothing()
     consumer = _consumer(fake, processor)
     await consumer._poll_once()
     assert fake.commits == []
-    assert sorted(fake.seeks) == [
-        (TopicPartition("events", 0), 10),
-        (TopicPartition("events", 1), 3),
-        (TopicPartition("events", 2), 8),
-    ]
+    assert sorted(fake.seeks) == [(P0, 10), (P1, 3), (P2, 8)]
     await consumer._poll_once()  # the same records again: now they go through
     assert processor.calls == 2 and len(fake.commits) == 1
+
+
+async def test_the_lag_gauge_is_refreshed_while_the_consumer_backs_off() -> None:
+    fake = FakeConsumer([_batch()], ends={P0: 50, P1: 7})
+    consumer = _consumer(fake, FlakyProcessor(1), retry_initial_seconds=0.05,
+                         retry_max_seconds=0.05, lag_refresh_seconds=0.01)  # fmt: skip
+    await consumer._poll_once()
+    # Rewound to offsets 10 and 3: the backlog is what the broker holds beyond them.
+    assert metrics.CONSUMER_LAG.labels("events", "0")._value.get() == 40
+    assert metrics.CONSUMER_LAG.labels("events", "1")._value.get() == 4
+
+
+async def test_the_backlog_counts_every_partition_of_the_group() -> None:
+    fake = FakeConsumer([], ends={P0: 50, P1: 7, P2: 5}, committed_offsets={P0: 45, P1: 7})
+    consumer = _consumer(fake, FlakyProcessor(0))
+    assert await consumer.backlog() == 5 + 0 + 5  # partition 2 never committed
 
 
 async def test_stop_interrupts_a_backoff() -> None:
@@ -122,6 +206,6 @@ async def test_offsets_whose_commit_failed_are_committed_when_partitions_are_rev
     consumer = _consumer(fake, FlakyProcessor(0))
     await consumer._poll_once()
     assert fake.commits == [] and fake.seeks == []  # rows are in: no rewind, offsets remembered
-    await _Rebalance(consumer).on_partitions_revoked([TopicPartition("events", 0)])
-    assert fake.commits == [{TopicPartition("events", 0): 12}]
-    assert consumer.pending_offsets == {TopicPartition("events", 1): 4}
+    await _Rebalance(consumer).on_partitions_revoked([P0])
+    assert fake.commits == [{P0: 13}]
+    assert consumer.pending_offsets == {P1: 4}

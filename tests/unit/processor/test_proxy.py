@@ -1,23 +1,21 @@
-"""zoho-proxy reads: which answers are records, deletes, transient or permanent failures."""
+"""zoho-proxy reads: records, deletes, and which failures wait, count or dead-letter."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
+from processor.errors import ProxyRecordError, ProxyWaitError, RecordFailedError
 from processor.proxy import ProxyClient
-from tds_common.errors import (
-    UpstreamRateLimitedError,
-    UpstreamRejectedError,
-    UpstreamUnavailableError,
-)
+from tds_common.errors import TransientError, UpstreamRateLimitedError, UpstreamRejectedError
 
 
-def _client(handler: httpx.MockTransport) -> ProxyClient:
-    return ProxyClient(httpx.AsyncClient(transport=handler, base_url="http://proxy.test"))
+def _client(handler: httpx.MockTransport, timeout_seconds: float = 10.0) -> ProxyClient:
+    http = httpx.AsyncClient(transport=handler, base_url="http://proxy.test")
+    return ProxyClient(http, timeout_seconds)
 
 
-async def test_a_record_is_read_on_the_webhook_lane() -> None:
+async def test_a_record_is_read_on_the_webhook_lane_within_our_own_timeout() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -26,10 +24,14 @@ async def test_a_record_is_read_on_the_webhook_lane() -> None:
                 "record": {"item_id": "1"}}  # fmt: skip
         return httpx.Response(200, json=body)
 
-    record = await _client(httpx.MockTransport(handler)).fetch("stock", "7", "1")
+    record = await _client(httpx.MockTransport(handler), timeout_seconds=20).fetch(
+        "stock", "7", "1"
+    )
     assert record == {"item_id": "1"}
     assert seen[0].url.path == "/v1/stock/1"
     assert seen[0].headers["X-TDS-Org"] == "7" and seen[0].headers["X-TDS-Lane"] == "webhook"
+    # The proxy is told to answer before we give up (our timeout minus a little slack).
+    assert float(seen[0].headers["X-TDS-Timeout-Seconds"]) == 19.5
 
 
 async def test_404_means_the_record_is_gone() -> None:
@@ -39,11 +41,13 @@ async def test_404_means_the_record_is_gone() -> None:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(429, UpstreamRateLimitedError), (503, UpstreamUnavailableError),
-     (500, UpstreamUnavailableError), (401, UpstreamUnavailableError),
-     (400, UpstreamRejectedError), (422, UpstreamRejectedError)],
+    [(429, UpstreamRateLimitedError), (503, ProxyWaitError),
+     (500, ProxyRecordError), (502, ProxyRecordError), (401, ProxyRecordError),
+     (403, ProxyRecordError), (400, UpstreamRejectedError), (422, UpstreamRejectedError)],
 )  # fmt: skip
-async def test_statuses_map_to_transient_or_permanent_errors(status: int, error: type) -> None:
+async def test_statuses_map_to_waiting_counted_or_permanent_errors(
+    status: int, error: type
+) -> None:
     client = _client(
         httpx.MockTransport(lambda r: httpx.Response(status, headers={"Retry-After": "4"}))
     )
@@ -51,14 +55,17 @@ async def test_statuses_map_to_transient_or_permanent_errors(status: int, error:
         await client.fetch("products", "7", "1")
     if status == 429:
         assert getattr(caught.value, "retry_after_seconds", None) == 4.0
+    # Waiting (429, 503) never counts an attempt; a failure about this record does.
+    assert isinstance(caught.value, RecordFailedError) is (error is ProxyRecordError)
+    assert isinstance(caught.value, TransientError) is (error is not UpstreamRejectedError)
 
 
-async def test_unreachable_proxy_and_bodies_without_a_record_are_transient() -> None:
+async def test_an_unreachable_proxy_waits_and_a_body_without_a_record_counts() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    with pytest.raises(UpstreamUnavailableError, match="unreachable"):
+    with pytest.raises(ProxyWaitError, match="unreachable"):
         await _client(httpx.MockTransport(refuse)).fetch("products", "7", "1")
     no_record = httpx.MockTransport(lambda r: httpx.Response(200, json={"entity": "products"}))
-    with pytest.raises(UpstreamUnavailableError, match="without a record"):
+    with pytest.raises(ProxyRecordError, match="without a record"):
         await _client(no_record).fetch("products", "7", "1")

@@ -7,9 +7,22 @@ one. What to call and how to retry stays with each service's own ``proxy`` modul
 
 from __future__ import annotations
 
+from typing import Final
+
 import httpx
 
 from tds_common.settings import ProxyClientSettings
+
+TIMEOUT_HEADER: Final = "X-TDS-Timeout-Seconds"
+"""How long the caller waits for this answer, in seconds. zoho-proxy stops waiting for budget
+and stops retrying within that time, so it never keeps calling Zoho for a caller that has gone."""
+TIMEOUT_HEADER_SLACK_SECONDS: Final = 0.5
+"""Callers announce their timeout minus this, so the proxy's answer arrives before they give up."""
+
+
+def announced_timeout(timeout_seconds: float) -> str:
+    """The :data:`TIMEOUT_HEADER` value for a caller whose own timeout is ``timeout_seconds``."""
+    return f"{max(0.1, timeout_seconds - TIMEOUT_HEADER_SLACK_SECONDS):.3f}"
 
 
 def proxy_http_client(

@@ -20,6 +20,7 @@ from processor.consumer import EventConsumer
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
 from processor.proxy import ProxyClient
+from processor.reads import ThinReads
 from processor.settings import Settings
 from processor.stats import stats_router
 from tds_common.app import create_service_app
@@ -50,13 +51,16 @@ def create_app(
         producer = create_producer(settings.kafka_bootstrap_servers)
         consumer: EventConsumer | None = None
         loop: BackgroundLoop | None = None
+        reads = ThinReads(
+            ProxyClient(http, settings.proxy.timeout_seconds), settings.proxy.max_concurrency
+        )
         try:
             await producer.start()
             processor = BatchProcessor(
                 pool,
-                ProxyClient(http),
+                reads,
                 DeadLetterPublisher(producer, settings.topics.dead_letters),
-                proxy_concurrency=settings.proxy.max_concurrency,
+                settings,
             )
             kafka = create_consumer(
                 settings.kafka_bootstrap_servers,
@@ -80,6 +84,7 @@ def create_app(
             if consumer is not None and loop is not None:
                 consumer.stop.set()
                 await loop.wait_stopped(settings.shutdown_timeout_seconds)
+            await reads.close()
             await producer.stop()
             await http.aclose()
             await pool.close()

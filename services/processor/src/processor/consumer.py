@@ -1,11 +1,21 @@
-"""The consumer group on ``tds.zoho.events``: poll, process, commit, back off, shut down cleanly.
+"""The consumer group on ``tds.zoho.events``: poll, process, commit, defer, back off, shut down.
 
 At-least-once with exactly-once effect: offsets are committed manually, only after the batch's
 database transaction committed (the inbox dedup key and the monotonic upsert make the
-redelivery after a crash a no-op). On an infrastructure failure the consumer seeks back to the
-batch's first offsets and waits (exponential backoff with jitter, capped well below the
-consumer's max poll interval so the group keeps us), then polls the same records again: the
-partitions are effectively paused, and nothing is dead-lettered.
+redelivery after a crash a no-op).
+
+Two ways to wait, so that one record never stalls the others:
+
+- **A partition waits** when one of its records is deferred (a failure of its own, with a
+  bounded number of attempts; zoho-proxy busy or away; a thin event's read still running): the
+  partition commits what came before the record, seeks back to it and is paused until its
+  wait is over (or its read has finished). Other partitions keep flowing.
+- **Everything waits** on an infrastructure failure (PostgreSQL or Kafka unavailable): the
+  consumer seeks back to the batch's first offsets and backs off (exponential with jitter,
+  capped well below the max poll interval so the group keeps us). Nothing is dead-lettered.
+
+While waiting, the lag gauge keeps being refreshed from the broker's end offsets, and
+``tds_processor_backoff_seconds`` says how long the current wait is: a stall is never silent.
 
 Rebalances: a lock is held while a batch is written and committed; ``on_partitions_revoked``
 takes the same lock, so partitions are handed over only between batches, with their offsets
@@ -18,27 +28,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from processor import metrics
+from processor.attempts import backoff_seconds
 from processor.pipeline import BatchProcessor
-from processor.records import KafkaRecord
+from processor.records import Item, KafkaRecord
 from processor.settings import ConsumerSettings
 from tds_common.errors import TransientError
 
 logger = logging.getLogger(__name__)
 
+KAFKA_QUERY_TIMEOUT_SECONDS: Final = 2.0
+BACKLOG_CACHE_SECONDS: Final = 1.0
 
-def backoff_seconds(attempt: int, initial: float, ceiling: float) -> float:
-    """Full-jitter exponential backoff: a random delay up to ``initial * 2**(attempt-1)``."""
-    bound = min(ceiling, initial * 2 ** max(0, attempt - 1))
-    return max(initial, random.uniform(bound / 2, bound))  # jitter, not crypto
+__all__ = ["EventConsumer", "backoff_seconds"]
+
+
+@dataclass
+class _Pause:
+    """A partition held back at its first deferred record."""
+
+    resume_at: float
+    """Monotonic time the partition polls again at the latest."""
+    ready: Callable[[], bool] | None
+    """Resume earlier when this says so (the record's read has finished)."""
+    backing_off: bool
+    """A failure, not just a read in progress: counts in ``tds_processor_backoff_seconds``."""
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -51,10 +74,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._owner.batch_lock:
             await self._owner.commit_pending(set(revoked))
             for tp in revoked:
-                labels = (tp.topic, str(tp.partition))
-                if labels in self._owner.lag_labels:
-                    metrics.CONSUMER_LAG.remove(*labels)
-                    self._owner.lag_labels.discard(labels)
+                self._owner.forget(tp)
         logger.info("partitions revoked", extra={"partitions": [tp.partition for tp in revoked]})
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -83,8 +103,13 @@ class EventConsumer:
         """Joined the group (the topic exists); readiness waits for it."""
         self.pending_offsets: dict[TopicPartition, int] = {}
         """Offsets of rows already committed to PostgreSQL whose Kafka commit failed."""
+        self.paused: dict[TopicPartition, _Pause] = {}
+        """Partitions waiting at a deferred record."""
+        self._waits: dict[TopicPartition, int] = {}
+        """Deferrals in a row per partition without a wait of their own (exponential backoff)."""
         self._failures = 0
         self._lag_refreshed = 0.0
+        self._backlog: tuple[float, int | None] = (0.0, None)
 
     async def run(self) -> None:
         self._consumer.subscribe([self._topic], listener=_Rebalance(self))
@@ -113,6 +138,7 @@ class EventConsumer:
         return False
 
     async def _poll_once(self) -> None:
+        self._resume_due()
         try:
             batch = await self._consumer.getmany(
                 timeout_ms=self._settings.batch_timeout_ms,
@@ -129,7 +155,8 @@ class EventConsumer:
         try:
             async with self.batch_lock:
                 items = await self._processor.process(records)
-                await self._commit(records)
+                await self._commit(items)
+                self._defer(items)
         except TransientError as exc:
             metrics.MESSAGES_FAILED.labels(self._topic, type(exc).__name__).inc(len(records))
             await self._back_off(str(exc), records)
@@ -140,13 +167,20 @@ class EventConsumer:
             await self._back_off(f"unexpected {type(exc).__name__}", records)
             return
         self._failures = 0
-        metrics.BACKOFF_SECONDS.set(0)
         self.batches_done += 1
-        elapsed = time.perf_counter() - started
-        metrics.MESSAGES_CONSUMED.labels(self._topic).inc(len(records))
-        metrics.BATCH_SIZE.observe(len(records))
+        self._observe(items, time.perf_counter() - started)
+        await self._refresh_lag()
+
+    def _observe(self, items: list[Item], elapsed: float) -> None:
+        done = [item for item in items if item.done]
+        metrics.MESSAGES_CONSUMED.labels(self._topic).inc(len(done))
+        metrics.BATCH_SIZE.observe(len(items))
         committed_at = datetime.now(UTC)
         for item in items:
+            if item.counted:
+                metrics.MESSAGES_FAILED.labels(self._topic, "RecordFailedError").inc()
+            if not item.done:
+                continue
             metrics.PROCESSING_DURATION.labels(self._topic).observe(elapsed)
             if item.outcome == "applied" and item.envelope is not None:
                 freshness = (committed_at - item.envelope.received_at).total_seconds()
@@ -154,15 +188,19 @@ class EventConsumer:
             metrics.EVENTS_OUTCOME.labels(item.entity, item.outcome).inc()
             if item.outcome == "dead_letter" and item.error is not None:
                 metrics.MESSAGES_FAILED.labels(self._topic, type(item.error).__name__).inc()
-        await self._refresh_lag()
 
-    async def _commit(self, records: Sequence[KafkaRecord]) -> None:
+    async def _commit(self, items: Sequence[Item]) -> None:
+        """Commit, per assigned partition, the offsets up to its first record not done."""
         assigned = self._consumer.assignment()
         offsets: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            if tp in assigned:
-                offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        for tp, part in _by_partition(items).items():
+            if tp not in assigned:
+                continue
+            first_open = next((i.record.offset for i in part if not i.done), None)
+            if first_open is None:
+                offsets[tp] = part[-1].record.offset + 1
+            elif first_open > part[0].record.offset:
+                offsets[tp] = first_open
         if not offsets:
             return
         try:
@@ -175,6 +213,56 @@ class EventConsumer:
             return
         for tp in offsets:
             self.pending_offsets.pop(tp, None)
+
+    def _defer(self, items: Sequence[Item]) -> None:
+        """Seek each partition back to its first deferred record and pause it for a while."""
+        now = time.monotonic()
+        assigned = self._consumer.assignment()
+        for tp, part in _by_partition(items).items():
+            first = next((i for i in part if i.outcome == "deferred"), None)
+            if first is None:
+                self._waits.pop(tp, None)
+                continue
+            if tp not in assigned:
+                continue
+            delay = first.retry_after_seconds
+            if delay is None:  # no wait of its own: back off per partition
+                self._waits[tp] = self._waits.get(tp, 0) + 1
+                delay = backoff_seconds(self._waits[tp], self._settings.retry_initial_seconds,
+                                        self._settings.retry_max_seconds)  # fmt: skip
+            backing_off = first.resume_when is None
+            self.paused[tp] = _Pause(now + delay, first.resume_when, backing_off)
+            with contextlib.suppress(IllegalStateError):
+                self._consumer.seek(tp, first.record.offset)
+                self._consumer.pause(tp)
+            if backing_off:
+                logger.info("partition %d waits %.1fs at offset %d", tp.partition, delay,
+                            first.record.offset)  # fmt: skip
+        self._set_backoff_gauge(now)
+
+    def _resume_due(self) -> None:
+        now = time.monotonic()
+        for tp, pause in list(self.paused.items()):
+            if now >= pause.resume_at or (pause.ready is not None and pause.ready()):
+                del self.paused[tp]
+                with contextlib.suppress(IllegalStateError):
+                    self._consumer.resume(tp)
+        self._set_backoff_gauge(now)
+
+    def _set_backoff_gauge(self, now: float) -> None:
+        waits = [p.resume_at - now for p in self.paused.values() if p.backing_off]
+        metrics.BACKOFF_SECONDS.set(max([0.0, *waits]))
+        metrics.DEFERRED_PARTITIONS.labels("backoff").set(len(waits))
+        metrics.DEFERRED_PARTITIONS.labels("read").set(len(self.paused) - len(waits))
+
+    def forget(self, tp: TopicPartition) -> None:
+        """A revoked partition: no pause, no lag of ours any more."""
+        self.paused.pop(tp, None)
+        self._waits.pop(tp, None)
+        labels = (tp.topic, str(tp.partition))
+        if labels in self.lag_labels:
+            metrics.CONSUMER_LAG.remove(*labels)
+            self.lag_labels.discard(labels)
 
     async def commit_pending(self, partitions: set[TopicPartition]) -> None:
         """Commit remembered offsets of ``partitions`` (called on revoke, under the lock)."""
@@ -206,23 +294,73 @@ class EventConsumer:
         metrics.BACKOFF_SECONDS.set(delay)
         logger.warning("infrastructure failure; retrying in %.1fs (attempt %d): %s",
                        delay, self._failures, reason)  # fmt: skip
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), delay)
+        until = time.monotonic() + delay
+        while not self.stop.is_set() and (left := until - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                slice_seconds = min(left, self._settings.lag_refresh_seconds)
+                await asyncio.wait_for(self.stop.wait(), slice_seconds)
+            await self._refresh_lag()  # the backlog keeps growing while we wait: show it
+        metrics.BACKOFF_SECONDS.set(0)
 
     async def _refresh_lag(self) -> None:
-        """Consumer lag per assigned partition: high watermark minus our position."""
+        """Consumer lag per assigned partition: the broker's end offset minus our position."""
         now = time.monotonic()
         if now - self._lag_refreshed < self._settings.lag_refresh_seconds:
             return
         self._lag_refreshed = now
-        for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = await asyncio.wait_for(
+                self._consumer.end_offsets(assigned), KAFKA_QUERY_TIMEOUT_SECONDS
+            )
+        except (TimeoutError, KafkaError, IllegalStateError):
+            # The broker is away: the last fetch's high watermarks are the best we know.
+            ends = {tp: hw for tp in assigned if (hw := self._consumer.highwater(tp)) is not None}
+        for tp in assigned:
+            if tp not in ends:
                 continue
             try:
                 position = await asyncio.wait_for(self._consumer.position(tp), 1.0)
             except (TimeoutError, KafkaError, IllegalStateError):
                 continue
             labels = (tp.topic, str(tp.partition))
-            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - position))
+            metrics.CONSUMER_LAG.labels(*labels).set(max(0, ends[tp] - position))
             self.lag_labels.add(labels)
+
+    async def backlog(self) -> int | None:
+        """Messages of the topic the group has not committed yet, over all partitions (every
+        replica's, not just ours); ``None`` when the broker cannot tell now."""
+        cached_at, value = self._backlog
+        if time.monotonic() - cached_at < BACKLOG_CACHE_SECONDS:
+            return value
+        try:
+            value = await asyncio.wait_for(self._group_lag(), KAFKA_QUERY_TIMEOUT_SECONDS)
+        except (TimeoutError, KafkaError, IllegalStateError) as exc:
+            logger.warning("cannot read the group's lag: %s", type(exc).__name__)
+            value = None
+        self._backlog = (time.monotonic(), value)
+        return value
+
+    async def _group_lag(self) -> int | None:
+        partitions = self._consumer.partitions_for_topic(self._topic)
+        if not partitions:
+            return None
+        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        ends = await self._consumer.end_offsets(tps)
+        total = 0
+        for tp in tps:
+            committed = await self._consumer.committed(tp)
+            total += max(0, ends[tp] - (committed or 0))
+        return total
+
+
+def _by_partition(items: Sequence[Item]) -> dict[TopicPartition, list[Item]]:
+    """Items per partition, in offset order."""
+    parts: dict[TopicPartition, list[Item]] = {}
+    for item in items:
+        parts.setdefault(TopicPartition(item.record.topic, item.record.partition), []).append(item)
+    for part in parts.values():
+        part.sort(key=lambda i: i.record.offset)
+    return parts

@@ -3,9 +3,14 @@
 A dead letter keeps the original key and value byte for byte (so a replay republishes exactly
 what was received) and says the rest in headers:
 
-``tds-error`` (message, cut to 1000 chars), ``tds-error-class``, ``tds-original-topic``,
-``tds-original-partition``, ``tds-original-offset``, ``tds-queue-id`` (the ``tds_sync_queue``
-row), ``tds-entity``, ``tds-org``, ``tds-failed-at`` (ISO time).
+``tds-error`` (message, cut to 1000 chars), ``tds-error-class``, ``tds-reason`` (the error's
+stable code: ``invalid_message``, ``upstream_rejected``, ``retries_exhausted``…),
+``tds-original-topic``, ``tds-original-partition``, ``tds-original-offset``, ``tds-queue-id``
+(the ``tds_sync_queue`` row), ``tds-entity``, ``tds-org``, ``tds-failed-at`` (ISO time).
+
+A letter the broker refuses as too large is still parked: its value is cut to
+:data:`CUT_VALUE_BYTES` and ``tds-value-truncated`` says the original length; the original key and
+value are kept in ``tds_dead_letter_values`` (by queue id), where the replay reads them.
 """
 
 from __future__ import annotations
@@ -16,23 +21,37 @@ from datetime import UTC, datetime
 from typing import Final
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 
 from processor.records import Item
-from tds_common.errors import UpstreamUnavailableError, truncate
+from tds_common.errors import PermanentError, UpstreamUnavailableError, truncate
 
 logger = logging.getLogger(__name__)
 
 HEADER_PREFIX: Final = "tds-"
 ERROR_MAX_CHARS: Final = 1000
+CUT_VALUE_BYTES: Final = 64 * 1024
+"""A dead letter too large for the broker carries this much of its value (the rest is in
+PostgreSQL); far below any broker's message size limit."""
+TRUNCATED_HEADER: Final = "tds-value-truncated"
+
+
+class DeadLetterTooLargeError(PermanentError):
+    """The broker (or the producer's request size) refuses the dead letter as too large."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"dead letter of {size} bytes is too large for the broker")
+        self.size = size
 
 
 def dead_letter_headers(item: Item, queue_id: int | None) -> list[tuple[str, bytes]]:
     record = item.record
     envelope = item.envelope
+    error = item.error
     values = {
-        "tds-error": truncate(str(item.error), ERROR_MAX_CHARS),
-        "tds-error-class": type(item.error).__name__,
+        "tds-error": truncate(str(error), ERROR_MAX_CHARS),
+        "tds-error-class": type(error).__name__,
+        "tds-reason": error.error_code if error is not None else "unknown",
         "tds-original-topic": record.topic,
         "tds-original-partition": str(record.partition),
         "tds-original-offset": str(record.offset),
@@ -59,13 +78,18 @@ class DeadLetterPublisher:
         self._producer = producer
         self._topic = topic
 
-    async def publish(self, item: Item, queue_id: int | None) -> None:
+    async def publish(self, item: Item, queue_id: int | None, *, cut: bool = False) -> None:
+        """Publish ``item``'s original bytes; ``cut``: only the first :data:`CUT_VALUE_BYTES`."""
+        value = item.record.value or b""
+        headers = dead_letter_headers(item, queue_id)
+        if cut:
+            headers.append((TRUNCATED_HEADER, str(len(value)).encode()))
+            value = value[:CUT_VALUE_BYTES]
         try:
             await self._producer.send_and_wait(
-                self._topic,
-                item.record.value or b"",
-                key=item.record.key,
-                headers=dead_letter_headers(item, queue_id),
+                self._topic, value, key=item.record.key, headers=headers
             )
+        except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
+            raise DeadLetterTooLargeError(len(value)) from exc
         except KafkaError as exc:
             raise UpstreamUnavailableError(f"DLQ publish failed: {type(exc).__name__}") from exc

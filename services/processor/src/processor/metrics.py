@@ -41,7 +41,9 @@ FRESHNESS = Histogram(
     f"{PREFIX}_event_freshness_seconds",
     "Event received (webhook or sync) to mirror row committed, per entity",
     ["entity"],
-    buckets=_LATENCY_BUCKETS,
+    # Up to 6 hours: a p95 never reads above the largest finite bucket, so the freshness
+    # alert's threshold (5 minutes by default, at most an hour) must lie well inside it.
+    buckets=(*_LATENCY_BUCKETS, 600, 1800, 3600, 21600),
 )
 EVENTS_OUTCOME = Counter(
     f"{PREFIX}_events_total",
@@ -55,10 +57,18 @@ CONSUMER_LAG = Gauge(
 )
 PROXY_FETCHES = Counter(
     f"{PREFIX}_proxy_fetches_total",
-    "Thin events completed through zoho-proxy, by result",
+    "Reads through zoho-proxy for thin events, by result: record, gone, an error class, or "
+    "shared (an event served by a read already made for its record)",
     ["entity", "result"],
 )
 BACKOFF_SECONDS = Gauge(
     f"{PREFIX}_backoff_seconds",
-    "Current backoff after an infrastructure failure (0 when healthy)",
+    "Longest current wait after a failure: the whole consumer (PostgreSQL or Kafka away) or a "
+    "partition (a record's own failure, zoho-proxy away or out of budget); 0 when healthy",
+)
+DEFERRED_PARTITIONS = Gauge(
+    f"{PREFIX}_deferred_partitions",
+    "Partitions held at a deferred record: backoff (a failure, or zoho-proxy away or out of "
+    "budget) or read (a thin event's read still running)",
+    ["reason"],
 )

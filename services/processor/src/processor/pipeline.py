@@ -1,17 +1,26 @@
-"""One batch of Kafka records into the mirror: decode, complete, map, write, dead-letter.
+"""One batch of Kafka records into the mirror: decode, skip known, read, map, write, dead-letter.
 
-The rules (docs/architecture.md#kafka, issue 6):
+The rules (docs/architecture.md, "Kafka"):
 
-- Good records of a batch are written in ONE transaction (inbox + mirror + queue rows).
-- Infrastructure failures (PostgreSQL, zoho-proxy, Kafka unreachable or timing out) raise
-  :class:`TransientError` out of :meth:`BatchProcessor.process`: the consumer rewinds and
-  retries the whole batch later. They never produce a dead letter.
-- A batch that fails on data is retried record by record, each in its own transaction, so
-  only the records that fail alone are poison. Poison goes to the DLQ topic and is recorded in
-  ``tds_sync_queue`` as ``dead_letter``; the rest commit.
+- Events the inbox already holds are skipped before anything else, so a redelivery, a batch
+  retry or an offset reset costs neither a Zoho call nor a write.
+- Thin events are completed by reads that run in the background (:mod:`processor.reads`); a
+  read that has not finished after ``read_wait_seconds`` defers its record, not the batch.
+- Good records of a batch are written in ONE transaction (inbox + mirror + queue rows). A batch
+  that fails on data is retried record by record, so only the records that fail alone are
+  poison: they go to the DLQ topic and are recorded in ``tds_sync_queue`` as ``dead_letter``.
+- A failure that is the record's own and may pass (:class:`RecordFailedError`: a proxy 5xx or
+  401/403 for one id, a record that cannot be rendered, a database error only this record
+  meets) counts an attempt (:mod:`processor.attempts`) and defers the record; after
+  ``max_attempts`` it is parked as a dead letter with reason ``retries_exhausted``.
+- Waiting on zoho-proxy (429, unreachable, 503) defers the record without counting anything.
+- A deferred record stops its partition there: records behind it are ``held`` (not written in
+  this batch), so each partition commits a prefix and keeps its order. Other partitions go on.
+- PostgreSQL or Kafka unavailable raise :class:`TransientError` out of
+  :meth:`BatchProcessor.process`: the consumer rewinds the batch and waits. Never a dead letter.
 
-Retrying a batch is safe because every write is idempotent: the inbox dedup key turns a
-repeated event into a no-op and the monotonic upsert ignores older versions.
+Retrying is safe because every write is idempotent: the inbox dedup key turns a repeated event
+into a no-op and the monotonic upsert ignores older versions.
 """
 
 from __future__ import annotations
@@ -25,10 +34,13 @@ from typing import Final
 import asyncpg
 from pydantic import ValidationError
 
-from processor.deadletters import DeadLetterPublisher
-from processor.proxy import ProxyClient
+from processor.attempts import backoff_seconds, clear_attempts, record_failures
+from processor.deadletters import DeadLetterPublisher, DeadLetterTooLargeError
+from processor.errors import RecordFailedError, RetriesExhaustedError
+from processor.reads import ReadTask, ThinReads
 from processor.records import Item, KafkaRecord
-from processor.store import record_dead_letter, write_batch
+from processor.settings import Settings
+from processor.store import known_events, record_dead_letter, store_dead_letter_value, write_batch
 from tds_common.catalogue import ENTITIES
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import (
@@ -80,70 +92,116 @@ def decode(record: KafkaRecord) -> Item:
     return item
 
 
+def hold_behind_deferred(items: Sequence[Item]) -> None:
+    """Per partition, mark what follows the first deferred record ``held`` (not done now)."""
+    blocked: set[tuple[str, int]] = set()
+    for item in sorted(items, key=lambda i: (i.record.topic, i.record.partition, i.record.offset)):
+        partition = (item.record.topic, item.record.partition)
+        if partition in blocked:
+            if item.outcome in ("pending", "duplicate"):
+                item.outcome = "held"
+        elif item.outcome == "deferred":
+            blocked.add(partition)
+
+
 class BatchProcessor:
     """Turns records into committed rows; see the module docstring for the rules."""
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        proxy: ProxyClient,
+        reads: ThinReads,
         dead_letters: DeadLetterPublisher,
-        *,
-        proxy_concurrency: int = 4,
+        settings: Settings,
     ) -> None:
         self._pool = pool
-        self._proxy = proxy
+        self._reads = reads
         self._dead_letters = dead_letters
-        self._proxy_slots = asyncio.Semaphore(proxy_concurrency)
+        self._consumer = settings.consumer
+        self._proxy = settings.proxy
 
     async def process(self, records: Sequence[KafkaRecord]) -> list[Item]:
         """Handle a batch; returns the items with their outcome. Raises TransientError."""
         started_at = datetime.now(UTC)
         items = [decode(record) for record in records]
-        # Every read finishes (or fails) before we decide: no orphaned requests on a failure.
-        outcomes = await asyncio.gather(
-            *(self._complete(item) for item in items if item.error is None),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        try:
+            known = await known_events(self._pool, [i.dedup_key for i in items if i.envelope])
+        except Exception as exc:
+            raise _infrastructure(exc) from exc
         for item in items:
-            if item.error is None:
+            if item.envelope is not None and item.dedup_key in known:
+                item.outcome = "duplicate"
+        await self._complete([i for i in items if i.outcome == "pending" and i.error is None])
+        for item in items:
+            if item.outcome == "pending" and item.error is None:
                 self._map(item)
-        good = [item for item in items if item.error is None]
+        await self._count_failures([i for i in items if isinstance(i.error, RecordFailedError)])
+        hold_behind_deferred(items)
+        good = [i for i in items if i.outcome == "pending" and i.error is None]
         if good:
             await self._write(good, started_at)
+            hold_behind_deferred(items)
         for item in items:
-            if item.error is not None:
+            if item.outcome == "pending" and item.error is not None:
                 await self._dead_letter(item, started_at)
         return items
 
-    async def _complete(self, item: Item) -> None:
-        """Read a thin event's record through zoho-proxy; 404 turns it into a delete."""
-        envelope = item.envelope
-        assert envelope is not None
-        if envelope.op != "upsert":
-            return
-        try:
-            modified = self._change(item).modified
-        except PermanentError as exc:
-            item.error = exc
-            return
-        if not is_thin(get_spec(envelope.entity), envelope.payload, modified):
-            return
-        async with self._proxy_slots:
+    async def _complete(self, items: list[Item]) -> None:
+        """Start (or share) the reads of thin events; wait briefly; defer what is unfinished."""
+        covers: dict[tuple[str, int], int] = {}
+        for item in items:
+            key = (item.record.topic, item.record.partition)
+            covers[key] = max(covers.get(key, -1), item.record.offset)
+        reads: list[tuple[Item, ReadTask]] = []
+        for item in items:
+            envelope = item.envelope
+            assert envelope is not None
+            if envelope.op != "upsert":
+                continue
             try:
-                record = await self._proxy.fetch(envelope.entity, envelope.org_id, envelope.zoho_id)
+                modified = self._change(item).modified
             except PermanentError as exc:
                 item.error = exc
-                return
-        if record is None:
-            logger.info("record gone in Zoho; mirroring it as deleted",
-                        extra={"entity": envelope.entity, "zoho_id": envelope.zoho_id})  # fmt: skip
-            item.gone = True
+                continue
+            if not is_thin(get_spec(envelope.entity), envelope.payload, modified):
+                continue
+            key = (item.record.topic, item.record.partition)
+            identity = (envelope.org_id, envelope.entity, envelope.zoho_id)
+            reads.append((item, self._reads.read(identity, key, item.record.offset, covers[key])))
+        running = {task for _, task in reads if not task.done()}
+        if running:
+            await asyncio.wait(running, timeout=self._proxy.read_wait_seconds)
+        for item, task in reads:
+            if not task.done():
+                item.outcome = "deferred"
+                item.resume_when = task.done
+                item.retry_after_seconds = self._proxy.timeout_seconds
+            elif task.cancelled():
+                self._wait(item, UpstreamUnavailableError("zoho-proxy read cancelled"))
+            elif (error := task.exception()) is not None:
+                self._failed(item, error)
+            elif (record := task.result()) is None:
+                where = {"entity": item.entity, "offset": item.record.offset}
+                logger.info("record gone in Zoho; mirroring it as deleted", extra=where)
+                item.gone = True
+            else:
+                item.completed = record
+        self._reads.forget_failures()
+
+    def _failed(self, item: Item, error: BaseException) -> None:
+        if isinstance(error, PermanentError | RecordFailedError):
+            item.error = error
+        elif isinstance(error, TransientError):
+            self._wait(item, error)
         else:
-            item.completed = record
+            item.error = RecordFailedError(f"unexpected {type(error).__name__}: {error}")
+
+    @staticmethod
+    def _wait(item: Item, error: TransientError) -> None:
+        """Defer without counting: zoho-proxy cannot serve anyone now."""
+        item.outcome = "deferred"
+        item.retry_after_seconds = error.retry_after_seconds
+        logger.info("waiting for zoho-proxy: %s", error, extra={"entity": item.entity})
 
     @staticmethod
     def _change(item: Item) -> Change:
@@ -165,11 +223,39 @@ class BatchProcessor:
             item.mapped = map_change(self._change(item))
         except PermanentError as exc:
             item.error = exc
+        except Exception as exc:  # a bug met by this record alone: bounded retries, then parked
+            logger.exception("cannot render a record", extra={"entity": item.entity})
+            item.error = RecordFailedError(f"cannot render the record: {type(exc).__name__}")
+
+    async def _count_failures(self, items: list[Item]) -> None:
+        """One more attempt each: defer with a growing wait, or park once they are spent."""
+        if not items:
+            return
+        try:
+            async with self._pool.acquire() as conn:
+                attempts = await record_failures(conn, items)
+        except Exception as exc:
+            raise _infrastructure(exc) from exc
+        settings = self._consumer
+        for item in items:
+            count = attempts.get(item.dedup_key, settings.max_attempts)
+            logger.warning("record failed (attempt %d of %d): %s", count, settings.max_attempts,
+                           item.error, extra={"entity": item.entity})  # fmt: skip
+            if count >= settings.max_attempts:
+                item.error = RetriesExhaustedError(count, str(item.error))
+                continue
+            item.error = None
+            item.outcome = "deferred"
+            item.counted = True
+            item.retry_after_seconds = backoff_seconds(
+                count, settings.retry_initial_seconds, settings.retry_max_seconds
+            )
 
     async def _write(self, items: list[Item], started_at: datetime) -> None:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 await write_batch(conn, items, started_at)
+                await clear_attempts(conn, items)
             return
         except Exception as exc:
             error = classify(exc)
@@ -177,28 +263,69 @@ class BatchProcessor:
                 raise error from exc
             logger.warning("batch failed on data; retrying record by record",
                            extra={"records": len(items), "error": str(error)[:200]})  # fmt: skip
-        for item in items:
+        blocked: set[tuple[str, int]] = set()
+        for item in sorted(items, key=lambda i: (i.record.topic, i.record.partition,
+                                                  i.record.offset)):  # fmt: skip
+            partition = (item.record.topic, item.record.partition)
+            if partition in blocked:
+                item.outcome = "held"
+                continue
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     await write_batch(conn, [item], started_at)
+                    await clear_attempts(conn, [item])
             except Exception as exc:
                 error = classify(exc)
                 if isinstance(error, TransientError):
-                    raise error from exc
+                    if not await self._database_answers():
+                        raise error from exc
+                    # The database is fine and serves the others: this failure is the record's.
+                    error = RecordFailedError(f"PostgreSQL failed on this record: {error}")
+                item.outcome = "pending"
                 item.error = error
+                if isinstance(error, RecordFailedError):
+                    await self._count_failures([item])
+                    if item.outcome == "deferred":
+                        blocked.add(partition)
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception:
+            return False
+        return True
 
     async def _dead_letter(self, item: Item, started_at: datetime) -> None:
         item.outcome = "dead_letter"
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire() as conn, conn.transaction():
                 queue_id = await record_dead_letter(conn, item, started_at)
+                await clear_attempts(conn, [item])
         except Exception as exc:
-            error = classify(exc)
-            if isinstance(error, TransientError):
-                raise error from exc
-            raise UpstreamUnavailableError(f"cannot record dead letter: {error}") from exc
-        await self._dead_letters.publish(item, queue_id)
+            raise _infrastructure(exc, "cannot record dead letter") from exc
+        try:
+            await self._dead_letters.publish(item, queue_id)
+        except DeadLetterTooLargeError as exc:
+            # Parked all the same: the full bytes stay in PostgreSQL, the DLQ gets a cut copy.
+            logger.warning("dead letter too large for the broker; publishing a cut copy",
+                           extra={"queue_id": queue_id, "bytes": exc.size})  # fmt: skip
+            try:
+                async with self._pool.acquire() as conn:
+                    await store_dead_letter_value(conn, queue_id, item.record)
+            except Exception as db_exc:
+                raise _infrastructure(db_exc, "cannot store dead letter value") from db_exc
+            await self._dead_letters.publish(item, queue_id, cut=True)
         logger.warning("dead-lettered a record", extra={
             "topic": item.record.topic, "partition": item.record.partition,
             "offset": item.record.offset, "entity": item.entity, "error": str(item.error)[:300],
         })  # fmt: skip
+
+
+def _infrastructure(exc: BaseException, what: str = "") -> TransientError:
+    """A failure of PostgreSQL itself while recording state: the whole batch waits."""
+    error = classify(exc)
+    if isinstance(error, TransientError):
+        return error
+    prefix = f"{what}: " if what else ""
+    return UpstreamUnavailableError(f"{prefix}{error}")

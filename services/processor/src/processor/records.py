@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +24,11 @@ class KafkaRecord(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+
+
+def db_text(text: str) -> str:
+    """``text`` as PostgreSQL can store it: text and jsonb refuse NUL, so it is spelled out."""
+    return text.replace("\x00", "\\u0000")
 
 
 def dedup_key(envelope: EventEnvelope) -> str:
@@ -51,7 +57,19 @@ class Item:
     gone: bool = False
     """zoho-proxy said 404: the record no longer exists in Zoho."""
     outcome: str = "pending"
-    """applied | stale | duplicate | dead_letter."""
+    """applied | stale | duplicate | dead_letter, or not done in this batch: deferred (failed
+    or waiting, tried again later) | held (behind a deferred record of its partition)."""
+    retry_after_seconds: float | None = None
+    """Deferred: how long its partition waits before the record is tried again."""
+    resume_when: Callable[[], bool] | None = None
+    """Deferred while its read runs: the partition may resume as soon as this is true."""
+    counted: bool = False
+    """Deferred after a failure of its own (an attempt was counted), not merely waiting."""
+
+    @property
+    def done(self) -> bool:
+        """Finished in this batch (its offset may be committed)."""
+        return self.outcome not in ("pending", "deferred", "held")
 
     @property
     def entity(self) -> str:

@@ -27,15 +27,26 @@ class ConsumerSettings(ConsumerGroupSettings, BackoffSettings):
     retry_max_seconds: float = Field(30.0, gt=0)
     """Backoff ceiling; stays far below the consumer's max poll interval (300 s)."""
     lag_refresh_seconds: float = Field(5.0, gt=0)
-    """How often the consumer-lag gauge is refreshed."""
+    """How often the consumer-lag gauge is refreshed (also while backing off)."""
+    max_attempts: int = Field(5, ge=1, le=100)
+    """Attempts a record gets when a failure is its own (a proxy 5xx or 401/403 for one id, a
+    record that cannot be rendered...); then it is parked: a dead letter with reason
+    ``retries_exhausted``, replayable. Infrastructure outages never count."""
 
 
 class ProxySettings(ProxyClientSettings):
     """zoho-proxy, for completing thin events (``PROCESSOR_PROXY__*``)."""
 
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: float = Field(20.0, gt=0)
+    """One read. Sent to zoho-proxy as ``X-TDS-Timeout-Seconds`` (minus 0.5 s): the proxy stops
+    waiting for budget and retrying within it, so it never calls Zoho for a read we gave up.
+    Longer than the proxy's webhook-lane wait (15 s), so a burst waits for budget instead of
+    coming back as 429s; a running read holds back only its own partition."""
     max_concurrency: int = Field(4, ge=1, le=64)
-    """Proxy reads in flight per batch; the proxy enforces Zoho's budget on top."""
+    """Proxy reads in flight at once; the proxy enforces Zoho's budget on top."""
+    read_wait_seconds: float = Field(0.5, ge=0)
+    """How long a batch waits for its thin events' reads; the records whose read is still
+    running are deferred (their partitions resume when it finishes), the rest is written."""
 
 
 class Settings(ServiceSettings):

@@ -1,9 +1,18 @@
 """``GET /api/zoho/sync/stats`` (contract, shape from the original TDS design).
 
-    {"queue": {"pending": 0, "processing": 0, "completed": 1234, "failed": 0, "dead_letter": 2},
+    {"queue": {"pending": 12, "processing": 0, "completed": 1234, "failed": 3, "dead_letter": 2},
      "by_entity": {"products": {"completed": 1000, "dead_letter": 1}, ...},
-     "sync_delay_avg_seconds": 0.8}
+     "sync_delay_avg_seconds": 0.8, "consumer_lag": 12, "retrying": 1}
 
+``queue`` counts ``tds_sync_queue`` rows by status, with two sums so that a stall shows:
+
+- ``pending`` is the real backlog: the consumer group's lag on the events topic (messages not
+  committed yet, over every partition and replica) plus queue rows not done (``pending``, e.g. a
+  replayed dead letter, which also counts in the lag until the processor has taken it);
+- ``failed`` counts every event that failed: ``failed`` rows, dead letters, and the events
+  failing right now (``retrying``: tried again later, parked once their attempts are spent).
+
+``consumer_lag`` is ``null`` when Kafka cannot tell (then ``pending`` holds only the rows).
 The delay is queued (event received) → processing completed (row committed), averaged over the
 completions of the last ``stats_window_hours``; ``null`` when there were none.
 """
@@ -15,6 +24,7 @@ from typing import Any, Final
 import asyncpg
 from fastapi import APIRouter, Request
 
+from processor.attempts import FAILING
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import UpstreamUnavailableError
 
@@ -30,11 +40,12 @@ WHERE status = 'completed' AND processing_completed_at > now() - make_interval(s
 """
 
 
-async def sync_stats(pool: asyncpg.Pool, window_hours: float) -> dict[str, Any]:
+async def sync_stats(pool: asyncpg.Pool, window_hours: float, lag: int | None) -> dict[str, Any]:
     try:
         async with pool.acquire() as conn:
             rows = await conn.fetch(_BY_ENTITY)
             delay = await conn.fetchval(_DELAY, window_hours * 3600)
+            failing = int(await conn.fetchval(FAILING))
     except CONNECTION_ERRORS as exc:
         raise UpstreamUnavailableError("PostgreSQL unavailable") from exc
     queue = dict.fromkeys(QUEUE_STATUSES, 0)
@@ -42,10 +53,14 @@ async def sync_stats(pool: asyncpg.Pool, window_hours: float) -> dict[str, Any]:
     for row in rows:
         queue[row["status"]] = queue.get(row["status"], 0) + row["n"]
         by_entity.setdefault(row["entity_type"], {})[row["status"]] = row["n"]
+    queue["pending"] += lag or 0
+    queue["failed"] += queue["dead_letter"] + failing
     return {
         "queue": queue,
         "by_entity": by_entity,
         "sync_delay_avg_seconds": None if delay is None else round(float(delay), 3),
+        "consumer_lag": lag,
+        "retrying": failing,
     }
 
 
@@ -54,8 +69,10 @@ def stats_router() -> APIRouter:
 
     @router.get("/api/zoho/sync/stats")
     async def get_sync_stats(request: Request) -> dict[str, Any]:
-        """Queue counts by status and by entity, and the average sync delay."""
+        """Queue counts by status (pending = the real backlog) and by entity, the sync delay."""
         state = request.app.state
-        return await sync_stats(state.pool, state.settings.stats_window_hours)
+        consumer = getattr(state, "consumer", None)
+        lag = await consumer.backlog() if consumer is not None else None
+        return await sync_stats(state.pool, state.settings.stats_window_hours, lag)
 
     return router

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from processor.records import Item
+from processor.records import Item, KafkaRecord, db_text
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection, write_changes
 
@@ -88,6 +88,35 @@ INSERT INTO tds_sync_queue (inbox_event_id, entity_type, entity_id, zoho_entity_
 VALUES ($1, $6, $7, $8, $9, 'dead_letter', $2, $10, $11, clock_timestamp(), $12, $3, $4, $5)
 RETURNING id
 """
+
+
+_KNOWN: Final = """
+SELECT dedup_key FROM tds_inbox_events
+WHERE dedup_key = ANY($1::text[]) AND status IN ('completed', 'processed', 'skipped')
+"""
+
+_DEAD_VALUE: Final = """
+INSERT INTO tds_dead_letter_values (queue_id, kafka_key, kafka_value) VALUES ($1, $2, $3)
+ON CONFLICT (queue_id) DO UPDATE SET kafka_key = excluded.kafka_key,
+    kafka_value = excluded.kafka_value, stored_at = now()
+"""
+
+
+async def known_events(pool: asyncpg.Pool, keys: list[str]) -> set[str]:
+    """The dedup keys among ``keys`` the inbox has handled already (applied or stale): their
+    events are skipped before any read or write. Dead letters are not among them (a replay
+    must be handled again)."""
+    if not keys:
+        return set()
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_KNOWN, [db_text(key) for key in keys])
+    known = {row["dedup_key"] for row in rows}
+    return {key for key in keys if db_text(key) in known}
+
+
+async def store_dead_letter_value(conn: DbConnection, queue_id: int, record: KafkaRecord) -> None:
+    """Keep a dead letter's original key and value (when the broker refused it as too large)."""
+    await conn.execute(_DEAD_VALUE, queue_id, record.key, record.value or b"")
 
 
 def _dumps(value: Any) -> str:
@@ -193,26 +222,28 @@ async def _record_dead_letter(
     conn: DbConnection, item: Item, started_at: datetime, *, keep_payload: bool
 ) -> int:
     assert item.error is not None
-    message = truncate(f"{type(item.error).__name__}: {item.error}", 1000)
+    # Every text is made storable (NUL spelled out): a dead letter must never fail on its data.
+    message = db_text(truncate(f"{type(item.error).__name__}: {item.error}", 1000))
     record = item.record
     envelope = item.envelope
+    dedup = db_text(item.dedup_key)
     async with conn.transaction():
         if envelope is not None:
+            entity, org_id = db_text(envelope.entity), db_text(envelope.org_id)
+            zoho_id = db_text(envelope.zoho_id)
             inbox_id = await conn.fetchval(
-                _DEAD_INBOX, envelope.event_id, envelope.source, envelope.entity,
-                envelope.zoho_id, envelope.op,
-                _dumps(envelope.payload) if keep_payload else None, envelope.received_at,
-                envelope.org_id, envelope.last_modified_time, item.dedup_key, message,
+                _DEAD_INBOX, db_text(envelope.event_id), envelope.source, entity, zoho_id,
+                envelope.op, _dumps(envelope.payload) if keep_payload else None,
+                envelope.received_at, org_id, envelope.last_modified_time, dedup, message,
             )  # fmt: skip
-            entity, org_id, zoho_id = envelope.entity, envelope.org_id, envelope.zoho_id
             queued_at = envelope.received_at
         else:
             inbox_id = await conn.fetchval(
-                _DEAD_INBOX, item.dedup_key, "unknown", "unknown", "", "unknown", None,
-                started_at, "", None, item.dedup_key, message,
+                _DEAD_INBOX, dedup, "unknown", "unknown", "", "unknown", None,
+                started_at, "", None, dedup, message,
             )  # fmt: skip
             entity, org_id, zoho_id, queued_at = "unknown", "", "", started_at
-        location = (record.topic, record.partition, record.offset)
+        location = (db_text(record.topic), record.partition, record.offset)
         if inbox_id is not None:
             queue_id = await conn.fetchval(_DEAD_QUEUE_UPDATE, inbox_id, message, *location)
             if queue_id is not None:
