@@ -7,6 +7,11 @@
 --   tds_sync_queue.status   completed | dead_letter | pending (a dead letter being replayed)
 --   tds_inbox_events.status completed (applied) | skipped (a newer version was already
 --                           stored) | dead_letter
+-- A failed event is a dead letter: the processor never leaves a row 'failed' (infrastructure
+-- failures are waited out, a record's own failures are retried a bounded number of times and
+-- then parked as a dead letter with reason retries_exhausted). The queries below that count
+-- failures therefore count 'failed' and 'dead_letter' alike. Events failing right now (before
+-- they are parked) are in tds_processor_attempts.
 
 -- name: queue_status
 -- Check queue status
@@ -24,18 +29,17 @@ WHERE status = 'completed'
 GROUP BY entity_type;
 
 -- name: recent_failures
--- Check recent failures (the original query: status 'failed')
+-- Check recent failures (the original query, counting dead letters as the failures they are)
 SELECT entity_type, error_message, COUNT(*) as count
 FROM tds_sync_queue
-WHERE status = 'failed'
+WHERE status IN ('failed', 'dead_letter')
   AND queued_at > NOW() - INTERVAL '24 hours'
 GROUP BY entity_type, error_message
 ORDER BY count DESC;
 
 -- name: recent_dead_letters
--- The processor never leaves an event 'failed': a record that cannot be stored goes straight
--- to the DLQ as 'dead_letter' (infrastructure failures are retried, never recorded as failures).
--- This is the query to watch; replay with `python -m processor replay --queue-id <id>`.
+-- Dead letters with the first queue id of each kind, to replay them once the cause is fixed:
+-- `python -m processor replay --queue-id <id>` (or --entity, --since, --all).
 SELECT entity_type, error_message, COUNT(*) as count, MIN(id) AS first_queue_id
 FROM tds_sync_queue
 WHERE status IN ('failed', 'dead_letter')
@@ -43,12 +47,21 @@ WHERE status IN ('failed', 'dead_letter')
 GROUP BY entity_type, error_message
 ORDER BY count DESC;
 
+-- name: failing_now
+-- Events failing right now on their own (a proxy 5xx for one id, a missing scope, a record
+-- that cannot be rendered): tried again with a growing wait, parked after
+-- PROCESSOR_CONSUMER__MAX_ATTEMPTS. Their partition waits behind them meanwhile.
+SELECT entity_type, entity_id, attempts, last_error, first_failed_at, last_failed_at,
+       kafka_partition, kafka_offset
+FROM tds_processor_attempts
+ORDER BY first_failed_at;
+
 -- name: webhook_success_rate
 -- Check webhook delivery success rate
 SELECT
   COUNT(*) as total_webhooks,
   SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) as successful,
-  SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) as failed,
+  SUM(CASE WHEN status IN ('failed', 'dead_letter') THEN 1 ELSE 0 END) as failed,
   ROUND(100.0 * SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) / COUNT(*), 2) as success_rate_percent
 FROM tds_inbox_events
 WHERE received_at > NOW() - INTERVAL '24 hours';

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,10 @@ def processor_settings(database_url: str, bootstrap: str, topics: TopicSettings,
 
 @asynccontextmanager
 async def running_processor(
-    settings: Settings, proxy: Callable[[httpx.Request], httpx.Response] | None = None
+    settings: Settings,
+    proxy: Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+    | None = None,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The whole service in this process; yields the app and an HTTP client for it."""
     transport = httpx.MockTransport(proxy or (lambda request: httpx.Response(503)))

@@ -7,11 +7,15 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
+import httpx
+
 from devstack import postgres as devpg
 from tds_common.db import create_pool
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import (
     fully_committed,
+    new_org,
     processor_settings,
     publish,
     running_processor,
@@ -34,7 +38,7 @@ async def test_monitoring_queries_report_a_run_sensibly(
     """On a database of its own, so the numbers are exactly this run's."""
     queries = monitoring_queries()
     assert set(queries) >= {"queue_status", "sync_delay_per_entity", "recent_failures",
-                            "webhook_success_rate"}  # fmt: skip
+                            "webhook_success_rate", "failing_now"}  # fmt: skip
     ids = [str(260815000000000000 + uuid.uuid4().int % 10**12) for _ in range(22)]
     events = [f.envelope("products", i, f.product(i)) for i in ids[:12]]
     events += [f.envelope("customers", i, f.customer(i)) for i in ids[12:20]]
@@ -59,12 +63,53 @@ async def test_monitoring_queries_report_a_run_sensibly(
     delays = {r["entity_type"]: r["avg_delay_seconds"] for r in results["sync_delay_per_entity"]}
     assert set(delays) == {"products", "customers"}
     assert all(Decimal(0) <= d < Decimal(60) for d in delays.values())
-    assert results["recent_failures"] == []
+    failures = results["recent_failures"]
+    assert [(r["entity_type"], r["count"]) for r in failures] == [("invoices", 2)]
+    assert results["failing_now"] == []  # both were poison: dead-lettered at once, not retried
     dead = results["recent_dead_letters"]
     assert [(r["entity_type"], r["count"]) for r in dead] == [("invoices", 2)]
     assert "total" in dead[0]["error_message"]
     rate = results["webhook_success_rate"][0]
-    assert (rate["total_webhooks"], rate["successful"], rate["failed"]) == (22, 20, 0)
+    assert (rate["total_webhooks"], rate["successful"], rate["failed"]) == (22, 20, 2)
     assert rate["success_rate_percent"] == Decimal("90.91")
     fresh = {r["entity"]: r["last_synced"] for r in results["mirror_freshness"]}
     assert fresh["products"] is not None and fresh["bills"] is None
+
+
+async def test_stats_show_the_backlog_and_count_dead_letters_and_retries_as_failures(
+    db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
+) -> None:
+    org = new_org()
+    ids = [str(260815000000000000 + uuid.uuid4().int % 10**12) for _ in range(4)]
+    failing, poison, good = ids[0], ids[1], ids[2:]
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"error_code": "zoho_server_error"})
+
+    # The failing thin read and four events behind it under one key: one partition waits.
+    thin = f.envelope("products", failing, {"item_id": failing}, org_id=org)
+    behind = [f.envelope("products", failing, {"item_id": failing}, org_id=org)
+              for _ in range(4)]  # fmt: skip
+    others = [f.envelope("invoices", poison, f.invoice(poison, total="n/a"), org_id=org)]
+    others += [f.envelope("customers", i, f.customer(i), org_id=org) for i in good]
+    settings = processor_settings(database_url, kafka_bootstrap, topics)
+    consumer = settings.consumer.model_copy(
+        update={"max_attempts": 100, "retry_initial_seconds": 0.5, "retry_max_seconds": 0.5}
+    )
+    settings = settings.model_copy(update={"consumer": consumer})
+    async with running_processor(settings, proxy) as (_, client):
+        await publish(kafka_bootstrap, topics.events, [thin, *behind, *others])
+
+        async def stalled() -> bool:
+            stats = (await client.get("/api/zoho/sync/stats")).json()
+            return bool(stats["consumer_lag"] == 5 and stats["retrying"] >= 1)
+
+        await wait_until(stalled, what="the stall visible in the stats", limit_seconds=30)
+        stats = (await client.get("/api/zoho/sync/stats")).json()
+        exposition = (await client.get("/metrics")).text
+
+    queue = stats["queue"]
+    assert queue["pending"] >= stats["consumer_lag"] == 5  # the backlog, no longer 0
+    assert queue["dead_letter"] >= 1
+    assert queue["failed"] >= queue["dead_letter"] + stats["retrying"]
+    assert "tds_processor_deferred_partitions" in exposition

@@ -209,3 +209,16 @@ async def test_offsets_whose_commit_failed_are_committed_when_partitions_are_rev
     await _Rebalance(consumer).on_partitions_revoked([P0])
     assert fake.commits == [{P0: 13}]
     assert consumer.pending_offsets == {P1: 4}
+
+
+async def test_records_held_behind_a_parked_one_are_polled_again_at_once() -> None:
+    class ParkedThenHeld(FlakyProcessor):
+        async def process(self, records: list[Rec]) -> list[Item]:
+            outcomes = {10: "dead_letter", 11: "held", 12: "held"}
+            return [Item(r, outcome=outcomes.get(r.offset, "applied")) for r in records]
+
+    fake = FakeConsumer([{P0: [Rec(0, 10), Rec(0, 11), Rec(0, 12)]}])
+    consumer = _consumer(fake, ParkedThenHeld(0))
+    await consumer._poll_once()
+    assert fake.commits == [{P0: 11}]
+    assert fake.seeks == [(P0, 11)] and fake.paused == set()  # no wait: nothing failed there

@@ -66,3 +66,22 @@ def _pg_error(cls: type[asyncpg.PostgresError]) -> asyncpg.PostgresError:
 )
 def test_failures_are_classified_by_what_retrying_can_do(exc: Exception, transient: bool) -> None:
     assert isinstance(classify(exc), TransientError) is transient
+
+
+def test_a_partition_stops_at_its_first_deferred_or_failing_record() -> None:
+    from processor.errors import RecordFailedError
+    from processor.pipeline import hold_behind_deferred
+    from processor.records import Item
+
+    failing = Item(Record(b"", partition=0, offset=1), error=RecordFailedError("HTTP 500"))
+    behind = [Item(Record(b"", partition=0, offset=o)) for o in (2, 3)]
+    behind[1].error = RecordFailedError("HTTP 500")  # fails too, but is not counted now
+    waiting = Item(Record(b"", partition=1, offset=5), outcome="deferred")
+    after_wait = Item(Record(b"", partition=1, offset=6), outcome="duplicate")
+    before = Item(Record(b"", partition=1, offset=4))
+    elsewhere = Item(Record(b"", partition=2, offset=9))
+    items = [*behind, failing, after_wait, waiting, before, elsewhere]
+    hold_behind_deferred(items)
+    assert [i.outcome for i in behind] == ["held", "held"]
+    assert failing.outcome == "pending" and after_wait.outcome == "held"
+    assert before.outcome == elsewhere.outcome == "pending"

@@ -215,15 +215,19 @@ class EventConsumer:
             self.pending_offsets.pop(tp, None)
 
     def _defer(self, items: Sequence[Item]) -> None:
-        """Seek each partition back to its first deferred record and pause it for a while."""
+        """Seek each partition back to its first record not done; pause it if that record was
+        deferred (a record merely held behind a parked one is polled again at once)."""
         now = time.monotonic()
         assigned = self._consumer.assignment()
         for tp, part in _by_partition(items).items():
-            first = next((i for i in part if i.outcome == "deferred"), None)
-            if first is None:
+            first = next((i for i in part if not i.done), None)
+            if first is None or first.outcome != "deferred":
                 self._waits.pop(tp, None)
+            if first is None or tp not in assigned:
                 continue
-            if tp not in assigned:
+            if first.outcome != "deferred":
+                with contextlib.suppress(IllegalStateError):
+                    self._consumer.seek(tp, first.record.offset)
                 continue
             delay = first.retry_after_seconds
             if delay is None:  # no wait of its own: back off per partition

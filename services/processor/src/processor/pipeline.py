@@ -93,14 +93,15 @@ def decode(record: KafkaRecord) -> Item:
 
 
 def hold_behind_deferred(items: Sequence[Item]) -> None:
-    """Per partition, mark what follows the first deferred record ``held`` (not done now)."""
+    """Per partition, mark what follows the first deferred or failing record ``held`` (not done
+    in this batch): a partition keeps its order, and only its first failure counts an attempt."""
     blocked: set[tuple[str, int]] = set()
     for item in sorted(items, key=lambda i: (i.record.topic, i.record.partition, i.record.offset)):
         partition = (item.record.topic, item.record.partition)
         if partition in blocked:
             if item.outcome in ("pending", "duplicate"):
                 item.outcome = "held"
-        elif item.outcome == "deferred":
+        elif item.outcome == "deferred" or isinstance(item.error, RecordFailedError):
             blocked.add(partition)
 
 
@@ -135,8 +136,11 @@ class BatchProcessor:
         for item in items:
             if item.outcome == "pending" and item.error is None:
                 self._map(item)
-        await self._count_failures([i for i in items if isinstance(i.error, RecordFailedError)])
         hold_behind_deferred(items)
+        failing = [
+            i for i in items if i.outcome == "pending" and isinstance(i.error, RecordFailedError)
+        ]
+        await self._count_failures(failing)
         good = [i for i in items if i.outcome == "pending" and i.error is None]
         if good:
             await self._write(good, started_at)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from processor.deadletters import header_map
+from processor.deadletters import TRUNCATED_HEADER, header_map
 from processor.settings import Settings
 from tds_common.kafka import create_producer
 
@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 READ_TIMEOUT_MS: Final = 1000
 _REQUEUE: Final = "UPDATE tds_sync_queue SET status = 'pending' WHERE id = ANY($1::bigint[])"
 _STATUSES: Final = "SELECT id, status FROM tds_sync_queue WHERE id = ANY($1::bigint[])"
+_FULL_VALUES: Final = """
+SELECT queue_id, kafka_key, kafka_value FROM tds_dead_letter_values
+WHERE queue_id = ANY($1::bigint[])
+"""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,25 @@ def select(
     return chosen[: selection.limit] if selection.limit else chosen
 
 
+async def _with_full_values(conn: asyncpg.Connection, chosen: list[DeadLetter]) -> list[DeadLetter]:
+    """Letters the broker took only cut short get their original bytes from PostgreSQL."""
+    cut = [d.queue_id for d in chosen if TRUNCATED_HEADER in d.headers and d.queue_id is not None]
+    if not cut:
+        return chosen
+    full = {r["queue_id"]: r for r in await conn.fetch(_FULL_VALUES, cut)}
+    result = []
+    for letter in chosen:
+        row = full.get(letter.queue_id) if TRUNCATED_HEADER in letter.headers else None
+        if TRUNCATED_HEADER in letter.headers and row is None:
+            logger.error("dead letter %s was cut and its full value is missing; not replayed",
+                         letter.queue_id)  # fmt: skip
+            continue
+        if row is not None:
+            letter = replace(letter, key=row["kafka_key"], value=bytes(row["kafka_value"]))
+        result.append(letter)
+    return result
+
+
 async def replay(settings: Settings, selection: Selection, *, dry_run: bool) -> list[DeadLetter]:
     letters = await read_dead_letters(
         settings.kafka_bootstrap_servers, settings.topics.dead_letters
@@ -138,6 +161,7 @@ async def replay(settings: Settings, selection: Selection, *, dry_run: bool) -> 
         chosen = select(letters, selection, statuses)
         if dry_run or not chosen:
             return chosen
+        chosen = await _with_full_values(conn, chosen)
         producer = create_producer(settings.kafka_bootstrap_servers)
         await producer.start()
         try:
