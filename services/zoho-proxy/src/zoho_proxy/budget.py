@@ -43,6 +43,7 @@ from zoho_proxy.budget_rules import (
     retry_after,
     roll,
 )
+from zoho_proxy.deadline import seconds_left
 from zoho_proxy.errors import BudgetExhaustedError
 from zoho_proxy.lanes import LaneQueue
 from zoho_proxy.settings import Settings
@@ -186,6 +187,9 @@ class Budget:
         """Wait (bounded by the lane's wait) for a call slot; else :class:`BudgetExhaustedError`."""
         key = (org_id, self.pool_of(product))
         bound = getattr(self._settings.max_wait_seconds, lane)
+        left = seconds_left()
+        if left is not None:  # the caller gives up sooner: answer before it does
+            bound = max(0.0, min(bound, left))
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + bound

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from zoho_proxy import routing
 from zoho_proxy.api.deps import OrgDep, StateDep, lane_from
+from zoho_proxy.deadline import caller_deadline
 from zoho_proxy.zoho.client import query_pairs
 
 router = APIRouter(prefix="/v1", tags=["entities"])
@@ -20,7 +21,8 @@ async def get_record(
     """One full record, unwrapped, from the first source that has it (lane default: webhook)."""
     routing.entity_spec(entity)
     lane = lane_from(request, "webhook")
-    return await routing.read_record(state.client, entity, record_id, org_id=org, lane=lane)
+    with caller_deadline(request):
+        return await routing.read_record(state.client, entity, record_id, org_id=org, lane=lane)
 
 
 @router.get("/{entity}")
@@ -33,4 +35,5 @@ async def list_records(
     params = query_pairs(
         [(k, v) for k, v in request.query_params.multi_items() if k in routing.LIST_PARAMS]
     )
-    return await routing.read_page(state.client, entity, params, org_id=org, lane=lane)
+    with caller_deadline(request):
+        return await routing.read_page(state.client, entity, params, org_id=org, lane=lane)
