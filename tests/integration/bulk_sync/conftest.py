@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any, Final
 
 import asyncpg
@@ -32,14 +32,21 @@ _next_org = itertools.count()
 
 @pytest.fixture(scope="module", name="zoho")
 def fixture_zoho(database_url: str) -> Iterator[Zoho]:
-    """A simulator plus a proxy in front of it, with budgets far above what tests spend."""
+    with serve_zoho(database_url) as zoho:
+        yield zoho
+
+
+@contextmanager
+def serve_zoho(database_url: str, **sim_changes: Any) -> Iterator[Zoho]:
+    """A simulator plus a proxy in front of it, with budgets far above what tests spend;
+    ``sim_changes`` replace simulator settings (e.g. ``stock_bumps_item_last_modified``)."""
     refresh_token = unique_refresh_token()
     sim = sim_settings(
         refresh_token,
         [OrgSettings(organization_id=org, daily_quota=10**7) for org in ORGS],
         scale=SCALE,
         limits=LimitSettings(per_minute=10**6),
-    )
+    ).model_copy(update=sim_changes)
     with run_in_thread(sim) as sim_url:
         settings = proxy_settings(
             database_url,

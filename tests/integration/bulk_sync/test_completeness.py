@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 from prometheus_client import REGISTRY
 
-from tds_common.mirror import Change, map_change, write_changes
 from tds_common.events import parse_zoho_timestamp
+from tds_common.mirror import Change, map_change, write_changes
 
 from .conftest import SCALE, MakeBulk
 from .helpers import BulkSync
@@ -17,7 +17,7 @@ from .helpers import BulkSync
 async def _completeness(bulk: BulkSync) -> dict[str, Any]:
     response = await bulk.api.get("/api/zoho/sync/completeness")
     assert response.status_code == 200, response.text
-    organizations: dict[str, Any] = response.json()["organizations"]
+    organizations: dict[str, dict[str, Any]] = response.json()["organizations"]
     return organizations[bulk.org]
 
 

@@ -32,6 +32,7 @@ from bulk_sync.models import SyncCommand
 from bulk_sync.proxy import ProxyClient, StopRequested
 from bulk_sync.selective import sync_selected
 from bulk_sync.settings import SyncSettings
+from bulk_sync.stock_refresh import refresh_stock
 from bulk_sync.sweep import sweep_deleted
 from tds_common.catalogue import ENTITIES
 from tds_common.db import CONNECTION_ERRORS
@@ -149,6 +150,8 @@ class RunExecutor:
             await sync_listed(ctx, state, since)
         if command.mode != "selective" and has_details(ctx.entity):
             state["details_pending"] = await complete_details(ctx, state)
+        if command.mode == "incremental" and ctx.entity == "stock":
+            await refresh_stock(ctx, state)
         state["done"] = True
         async with self._pool.acquire() as conn, conn.transaction():
             if "details_pending" in state:

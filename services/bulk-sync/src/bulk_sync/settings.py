@@ -61,6 +61,11 @@ class SyncSettings(BaseModel):
     list calls of the organization's other runs."""
     details_batch: int = Field(50, ge=1, le=500)
     """Pending details read and committed per transaction (the budget is re-read between)."""
+    stock_refresh_max_calls: int | None = Field(20, ge=0)
+    """``itemdetails`` calls an incremental stock run may spend re-reading the stock of items
+    its list did not bring (a stock movement may not bump the item, UNCONFIRMED), stalest
+    first, within the bulk lane's share of the day. 20 calls = 2,000 items per run; 0: off;
+    None: as far as the day's budget goes."""
     detail_concurrency: int = Field(4, ge=1, le=10)
     """Detail reads in flight; the proxy enforces Zoho's in-flight cap on top."""
     itemdetails_chunk: int = Field(100, ge=1, le=200)
