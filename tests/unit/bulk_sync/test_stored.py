@@ -27,3 +27,9 @@ def test_current_rows_are_skipped_and_incomplete_documents_completed() -> None:
 
 def test_unversioned_entities_are_always_written() -> None:
     assert need(get_spec("warehouses"), None, Stored(None, False, True)) == "write"
+
+
+def test_another_content_at_the_stored_version_is_written() -> None:
+    # Two edits in one second share a version: the list shows what Zoho holds now.
+    assert need(get_spec("customers"), T, Stored(T, False, True, same=False)) == "write"
+    assert need(get_spec("customers"), T, Stored(LATER, False, True, same=False)) == "skip"

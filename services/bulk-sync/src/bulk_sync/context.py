@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -25,6 +25,7 @@ from bulk_sync.settings import SyncSettings
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import UpstreamUnavailableError, truncate
 from tds_common.mirror import Change, MappedChange, MappingError, map_change, write_changes
+from tds_common.versions import FutureVersionError, check_version
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +52,41 @@ class RunContext:
 
 @dataclass
 class PageResult:
-    """Changes of one page, and what to report."""
+    """Changes of one page, and what to report.
+
+    Every change bulk-sync writes is a *read* of Zoho's current state, made no earlier than
+    ``read_at`` (create the result before the reads): at the version the mirror holds, such a
+    read settles which content is current, and a listed record deleted by mistake comes back
+    (see :mod:`tds_common.mirror.rules`).
+    """
 
     changes: list[MappedChange] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
     unchanged: int = 0
     gone: int = 0
     errors: list[str] = field(default_factory=list)
+    read_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def add(self, change: Change) -> None:
         """Map a change; a record that cannot be stored is counted as failed."""
+        observed = change.observed_at or self.read_at
         try:
-            self.changes.append(map_change(change))
+            self.changes.append(map_change(replace(change, read=True, observed_at=observed)))
         except MappingError as exc:
             self.errors.append(f"{change.entity} {change.zoho_id}: {exc}")
+
+    def refuse_future_versions(self, max_skew_seconds: float) -> None:
+        """Skip changes whose version is too far ahead of our clock; each is counted as failed
+        and named in the run's error log (it would freeze the row, :mod:`tds_common.versions`)."""
+        kept = []
+        for item in self.changes:
+            try:
+                check_version(item.modified, max_skew_seconds)
+            except FutureVersionError as exc:
+                self.errors.append(f"{item.change.entity} {item.change.zoho_id}: skipped, {exc}")
+            else:
+                kept.append(item)
+        self.changes = kept
 
 
 async def commit_page(
@@ -82,11 +104,12 @@ async def commit_page(
     ``listed`` adds to total_items (0 when the total was known up front), ``handled`` is the
     records this page dealt with (failed ones included).
     """
+    page.refuse_future_versions(ctx.settings.max_version_skew_seconds)
     unmapped = len(page.errors)
-    poison = 0
+    poison = written = 0
     try:
         async with ctx.pool.acquire() as conn, conn.transaction():
-            poison = await _write(conn, page)
+            written, poison = await _write(conn, page)
             failed = unmapped + poison
             if ctx.mode == "full":
                 await runs.mark_seen(conn, ctx.run_id, ctx.entity, page.seen)
@@ -97,34 +120,38 @@ async def commit_page(
     except CONNECTION_ERRORS as exc:
         raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
     metrics.PAGES.labels(ctx.entity).inc()
-    metrics.RECORDS.labels(ctx.entity, "written").inc(len(page.changes) - poison)
-    metrics.RECORDS.labels(ctx.entity, "unchanged").inc(page.unchanged)
+    # Honest counts: a change the mirror's rule did not apply (a newer or as-new row is there)
+    # changed nothing.
+    metrics.RECORDS.labels(ctx.entity, "written").inc(written)
+    metrics.RECORDS.labels(ctx.entity, "unchanged").inc(
+        page.unchanged + len(page.changes) - poison - written
+    )
     metrics.RECORDS.labels(ctx.entity, "failed").inc(unmapped + poison)
 
 
-async def _write(conn: Any, page: PageResult) -> int:
-    """Write the page's changes; returns how many failed on their own (poison rows)."""
+async def _write(conn: Any, page: PageResult) -> tuple[int, int]:
+    """Write the page's changes; returns how many were applied and how many failed on their
+    own (poison rows)."""
     if not page.changes:
-        return 0
+        return 0, 0
     try:
         async with conn.transaction():
-            await write_changes(conn, page.changes)
-        return 0
+            return len(await write_changes(conn, page.changes)), 0
     except asyncpg.PostgresError as exc:
         if not str(getattr(exc, "sqlstate", "")).startswith("22"):
             raise
-    failed = 0
+    failed = written = 0
     for change in page.changes:
         try:
             async with conn.transaction():
-                await write_changes(conn, [change])
+                written += len(await write_changes(conn, [change]))
         except asyncpg.PostgresError as exc:
             if not str(getattr(exc, "sqlstate", "")).startswith("22"):
                 raise
             failed += 1
             c = change.change
             page.errors.append(f"{c.entity} {c.zoho_id}: PostgreSQL refused it ({exc.sqlstate})")
-    return failed
+    return written, failed
 
 
 def record_id(record: dict[str, Any], id_field: str) -> str | None:

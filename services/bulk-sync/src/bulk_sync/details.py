@@ -117,8 +117,8 @@ async def _read(ctx: RunContext, batch: list[tuple[str, Any]]) -> PageResult:
         async with ctx.detail_gate:
             return await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, DETAIL_LANE)
 
+    result = PageResult()  # before the reads: they are no older than its read_at
     found = await asyncio.gather(*(read(zoho_id) for zoho_id, _ in batch))
-    result = PageResult()
     for (zoho_id, modified), detail in zip(batch, found, strict=True):
         if detail is None:  # gone from Zoho: a delete at the stored version (a newer write wins)
             source = get_entity(ctx.entity).products[0]

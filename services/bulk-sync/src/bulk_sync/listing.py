@@ -32,11 +32,11 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
     s = ctx.settings
     while not cursor.done:
         calls = ctx.proxy.calls
+        result = PageResult()  # before the list call: its records are no older than read_at
         page = await ctx.proxy.list_page(
             ctx.entity, ctx.org_id, cursor.params(s.per_page, s.cursor_overlap_seconds), ctx.lane
         )
         keyed: list[tuple[str, dict[str, Any], datetime | None]] = []
-        result = PageResult()
         for record in page.records:
             zoho_id = record_id(record, id_field)
             if zoho_id is None:
@@ -67,7 +67,7 @@ async def _record_changes(
     the completeness step (:mod:`bulk_sync.details`), within the day's budget."""
     spec = get_spec(ctx.entity)
     async with ctx.pool.acquire() as conn:
-        stored = await stored_rows(conn, spec, ctx.org_id, [i for i, _, _ in fresh])
+        stored = await stored_rows(conn, spec, ctx.org_id, {i: r for i, r, _ in fresh})
     for zoho_id, record, modified in fresh:
         result.seen.append(zoho_id)
         if need(spec, modified, stored.get(zoho_id)) == "write":

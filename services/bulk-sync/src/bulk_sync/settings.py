@@ -7,7 +7,9 @@ settings only say how much of it one run may spend on detail reads and how patie
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, Field
+from typing import Self
+
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from tds_common.settings import (
     BackoffSettings,
@@ -16,6 +18,7 @@ from tds_common.settings import (
     ServiceSettings,
     service_config,
 )
+from tds_common.versions import DEFAULT_MAX_VERSION_SKEW_SECONDS, max_version_skew_field
 
 
 class ConsumerSettings(ConsumerGroupSettings):
@@ -72,6 +75,10 @@ class SyncSettings(BaseModel):
     """Item ids per ``itemdetails`` call when reading stock per warehouse."""
     selective_chunk: int = Field(50, ge=1, le=500)
     """Ids of a selective run written per transaction (and checkpoint)."""
+    max_version_skew_seconds: float = Field(DEFAULT_MAX_VERSION_SKEW_SECONDS, gt=0)
+    """A listed or read record whose ``last_modified_time`` is further ahead of our clock is
+    skipped, counted as failed and named in the run's error log. Set it with the shared
+    ``MAX_VERSION_SKEW_SECONDS`` (see :class:`Settings`)."""
 
 
 class Settings(ServiceSettings):
@@ -92,6 +99,15 @@ class Settings(ServiceSettings):
     """The worker holds one connection per running run for its lock, plus one for writes."""
     runs_list_max: int = Field(500, ge=1)
     """Upper bound of ``GET /api/zoho/sync/runs?limit=``."""
+    max_version_skew_seconds: float = max_version_skew_field()
+    """``MAX_VERSION_SKEW_SECONDS``, shared with ingest and processor; when set, runs use it
+    (as ``sync.max_version_skew_seconds``)."""
+
+    @model_validator(mode="after")
+    def _one_skew_rule(self) -> Self:
+        if "max_version_skew_seconds" in self.model_fields_set:
+            self.sync.max_version_skew_seconds = self.max_version_skew_seconds
+        return self
 
 
 class OperatorSettings(ServiceSettings):

@@ -1,7 +1,9 @@
 """What the mirror already holds for a page of records, and what each record therefore needs.
 
 A list summary is written only when it is newer than the stored row (or there is none, or the
-row is soft-deleted); an unchanged record costs nothing but a lookup. Invoices, bills, credit
+row is soft-deleted, or it shows another content at the stored version: two edits in one second
+share a version, and this read is what Zoho holds now); an unchanged record costs nothing but a
+lookup. Invoices, bills, credit
 notes and price lists lack their line items in a list, so a record that must be written, or whose
 stored row still lacks its line items (``raw`` without the list), is worth one detail read, as
 far as the run's detail budget goes. This module only reads the mirror; writes go through
@@ -10,16 +12,18 @@ far as the run's detail budget goes. This module only reads the mirror; writes g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from tds_common.mirror import DbConnection, MirrorSpec
+from tds_common.mirror.sql import same_content
 
 Need = Literal["write", "complete", "skip"]
-"""write: newer than stored (or new); complete: current but stored without line items;
-skip: the stored row is current."""
+"""write: newer than stored (or new, deleted, or another content at its version); complete:
+current but stored without line items; skip: the stored row is current."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class Stored:
     modified: datetime | None
     deleted: bool
     complete: bool
+    same: bool = True
+    """The listed summary agrees with the stored content on every key both carry."""
 
 
 def need(spec: MirrorSpec, modified: datetime | None, stored: Stored | None) -> Need:
@@ -37,22 +43,28 @@ def need(spec: MirrorSpec, modified: datetime | None, stored: Stored | None) -> 
         return "write"
     if modified > stored.modified:
         return "write"
+    if modified == stored.modified and not stored.same:
+        return "write"
     if spec.child is not None and not stored.complete:
         return "complete"
     return "skip"
 
 
 async def stored_rows(
-    conn: DbConnection, spec: MirrorSpec, org_id: str, zoho_ids: Sequence[str]
+    conn: DbConnection, spec: MirrorSpec, org_id: str, listed: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Stored]:
-    """The stored version of each id that has a row (parent tables only)."""
-    if not zoho_ids:
+    """The stored version of each listed id that has a row (parent tables only), and whether
+    its content agrees with the listed summary (``tds_common.mirror.sql.same_content``)."""
+    if not listed:
         return {}
-    complete = f"(raw ? '{spec.child.list_field}')" if spec.child is not None else "true"
+    complete = f"(t.raw ? '{spec.child.list_field}')" if spec.child is not None else "true"
+    summaries = json.dumps([{"id": i, "raw": r} for i, r in listed.items()], default=str)
     records = await conn.fetch(
-        f"SELECT {spec.id_column} AS id, zoho_last_modified_time AS modified, "
-        f"deleted_at IS NOT NULL AS deleted, {complete} AS complete FROM {spec.table} "
-        f"WHERE org_id = $1 AND {spec.id_column} = ANY($2::text[])",
-        org_id, list(zoho_ids),
+        f"SELECT t.{spec.id_column} AS id, t.zoho_last_modified_time AS modified, "
+        f"t.deleted_at IS NOT NULL AS deleted, {complete} AS complete, "
+        f"{same_content('l', 't')} AS same FROM {spec.table} t "
+        f"JOIN jsonb_to_recordset($2::text::jsonb) AS l(id text, raw jsonb) "
+        f"ON t.{spec.id_column} = l.id WHERE t.org_id = $1",
+        org_id, summaries,
     )  # fmt: skip
-    return {r["id"]: Stored(r["modified"], r["deleted"], r["complete"]) for r in records}
+    return {r["id"]: Stored(r["modified"], r["deleted"], r["complete"], r["same"]) for r in records}
