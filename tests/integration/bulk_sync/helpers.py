@@ -19,7 +19,8 @@ from tds_common.settings import TopicSettings
 
 RUN_WAIT_SECONDS: Final = 180.0
 """A safety bound for a hung run, not a speed assertion."""
-TERMINAL: Final = frozenset({"completed", "failed", "cancelled"})
+TERMINAL: Final = frozenset({"completed", "failed", "cancelled", "needs_confirmation"})
+"""Statuses a run stays in without a new request (a held sweep waits for a person)."""
 
 
 def bulk_sync_settings(
@@ -58,7 +59,8 @@ class Zoho:
             page = 1
             while True:
                 response = await client.get(
-                    f"/v1/{entity}", params={"page": page, "per_page": 200},
+                    f"/v1/{entity}",
+                    params={"page": page, "per_page": 200, "filter_by": "Status.All"},
                     headers={"X-TDS-Org": org},
                 )  # fmt: skip
                 response.raise_for_status()
@@ -66,7 +68,7 @@ class Zoho:
                 for record in body["records"]:
                     stamp = record.get("last_modified_time")
                     found[str(record[id_field])] = parse_zoho_timestamp(stamp) if stamp else None
-                if not body["page_context"].get("has_more_page"):
+                if not (body["page_context"] or {}).get("has_more_page"):  # warehouses: none
                     return found
                 page += 1
 

@@ -16,12 +16,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bulk_sync import metrics
-from bulk_sync.api import routes
+from bulk_sync import held, metrics
+from bulk_sync.api import routes, sweeps
 from bulk_sync.executor import RunExecutor
 from bulk_sync.proxy import ProxyClient
 from bulk_sync.settings import Settings
 from bulk_sync.worker import SyncWorker
+from bulk_sync.writeback import lifecycle as writeback
+from bulk_sync.writeback import routes as writeback_routes
 from tds_common.app import create_service_app
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
@@ -48,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         producer = create_producer(settings.kafka_bootstrap_servers)
         stop = asyncio.Event()
         loop: BackgroundLoop | None = None
+        gauge: asyncio.Task[None] | None = None
         try:
             await producer.start()
             app.state.producer = producer
@@ -62,9 +65,13 @@ def create_app(settings: Settings) -> FastAPI:
                 health.add_liveness("worker", loop.alive)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
-            yield
+            gauge = asyncio.create_task(held.watch(pool, stop), name="held-sweeps-gauge")
+            async with writeback.relaying(settings, pool, health):
+                yield
         finally:
             stop.set()
+            if gauge is not None:
+                await gauge
             if loop is not None:
                 await loop.wait_stopped(settings.shutdown_timeout_seconds)
             await producer.stop()
@@ -75,4 +82,6 @@ def create_app(settings: Settings) -> FastAPI:
         title="TDS bulk-sync", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
     )
     app.include_router(routes.router)
+    app.include_router(writeback_routes.router)
+    app.include_router(sweeps.router)
     return app

@@ -23,7 +23,8 @@ from typing import Any, Final, Literal
 
 import asyncpg
 
-from bulk_sync import metrics, runs
+from bulk_sync import held as held_sweeps
+from bulk_sync import metrics, runs, sweep
 from bulk_sync.completeness import record_details_pending
 from bulk_sync.context import RunContext
 from bulk_sync.details import complete_details, has_details
@@ -33,7 +34,6 @@ from bulk_sync.proxy import ProxyClient, StopRequested
 from bulk_sync.selective import sync_selected
 from bulk_sync.settings import SyncSettings
 from bulk_sync.stock_refresh import refresh_stock
-from bulk_sync.sweep import sweep_deleted
 from tds_common.catalogue import ENTITIES
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import PermanentError, TransientError, UpstreamUnavailableError, truncate
@@ -41,7 +41,7 @@ from tds_common.events import parse_zoho_timestamp
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["completed", "failed", "cancelled", "interrupted", "skipped"]
+Outcome = Literal["completed", "failed", "cancelled", "interrupted", "skipped", "held"]
 LOCK_POLL_SECONDS: Final = 1.0
 
 
@@ -94,6 +94,7 @@ class RunExecutor:
         started = time.monotonic()
         label = command.entities[0] if len(command.entities) == 1 else "multiple"
         metrics.RUNS_IN_PROGRESS.inc()
+        held: list[str] = []
         try:
             for entity in command.entities:
                 state: dict[str, Any] = dict(run.checkpoint.get(entity) or {})
@@ -104,7 +105,8 @@ class RunExecutor:
                     command.mode, started_at, int(state.get("detail_calls") or 0),
                     asyncio.Semaphore(self._settings.detail_concurrency),
                 )  # fmt: skip
-                await self._entity(ctx, command, state)
+                if await self._entity(ctx, command, state):
+                    held.append(entity)
         except StopRequested:
             logger.info("run %s interrupted; it resumes from its checkpoint", run_id)
             return "interrupted"
@@ -126,6 +128,8 @@ class RunExecutor:
             return "failed"
         finally:
             metrics.RUNS_IN_PROGRESS.dec()
+        if held:
+            return await self._hold(run_id, command, label, held)
         await self._end(run_id, "completed")
         elapsed = (datetime.now(UTC) - started_at).total_seconds()
         metrics.RUN_DURATION.labels(label, command.mode).observe(max(elapsed, 0.0))
@@ -135,7 +139,8 @@ class RunExecutor:
                     label, time.monotonic() - started)  # fmt: skip
         return "completed"
 
-    async def _entity(self, ctx: RunContext, command: SyncCommand, state: dict[str, Any]) -> None:
+    async def _entity(self, ctx: RunContext, command: SyncCommand, state: dict[str, Any]) -> bool:
+        """Sync one entity from its checkpoint; True when its deletion sweep is held."""
         if command.mode == "selective":
             await sync_selected(ctx, state, command.ids or [])
         elif not (state.get("cursor") or {}).get("done"):
@@ -152,16 +157,34 @@ class RunExecutor:
             state["details_pending"] = await complete_details(ctx, state)
         if command.mode == "incremental" and ctx.entity == "stock":
             await refresh_stock(ctx, state)
-        state["done"] = True
+        decision = await sweep.decide(ctx, state) if command.mode == "full" else None
+        if decision is not None and decision.held:
+            state["sweep"] = {"held": True, "candidates": decision.candidates,
+                              "live": decision.live}  # fmt: skip
+        state["done"] = decision is None or not decision.held
         async with self._pool.acquire() as conn, conn.transaction():
             if "details_pending" in state:
                 await record_details_pending(conn, ctx.run_id, ctx.org_id, ctx.entity,
                                              state["details_pending"])  # fmt: skip
-            if command.mode == "full":
-                state["deleted"] = await sweep_deleted(
-                    conn, ctx.run_id, ctx.entity, ctx.org_id, ctx.started_at
-                )
+            if decision is not None and not decision.held:
+                state["deleted"] = await sweep.delete(conn, ctx, decision)
+                if decision.verified:
+                    state["deletions_confirmed_with_zoho"] = len(decision.delete)
             await runs.save_progress(conn, ctx.run_id, ctx.entity, state, runs.Progress())
+        return not state["done"]
+
+    async def _hold(
+        self, run_id: uuid.UUID, command: SyncCommand, label: str, entities: list[str]
+    ) -> Outcome:
+        """The run's list was complete but its sweep waits for a person (see ``held``)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await held_sweeps.end_held(conn, run_id)
+        async with self._pool.acquire() as conn:
+            await held_sweeps.refresh_gauge(conn)
+        metrics.RUNS.labels(label, command.mode, held_sweeps.HELD).inc()
+        logger.warning("run %s: the deletion sweep of %s is held until confirmed", run_id,
+                       ", ".join(entities))  # fmt: skip
+        return "held"
 
     async def _end(self, run_id: uuid.UUID, status: str, error: str | None = None) -> None:
         """End a running run (a cancelled one stays cancelled)."""

@@ -30,25 +30,32 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
     cursor = Cursor.from_json(state.get("cursor"), since)
     id_field = get_entity(ctx.entity).id_field
     s = ctx.settings
+    filter_by = s.list_filter_by.get(ctx.entity)
     while not cursor.done:
         calls = ctx.proxy.calls
+        params = cursor.params(s.per_page, s.cursor_overlap_seconds)
+        if filter_by:
+            params["filter_by"] = filter_by  # else Zoho may list active records only
         result = PageResult()  # before the list call: its records are no older than read_at
-        page = await ctx.proxy.list_page(
-            ctx.entity, ctx.org_id, cursor.params(s.per_page, s.cursor_overlap_seconds), ctx.lane
-        )
-        keyed: list[tuple[str, dict[str, Any], datetime | None]] = []
+        page = await ctx.proxy.list_page(ctx.entity, ctx.org_id, params, ctx.lane)
+        keyed: dict[str, tuple[dict[str, Any], datetime | None]] = {}
         for record in page.records:
             zoho_id = record_id(record, id_field)
             if zoho_id is None:
                 result.errors.append(f"{ctx.entity}: a listed record has no {id_field}")
                 continue
-            keyed.append((zoho_id, record, record_time(record)))
-        fresh = [(i, r, t) for i, r, t in keyed if cursor.is_new(i, t)]
+            keyed.setdefault(zoho_id, (record, record_time(record)))
+        on_page = [(i, t) for i, (_, t) in keyed.items()]
+        chosen, after = cursor.step(on_page, page.has_more, s.cursor_overlap_seconds)
+        if after.paging != cursor.paging:
+            logger.warning("Zoho ignored the last_modified_time filter on %s of org %s; paging "
+                           "linearly", ctx.entity, ctx.org_id)  # fmt: skip
+        cursor = after
+        fresh = [(i, *keyed[i]) for i in chosen]
         if ctx.entity == "stock":
             await _stock_changes(ctx, [i for i, _, _ in fresh], result)
         else:
             await _record_changes(ctx, fresh, page.source, result)
-        cursor = cursor.advance([(i, t) for i, _, t in keyed], page.has_more)
         state["cursor"] = cursor.to_json()
         state["high_water"] = cursor.to_json()["high_water"]
         listed = len(fresh) + len(result.errors)
@@ -95,7 +102,7 @@ async def _stock_changes(ctx: RunContext, item_ids: list[str], result: PageResul
 async def _sync_warehouses(ctx: RunContext, state: dict[str, Any]) -> None:
     """One unpaginated list (no last_modified_time): every warehouse is written."""
     calls = ctx.proxy.calls
-    page = await ctx.proxy.list_page("warehouses", ctx.org_id, {}, ctx.lane)
+    page = await ctx.proxy.list_page("warehouses", ctx.org_id, {}, ctx.lane, paged=False)
     result = PageResult()
     for record in page.records:
         zoho_id = record_id(record, "warehouse_id")

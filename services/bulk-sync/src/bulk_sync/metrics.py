@@ -53,3 +53,9 @@ DRIFT_ROWS = Gauge(
     "Mirror rows the entity's last verification found different from Zoho (and repaired)",
     ["entity"],
 )
+SWEEPS_HELD = Gauge(
+    f"{PREFIX}_sweeps_held",
+    "1 while a full run's deletion sweep is held, awaiting POST /api/zoho/sync/runs/{id}/"
+    "confirm-sweep (it would delete more than BULK_SYNC_SYNC__MAX_SWEEP_SHARE of the live rows)",
+    ["org", "entity"],
+)

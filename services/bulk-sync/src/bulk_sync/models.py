@@ -18,7 +18,8 @@ from tds_common.events import parse_zoho_timestamp
 from tds_common.identifiers import OrgId
 
 Mode = Literal["full", "incremental", "selective"]
-RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "needs_confirmation"]
+"""``needs_confirmation``: a full run's sweep would delete too much; it waits for a person."""
 
 MAX_SELECTIVE_IDS = 1000
 """The CRD's bound on ``spec.ids``."""

@@ -51,6 +51,13 @@ class ProxyGaveUpError(PermanentError):
     error_code = "proxy_unavailable"
 
 
+class IncompleteListError(PermanentError):
+    """A list answer that cannot say whether the list goes on: the run fails, deleting nothing."""
+
+    http_status = 502
+    error_code = "incomplete_list"
+
+
 @dataclass(frozen=True)
 class Page:
     records: list[dict[str, Any]]
@@ -69,15 +76,28 @@ class ProxyClient:
         self._stop = stop
         self.calls = 0
 
-    async def list_page(self, entity: str, org_id: str, params: dict[str, str], lane: str) -> Page:
+    async def list_page(
+        self, entity: str, org_id: str, params: dict[str, str], lane: str, *, paged: bool = True
+    ) -> Page:
+        """One page. ``paged``: the list must say whether more pages follow; an answer without
+        ``page_context.has_more_page`` is an error, never the end of the list (a full run's
+        sweep would delete everything after it). Unpaginated lists (warehouses) have none."""
         body = await self._get(f"/v1/{entity}", org_id, lane, params, kind="list", entity=entity)
         if body is None:
             raise UpstreamRejectedError(f"zoho-proxy has no list of {entity}", status_code=404)
         records = body.get("records")
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise ProxyGaveUpError("zoho-proxy answered a page without records")
-        context = body.get("page_context") or {}
-        has_more = bool(context.get("has_more_page")) if isinstance(context, dict) else False
+        has_more = False
+        if paged:
+            context = body.get("page_context")
+            more = context.get("has_more_page") if isinstance(context, dict) else None
+            if not isinstance(more, bool):
+                raise IncompleteListError(
+                    f"Zoho answered a page of {entity} without page_context.has_more_page: "
+                    "whether the list ends there is unknown"
+                )
+            has_more = more
         return Page(records, has_more, str(body.get("source") or "books"))
 
     async def get_record(
@@ -149,6 +169,13 @@ class ProxyClient:
                 self.calls += 1
                 metrics.API_CALLS.labels(entity, kind).inc()
             if status == 404:
+                if _error_code(response) != "not_found":
+                    # Only the proxy's verdict "Zoho does not have it" (code 1002) means gone;
+                    # any other 404 (a wrong URL, an unknown route) must never delete a row.
+                    raise UpstreamRejectedError(
+                        f"zoho-proxy answered GET {path} 404 without not_found",
+                        status_code=status, body=response.text,
+                    )  # fmt: skip
                 return None
             if status >= 400:
                 raise UpstreamRejectedError(
@@ -188,3 +215,12 @@ def _retry_after(response: httpx.Response) -> float:
         return min(MAX_RETRY_AFTER_SECONDS, max(0.1, float(raw)))
     except ValueError:
         return DEFAULT_RETRY_AFTER_SECONDS
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error_code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None

@@ -104,7 +104,8 @@ async def high_water(conn: DbConnection, org_id: str, entity: str) -> datetime |
     """The newest ``last_modified_time`` a completed full or incremental run of it has seen."""
     value = await conn.fetchval(
         "SELECT max((checkpoint -> $2::text ->> 'high_water')::timestamptz) FROM tds_sync_runs "
-        "WHERE org_id = $1 AND entity_type = $2 AND status = 'completed' "
+        "WHERE org_id = $1 AND entity_type = $2 "
+        "AND status IN ('completed', 'needs_confirmation') "  # held: the list was complete
         "AND run_type IN ('full', 'incremental')",
         org_id, entity,
     )  # fmt: skip
@@ -149,14 +150,15 @@ async def save_progress(
 
 
 async def cancel_run(conn: DbConnection, run_id: uuid.UUID) -> RunView | None:
-    """Cancel a pending or running run; None when it is unknown or ended already.
+    """Cancel a pending or running run, or decline a held sweep; None when it is unknown or
+    ended already.
 
     A worker executing it notices at its next checkpoint (that page is rolled back) and stops.
     """
     record = await conn.fetchrow(
         f"UPDATE tds_sync_runs SET status = 'cancelled', completed_at = clock_timestamp(), "
-        f"updated_at = clock_timestamp() WHERE id = $1 AND status IN ('pending', 'running') "
-        f"RETURNING {_COLUMNS}",
+        f"updated_at = clock_timestamp() WHERE id = $1 "
+        f"AND status IN ('pending', 'running', 'needs_confirmation') RETURNING {_COLUMNS}",
         run_id,
     )
     await conn.execute("DELETE FROM tds_sync_run_seen WHERE run_id = $1", run_id)

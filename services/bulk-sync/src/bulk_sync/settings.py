@@ -7,10 +7,11 @@ settings only say how much of it one run may spend on detail reads and how patie
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Final, Self
 
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 
+from bulk_sync.writeback.settings import WritebackSettings
 from tds_common.settings import (
     BackoffSettings,
     ConsumerGroupSettings,
@@ -44,6 +45,11 @@ class ProxySettings(ProxyClientSettings, BackoffSettings):
     """Transient failures of one call in a row before the run is given up as failed."""
 
 
+LISTED_ENTITIES: Final = ("products", "customers", "invoices", "bills", "credit-notes", "stock",
+                          "prices")  # fmt: skip
+"""Entities read from a paginated list (warehouses are one unpaginated list)."""
+
+
 class SyncSettings(BaseModel):
     """How a run pages, reads details and checkpoints (``BULK_SYNC_SYNC__*``)."""
 
@@ -64,6 +70,18 @@ class SyncSettings(BaseModel):
     list calls of the organization's other runs."""
     details_batch: int = Field(50, ge=1, le=500)
     """Pending details read and committed per transaction (the budget is re-read between)."""
+    list_filter_by: dict[str, str] = Field(
+        default_factory=lambda: dict.fromkeys(LISTED_ENTITIES, "Status.All")
+    )
+    """``filter_by`` sent with each entity's list calls. Zoho's default when it is absent may be
+    active records only (UNCONFIRMED): every inactive item or contact would then look deleted.
+    ``Status.All`` is documented for items, contacts and invoices (docs/zoho-api.md, "Key
+    fields"); for bills, credit notes and price lists it is a guess. An entity left out is
+    listed without ``filter_by``."""
+    max_sweep_share: float = Field(0.05, ge=0, le=1)
+    """A full run that would mark more than this share of an entity's live rows deleted stops
+    short: the run ends ``needs_confirmation`` until ``POST /api/zoho/sync/runs/{id}/confirm-sweep``
+    (a wrong deletion of many rows costs far more than a late one)."""
     stock_refresh_max_calls: int | None = Field(20, ge=0)
     """``itemdetails`` calls an incremental stock run may spend re-reading the stock of items
     its list did not bring (a stock movement may not bump the item, UNCONFIRMED), stalest
@@ -99,6 +117,8 @@ class Settings(ServiceSettings):
     """The worker holds one connection per running run for its lock, plus one for writes."""
     runs_list_max: int = Field(500, ge=1)
     """Upper bound of ``GET /api/zoho/sync/runs?limit=``."""
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
+    """The ERP's write-back (``BULK_SYNC_WRITEBACK__*``; ``__ENABLED=false`` turns it off)."""
     max_version_skew_seconds: float = max_version_skew_field()
     """``MAX_VERSION_SKEW_SECONDS``, shared with ingest and processor; when set, runs use it
     (as ``sync.max_version_skew_seconds``)."""

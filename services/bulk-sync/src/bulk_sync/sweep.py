@@ -1,21 +1,38 @@
-"""Deletions found by a full run: rows Zoho no longer lists are soft-deleted, and only then.
+"""Deletions found by a full run: rows Zoho no longer lists are soft-deleted, and only when safe.
 
 Zoho has no feed of deletions (docs/zoho-api.md#incremental-sync). A full run records every id it
-listed in ``tds_sync_run_seen``; once its list is exhausted, a live mirror row of the organization
-that was neither seen nor written since the run started is gone from Zoho. It is marked deleted
-through :func:`tds_common.mirror.write_changes` (a delete at the stored version, so a newer webhook
-write that lands meanwhile still wins), in the transaction that completes the entity. A run that
-fails or is interrupted never gets here, so a partial list can never delete anything.
+listed in ``tds_sync_run_seen``; once its list is exhausted, a live mirror row of the
+organization that was neither seen nor written since the run started is a *candidate*. Three
+guards stand between a candidate and a deletion:
+
+1. **Only a complete list.** A run that fails or is interrupted never gets here, and a list
+   answer that cannot say whether more pages follow fails the run (:mod:`bulk_sync.proxy`).
+2. **Only a proven listing, or Zoho's word.** When the walk relied on offsets it could not
+   prove (:mod:`bulk_sync.cursor`: linear paging because Zoho ignored the filter, or a crowded
+   second that never settled), a record can have slid past a page unseen. Each candidate is
+   then read from Zoho first: one that exists is written (and is no longer a candidate); only
+   Zoho's "does not exist" (code 1002) lets it be deleted.
+3. **Not too many at once.** A sweep that would delete more than ``max_sweep_share`` of the
+   entity's live rows stops short: nothing is deleted, the run ends ``needs_confirmation``
+   (:mod:`bulk_sync.held`) until a person confirms it. The check comes before the reads of
+   guard 2, so a suspicious sweep spends no budget until confirmed.
+
+The deletion itself is a delete at the stored version through
+:func:`tds_common.mirror.write_changes` (a newer webhook write that lands meanwhile still wins),
+in the transaction that completes the entity, and only of candidates that are still candidates
+then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from bulk_sync import metrics
+from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change, DbConnection, get_spec, map_change, write_changes
 
@@ -24,33 +41,118 @@ logger = logging.getLogger(__name__)
 SWEEP_CHUNK: Final = 1000
 
 
-async def sweep_deleted(
-    conn: DbConnection, run_id: uuid.UUID, entity: str, org_id: str, started_at: datetime
-) -> int:
-    """Mark unseen rows deleted; run inside the transaction that completes the entity."""
-    spec = get_spec(entity)
-    live = (
-        f"FROM {spec.table} t WHERE t.org_id = $1 AND t.deleted_at IS NULL "
-        f"AND t.synced_at < $2 AND NOT EXISTS (SELECT 1 FROM tds_sync_run_seen s "
-        f"WHERE s.run_id = $3 AND s.entity = $4 AND s.zoho_id = t.{spec.id_column})"
-    )
-    if spec.kind == "stock":
-        query = (
-            f"SELECT t.item_id AS id, max(t.zoho_last_modified_time) AS modified {live} "
-            f"GROUP BY t.item_id ORDER BY t.item_id"
-        )
-    else:
-        query = f"SELECT t.{spec.id_column} AS id, t.zoho_last_modified_time AS modified {live}"
-    rows = await conn.fetch(query, org_id, started_at, run_id, entity)
-    source = get_entity(entity).products[0]
+@dataclass(frozen=True)
+class Decision:
+    """What the sweep of one entity will do."""
+
+    delete: dict[str, datetime | None]
+    """Candidates to delete, with their stored versions (empty when held)."""
+    held: bool = False
+    candidates: int = 0
+    live: int = 0
+    verified: int = 0
+    """Candidates read from Zoho first (the listing was not proven complete)."""
+
+
+async def decide(ctx: RunContext, state: dict[str, Any]) -> Decision:
+    """The sweep of a full run whose list is exhausted: held, or what to delete.
+
+    ``state["sweep"]`` remembers a hold; ``confirmed`` in it (set by the confirm call) lets the
+    sweep past the share guard.
+    """
+    sweep_state = state.get("sweep") or {}
+    async with ctx.pool.acquire() as conn:
+        found, live = await _candidates(conn, ctx)
+    guard = ctx.settings.max_sweep_share * live
+    if found and len(found) > guard and not sweep_state.get("confirmed"):
+        logger.warning(
+            "full run %s would delete %d of %d live %s rows of org %s (more than %.1f%%): held "
+            "until confirmed", ctx.run_id, len(found), live, ctx.entity, ctx.org_id,
+            100 * ctx.settings.max_sweep_share,
+        )  # fmt: skip
+        return Decision({}, held=True, candidates=len(found), live=live)
+    proven = bool((state.get("cursor") or {}).get("proven", True))
+    if proven or not found:
+        return Decision(found, candidates=len(found), live=live)
+    gone = await _confirm_gone(ctx, state, found)
+    return Decision(gone, candidates=len(found), live=live, verified=len(found))
+
+
+async def delete(conn: DbConnection, ctx: RunContext, decision: Decision) -> int:
+    """Mark the decided rows deleted; inside the transaction that completes the entity."""
+    if not decision.delete:
+        return 0
+    still, _ = await _candidates(conn, ctx)  # a webhook may have written one meanwhile
+    source = get_entity(ctx.entity).products[0]
     changes = [
-        map_change(Change(entity, org_id, r["id"], "delete", {}, source, r["modified"]))
-        for r in rows
+        map_change(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, still[zoho_id]))
+        for zoho_id in decision.delete
+        if zoho_id in still
     ]
     deleted = 0
     for start in range(0, len(changes), SWEEP_CHUNK):
         deleted += len(await write_changes(conn, changes[start : start + SWEEP_CHUNK]))
     if deleted:
-        logger.info("marked %d %s rows of org %s deleted (not in Zoho)", deleted, entity, org_id)
-        metrics.RECORDS.labels(entity, "deleted").inc(deleted)
+        logger.info("marked %d %s rows of org %s deleted (not in Zoho)", deleted, ctx.entity,
+                    ctx.org_id)  # fmt: skip
+        metrics.RECORDS.labels(ctx.entity, "deleted").inc(deleted)
     return deleted
+
+
+Versions = dict[str, datetime | None]
+
+
+async def _candidates(conn: DbConnection, ctx: RunContext) -> tuple[Versions, int]:
+    """Live rows neither seen by the run nor written since it started (with their versions),
+    and how many live rows the entity has."""
+    spec = get_spec(ctx.entity)
+    key = "item_id" if spec.kind == "stock" else spec.id_column
+    unseen = (
+        f"NOT EXISTS (SELECT 1 FROM tds_sync_run_seen s WHERE s.run_id = $3 AND s.entity = $4 "
+        f"AND s.zoho_id = t.{key}) AND t.synced_at < $2"
+    )
+    rows = await conn.fetch(
+        f"SELECT t.{key} AS id, max(t.zoho_last_modified_time) AS modified, "
+        f"bool_and({unseen}) AS candidate FROM {spec.table} t "
+        f"WHERE t.org_id = $1 AND t.deleted_at IS NULL GROUP BY t.{key} ORDER BY t.{key}",
+        ctx.org_id, ctx.started_at, ctx.run_id, ctx.entity,
+    )  # fmt: skip
+    found = {r["id"]: r["modified"] for r in rows if r["candidate"]}
+    return found, len(rows)
+
+
+async def _confirm_gone(
+    ctx: RunContext, state: dict[str, Any], found: dict[str, datetime | None]
+) -> dict[str, datetime | None]:
+    """Ask Zoho about each candidate: write those it has, keep those it does not."""
+    ids = list(found)
+    alive = PageResult()
+    calls = ctx.proxy.calls
+    if ctx.entity == "stock":
+        chunk = ctx.settings.itemdetails_chunk
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            for detail in await ctx.proxy.item_details(ctx.org_id, part, ctx.lane):
+                item = record_id(detail, "item_id")
+                if item in found:
+                    alive.seen.append(item)
+                    alive.add(Change("stock", ctx.org_id, item, "upsert", detail, "inventory"))
+    else:
+
+        async def read(zoho_id: str) -> tuple[str, tuple[dict[str, Any], str] | None]:
+            async with ctx.detail_gate:
+                return zoho_id, await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id,
+                                                           ctx.lane)  # fmt: skip
+
+        for zoho_id, answer in await asyncio.gather(*(read(i) for i in ids)):
+            if answer is not None:
+                record, source = answer
+                alive.seen.append(zoho_id)
+                alive.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
+    if alive.seen:
+        logger.info("%d %s rows of org %s missing from an unproven listing exist in Zoho: "
+                    "written, not deleted", len(alive.seen), ctx.entity, ctx.org_id)  # fmt: skip
+    await commit_page(ctx, alive, state, listed=0, handled=len(alive.seen),
+                      api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+    exists = set(alive.seen)
+    return {zoho_id: v for zoho_id, v in found.items() if zoho_id not in exists}
