@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 
 from tests.utils.zoho import SIM_CLIENT_ID, SIM_CLIENT_SECRET
@@ -29,8 +30,12 @@ async def _mint_directly(sim: Sim) -> httpx.Response:
     )
 
 
-async def test_lockout_backs_off_across_replicas_and_shows_in_health(database_url: str) -> None:
-    async with start_sim(oauth={"mint_limit": 2}) as sim, AsyncExitStack() as stack:
+@pytest.mark.parametrize("lockout_status", [400, 200])
+async def test_lockout_backs_off_across_replicas_and_shows_in_health(
+    database_url: str, lockout_status: int
+) -> None:
+    oauth = {"mint_limit": 2, "lockout_http_status": lockout_status}
+    async with start_sim(oauth=oauth) as sim, AsyncExitStack() as stack:
         for _ in range(2):  # someone else (an old deployment) burnt the mint limit
             assert (await _mint_directly(sim)).status_code == 200
         before = sample("tds_zoho_proxy_token_refreshes_total", outcome="locked_out")
@@ -40,12 +45,12 @@ async def test_lockout_backs_off_across_replicas_and_shows_in_health(database_ur
         health = (await replicas[1].client.get("/health")).json()
         ready = await replicas[1].client.get("/ready")
         budget = (await replicas[0].client.get("/api/zoho/budget")).json()
-        oauth = (await sim.counters())["oauth"]
+        counters = (await sim.counters())["oauth"]
 
     assert {a.status_code for a in answers} == {503}
     assert {a.json()["error_code"] for a in answers} == {"zoho_token_unavailable"}
     assert 1700 <= int(answers[-1].headers["retry-after"]) <= 1800
-    assert oauth["access_denied"] == 1  # one try for all replicas, then silence
+    assert counters["access_denied"] == 1  # one try for all replicas, then silence
     assert health["status"] == "degraded"
     assert health["checks"]["zoho_token"].startswith("locked_out")
     assert ready.status_code == 200  # callers still get the clear 503 from us

@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from cryptography.fernet import Fernet
+from prometheus_client import REGISTRY
 
 from tds_common.db import create_pool
-from tests.utils.zoho import proxy_settings
+from tests.utils.zoho import proxy_settings, unique_refresh_token
 from zoho_proxy.errors import TokenRevokedError, TokenUnavailableError
 from zoho_proxy.settings import Settings
 from zoho_proxy.tokens import TokenManager, credential_key
 
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = (
+    Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+)
 
 
 class Accounts:
@@ -49,7 +54,7 @@ def minting(expires_in: int = 3600) -> Accounts:
 
 @asynccontextmanager
 async def managers(
-    settings: Settings, accounts: Accounts, count: int
+    settings: Settings, accounts: Handler, count: int
 ) -> AsyncIterator[list[TokenManager]]:
     async with AsyncExitStack() as stack:
         result = []
@@ -179,3 +184,99 @@ async def test_a_401_on_a_young_token_does_not_mint(database_url: str) -> None:
         assert not await manager.invalidate(token)
         assert await manager.get() == token
     assert accounts.calls == 1
+
+
+async def _mint_times(db_pool: asyncpg.Pool, settings: Settings) -> list[Any]:
+    key = credential_key(settings.zoho_client_id, settings.zoho_refresh_token.get_secret_value())
+    times: list[Any] = await db_pool.fetchval(
+        "SELECT mint_times FROM zoho_proxy_tokens WHERE credential_key = $1", key
+    )
+    return times
+
+
+async def test_a_mint_attempt_is_committed_before_zoho_is_asked(
+    database_url: str, db_pool: asyncpg.Pool
+) -> None:
+    settings = proxy_settings(database_url)
+    seen_by_others: list[int] = []
+
+    async def accounts(request: httpx.Request) -> httpx.Response:
+        # What every other connection (another replica, or this one after a crash) sees now.
+        seen_by_others.append(len(await _mint_times(db_pool, settings)))
+        return httpx.Response(200, json={"access_token": "1000.tok.x", "expires_in": 3600})
+
+    async with managers(settings, accounts, 1) as (manager,):
+        assert await manager.get() == "1000.tok.x"
+    assert seen_by_others == [1]
+    assert len(await _mint_times(db_pool, settings)) == 1  # counted once, not twice
+
+
+async def test_a_replica_killed_while_zoho_mints_still_counts_the_mint(
+    database_url: str, db_pool: asyncpg.Pool
+) -> None:
+    settings = proxy_settings(database_url, token_max_mints=2)
+    asked = asyncio.Event()
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        asked.set()  # Zoho has the request (and may mint); the replica dies before the answer
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async with managers(settings, never_answers, 1) as (dying,):
+        task = asyncio.create_task(dying.get())
+        await asked.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert len(await _mint_times(db_pool, settings)) == 1
+
+    accounts = minting()
+    async with managers(settings, accounts, 1) as (survivor,):
+        token = await survivor.get()  # the lock died with the replica: no one is stuck
+        assert await survivor.invalidate(token, verified=True)
+        with pytest.raises(TokenUnavailableError, match="mint limit"):
+            await survivor.get()  # the lost attempt and this mint: the limit of 2 is reached
+    assert accounts.calls == 1
+
+
+async def test_tokens_stored_under_an_old_key_are_read_after_rotation(database_url: str) -> None:
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    refresh_token = unique_refresh_token()
+    before = proxy_settings(
+        database_url, zoho_refresh_token=refresh_token, token_encryption_key=old_key
+    )
+    after = proxy_settings(
+        database_url,
+        zoho_refresh_token=refresh_token,
+        token_encryption_key=new_key,
+        token_encryption_old_keys=[old_key],
+    )
+    accounts = minting()
+    async with managers(before, accounts, 1) as (old_replica,):
+        token = await old_replica.get()
+    async with managers(after, accounts, 1) as (new_replica,):
+        assert await new_replica.get() == token
+    assert accounts.calls == 1
+
+
+async def test_an_unreadable_stored_token_is_replaced_not_an_outage(database_url: str) -> None:
+    refresh_token = unique_refresh_token()
+    first, second = (
+        proxy_settings(
+            database_url,
+            zoho_refresh_token=refresh_token,
+            token_encryption_key=Fernet.generate_key().decode(),
+        )
+        for _ in range(2)
+    )
+    unreadable = REGISTRY.get_sample_value("tds_zoho_proxy_token_unreadable_total") or 0.0
+    accounts = minting()
+    async with managers(first, accounts, 1) as (old_replica,):
+        assert await old_replica.get() == "1000.tok1.x"
+    # The key was rotated without keeping the old one: the stored token counts as absent.
+    async with managers(second, accounts, 2) as (replica, restarted):
+        assert await replica.get() == "1000.tok2.x"
+        assert await restarted.get() == "1000.tok2.x"  # stored under the new key
+        assert replica.state == "ok"
+    assert accounts.calls == 2
+    assert (REGISTRY.get_sample_value("tds_zoho_proxy_token_unreadable_total") or 0.0) > unreadable

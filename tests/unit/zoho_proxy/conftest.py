@@ -63,13 +63,20 @@ class FakeTokens:
     def __init__(self, *, invalidation_helps: bool = True) -> None:
         self.generation = 1
         self.invalidated: list[str] = []
+        self.verified: list[bool] = []
         self.invalidation_helps = invalidation_helps
+        self.young: set[str] = set()
+        """Tokens :meth:`is_young` calls just minted."""
 
     async def get(self) -> str:
         return f"token-{self.generation}"
 
-    async def invalidate(self, token: str) -> bool:
+    def is_young(self, token: str) -> bool:
+        return token in self.young
+
+    async def invalidate(self, token: str, *, verified: bool = False) -> bool:
         self.invalidated.append(token)
+        self.verified.append(verified)
         if self.invalidation_helps:
             self.generation += 1
         return self.invalidation_helps

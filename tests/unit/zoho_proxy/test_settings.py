@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from tds_common.settings import loggable
@@ -49,6 +50,27 @@ def test_daily_quota_follows_plan_unless_overridden() -> None:
     assert make_settings(daily_limit=300, daily_reserve=10).daily_quota("books") == 300
     with pytest.raises(ValidationError, match="daily_reserve"):
         make_settings(daily_limit=100, daily_reserve=100)
+
+
+def test_old_encryption_keys_come_comma_separated_and_are_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    old_one, old_two = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS", f"{old_one}, {old_two}")
+    settings = make_settings()
+    assert settings.token_keys() == [k.encode() for k in (TEST_KEY, old_one, old_two)]
+    assert old_one not in str(loggable(settings))
+    monkeypatch.setenv("ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS", f"{old_one},not-a-fernet-key")
+    with pytest.raises(ValidationError, match="token_encryption_old_keys") as caught:
+        make_settings()
+    assert "not-a-fernet-key" not in str(caught.value)
+
+
+def test_database_commits_are_synchronous_unless_opted_out() -> None:
+    assert make_settings().synchronous_commit == "on"
+    assert make_settings(synchronous_commit="off").synchronous_commit == "off"
+    with pytest.raises(ValidationError, match="synchronous_commit"):
+        make_settings(synchronous_commit="sometimes")
 
 
 def test_lane_order_keeps_webhooks_first_and_bulk_last(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,14 +31,17 @@ def test_http_200_errors_mean_revoked_credentials(error: str) -> None:
     assert outcome.error == error
 
 
-def test_access_denied_400_is_the_lockout() -> None:
+@pytest.mark.parametrize("status", [400, 200, 403, 429])
+def test_access_denied_is_the_lockout_whatever_the_status(status: int) -> None:
     body = {
         "error_description": "You have made too many requests continuously. "
         "Please try again after some time.",
         "error": "Access Denied",
         "status": "failure",
     }
-    assert classify_token_response(400, body).state == "locked_out"
+    outcome = classify_token_response(status, body)
+    assert outcome.state == "locked_out"
+    assert outcome.error == "access_denied"
 
 
 @pytest.mark.parametrize(

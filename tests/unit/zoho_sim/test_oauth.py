@@ -52,3 +52,10 @@ def test_snapshot_never_shows_token_values() -> None:
     token = authority.token(PARAMS, "d").body["access_token"]
     text = repr(authority.snapshot())
     assert DEFAULT_REFRESH_TOKEN not in text and token not in text
+
+
+def test_lockout_can_answer_access_denied_with_http_200() -> None:
+    authority, _ = _authority(mint_limit=1, lockout_http_status=200)
+    assert "access_token" in authority.token(PARAMS, "http://sim").body
+    denied = authority.token(PARAMS, "http://sim")
+    assert (denied.status, denied.body) == (200, ACCESS_DENIED_BODY)

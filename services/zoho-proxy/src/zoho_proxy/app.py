@@ -24,9 +24,10 @@ from zoho_proxy.api.routes import entities, passthrough
 from zoho_proxy.budget import Budget
 from zoho_proxy.db import create_proxy_pool
 from zoho_proxy.health import ProxyHealthRegistry
+from zoho_proxy.scopes import ScopeVerdicts
 from zoho_proxy.settings import Settings
 from zoho_proxy.state import ProxyState
-from zoho_proxy.tokens import TokenManager
+from zoho_proxy.tokens import TokenManager, credential_key
 from zoho_proxy.zoho.client import ZohoClient
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("starting zoho-proxy", extra={"settings": loggable(settings)})
-        pool = await create_proxy_pool(settings.database_url.get_secret_value())
+        pool = await create_proxy_pool(
+            settings.database_url.get_secret_value(),
+            synchronous_commit=settings.synchronous_commit,
+        )
         connections = settings.max_in_flight * 2 + HTTP_POOL_SLACK
         http = httpx.AsyncClient(
             timeout=settings.request_timeout_seconds,
@@ -50,9 +54,16 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             budget = Budget(pool, settings)
             tokens = TokenManager(pool, http, settings)
-            client = ZohoClient(http, budget, tokens, settings)
+            scopes = ScopeVerdicts(
+                pool,
+                credential_key(
+                    settings.zoho_client_id, settings.zoho_refresh_token.get_secret_value()
+                ),
+                settings.scope_denial_ttl_seconds,
+            )
+            client = ZohoClient(http, budget, tokens, settings, scopes)
             app.state.settings = settings
-            app.state.proxy = ProxyState(settings, budget, tokens, client)
+            app.state.proxy = ProxyState(settings, budget, tokens, client, pool)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_condition("zoho_token", lambda: _token_problem(tokens))
             yield

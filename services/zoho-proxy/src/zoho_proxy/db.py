@@ -1,9 +1,11 @@
-"""The proxy's PostgreSQL pool: the shared library's pool plus ``synchronous_commit=off``.
+"""The proxy's PostgreSQL pool: the shared library's pool with the proxy's session settings.
 
-Budget and token rows change on every Zoho call. Waiting for the WAL flush on each of those
-commits would double the cost of a call for data whose loss in a database crash costs little:
-a few calls' accounting (Zoho's own headers correct the daily count) or one extra token mint.
-Durability of everything else in the database is unaffected: the setting is per connection.
+Budget and token rows change on every Zoho call, and they are what keeps us under Zoho's limits:
+a window that lost its last calls in a database crash or failover would let the proxy spend them
+again. So commits wait for the WAL flush by default (``synchronous_commit=on``);
+``ZOHO_PROXY_SYNCHRONOUS_COMMIT=off`` trades that for a cheaper commit (``python -m bench
+zoho_proxy`` measures the difference). The setting is per connection: nothing else in the
+database is affected.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ import asyncpg
 
 from tds_common.db import create_pool
 
-SERVER_SETTINGS: Final = {"synchronous_commit": "off", "application_name": "tds-zoho-proxy"}
+APPLICATION_NAME: Final = "tds-zoho-proxy"
 
 
-async def create_proxy_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_proxy_pool(
+    dsn: str, *, synchronous_commit: str = "on", min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
     """Open the pool; an unreachable database becomes ``UpstreamUnavailableError``."""
+    server_settings = {
+        "synchronous_commit": synchronous_commit,
+        "application_name": APPLICATION_NAME,
+    }
     return await create_pool(
-        dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
+        dsn, min_size=min_size, max_size=max_size, server_settings=server_settings
     )

@@ -5,6 +5,7 @@ ZohoUnavailableError   503: Zoho unreachable or too slow after the retries
 ZohoServerError        502: Zoho kept answering 5xx after the retries
 TokenUnavailableError  503 + Retry-After: no access token now (lockout, failing endpoint)
 TokenRevokedError      503: the refresh token is revoked or the client rejected; needs a human
+ScopeMissingError      403: the refresh token's OAuth scopes do not cover the call; needs a human
 NotFoundError          404: unknown entity, or a record absent in every source
 BadRequestError        400: the caller's request cannot be served (e.g. no organization)
 """
@@ -52,6 +53,17 @@ class TokenRevokedError(PermanentError):
 
     http_status = 503
     error_code = "zoho_token_revoked"
+
+
+class ScopeMissingError(PermanentError):
+    """Zoho refused the call (code 57) while the access token works: a scope is missing.
+
+    A new access token would not help (it has the refresh token's scopes), so none is minted;
+    an operator must issue a refresh token with the module's scope.
+    """
+
+    http_status = 403
+    error_code = "zoho_scope_missing"
 
 
 class NotFoundError(PermanentError):

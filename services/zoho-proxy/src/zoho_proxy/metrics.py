@@ -56,6 +56,15 @@ TOKEN_EXPIRY = Gauge(
     f"{PREFIX}_token_expiry_timestamp_seconds",
     "When the current access token expires (Unix time)",
 )
+TOKEN_UNREADABLE = Counter(
+    f"{PREFIX}_token_unreadable_total",
+    "Stored access tokens no configured key could decrypt (treated as absent, so re-minted)",
+)
+SCOPE_DENIALS = Counter(
+    f"{PREFIX}_scope_denials_total",
+    "Calls answered with our 403 because the refresh token's OAuth scopes lack them",
+    ["api"],
+)
 BUDGET_REMAINING = Gauge(
     f"{PREFIX}_budget_remaining",
     "Calls left per organization, product and window (minute, day, in_flight)",

@@ -9,10 +9,11 @@ Everything about budgets, retries and tokens belongs to the proxy and carries it
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from tds_common.settings import ServiceSettings, service_config
 from zoho_proxy.budget_rules import LANES, Lane
@@ -65,7 +66,8 @@ class LaneWaits(BaseModel):
 class Settings(ServiceSettings):
     """zoho-proxy settings. Build once in ``__main__`` and pass to :func:`create_app`."""
 
-    model_config = service_config("ZOHO_PROXY_")
+    # Inputs stay out of validation errors: a mistyped key or secret must not reach the logs.
+    model_config = {**service_config("ZOHO_PROXY_"), "hide_input_in_errors": True}
 
     port: int = Field(8004, ge=1, le=65535)
 
@@ -88,6 +90,9 @@ class Settings(ServiceSettings):
     # --- tokens ---
     token_encryption_key: SecretStr
     """Fernet key (``Fernet.generate_key()``) encrypting access tokens at rest in PostgreSQL."""
+    token_encryption_old_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """More Fernet keys (comma-separated) that stored tokens may be read with, never written
+    with: the previous key after a rotation (see the README's key rotation steps)."""
     token_refresh_margin_seconds: float = Field(300.0, ge=0)
     """Refresh this long before the access token expires, so no call ever carries a dead one."""
     token_max_mints: int = Field(9, ge=1)
@@ -104,6 +109,17 @@ class Settings(ServiceSettings):
     token_min_age_for_invalidation_seconds: float = Field(30.0, ge=0)
     """A 401 on a token younger than this is not a dead token (e.g. a missing scope): don't
     mint again for it, which would burn the mint limit."""
+    scope_denial_ttl_seconds: float = Field(600.0, ge=0)
+    """How long a call Zoho refused for a missing scope (code 57 while the token works) is
+    answered with our 403 without asking Zoho; then one call checks again."""
+
+    # --- database ---
+    synchronous_commit: Literal["on", "remote_apply", "remote_write", "local", "off"] = "on"
+    """PostgreSQL ``synchronous_commit`` of the proxy's connections. ``on``: a budget or token
+    row is on disk (and on a synchronous standby, if any) before the call goes to Zoho, so a
+    database crash or failover cannot undercount the window. ``off`` saves a WAL flush per
+    call and risks losing the last few calls' accounting in a crash. A mint attempt is always
+    committed with ``on``."""
 
     # --- budgets ---
     plan: Plan = "standard"
@@ -151,17 +167,26 @@ class Settings(ServiceSettings):
             raise ValueError("must be set to a real secret, not a placeholder")
         return value
 
+    @field_validator("token_encryption_old_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("token_encryption_key")
     @classmethod
     def _fernet_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            Fernet(value.get_secret_value().encode())
-        except (ValueError, TypeError):
-            raise ValueError(
-                "must be a Fernet key: 32 url-safe base64-encoded bytes "
-                "(python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())')"
-            ) from None
+        _check_fernet_key(value)
+        return value
+
+    @field_validator("token_encryption_old_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for key in value:
+            _check_fernet_key(key)
         return value
 
     @field_validator("zoho_accounts_url", "zoho_api_base_url")
@@ -191,6 +216,11 @@ class Settings(ServiceSettings):
         table = BOOKS_DAILY_LIMITS if product == "books" else INVENTORY_DAILY_LIMITS
         return table[self.plan]
 
+    def token_keys(self) -> list[bytes]:
+        """The Fernet keys: the current one first (it encrypts), then the old ones."""
+        keys = [self.token_encryption_key, *self.token_encryption_old_keys]
+        return [key.get_secret_value().encode() for key in keys]
+
     @property
     def token_url(self) -> str:
         return self.zoho_accounts_url + "/oauth/v2/token"
@@ -199,3 +229,14 @@ class Settings(ServiceSettings):
         """``.../books/v3`` or ``.../inventory/v1``."""
         suffix = "/books/v3" if product == "books" else "/inventory/v1"
         return self.zoho_api_base_url + suffix
+
+
+def _check_fernet_key(value: SecretStr) -> None:
+    try:
+        Fernet(value.get_secret_value().encode())
+    except (ValueError, TypeError):
+        raise ValueError(
+            "must be a Fernet key: 32 url-safe base64-encoded bytes "
+            "(python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')"
+        ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
 from zoho_proxy.budget import Budget
 from zoho_proxy.settings import Settings
 from zoho_proxy.tokens import TokenManager
@@ -16,3 +18,4 @@ class ProxyState:
     budget: Budget
     tokens: TokenManager
     client: ZohoClient
+    pool: asyncpg.Pool

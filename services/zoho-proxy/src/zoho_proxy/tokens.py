@@ -1,15 +1,26 @@
 """Zoho access tokens: minted once per expiry for all replicas, shared, encrypted at rest.
 
 The ``zoho_proxy_tokens`` row of the credential is the lease. A replica that needs a token reads
-it; only when it is missing or about to expire does the replica lock the row
-(``SELECT ... FOR UPDATE``), look again (another replica may have just refreshed it), and mint.
-Everybody else blocks on the row lock and then finds the fresh token, so a token expiring under
+it; only when it is missing, about to expire or unreadable does the replica take the
+credential's advisory lock, look again (another replica may have just refreshed it), and mint.
+Everybody else blocks on the lock and then finds the fresh token, so a token expiring under
 load, or three replicas restarting, costs one mint.
+
+A mint is written down twice, each time committed: the attempt before Zoho is asked (with
+``synchronous_commit=on``, whatever the pool's setting), then its result. A replica killed while
+Zoho mints, or a rollback afterwards, cannot lose a mint from our count, so a crash loop cannot
+walk into Zoho's lockout. (This is why the lock is an advisory lock on the session and not the
+row lock: a row lock lasts only as long as one transaction.)
+
+Tokens are encrypted with ``MultiFernet``: the current key encrypts, old keys
+(``token_encryption_old_keys``) still decrypt. A stored token that no key decrypts (a key rotated
+without keeping the old one) counts as absent and is replaced, within the mint limits.
 
 The row also remembers what Zoho said last, so no replica hammers the token endpoint:
 
-- ``locked_out`` after HTTP 400 "Access Denied" (too many mints): nobody asks again for
-  ``token_lockout_backoff_seconds``; Zoho only lifts the lock after a quiet period.
+- ``locked_out`` after "Access Denied" (too many mints; HTTP 400, or any other status): nobody
+  asks again for ``token_lockout_backoff_seconds``; Zoho only lifts the lock after a quiet
+  period.
 - ``revoked`` after an HTTP 200 ``{"error": "invalid_code"}`` or a rejected client: an operator
   must act; re-checked every ``token_revoked_backoff_seconds``.
 - ``failing`` when the endpoint is unreachable or answers 5xx: a short backoff.
@@ -29,7 +40,7 @@ from typing import Any, Final, Literal
 
 import asyncpg
 import httpx
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import UpstreamUnavailableError
@@ -47,6 +58,11 @@ REVOKED_ERRORS: Final = frozenset(
     {"invalid_code", "invalid_client", "invalid_client_secret", "unauthorized_client"}
 )
 """Token-endpoint errors that no retry can fix (docs/zoho-api.md#token-endpoint-errors)."""
+LOCKOUT_PHRASES: Final = ("access denied", "too many requests")
+"""Zoho's mint-throttle answer, recognised in the body whatever the HTTP status (Zoho sends 400;
+200 is UNCONFIRMED but Zoho answers its other token errors with 200)."""
+LOCK_CLASS_SQL: Final = "hashtext('zoho_proxy_tokens')"
+"""First half of the credential's advisory-lock key: a key space of its own."""
 
 
 def credential_key(client_id: str, refresh_token: str) -> str:
@@ -83,10 +99,8 @@ def classify_token_response(status_code: int, body: Any) -> MintOutcome:
             # The historic shape gave expires_in in milliseconds beside expires_in_sec.
             seconds = float(body.get("expires_in_sec") or seconds / 1000)
         return MintOutcome("ok", body["access_token"], seconds)
-    text = str(error or "") + " " + str(body.get("error_description", ""))
-    if status_code == 400 and (
-        "access denied" in text.lower() or "too many requests" in text.lower()
-    ):
+    text = (str(error or "") + " " + str(body.get("error_description", ""))).lower()
+    if any(phrase in text for phrase in LOCKOUT_PHRASES):
         return MintOutcome("locked_out", error="access_denied")
     if isinstance(error, str) and error in REVOKED_ERRORS:
         return MintOutcome("revoked", error=error)
@@ -99,6 +113,8 @@ def classify_token_response(status_code: int, body: Any) -> MintOutcome:
 class _Cached:
     token: str
     minted_at: datetime
+    minted_loop_time: float
+    """Loop time of the mint (this replica's clock)."""
     fresh_until: float
     """Loop time after which we refresh (expiry minus the margin)."""
     valid_until: float
@@ -112,7 +128,7 @@ class TokenManager:
         self._pool = pool
         self._http = http
         self._settings = settings
-        self._cipher = Fernet(settings.token_encryption_key.get_secret_value().encode())
+        self._cipher = MultiFernet([Fernet(key) for key in settings.token_keys()])
         self._key = credential_key(
             settings.zoho_client_id, settings.zoho_refresh_token.get_secret_value()
         )
@@ -133,18 +149,28 @@ class TokenManager:
                 return cached
             return await self._load_or_mint()
 
-    async def invalidate(self, token: str) -> bool:
+    def is_young(self, token: str) -> bool:
+        """``token`` is the current one and was minted less than the minimum age ago: a 401
+        for it is not a dead token (see :mod:`zoho_proxy.scopes`)."""
+        cached = self._cached
+        if cached is None or cached.token != token:
+            return False
+        age = asyncio.get_running_loop().time() - cached.minted_loop_time
+        return age < self._settings.token_min_age_for_invalidation_seconds
+
+    async def invalidate(self, token: str, *, verified: bool = False) -> bool:
         """Zoho answered 401 to ``token``. Returns whether a retry with a new token may help.
 
         Only the token that failed is dropped (compare-and-clear), so a burst of 401s costs one
-        mint; and a token younger than the minimum age is kept, because a 401 for a fresh token
-        means a missing scope, which a new token would not fix.
+        mint; and unless the token is ``verified`` dead (:mod:`zoho_proxy.scopes`), one younger
+        than the minimum age is kept, because a 401 for a fresh token means a missing scope,
+        which a new token would not fix.
         """
         cached = self._cached
         if cached is None or cached.token != token:
             return True  # someone already replaced it
         loop = asyncio.get_running_loop()
-        age = self._settings.token_min_age_for_invalidation_seconds
+        age = 0.0 if verified else self._settings.token_min_age_for_invalidation_seconds
         try:
             async with self._pool.acquire() as conn:
                 now: datetime = await conn.fetchval("SELECT clock_timestamp()")
@@ -173,34 +199,44 @@ class TokenManager:
         try:
             async with self._pool.acquire() as conn:
                 row = await conn.fetchrow(_SELECT, self._key)
-                if row is not None and self._usable(row, fresh=True):
-                    return self._remember(row)
-                async with conn.transaction():
-                    await conn.execute(
-                        "INSERT INTO zoho_proxy_tokens (credential_key) VALUES ($1) "
-                        "ON CONFLICT DO NOTHING",
-                        self._key,
-                    )
-                    row = await conn.fetchrow(_SELECT + " FOR UPDATE", self._key)
+                token = self._adopt(row, fresh=True)
+                if token is not None:
+                    return token
+                await conn.execute(
+                    "INSERT INTO zoho_proxy_tokens (credential_key) VALUES ($1) "
+                    "ON CONFLICT DO NOTHING",
+                    self._key,
+                )
+                await conn.execute(
+                    f"SELECT pg_advisory_lock({LOCK_CLASS_SQL}, hashtext($1))", self._key
+                )
+                try:
+                    row = await conn.fetchrow(_SELECT, self._key)
+                    token = self._adopt(row, fresh=True)
+                    if token is not None:
+                        return token
                     assert row is not None
-                    if self._usable(row, fresh=True):
-                        return self._remember(row)
                     failure = await self._refresh_locked(conn, row)
                     if failure is None:
-                        row = await conn.fetchrow(_SELECT, self._key)
-                        assert row is not None
-                        return self._remember(row)
+                        token = self._adopt(await conn.fetchrow(_SELECT, self._key), fresh=False)
+                        assert token is not None
+                        return token
+                finally:
+                    await conn.execute(
+                        f"SELECT pg_advisory_unlock({LOCK_CLASS_SQL}, hashtext($1))", self._key
+                    )
         except CONNECTION_ERRORS as exc:
             raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
         # No new token. An old one that has not expired yet still works meanwhile.
-        if row is not None and self._usable(row, fresh=False):
-            return self._remember(row)
+        token = self._adopt(row, fresh=False)
+        if token is not None:
+            return token
         raise failure
 
     async def _refresh_locked(
         self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record], row: asyncpg.Record
     ) -> TokenUnavailableError | TokenRevokedError | None:
-        """Mint under the row lock, record the outcome; returns the error to raise, if any."""
+        """Mint under the lock, record attempt and outcome; returns the error to raise, if any."""
         s = self._settings
         now: datetime = row["now"]
         if row["blocked_until"] is not None and row["blocked_until"] > now:
@@ -216,22 +252,31 @@ class TokenManager:
                 "Zoho access-token mint limit reached; waiting before the next refresh",
                 retry_after_seconds=wait,
             )
-        outcome = await self._mint()
         mints.append(now)
+        async with conn.transaction():
+            # Committed, and flushed, before Zoho is asked: whatever happens to this process
+            # next, the attempt counts against the mint limit.
+            await conn.execute("SET LOCAL synchronous_commit TO on")
+            await conn.execute(
+                "UPDATE zoho_proxy_tokens SET mint_times = $2, updated_at = clock_timestamp() "
+                "WHERE credential_key = $1",
+                self._key,
+                mints,
+            )
+        outcome = await self._mint()
         metrics.TOKEN_REFRESHES.labels("success" if outcome.state == "ok" else outcome.state).inc()
         self._observe(outcome.state, outcome.error)
         if outcome.state == "ok":
             assert outcome.access_token is not None
             await conn.execute(
                 "UPDATE zoho_proxy_tokens SET access_token_enc = $2, minted_at = $3, "
-                "expires_at = $4, mint_times = $5, state = 'ok', "
+                "expires_at = $4, state = 'ok', "
                 "blocked_until = NULL, last_error = NULL, updated_at = clock_timestamp() "
                 "WHERE credential_key = $1",
                 self._key,
                 self._cipher.encrypt(outcome.access_token.encode()).decode(),
                 now,
                 now + timedelta(seconds=outcome.expires_in_seconds),
-                mints,
             )
             logger.info(
                 "minted a Zoho access token (expires in %.0f s)", outcome.expires_in_seconds
@@ -243,12 +288,11 @@ class TokenManager:
             "failing": s.token_failure_backoff_seconds,
         }[outcome.state]
         await conn.execute(
-            "UPDATE zoho_proxy_tokens SET state = $2, last_error = $3, mint_times = $4, "
-            "blocked_until = $5, updated_at = clock_timestamp() WHERE credential_key = $1",
+            "UPDATE zoho_proxy_tokens SET state = $2, last_error = $3, "
+            "blocked_until = $4, updated_at = clock_timestamp() WHERE credential_key = $1",
             self._key,
             outcome.state,
             outcome.error,
-            mints,
             now + timedelta(seconds=backoff),
         )
         logger.error(
@@ -277,25 +321,33 @@ class TokenManager:
             body = None
         return classify_token_response(response.status_code, body)
 
-    def _usable(self, row: asyncpg.Record, *, fresh: bool) -> bool:
-        if row["access_token_enc"] is None or row["expires_at"] is None:
-            return False
+    def _adopt(self, row: asyncpg.Record | None, *, fresh: bool) -> str | None:
+        """The stored token, if it lasts long enough and a key decrypts it; cached."""
+        if row is None or row["access_token_enc"] is None or row["expires_at"] is None:
+            return None
         margin = self._settings.token_refresh_margin_seconds if fresh else 1.0
-        return bool(row["expires_at"] - timedelta(seconds=margin) > row["now"])
-
-    def _remember(self, row: asyncpg.Record) -> str:
+        if row["expires_at"] - timedelta(seconds=margin) <= row["now"]:
+            return None
         try:
             token = self._cipher.decrypt(row["access_token_enc"].encode()).decode()
         except InvalidToken:
-            raise TokenUnavailableError(
-                "stored Zoho token cannot be decrypted: ZOHO_PROXY_TOKEN_ENCRYPTION_KEY differs "
-                "between replicas"
-            ) from None
+            metrics.TOKEN_UNREADABLE.inc()
+            logger.warning(
+                "stored Zoho access token cannot be decrypted with the configured keys "
+                "(ZOHO_PROXY_TOKEN_ENCRYPTION_KEY rotated without keeping the old key in "
+                "ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS, or keys differing between replicas); "
+                "treating it as absent"
+            )
+            return None
+        return self._remember(row, token)
+
+    def _remember(self, row: asyncpg.Record, token: str) -> str:
         left = (row["expires_at"] - row["now"]).total_seconds()
         loop_now = asyncio.get_running_loop().time()
         self._cached = _Cached(
             token,
             row["minted_at"],
+            minted_loop_time=loop_now - (row["now"] - row["minted_at"]).total_seconds(),
             fresh_until=loop_now + left - self._settings.token_refresh_margin_seconds,
             valid_until=loop_now + left,
         )

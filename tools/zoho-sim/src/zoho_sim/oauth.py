@@ -134,7 +134,7 @@ class TokenAuthority:
             return None
         refresh.denied_total += 1
         self.denied += 1
-        return Outcome(400, dict(ACCESS_DENIED_BODY))
+        return Outcome(self.settings.lockout_http_status, dict(ACCESS_DENIED_BODY))
 
     def _mint(self, refresh: RefreshToken, api_domain: str) -> dict[str, Any]:
         now = self._clock.monotonic()

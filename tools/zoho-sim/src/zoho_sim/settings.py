@@ -114,6 +114,10 @@ class OAuthSettings(BaseModel):
     """How long minting stays blocked after the limit trips (field reports: 15-30 min; GUESS)."""
     lockout_extends_on_retry: bool = True
     """A token request during lockout restarts the lockout (field reports; GUESS)."""
+    lockout_http_status: int = Field(400, ge=200, le=599)
+    """HTTP status of the "Access Denied" mint-throttle answer: 400 as seen in the field; 200,
+    as Zoho sends its other token errors, is UNCONFIRMED (docs/zoho-api.md, "Token-endpoint
+    error shapes")."""
     max_active_access_tokens: int = Field(15, ge=1)
     """Books doc says 15, other products 30; the oldest is invalidated beyond this."""
     max_refresh_tokens: int = Field(20, ge=1)
@@ -250,6 +254,13 @@ class SimSettings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     writes: WriteSettings = Field(default_factory=WriteSettings)
     """Validation of API writes (POST/PUT/DELETE): codes and mandatory fields (UNCONFIRMED)."""
+    inventory_only_items: int = Field(0, ge=0)
+    """The last N seeded items of every org exist only in Zoho Inventory: composite items
+    (``is_combo_product: true``, [DOC] Inventory composite items API). Books' ``/items``,
+    ``/items/{id}`` and ``/itemdetails`` do not have them; Inventory's ``/items`` lists them
+    with the other items, under their item id (UNCONFIRMED: Zoho also serves them at
+    ``/compositeitems`` as ``composite_item_id``). A created item with ``is_combo_product:
+    true`` is Inventory-only too."""
     stock_bumps_item_last_modified: bool = True
     """A stock movement changes the item's last_modified_time (UNCONFIRMED)."""
     same_second_edits: bool = False

@@ -4,7 +4,8 @@ Every call: a token (:mod:`zoho_proxy.tokens`), a budget slot (:mod:`zoho_proxy.
 request with ``Authorization: Zoho-oauthtoken`` and ``organization_id``, an OpenTelemetry span
 and metrics. Idempotent methods are retried with exponential backoff and jitter on 5xx, network
 errors and Zoho's in-flight 429 (code 1070); every method gets one retry after a 401 with a
-freshly minted token. Zoho's 429s never reach our callers: they become our own 429.
+freshly minted token, unless the 401 is a missing OAuth scope (:mod:`zoho_proxy.scopes` tells
+them apart), which becomes our 403. Zoho's 429s never reach our callers: they become our own 429.
 httpx exceptions stop here and become :mod:`zoho_proxy.errors` classes.
 """
 
@@ -16,6 +17,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Protocol
 
 import httpx
@@ -39,6 +41,7 @@ from zoho_proxy.errors import (
     ZohoServerError,
     ZohoUnavailableError,
 )
+from zoho_proxy.scopes import CallKind, ScopeVerdicts, kind_of, scope_missing
 from zoho_proxy.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ tracer = trace.get_tracer("zoho_proxy.zoho")
 
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 UNAUTHORIZED_CODES: Final = frozenset({14, 57})
+DEAD_TOKEN_OR_SCOPE_CODE: Final = 57
+"""Zoho's code for a dead token and for a missing scope alike (docs/zoho-api.md, "Scopes")."""
 FORWARDED_REQUEST_HEADERS: Final = ("content-type", "accept", "x-zoho-include-formatted")
 _PLAIN_SEGMENT: Final = re.compile(r"^[a-z_]{1,40}$")
 
@@ -72,7 +77,9 @@ class TokenSource(Protocol):
 
     async def get(self) -> str: ...
 
-    async def invalidate(self, token: str) -> bool: ...
+    async def invalidate(self, token: str, *, verified: bool = False) -> bool: ...
+
+    def is_young(self, token: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -125,12 +132,19 @@ class ZohoClient:
     """Calls Zoho for every route of the proxy."""
 
     def __init__(
-        self, http: httpx.AsyncClient, budget: BudgetGate, tokens: TokenSource, settings: Settings
+        self,
+        http: httpx.AsyncClient,
+        budget: BudgetGate,
+        tokens: TokenSource,
+        settings: Settings,
+        scopes: ScopeVerdicts | None = None,
     ) -> None:
+        """``scopes`` None: scope verdicts in this client's memory only (unit tests)."""
         self._http = http
         self._budget = budget
         self._tokens = tokens
         self._settings = settings
+        self._scopes = scopes or ScopeVerdicts(None, "", settings.scope_denial_ttl_seconds)
 
     async def call(
         self,
@@ -182,17 +196,55 @@ class ZohoClient:
         content: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> ZohoResponse:
-        """One attempt, plus one more with a new token if Zoho says the token is dead."""
+        """One attempt, plus one more with a new token if Zoho says the token is dead; a
+        missing scope (known, or found now) is our 403 and mints nothing."""
+        kind = kind_of(org_id, product, method, path)
+        if kind is not None and self._scopes.denied(kind):
+            metrics.SCOPE_DENIALS.labels(product).inc()
+            raise scope_missing(kind)
         for auth_try in range(2):
             token = await self._tokens.get()
             response = await self._send(
                 product, method, path, org_id, lane, params, content, headers, token
             )
-            unauthorized = response.status_code == 401 or response.code in UNAUTHORIZED_CODES
-            if not unauthorized or auth_try == 1 or not await self._tokens.invalidate(token):
+            if not _unauthorized(response):
+                if kind is not None and response.status_code < 400:
+                    await self._scopes.allow(kind)
+                return response
+            verified = False
+            if kind is not None and response.code == DEAD_TOKEN_OR_SCOPE_CODE:
+                dead = await self._scopes.token_is_dead(
+                    kind,
+                    partial(self._token_works, token=token, lane=lane),
+                    young=self._tokens.is_young(token),
+                )
+                if dead is False:
+                    metrics.SCOPE_DENIALS.labels(product).inc()
+                    raise scope_missing(kind)
+                verified = dead is True
+            if auth_try == 1 or not await self._tokens.invalidate(token, verified=verified):
                 return response
             metrics.UPSTREAM_RETRIES.labels(product, "unauthorized").inc()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _token_works(self, kind: CallKind, token: str, lane: Lane) -> bool | None:
+        """Try ``token`` on a kind of call Zoho answered before (a one-record read): whether
+        Zoho accepts it, or None when the answer tells nothing (5xx, timeout, no budget)."""
+        try:
+            response = await self._send(
+                kind.product,
+                "GET",
+                kind.resource,
+                kind.org_id,
+                lane,
+                [("per_page", "1")],
+                content=None,
+                headers=None,
+                token=token,
+            )
+        except TransientError:
+            return None
+        return not _unauthorized(response)
 
     async def _send(
         self,
@@ -314,6 +366,10 @@ class ZohoClient:
         reason = exc.reason if isinstance(exc, _Retriable) else "unknown"
         metrics.UPSTREAM_RETRIES.labels(product, reason).inc()
         logger.info("retrying Zoho %s call (attempt %d): %s", product, state.attempt_number, reason)
+
+
+def _unauthorized(response: ZohoResponse) -> bool:
+    return response.status_code == 401 or response.code in UNAUTHORIZED_CODES
 
 
 def query_pairs(params: Mapping[str, Any] | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

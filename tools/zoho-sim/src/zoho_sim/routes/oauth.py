@@ -2,7 +2,8 @@
 
 Parameters come from the query string (Zoho's own examples) or a form body (what most clients
 send); a JSON body is not accepted and answers ``invalid_client``, as the facts file says.
-Errors are HTTP 200 with ``{"error": ...}`` except the mint throttle (HTTP 400, Access Denied).
+Errors are HTTP 200 with ``{"error": ...}`` except the mint throttle (Access Denied: HTTP 400,
+or ``ZOHO_SIM_OAUTH__LOCKOUT_HTTP_STATUS``).
 """
 
 from __future__ import annotations
