@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from .helpers import BOOKS, ORG, SimClient
 
@@ -141,3 +142,15 @@ def test_writes_only_on_write_modules(sim: SimClient) -> None:
     assert write(sim, "POST", "/pricebooks", {"name": "x"}).status_code == 405
     assert write(sim, "POST", "/invoices/123", {}).status_code == 405
     assert write(sim, "PATCH", "/items", {}).status_code == 405
+
+
+def test_a_held_answer_leaves_the_write_applied(sim: SimClient) -> None:
+    sim.control("PUT", "/write-faults", json={"hold_after_apply": True})
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            write(sim, "POST", "/invoices", new_invoice(sim, reference_number="held"),
+                  timeout=0.5)  # fmt: skip
+        assert len(sim.ok("/invoices", reference_number="held")["invoices"]) == 1
+    finally:
+        sim.control("PUT", "/write-faults", json={"hold_after_apply": False})
+    assert sim.control("GET", "/writes") == {"POST invoices": 1}

@@ -21,6 +21,7 @@ from typing import Any, Final
 import asyncpg
 
 from processor.records import Item, KafkaRecord, db_text
+from tds_common.echo import echoes
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection, write_changes
 
@@ -168,7 +169,7 @@ def _queue_row(item: Item, inbox_id: int) -> dict[str, Any]:
 async def write_batch(conn: DbConnection, items: list[Item], started_at: datetime) -> None:
     """Inbox, mirror and queue rows for mapped items; run inside one transaction.
 
-    Sets each item's ``outcome``: applied, stale or duplicate.
+    Sets each item's ``outcome``: applied, stale, echo (of TDS's own write) or duplicate.
     """
     unique: dict[str, Item] = {}
     for item in items:
@@ -188,10 +189,14 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
     for item, _, _ in fresh:
         assert item.mapped is not None
         mapped.append(item.mapped)
-    applied = await write_changes(conn, mapped)
+    # Zoho's webhook for TDS's own write: the mirror holds that version already, from a read.
+    echoed = await echoes(conn, [m.change for m in mapped])
+    kept = [index for index in range(len(mapped)) if index not in echoed]
+    written = await write_changes(conn, [mapped[index] for index in kept])
+    applied = {kept[position] for position in written}
     stale = []
     for index, (item, inbox_id, _) in enumerate(fresh):
-        item.outcome = "applied" if index in applied else "stale"
+        item.outcome = "applied" if index in applied else "echo" if index in echoed else "stale"
         if index not in applied:
             stale.append(inbox_id)
     if stale:

@@ -37,6 +37,9 @@ class WriteFaults(BaseModel):
     """The next N writes are applied (and their webhook sent), then answered HTTP 500 code 1000,
     as a timeout after Zoho applied it looks to the client."""
     fail_after_apply_status: int = Field(500, ge=500, le=599)
+    hold_after_apply: bool = False
+    """Applied writes (webhook sent) wait for their answer until this is false again: a
+    client killed meanwhile never learns that Zoho applied its write."""
 
     def take(self) -> int | None:
         if self.fail_after_apply_next > 0:

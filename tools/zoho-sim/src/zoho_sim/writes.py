@@ -15,11 +15,12 @@ searchable values its API writes set.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any, Final
 
 from zoho_sim.entities import EntitySpec
-from zoho_sim.errors import ZohoError, invalid_value, not_found
+from zoho_sim.errors import INTERNAL_ERROR_MESSAGE, ZohoError, invalid_value, not_found
 from zoho_sim.generate import Record, align_inventory_fields
 from zoho_sim.write_rules import WriteFaults, WriteSettings
 
@@ -50,9 +51,25 @@ class WriteState:
         self._index: dict[tuple[str, str, str, str], str] = {}
         """(org, module, field, value) → record id."""
         self._line_ids = itertools.count()
+        self._answers = asyncio.Event()
+        self._answers.set()
+
+    def set_faults(self, faults: WriteFaults) -> None:
+        self.faults = faults
+        if faults.hold_after_apply:
+            self._answers.clear()
+        else:
+            self._answers.set()
+
+    async def answer_or_fail(self) -> None:
+        """After a write was applied: wait while answers are held, then maybe fail it."""
+        await self._answers.wait()
+        status = self.faults.take()
+        if status is not None:
+            raise ZohoError(status, 1000, INTERNAL_ERROR_MESSAGE)
 
     def reset(self) -> None:
-        self.faults = WriteFaults()
+        self.set_faults(WriteFaults())
         self.applied.clear()
         self._index.clear()
 

@@ -1,4 +1,4 @@
-"""``/_sim/write-faults`` and ``/_sim/writes``: fail API writes after applying them, and count
+"""``/_sim/write-faults`` and ``/_sim/writes``: fail or hold API writes after applying them, count
 the writes applied (whatever their answer said), per ``<METHOD> <module>``."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ async def get_write_faults(state: StateDep) -> WriteFaults:
 async def put_write_faults(state: StateDep, changes: dict[str, Any]) -> WriteFaults:
     """Merge the given fields into the write faults (e.g. ``{"fail_after_apply_next": 3}``)."""
     merged = {**state.writes.faults.model_dump(), **changes}
-    state.writes.faults = WriteFaults.model_validate(merged)
+    state.writes.set_faults(WriteFaults.model_validate(merged))
     return state.writes.faults
 
 

@@ -19,7 +19,7 @@ from fastapi import Request
 from zoho_sim import writes
 from zoho_sim.control.records import _notify, _stamp
 from zoho_sim.entities import EntitySpec
-from zoho_sim.errors import INTERNAL_ERROR_MESSAGE, ZohoError
+from zoho_sim.errors import ZohoError
 from zoho_sim.routes import views
 from zoho_sim.state import Org, SimState
 from zoho_sim.write_rules import WriteSettings
@@ -86,7 +86,7 @@ async def apply(
         org.tables[spec.path].delete(record_id)
         sim_writes.count("DELETE", spec)
         await _notify(state, org, spec, "delete", record, wait=True)
-        _fail_after_apply(sim_writes)
+        await sim_writes.answer_or_fail()
         return {"message": f"The {label} has been deleted."}, 200
     fields = await _fields(request, sim_writes.settings)
     if request.method == "POST":
@@ -100,12 +100,6 @@ async def apply(
     sim_writes.remember(org, spec, record)
     sim_writes.count(request.method, spec)
     await _notify(state, org, spec, event, record, wait=True)
-    _fail_after_apply(sim_writes)
+    await sim_writes.answer_or_fail()
     shaped = views.shape(spec, record, product, detail=True, stock_layout=org.settings.stock_layout)
     return {"message": message, spec.detail_key: shaped}, status
-
-
-def _fail_after_apply(sim_writes: writes.WriteState) -> None:
-    status = sim_writes.faults.take()
-    if status is not None:
-        raise ZohoError(status, 1000, INTERNAL_ERROR_MESSAGE)

@@ -1,0 +1,135 @@
+"""The write-back's calls through zoho-proxy, all on the ``write`` lane.
+
+- Writes go through the pass-through (``POST /zoho/books/invoices``, ``PUT`` / ``DELETE
+  /zoho/books/invoices/{id}``) with Zoho's JSON body; the proxy never retries a POST.
+- Reads: ``GET /v1/{entity}/{id}`` (the current record; None when Zoho has none) and the
+  list search by the idempotency key (``GET /zoho/books/invoices?reference_number=...``).
+
+Answers become one of three things: Zoho's record, a :class:`~.shapes.ZohoRejection` (Zoho
+refused: a 4xx in Zoho's envelope), or :class:`UpstreamUnavailableError` /
+:class:`UpstreamRateLimitedError` (the outcome is unknown or not yet: the relay retries, and
+re-checks a create before sending it again). A proxy error of our own making (400/403/404 with
+``error_code``) is :class:`WriteSetupError`: retrying cannot help. httpx errors stop here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import httpx
+
+from bulk_sync.writeback.shapes import ZohoRejection, spec_of
+from tds_common.errors import (
+    PermanentError,
+    UpstreamRateLimitedError,
+    UpstreamUnavailableError,
+    truncate,
+)
+from tds_common.proxy_http import TIMEOUT_HEADER, announced_timeout
+
+LANE: Final = "write"
+DEFAULT_RETRY_AFTER_SECONDS: Final = 5.0
+
+
+class WriteSetupError(PermanentError):
+    """zoho-proxy refused the call itself (bad organization, a scope missing, an unknown path)."""
+
+    error_code = "write_setup"
+
+
+class WriteClient:
+    """One organization-agnostic client; every call names its organization."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    def _headers(self, org_id: str) -> dict[str, str]:
+        timeout = self._http.timeout.read or 30.0
+        return {"X-TDS-Org": org_id, "X-TDS-Lane": LANE,
+                TIMEOUT_HEADER: announced_timeout(timeout)}  # fmt: skip
+
+    async def _call(
+        self, method: str, url: str, org_id: str, *, body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:  # fmt: skip
+        try:
+            return await self._http.request(
+                method, url, headers=self._headers(org_id), params=params,
+                content=json.dumps(body).encode() if body is not None else None,
+            )  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailableError(f"zoho-proxy: {type(exc).__name__}") from exc
+
+    async def send(
+        self, org_id: str, entity: str, method: str, zoho_id: str | None,
+        body: Mapping[str, Any] | None,
+    ) -> dict[str, Any] | ZohoRejection:  # fmt: skip
+        """A create (no ``zoho_id``), update or delete: Zoho's answer body, or its refusal."""
+        spec = spec_of(entity)
+        url = f"/zoho/books{spec.path}" + (f"/{zoho_id}" if zoho_id else "")
+        response = await self._call(method, url, org_id, body=body)
+        return _answer(response)
+
+    async def read(self, org_id: str, entity: str, zoho_id: str) -> dict[str, Any] | None:
+        """Zoho's current record, or None when Zoho has no such record."""
+        response = await self._call("GET", f"/v1/{entity}/{zoho_id}", org_id)
+        if response.status_code == 404 and _error_code(response) == "not_found":
+            return None
+        answer = _answer(response)
+        if isinstance(answer, ZohoRejection):
+            raise WriteSetupError(f"reading {entity} {zoho_id}: {answer.describe()}")
+        record = answer.get("record")
+        if not isinstance(record, dict):
+            raise UpstreamUnavailableError("zoho-proxy's record answer has no record")
+        return record
+
+    async def find(self, org_id: str, entity: str, field: str, key: str) -> dict[str, Any] | None:
+        """The record whose ``field`` holds ``key`` (the create's idempotency key), in full."""
+        spec = spec_of(entity)
+        answer = _answer(await self._call("GET", f"/zoho/books{spec.path}", org_id,
+                                          params={field: key}))  # fmt: skip
+        if isinstance(answer, ZohoRejection):
+            raise WriteSetupError(f"searching {entity} by {field}: {answer.describe()}")
+        found = answer.get(spec.list_key)
+        if not isinstance(found, list):
+            raise UpstreamUnavailableError(f"Zoho's {entity} search has no {spec.list_key!r}")
+        if not found:
+            return None
+        if len(found) > 1:
+            raise WriteSetupError(f"{len(found)} {entity} carry {field}={key!r}: not unique")
+        return await self.read(org_id, entity, str(found[0][spec.id_field]))
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body["error_code"]) if isinstance(body, dict) and "error_code" in body else None
+
+
+def _answer(response: httpx.Response) -> dict[str, Any] | ZohoRejection:
+    status = response.status_code
+    if status == 429:
+        retry_after = response.headers.get("retry-after")
+        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        raise UpstreamRateLimitedError(
+            "zoho-proxy: budget spent", retry_after_seconds=seconds or DEFAULT_RETRY_AFTER_SECONDS
+        )
+    if status >= 500:
+        raise UpstreamUnavailableError(f"zoho-proxy answered {status}: {truncate(response.text)}")
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise UpstreamUnavailableError(f"zoho-proxy answered {status} without JSON") from exc
+    if not isinstance(body, dict):
+        raise UpstreamUnavailableError(f"zoho-proxy answered {status} with a non-object")
+    if "error_code" in body:  # the proxy's own refusal, not Zoho's
+        raise WriteSetupError(f"zoho-proxy refused ({status}): {truncate(str(body))}")
+    code = body.get("code", 0)
+    if status >= 400 or code != 0:
+        message = str(body.get("message", ""))
+        return ZohoRejection(status, code if isinstance(code, int) else None, truncate(message))
+    return body

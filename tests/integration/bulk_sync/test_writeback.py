@@ -1,0 +1,205 @@
+"""Write-back on the real stack (simulator, zoho-proxy, PostgreSQL, bulk-sync with its relay):
+the ERP's writes reach Zoho once, in order, without clobbering, and land in the mirror."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tds_common.echo import ECHOES, echoes
+from tds_common.mirror import Change
+
+from .conftest import MakeBulk
+from .helpers import BulkSync, Zoho
+from .writeback import fast_relay, outcomes, submit, write
+
+WEBHOOK_SINK = "http://127.0.0.1:9/api/zoho/webhooks/{entity}"
+"""Nothing listens: the simulator records each delivery with its body, which the tests read."""
+
+
+@pytest.fixture(name="relay")
+async def fixture_relay(make_bulk: MakeBulk, monkeypatch: pytest.MonkeyPatch) -> Any:
+    fast_relay(monkeypatch)
+    async with make_bulk() as bulk:
+        yield bulk
+
+
+async def first_item(zoho: Zoho, org: str) -> str:
+    return next(iter(await zoho.index(org, "products")))
+
+
+async def sim_writes(zoho: Zoho) -> dict[str, int]:
+    """Writes the simulator applied, per ``<METHOD> <module>`` (the module's tests share it)."""
+    result: dict[str, int] = await zoho.sim("GET", "/_sim/writes")
+    return result
+
+
+async def applied_since(zoho: Zoho, before: dict[str, int]) -> dict[str, int]:
+    now = await sim_writes(zoho)
+    return {k: n - before.get(k, 0) for k, n in now.items() if n != before.get(k, 0)}
+
+
+async def test_an_invoice_for_an_erp_customer_reaches_zoho_and_the_mirror_and_its_echo_is_inert(
+    relay: BulkSync, zoho: Zoho, org: str, db_pool: asyncpg.Pool
+) -> None:
+    before = await sim_writes(zoho)
+    await zoho.sim("PUT", "/_sim/webhooks", {"url_template": WEBHOOK_SINK})
+    item = await first_item(zoho, org)
+    customer = write("customers", "create", "erp-cust-1",
+                     {"contact_name": "ERP Customer One", "contact_type": "customer"})  # fmt: skip
+    invoice = write("invoices", "create", "erp-inv-1", {
+        "customer_local_ref": "erp-cust-1", "date": "2026-06-09",
+        "line_items": [{"item_id": item, "quantity": 2, "rate": 7.5},
+                       {"name": "Installation", "rate": 30}],
+    })  # fmt: skip
+    rows = await outcomes(relay.api, await submit(relay.api, customer, invoice))
+    assert [row["status"] for row in rows] == ["applied", "applied"], rows
+    customer_id, invoice_id = rows[0]["zoho_id"], rows[1]["zoho_id"]
+
+    in_zoho = await zoho.record(org, "invoices", invoice_id)
+    assert in_zoho["customer_id"] == customer_id
+    assert in_zoho["customer_name"] == "ERP Customer One"
+    assert [(line["item_id"], line["quantity"]) for line in in_zoho["line_items"]] == [
+        (item, 2), ("", 1)]  # fmt: skip
+    assert in_zoho["reference_number"] == invoice["idempotency_key"]
+
+    mirrored = await db_pool.fetchrow(
+        "SELECT * FROM zoho.invoices WHERE org_id = $1 AND invoice_id = $2", org, invoice_id
+    )
+    assert mirrored is not None and mirrored["source"] == "tds-write"
+    lines = await db_pool.fetch(
+        "SELECT line_item_id FROM zoho.invoice_line_items WHERE org_id = $1 AND invoice_id = $2",
+        org, invoice_id,
+    )  # fmt: skip
+    assert {r["line_item_id"] for r in lines} == {x["line_item_id"] for x in in_zoho["line_items"]}
+    assert await db_pool.fetchval(
+        "SELECT count(*) FROM zoho.customers WHERE org_id = $1 AND contact_id = $2",
+        org, customer_id,
+    ) == 1  # fmt: skip
+
+    # Zoho's webhook for our own create is recognised as an echo (the processor skips it).
+    deliveries = await zoho.sim("GET", "/_sim/webhooks/deliveries")
+    echo = next(d for d in deliveries if d["entity"] == "invoices" and d["id"] == invoice_id)
+    pushed = Change("invoices", org, invoice_id, "upsert", echo["body"]["invoice"], "webhook",
+                    observed_at=datetime.now(UTC))  # fmt: skip
+    echoes_before = ECHOES.labels("invoices")._value.get()
+    async with db_pool.acquire() as conn:
+        assert await echoes(conn, [pushed]) == {0}
+    assert ECHOES.labels("invoices")._value.get() == echoes_before + 1
+    assert await applied_since(zoho, before) == {"POST contacts": 1, "POST invoices": 1}
+
+
+async def test_a_later_edit_in_zoho_is_not_an_echo(
+    relay: BulkSync, zoho: Zoho, org: str, db_pool: asyncpg.Pool
+) -> None:
+    created = write("customers", "create", "erp-cust-2", {"contact_name": "Two"})
+    rows = await outcomes(relay.api, await submit(relay.api, created))
+    zoho_id = rows[0]["zoho_id"]
+    edited = await zoho.edit(org, "customers", zoho_id, {"contact_name": "Two bis"})
+    ours = Change("customers", org, zoho_id, "upsert", rows[0]["result"], "webhook")
+    theirs = Change("customers", org, zoho_id, "upsert", edited, "webhook")
+    async with db_pool.acquire() as conn:
+        assert await echoes(conn, [theirs, ours]) == {1}
+
+
+async def test_zoho_validation_errors_end_rejected_with_code_and_message(
+    relay: BulkSync, zoho: Zoho, org: str
+) -> None:
+    before = await sim_writes(zoho)
+    bad = write("invoices", "create", "erp-inv-bad",
+                {"customer_id": "123", "line_items": [{"name": "x", "rate": 1}]})  # fmt: skip
+    unknown_ref = write("invoices", "create", "erp-inv-nocust",
+                        {"customer_local_ref": "never-created",
+                         "line_items": [{"name": "x", "rate": 1}]})  # fmt: skip
+    rows = await outcomes(relay.api, await submit(relay.api, bad, unknown_ref))
+    assert rows[0]["status"] == "rejected"
+    assert rows[0]["result"]["code"] == 2
+    assert rows[0]["error"] == "Zoho code 2: Invalid value passed for customer_id"
+    assert rows[1]["status"] == "rejected"
+    assert "never-created" in rows[1]["error"]
+    assert await applied_since(zoho, before) == {}
+
+
+async def test_create_update_delete_of_one_local_ref_apply_in_order(
+    relay: BulkSync, zoho: Zoho, org: str, db_pool: asyncpg.Pool
+) -> None:
+    before = await sim_writes(zoho)
+    ids = await submit(
+        relay.api,
+        write("products", "create", "erp-item-1", {"name": "Widget", "rate": 3}),
+        write("products", "update", "erp-item-1", {"name": "Widget v2", "rate": 4}),
+        write("products", "delete", "erp-item-1"),
+    )
+    rows = await outcomes(relay.api, ids)
+    assert [row["status"] for row in rows] == ["applied"] * 3, rows
+    zoho_id = rows[0]["zoho_id"]
+    assert rows[1]["zoho_id"] == rows[2]["zoho_id"] == zoho_id
+    assert rows[1]["result"]["name"] == "Widget v2"
+    assert rows[0]["applied_at"] < rows[1]["applied_at"] < rows[2]["applied_at"]
+    assert await applied_since(zoho, before) == {"POST items": 1, "PUT items": 1, "DELETE items": 1}
+    row = await db_pool.fetchrow(
+        "SELECT deleted_at FROM zoho.products WHERE org_id = $1 AND item_id = $2", org, zoho_id
+    )
+    assert row is not None and row["deleted_at"] is not None
+
+
+async def test_deleting_a_record_already_gone_ends_applied(
+    relay: BulkSync, zoho: Zoho, org: str
+) -> None:
+    item = write("products", "create", "erp-item-2", {"name": "Gone", "rate": 1})
+    created = await outcomes(relay.api, await submit(relay.api, item))
+    await zoho.delete(org, "products", created[0]["zoho_id"])
+    rows = await outcomes(relay.api, await submit(
+        relay.api, write("products", "delete", "erp-item-2")))  # fmt: skip
+    assert rows[0]["status"] == "applied"
+    assert rows[0]["error"] == "already gone in Zoho"
+
+
+async def test_an_update_older_than_zoho_is_not_sent_and_ends_conflict(
+    relay: BulkSync, zoho: Zoho, org: str, db_pool: asyncpg.Pool
+) -> None:
+    before = await sim_writes(zoho)
+    customer = write("customers", "create", "erp-cust-3", {"contact_name": "Three"})
+    created = await outcomes(relay.api, await submit(relay.api, customer))
+    seen = created[0]["result"]["last_modified_time"]
+    zoho_id = created[0]["zoho_id"]
+    theirs = await zoho.edit(org, "customers", zoho_id, {"contact_name": "Three (Zoho)"})
+    rows = await outcomes(relay.api, await submit(relay.api, write(
+        "customers", "update", "erp-cust-3", {"contact_name": "Three (ERP)"},
+        expected_last_modified_time=seen)))  # fmt: skip
+    assert rows[0]["status"] == "conflict"
+    assert rows[0]["result"]["contact_name"] == "Three (Zoho)"
+    assert (await zoho.record(org, "customers", zoho_id))["contact_name"] == "Three (Zoho)"
+    assert await applied_since(zoho, before) == {"POST contacts": 1}
+    mirrored = await db_pool.fetchrow(
+        "SELECT contact_name, raw FROM zoho.customers WHERE org_id = $1 AND contact_id = $2",
+        org, zoho_id,
+    )  # fmt: skip
+    assert mirrored is not None and mirrored["contact_name"] == "Three (Zoho)"
+    assert theirs["last_modified_time"] > seen
+    # the same update, knowing Zoho's version, goes through
+    rows = await outcomes(relay.api, await submit(relay.api, write(
+        "customers", "update", "erp-cust-3", {"contact_name": "Three (ERP)"},
+        expected_last_modified_time=theirs["last_modified_time"])))  # fmt: skip
+    assert rows[0]["status"] == "applied"
+    assert (await zoho.record(org, "customers", zoho_id))["contact_name"] == "Three (ERP)"
+
+
+async def test_a_failed_create_is_looked_up_before_it_is_sent_again(
+    relay: BulkSync, zoho: Zoho, org: str
+) -> None:
+    """A 5xx answer to a POST leaves its outcome unknown: the retry searches first."""
+    before = await sim_writes(zoho)
+    customer = write("customers", "create", "erp-cust-4", {"contact_name": "Four"})
+    await zoho.sim("PUT", "/_sim/faults", {"fail_next": 1})
+    try:
+        rows = await outcomes(relay.api, await submit(relay.api, customer))
+    finally:
+        await zoho.sim("PUT", "/_sim/faults", {"fail_next": 0})
+    assert (rows[0]["status"], rows[0]["attempts"]) == ("applied", 2)
+    searches = [q for path, q in zoho.proxy_calls if path == "/zoho/books/contacts" and q]
+    assert searches == [f"cf_tds_key={customer['idempotency_key']}"]
+    assert await applied_since(zoho, before) == {"POST contacts": 1}
