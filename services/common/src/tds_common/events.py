@@ -45,6 +45,14 @@ def _carriable(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def _storable(text: str) -> str:
+    check_json(text)  # no U+0000 or lone surrogate: these fields become PostgreSQL text
+    return text
+
+
+StorableText = Annotated[str, Field(min_length=1), AfterValidator(_storable)]
+
+
 def event_key(org_id: str, entity: str, zoho_id: str) -> bytes:
     """Kafka key: per-record ordering."""
     return f"{org_id}:{entity}:{zoho_id}".encode()
@@ -55,10 +63,10 @@ class EventEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    event_id: StorableText = Field(default_factory=lambda: str(uuid.uuid4()))
     org_id: OrgId
-    entity: str = Field(min_length=1)
-    zoho_id: str = Field(min_length=1)
+    entity: StorableText
+    zoho_id: StorableText
     op: Operation = "upsert"
     source: Source
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -73,8 +81,12 @@ class EventEnvelope(BaseModel):
 
     @property
     def dedup_key(self) -> str:
-        """org:entity:id:last_modified_time — a repeated delivery has the same key."""
-        stamp = self.last_modified_time.isoformat() if self.last_modified_time else "none"
+        """org:entity:id:last_modified_time — a repeated delivery has the same key.
+
+        The time is the instant in UTC: Zoho's offset follows the organization's daylight saving
+        time, so one version can arrive as text in two offsets."""
+        moment = self.last_modified_time
+        stamp = moment.astimezone(UTC).isoformat() if moment is not None else "none"
         return f"{self.org_id}:{self.entity}:{self.zoho_id}:{stamp}:{self.op}"
 
     def to_bytes(self) -> bytes:
