@@ -53,3 +53,13 @@ async def outcomes(api: httpx.AsyncClient, ids: list[int]) -> list[dict[str, Any
 
     await wait_until(ended, what=f"writes {ids} to end")
     return [rows[write_id] for write_id in ids]
+
+
+async def search(proxy_url: str, org: str, path: str, field: str, value: str) -> list[Any]:
+    """Zoho's list search (``GET /contacts?cf_tds_key=...``) through the proxy's pass-through."""
+    async with httpx.AsyncClient(base_url=proxy_url, timeout=30) as client:
+        response = await client.get(f"/zoho/books/{path}", params={field: value},
+                                    headers={"X-TDS-Org": org})  # fmt: skip
+    response.raise_for_status()
+    found: list[Any] = response.json()[path]
+    return found
