@@ -249,11 +249,13 @@ async def test_a_nul_in_an_envelope_field_is_dead_lettered_and_its_partition_goe
         letters = await _letters(kafka_bootstrap, topics.dead_letters)
 
     assert len(letters) == 1 and letters[0].value == json.dumps(hostile).encode()
-    row = await db_pool.fetchrow(
-        "SELECT status, zoho_entity_id FROM tds_sync_queue WHERE kafka_topic = $1 "
-        "AND status = 'dead_letter'", topics.events,
-    )  # fmt: skip
-    assert row is not None and row["zoho_entity_id"] == "77\\u0000"  # spelled out, storable
+    # Refused when decoded (the envelope holds its texts to what PostgreSQL stores); the dead
+    # letter's own rows never carry the NUL either (see test_store's spelled-out texts).
+    dead = await db_pool.fetchval(
+        "SELECT count(*) FROM tds_sync_queue WHERE kafka_topic = $1 AND status = 'dead_letter'",
+        topics.events,
+    )
+    assert dead == 1
 
 
 async def test_a_dead_letter_too_large_for_the_broker_is_parked_and_replayed_whole(

@@ -40,7 +40,13 @@ from processor.errors import RecordFailedError, RetriesExhaustedError
 from processor.reads import ReadTask, ThinReads
 from processor.records import Item, KafkaRecord
 from processor.settings import Settings
-from processor.store import known_events, record_dead_letter, store_dead_letter_value, write_batch
+from processor.store import (
+    SameVersionConflictError,
+    known_events,
+    record_dead_letter,
+    store_dead_letter_value,
+    write_batch,
+)
 from tds_common.catalogue import ENTITIES
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import (
@@ -52,9 +58,12 @@ from tds_common.errors import (
 )
 from tds_common.events import EventEnvelope
 from tds_common.mirror import Change, get_spec, is_thin, map_change
+from tds_common.versions import check_version
 
 logger = logging.getLogger(__name__)
 
+MAX_CONFLICT_ROUNDS: Final = 3
+"""Writes of one batch while same-version conflicts are settled by reads (one is the rule)."""
 DATA_ERROR_CLASSES: Final = frozenset({"22", "23"})
 """SQLSTATE classes that mean "this data cannot be stored": data exceptions, constraints."""
 
@@ -92,11 +101,15 @@ def decode(record: KafkaRecord) -> Item:
     return item
 
 
+def _position(item: Item) -> tuple[str, int, int]:
+    return (item.record.topic, item.record.partition, item.record.offset)
+
+
 def hold_behind_deferred(items: Sequence[Item]) -> None:
     """Per partition, mark what follows the first deferred or failing record ``held`` (not done
     in this batch): a partition keeps its order, and only its first failure counts an attempt."""
     blocked: set[tuple[str, int]] = set()
-    for item in sorted(items, key=lambda i: (i.record.topic, i.record.partition, i.record.offset)):
+    for item in sorted(items, key=_position):
         partition = (item.record.topic, item.record.partition)
         if partition in blocked:
             if item.outcome in ("pending", "duplicate"):
@@ -120,6 +133,7 @@ class BatchProcessor:
         self._dead_letters = dead_letters
         self._consumer = settings.consumer
         self._proxy = settings.proxy
+        self._max_version_skew_seconds = settings.max_version_skew_seconds
 
     async def process(self, records: Sequence[KafkaRecord]) -> list[Item]:
         """Handle a batch; returns the items with their outcome. Raises TransientError."""
@@ -129,9 +143,15 @@ class BatchProcessor:
             known = await known_events(self._pool, [i.dedup_key for i in items if i.envelope])
         except Exception as exc:
             raise _infrastructure(exc) from exc
-        for item in items:
-            if item.envelope is not None and item.dedup_key in known:
+        seen: set[str] = set()
+        for item in sorted(items, key=_position):
+            if item.envelope is None:
+                continue
+            # Known to the inbox, or a copy of an event earlier in this batch (always on the same
+            # partition, so behind it: it can only be done once the first one is).
+            if item.dedup_key in known or item.dedup_key in seen:
                 item.outcome = "duplicate"
+            seen.add(item.dedup_key)
         await self._complete([i for i in items if i.outcome == "pending" and i.error is None])
         for item in items:
             if item.outcome == "pending" and item.error is None:
@@ -141,14 +161,43 @@ class BatchProcessor:
             i for i in items if i.outcome == "pending" and isinstance(i.error, RecordFailedError)
         ]
         await self._count_failures(failing)
-        good = [i for i in items if i.outcome == "pending" and i.error is None]
-        if good:
-            await self._write(good, started_at)
-            hold_behind_deferred(items)
+        await self._write_settled(items, started_at)
         for item in items:
             if item.outcome == "pending" and item.error is not None:
                 await self._dead_letter(item, started_at)
         return items
+
+    async def _write_settled(self, items: list[Item], started_at: datetime) -> None:
+        """Write the good items; events that meet another content at their version (two edits
+        in one second) are read through zoho-proxy and the batch is written again, so the
+        mirror ends with what Zoho holds now, never with whichever event came first."""
+        for _ in range(MAX_CONFLICT_ROUNDS):
+            good = [i for i in items if i.outcome == "pending" and i.error is None]
+            if not good:
+                return
+            try:
+                await self._write(good, started_at)
+            except SameVersionConflictError as conflict:
+                clashing = [i for i in good if id(i.mapped) in conflict.seen_at]
+                logger.info("%d event(s) meet another content at their version; reading Zoho",
+                            len(clashing))  # fmt: skip
+                for item in clashing:
+                    item.conflict = True
+                    item.conflict_seen_at = conflict.seen_at[id(item.mapped)]
+                    item.mapped = item.completed = item.read_at = None
+                    item.gone = False
+                await self._complete(clashing)
+                for item in clashing:
+                    if item.outcome == "pending" and item.error is None:
+                        self._map(item)
+                hold_behind_deferred(items)
+                continue
+            hold_behind_deferred(items)
+            return
+        for item in items:  # Zoho kept changing under our reads: try these again later
+            if item.outcome == "pending" and item.error is None:
+                self._wait(item, UpstreamUnavailableError("the record keeps changing in Zoho"))
+        hold_behind_deferred(items)
 
     async def _complete(self, items: list[Item]) -> None:
         """Start (or share) the reads of thin events; wait briefly; defer what is unfinished."""
@@ -160,18 +209,23 @@ class BatchProcessor:
         for item in items:
             envelope = item.envelope
             assert envelope is not None
-            if envelope.op != "upsert":
+            # A versioned delete is final; one without a version is checked with Zoho.
+            if envelope.op != "upsert" and envelope.last_modified_time is not None:
                 continue
             try:
                 modified = self._change(item).modified
             except PermanentError as exc:
                 item.error = exc
                 continue
-            if not is_thin(get_spec(envelope.entity), envelope.payload, modified):
+            if not item.conflict and not is_thin(get_spec(envelope.entity), envelope.payload,
+                                                 modified):  # fmt: skip
                 continue
             key = (item.record.topic, item.record.partition)
             identity = (envelope.org_id, envelope.entity, envelope.zoho_id)
-            reads.append((item, self._reads.read(identity, key, item.record.offset, covers[key])))
+            task = self._reads.read(identity, key, item.record.offset, covers[key],
+                                    not_before=item.conflict_seen_at)  # fmt: skip
+            item.read_at = self._reads.requested_at(task)
+            reads.append((item, task))
         running = {task for _, task in reads if not task.done()}
         if running:
             await asyncio.wait(running, timeout=self._proxy.read_wait_seconds)
@@ -212,19 +266,22 @@ class BatchProcessor:
         """The change to mirror: the delivered event, completed or turned into a delete."""
         envelope = item.envelope
         assert envelope is not None
-        if item.gone:
-            version = envelope.last_modified_time
+        if item.gone:  # a read: Zoho does not have it now, whatever the event's version
             return Change(envelope.entity, envelope.org_id, envelope.zoho_id, "delete",
-                          envelope.payload, envelope.source, version)  # fmt: skip
+                          envelope.payload, envelope.source, None,
+                          observed_at=item.read_at, read=True)  # fmt: skip
         if item.completed is not None:  # the fetched record carries its own version
             return Change(envelope.entity, envelope.org_id, envelope.zoho_id, "upsert",
-                          item.completed, envelope.source)  # fmt: skip
+                          item.completed, envelope.source,
+                          observed_at=item.read_at, read=True)  # fmt: skip
         return Change(envelope.entity, envelope.org_id, envelope.zoho_id, envelope.op,
-                      envelope.payload, envelope.source, envelope.last_modified_time)  # fmt: skip
+                      envelope.payload, envelope.source, envelope.last_modified_time,
+                      observed_at=envelope.received_at)  # fmt: skip
 
     def _map(self, item: Item) -> None:
         try:
             item.mapped = map_change(self._change(item))
+            check_version(item.mapped.modified, self._max_version_skew_seconds)
         except PermanentError as exc:
             item.error = exc
         except Exception as exc:  # a bug met by this record alone: bounded retries, then parked
@@ -261,6 +318,8 @@ class BatchProcessor:
                 await write_batch(conn, items, started_at)
                 await clear_attempts(conn, items)
             return
+        except SameVersionConflictError:
+            raise
         except Exception as exc:
             error = classify(exc)
             if isinstance(error, TransientError):
@@ -268,8 +327,7 @@ class BatchProcessor:
             logger.warning("batch failed on data; retrying record by record",
                            extra={"records": len(items), "error": str(error)[:200]})  # fmt: skip
         blocked: set[tuple[str, int]] = set()
-        for item in sorted(items, key=lambda i: (i.record.topic, i.record.partition,
-                                                  i.record.offset)):  # fmt: skip
+        for item in sorted(items, key=_position):
             partition = (item.record.topic, item.record.partition)
             if partition in blocked:
                 item.outcome = "held"
@@ -278,6 +336,8 @@ class BatchProcessor:
                 async with self._pool.acquire() as conn, conn.transaction():
                     await write_batch(conn, [item], started_at)
                     await clear_attempts(conn, [item])
+            except SameVersionConflictError:
+                raise
             except Exception as exc:
                 error = classify(exc)
                 if isinstance(error, TransientError):
