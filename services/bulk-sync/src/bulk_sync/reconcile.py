@@ -34,6 +34,8 @@ ALIASES: Final = {
     "@monthly": "0 0 1 * *",
     "@yearly": "0 0 1 1 *",
 }
+HELD: Final = "needs_confirmation"
+"""A run whose deletion sweep waits for a person (``bulk_sync.held``)."""
 MAX_WAIT_SECONDS: Final = 300.0
 """Look again at least this often (status refresh, clock drift)."""
 
@@ -123,9 +125,11 @@ def status_from_runs(runs: Sequence[Mapping[str, Any]], now: datetime) -> dict[s
     statuses = [str(run.get("status")) for run in runs]
     if not runs:
         phase: Phase = "Pending"
-    elif any(s in ("failed", "cancelled") for s in statuses) and all(
-        s in ("completed", "failed", "cancelled") for s in statuses
+    elif any(s in ("failed", "cancelled", HELD) for s in statuses) and all(
+        s in ("completed", "failed", "cancelled", HELD) for s in statuses
     ):
+        # A held sweep ended the run without its deletions: not a success, and not "still
+        # running" either (the schedule goes on while it waits for a person).
         phase = "Failed"
     elif all(s == "completed" for s in statuses):
         phase = "Succeeded"
@@ -137,6 +141,10 @@ def status_from_runs(runs: Sequence[Mapping[str, Any]], now: datetime) -> dict[s
     message = f"{statuses.count('completed')}/{len(runs)} runs completed, {processed}/{total} items"
     if failed:
         message += f"; failed: {', '.join(failed)}"
+    held = [str(run.get("entity_type")) for run in runs if run.get("status") == HELD]
+    if held:
+        confirm = "POST /api/zoho/sync/runs/{id}/confirm-sweep"
+        message += f"; deletions held until {confirm}: {', '.join(held)}"
     patch: dict[str, Any] = {
         "phase": phase,
         "message": message,
