@@ -8,6 +8,10 @@ write to release), token lookup, retries wrapper, metrics and a span. Calls are 
 (latency), then with ``CONCURRENCY`` callers (throughput); direct and proxy rounds alternate
 ``ROUNDS`` times so a noisy machine hits both alike.
 
+A second proxy process on the same database runs with ``ZOHO_PROXY_SYNCHRONOUS_COMMIT=off`` and
+takes its turn in every round: the cost of the durable default (``on``: each budget write waits
+for the WAL flush) is printed as a ratio against it.
+
 Needs the local PostgreSQL (``make up`` or the test fixtures' server); works in a scratch
 database removed afterwards. Environment: ``TDS_BENCH_DATABASE_URL`` (admin DSN, default the
 local stack's), ``TDS_BENCH_PROXY_CALLS`` (per round, default 200).
@@ -79,10 +83,11 @@ async def _concurrent(call: Call, ids: list[str], count: int) -> float:
     return (count // CONCURRENCY * CONCURRENCY) / (time.perf_counter() - started)
 
 
-async def _run(sim_url: str, proxy_url: str) -> None:
+async def _run(sim_url: str, proxy_url: str, async_proxy_url: str) -> None:
     async with (
         httpx.AsyncClient(base_url=sim_url) as sim,
         httpx.AsyncClient(base_url=proxy_url, timeout=30) as proxy,
+        httpx.AsyncClient(base_url=async_proxy_url, timeout=30) as async_proxy,
     ):
         token = (
             await sim.post(
@@ -108,17 +113,24 @@ async def _run(sim_url: str, proxy_url: str) -> None:
         async def via_proxy(record_id: str) -> httpx.Response:
             return await proxy.get(f"/v1/customers/{record_id}")
 
-        await _sequential(direct, ids, 20)  # warm both paths (connections, statements)
-        await _sequential(via_proxy, ids, 20)
+        async def via_async_proxy(record_id: str) -> httpx.Response:
+            return await async_proxy.get(f"/v1/customers/{record_id}")
+
+        for warm in (direct, via_proxy, via_async_proxy):  # connections, statements
+            await _sequential(warm, ids, 20)
         direct_lat: list[float] = []
         proxy_lat: list[float] = []
+        async_lat: list[float] = []
         direct_rate: list[float] = []
         proxy_rate: list[float] = []
+        async_rate: list[float] = []
         for _ in range(ROUNDS):
             direct_lat += await _sequential(direct, ids, CALLS)
             proxy_lat += await _sequential(via_proxy, ids, CALLS)
+            async_lat += await _sequential(via_async_proxy, ids, CALLS)
             direct_rate.append(await _concurrent(direct, ids, CALLS))
             proxy_rate.append(await _concurrent(via_proxy, ids, CALLS))
+            async_rate.append(await _concurrent(via_async_proxy, ids, CALLS))
 
     ms = 1000.0
     d50, d99 = _percentile(direct_lat, 0.5) * ms, _percentile(direct_lat, 0.99) * ms
@@ -132,6 +144,13 @@ async def _run(sim_url: str, proxy_url: str) -> None:
     print(
         f"throughput with {CONCURRENCY} callers: direct {dr:6.0f}/s, proxy {pr:6.0f}/s "
         f"(ratio {pr / dr:4.2f})"
+    )
+    a50, a99 = _percentile(async_lat, 0.5) * ms, _percentile(async_lat, 0.99) * ms
+    ar = statistics.median(async_rate)
+    print(f"proxy, synchronous_commit=off  p50 {a50:7.2f} ms   p99 {a99:7.2f} ms   {ar:6.0f}/s")
+    print(
+        f"synchronous_commit on/off: latency p50 {p50 / a50:4.2f}x  p99 {p99 / a99:4.2f}x, "
+        f"throughput {pr / ar:4.2f}x"
     )
 
 
@@ -206,8 +225,17 @@ def main() -> None:
                 "ZOHO_PROXY_DAILY_LIMIT": "1000000",
                 "LOG_LEVEL": "WARNING",
             }
-            with _serve("zoho_proxy", proxy_env, proxy_port) as proxy_url:
-                asyncio.run(_run(sim_url, proxy_url))
+            async_port = _free_port()
+            async_env = {
+                **proxy_env,
+                "ZOHO_PROXY_PORT": str(async_port),
+                "ZOHO_PROXY_SYNCHRONOUS_COMMIT": "off",
+            }
+            with (
+                _serve("zoho_proxy", proxy_env, proxy_port) as proxy_url,
+                _serve("zoho_proxy", async_env, async_port) as async_proxy_url,
+            ):
+                asyncio.run(_run(sim_url, proxy_url, async_proxy_url))
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
