@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from bulk_sync.writeback.metrics import OLDEST_PENDING, WRITES
 from tds_common.echo import ECHOES, echoes
 from tds_common.mirror import Change
+from tests.utils.polling import wait_until
 
 from .conftest import MakeBulk
 from .helpers import BulkSync, Zoho
@@ -203,3 +205,66 @@ async def test_a_failed_create_is_looked_up_before_it_is_sent_again(
     searches = [q for path, q in zoho.proxy_calls if path == "/zoho/books/contacts" and q]
     assert searches == [f"cf_tds_key={customer['idempotency_key']}"]
     assert await applied_since(zoho, before) == {"POST contacts": 1}
+
+
+async def test_the_same_idempotency_key_twice_returns_the_first_write(relay: BulkSync) -> None:
+    first = write("customers", "create", "erp-cust-5", {"contact_name": "Five"})
+    again = {**first, "payload": {"contact_name": "Five, sent twice"}}
+    ids = await submit(relay.api, first)
+    assert await submit(relay.api, again) == ids
+    row = (await relay.api.get(f"/api/zoho/writes/{ids[0]}")).json()
+    assert row["payload"] == {"contact_name": "Five"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"zoho_id": "123"}, "a create has no zoho_id yet"),
+        ({"payload": {}}, "create needs a payload"),
+        ({"payload": {"contact_name": "x", "custom_fields": [{"api_name": "cf_tds_key",
+                                                               "value": "mine"}]}},
+         "payload sets cf_tds_key"),
+        ({"entity": "warehouses"}, "entity"),
+        ({"idempotency_key": "has spaces"}, "idempotency_key"),
+        ({"op": "delete", "payload": {"x": 1}}, "a delete takes no payload"),
+        ({"expected_last_modified_time": "2026-06-09T09:45:21-0400"}, "updates only"),
+        ({"expected_last_modified_time": "yesterday", "op": "update"}, "expected_last_modified"),
+    ],
+)  # fmt: skip
+async def test_bad_writes_are_refused_and_nothing_is_queued(
+    relay: BulkSync, db_pool: asyncpg.Pool, change: dict[str, Any], message: str
+) -> None:
+    good = write("customers", "create", "erp-cust-6", {"contact_name": "Six"})
+    bad = {**write("customers", "create", "erp-cust-7", {"contact_name": "Seven"}), **change}
+    queued = await db_pool.fetchval("SELECT count(*) FROM tds_outbox")
+    response = await relay.api.post("/api/zoho/writes", json=[good, bad])
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert await db_pool.fetchval("SELECT count(*) FROM tds_outbox") == queued
+
+
+async def test_an_unknown_write_is_404(relay: BulkSync) -> None:
+    response = await relay.api.get("/api/zoho/writes/999999999")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "not_found"
+
+
+async def test_writes_are_counted_and_a_stuck_write_shows_in_the_oldest_pending_age(
+    relay: BulkSync, db_pool: asyncpg.Pool, org: str
+) -> None:
+    rejected_before = WRITES.labels("invoices", "rejected")._value.get()
+    bad = write("invoices", "create", "erp-inv-9", {"customer_id": "1", "line_items": [{}]})
+    assert (await outcomes(relay.api, await submit(relay.api, bad)))[0]["status"] == "rejected"
+    assert WRITES.labels("invoices", "rejected")._value.get() == rejected_before + 1
+    # a write waiting far in its backoff, queued 90 s ago
+    stuck = await db_pool.fetchval(
+        "INSERT INTO tds_outbox (org_id, entity, op, local_ref, payload, idempotency_key, "
+        "created_at, next_attempt_at) VALUES ($1, 'customers', 'create', 'stuck', $2::jsonb, "
+        "'stuck-key', now() - interval '90 seconds', now() + interval '1 hour') RETURNING id",
+        org, {"contact_name": "Stuck"},
+    )  # fmt: skip
+    try:
+        await wait_until(lambda: OLDEST_PENDING._value.get() >= 90, what="the stuck write's age")
+    finally:
+        await db_pool.execute("UPDATE tds_outbox SET status = 'failed' WHERE id = $1", stuck)
+    await wait_until(lambda: OLDEST_PENDING._value.get() < 90, what="the age to drop")

@@ -68,7 +68,7 @@ class WriteRequest(BaseModel):
         if self.op == "create" and self.zoho_id is not None:
             raise ValueError("a create has no zoho_id yet")
         if self.op in ("create", "update") and not self.payload:
-            raise ValueError(f"an {self.op} needs a payload")
+            raise ValueError(f"{self.op} needs a payload")
         if self.op == "delete" and self.payload:
             raise ValueError("a delete takes no payload")
         if self.expected_last_modified_time is not None and self.op != "update":
