@@ -3,10 +3,25 @@ restart, and never a mint; a dead token still gets one mint (test_tokens_under_l
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import asyncpg
+
 from .harness import Replica, start_sim
 
 
-async def test_a_missing_scope_is_a_403_that_never_mints(database_url: str) -> None:
+async def _denials(db_pool: asyncpg.Pool, org: str) -> list[tuple[str, datetime]]:
+    rows = await db_pool.fetch(
+        "SELECT resource, checked_at FROM zoho_proxy_scope_verdicts "
+        "WHERE org_id = $1 AND NOT allowed",
+        org,
+    )
+    return [(row["resource"], row["checked_at"]) for row in rows]
+
+
+async def test_a_missing_scope_is_a_403_that_never_mints(
+    database_url: str, db_pool: asyncpg.Pool
+) -> None:
     async with start_sim(oauth={"scope": "ZohoBooks.contacts.READ"}) as sim:
         # Every token counts as old enough to be dead: only the verdicts keep it from minting.
         settings = sim.proxy_settings(database_url, token_min_age_for_invalidation_seconds=0)
@@ -14,6 +29,7 @@ async def test_a_missing_scope_is_a_403_that_never_mints(database_url: str) -> N
             ok = await replica.client.get("/v1/customers", params={"per_page": 1})
             refused = [await replica.client.get("/zoho/books/invoices") for _ in range(5)]
             detail = await replica.client.get("/v1/invoices/1")
+        learnt = await _denials(db_pool, sim.org)
         # A restarted replica (a crash loop, a rollout) learns nothing by minting either.
         for _ in range(3):
             async with Replica(settings) as restarted:
@@ -32,3 +48,6 @@ async def test_a_missing_scope_is_a_403_that_never_mints(database_url: str) -> N
     # probe (a contacts read with the same token) was the first replica's.
     assert counters["calls"]["GET /books/v3/invoices"] == {"401": 4}
     assert counters["calls"]["GET /books/v3/contacts"] == {"200": 1 + 3 + 1}
+    # Replicas that adopted the verdict kept its age: the denial still lapses on time.
+    assert [resource for resource, _ in learnt] == ["invoices"]
+    assert await _denials(db_pool, sim.org) == learnt

@@ -13,7 +13,7 @@ from zoho_proxy.errors import ScopeMissingError
 from zoho_proxy.scopes import CallKind, kind_of
 from zoho_proxy.zoho.client import ZohoClient
 
-from .conftest import FakeTokens
+from .conftest import FakeTokens, make_settings
 from .test_client import Handler, make_client, zoho
 
 REFUSED = {"code": 57, "message": "You are not authorized to perform this operation"}
@@ -160,3 +160,16 @@ async def test_code_14_is_always_a_dead_token() -> None:
 )
 def test_call_kinds(method: str, path: str, kind: CallKind | None) -> None:
     assert kind_of("1", "books", method, path) == kind
+
+
+async def test_a_denial_lapses_after_its_ttl_and_is_checked_again() -> None:
+    allowed = {"contacts"}
+    client, _, tokens, _ = make_client(
+        scoped(allowed), settings=make_settings(scope_denial_ttl_seconds=0)
+    )
+    assert await _get(client, "/contacts") == 200
+    with pytest.raises(ScopeMissingError):
+        await _get(client, "/invoices")
+    allowed.add("invoices")  # e.g. Zoho fixed a permission on its side
+    assert await _get(client, "/invoices") == 200  # asked again: the denial has lapsed
+    assert tokens.invalidated == []

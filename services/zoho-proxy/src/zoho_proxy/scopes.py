@@ -127,8 +127,8 @@ class ScopeVerdicts:
             stored = await self._lookup(kind)
             if stored is True and not young:
                 return True
-            if stored is False:
-                await self.deny(kind)
+            if isinstance(stored, float):  # another replica's verdict: keep its expiry
+                self._denied_until[kind] = asyncio.get_running_loop().time() + stored
                 return False
             target = await self._probe_target(kind)
             alive = await probe(target) if target is not None else None
@@ -164,8 +164,9 @@ class ScopeVerdicts:
             allowed,
         )
 
-    async def _lookup(self, kind: CallKind) -> bool | None:
-        """The shared verdict: True allowed, False denied within the TTL, None unknown."""
+    async def _lookup(self, kind: CallKind) -> bool | float | None:
+        """The shared verdict: True allowed; denied: the seconds the denial has left; None
+        unknown or a denial past its TTL."""
         if kind in self._allowed:
             return True
         if self._pool is None:
@@ -186,7 +187,8 @@ class ScopeVerdicts:
         if row["allowed"]:
             self._allowed.add(kind)
             return True
-        return False if float(row["age"]) < self._ttl else None
+        left = self._ttl - float(row["age"])
+        return left if left > 0 else None
 
     async def _probe_target(self, failing: CallKind) -> CallKind | None:
         """An allowed read of another kind, the most recently confirmed first."""
