@@ -1,0 +1,59 @@
+"""Zoho request shapes of the write-back: the idempotency key, local_ref references, versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bulk_sync.writeback.shapes import (
+    UnresolvedReferenceError,
+    already_applied,
+    carries_key,
+    references,
+    resolve,
+    version_of,
+    with_key,
+)
+
+INVOICE = {
+    "customer_local_ref": "c-1",
+    "line_items": [{"item_local_ref": "p-1", "quantity": 2}, {"item_id": "460111", "rate": 1}],
+}
+
+
+def test_the_key_goes_into_a_plain_field_or_a_custom_field() -> None:
+    assert with_key({"x": 1}, "reference_number", "k1") == {"x": 1, "reference_number": "k1"}
+    body = with_key({"custom_fields": [{"api_name": "cf_region", "value": "EU"}]}, "cf_tds_key",
+                    "k2")  # fmt: skip
+    assert body["custom_fields"] == [{"api_name": "cf_region", "value": "EU"},
+                                     {"api_name": "cf_tds_key", "value": "k2"}]  # fmt: skip
+    assert carries_key(body, "cf_tds_key") and not carries_key(body, "cf_other")
+    assert carries_key({"reference_number": "PO-1"}, "reference_number")
+    assert not carries_key({}, "reference_number")
+
+
+def test_local_refs_are_listed_and_replaced_by_zoho_ids() -> None:
+    assert references(INVOICE) == [("customers", "c-1"), ("products", "p-1")]
+    body = resolve(INVOICE, {("customers", "c-1"): "9001", ("products", "p-1"): "9002"})
+    assert body == {
+        "customer_id": "9001",
+        "line_items": [{"item_id": "9002", "quantity": 2}, {"item_id": "460111", "rate": 1}],
+    }
+    assert INVOICE["customer_local_ref"] == "c-1", "the stored payload is left as it was"
+
+
+def test_an_unknown_local_ref_is_named() -> None:
+    with pytest.raises(UnresolvedReferenceError) as caught:
+        resolve(INVOICE, {("customers", "c-1"): "9001"})
+    assert caught.value.key == ("products", "p-1")
+    assert "p-1" in str(caught.value)
+
+
+def test_versions_and_an_update_already_applied() -> None:
+    record = {"contact_name": "A", "rate": 3, "last_modified_time": "2026-06-09T09:45:21-0400"}
+    assert version_of(record) == datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
+    assert version_of({"last_modified_time": "not a time"}) is None
+    assert already_applied({"contact_name": "A", "rate": 3}, record)
+    assert not already_applied({"contact_name": "B"}, record)
+    assert not already_applied({"line_items": []}, record), "nothing comparable: not proven"
