@@ -68,6 +68,7 @@ class Stack:
     ingest: Service
     processor: Service
     database_url: str
+    events_topic: str
 
 
 @pytest.fixture(scope="module", name="stack")
@@ -142,7 +143,7 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
                 "events": ["create", "edit", "delete"],
             },
         ).raise_for_status()
-        yield Stack(sim, proxy, ingest, processor, database_url)
+        yield Stack(sim, proxy, ingest, processor, database_url, topics["KAFKA_TOPICS__EVENTS"])
     finally:
         for service in reversed(started):
             service.process.terminate()

@@ -69,3 +69,15 @@ def test_a_payload_past_the_shared_limits_is_poison_that_says_why(
     item = decode(Record(_event(payload, org)))
     assert isinstance(item.error, InvalidMessageError)
     assert says in str(item.error)
+
+
+@pytest.mark.parametrize("field", ["event_id", "entity", "zoho_id"])
+def test_a_nul_in_an_envelope_field_is_poison_recorded_without_the_envelope(field: str) -> None:
+    # PostgreSQL stores U+0000 in no text column: a dead letter that copied the field into
+    # tds_inbox_events would fail too, and the record would be retried forever.
+    value = json.loads(_event({"item_id": "1", "name": "x"}))
+    value[field] = "products\x00" if field == "entity" else "1\x002"
+    item = decode(Record(json.dumps(value).encode()))
+    assert isinstance(item.error, InvalidMessageError)
+    assert "U+0000" in str(item.error)
+    assert item.envelope is None and item.dedup_key == "invalid:tds.zoho.events:0:3"
