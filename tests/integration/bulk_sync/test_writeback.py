@@ -11,6 +11,7 @@ import pytest
 
 from bulk_sync.writeback.metrics import OLDEST_PENDING, WRITES
 from tds_common.echo import ECHOES, echoes
+from tds_common.errors import ConfigurationError
 from tds_common.mirror import Change
 from tests.utils.polling import wait_until
 
@@ -268,3 +269,12 @@ async def test_writes_are_counted_and_a_stuck_write_shows_in_the_oldest_pending_
     finally:
         await db_pool.execute("UPDATE tds_outbox SET status = 'failed' WHERE id = $1", stuck)
     await wait_until(lambda: OLDEST_PENDING._value.get() < 90, what="the age to drop")
+
+
+async def test_a_lease_shorter_than_a_proxy_call_is_refused_at_startup(
+    make_bulk: MakeBulk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BULK_SYNC_WRITEBACK__LEASE_SECONDS", "10")
+    with pytest.raises(ConfigurationError, match="LEASE_SECONDS must exceed"):
+        async with make_bulk(proxy={"timeout_seconds": 10}):
+            pass

@@ -82,13 +82,18 @@ async def test_read_and_find() -> None:
         if request.url.path.startswith("/v1/customers/"):
             return httpx.Response(200, json={"record": {"contact_id": "7"}})
         key = request.url.params["cf_tds_key"]
-        found = {"none": [], "one": [{"contact_id": "7"}],
-                 "two": [{"contact_id": "7"}, {"contact_id": "8"}]}[key]  # fmt: skip
+        other = {"contact_id": "6", "custom_fields": []}
+        mine = {"contact_id": "7", "custom_field_hash": {"cf_tds_key": key}}
+        found = {"none": [], "one": [other, mine], "two": [mine, {**mine, "contact_id": "8"}],
+                 "blind": [{"contact_id": "9"}]}[key]  # fmt: skip
         return httpx.Response(200, json={"code": 0, "contacts": found})
 
     writes = client(handler)
     assert await writes.read(ORG, "customers", "404") is None
     assert await writes.find(ORG, "customers", "cf_tds_key", "none") is None
+    # a record listed that does not carry the key (a search Zoho ignored) is not ours
     assert await writes.find(ORG, "customers", "cf_tds_key", "one") == {"contact_id": "7"}
     with pytest.raises(WriteSetupError, match="not unique"):
         await writes.find(ORG, "customers", "cf_tds_key", "two")
+    with pytest.raises(WriteSetupError, match="cannot tell"):
+        await writes.find(ORG, "customers", "cf_tds_key", "blind")

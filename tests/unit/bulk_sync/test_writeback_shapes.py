@@ -9,6 +9,7 @@ import pytest
 from bulk_sync.writeback.shapes import (
     UnresolvedReferenceError,
     already_applied,
+    carried_value,
     carries_key,
     references,
     resolve,
@@ -30,6 +31,11 @@ def test_the_key_goes_into_a_plain_field_or_a_custom_field() -> None:
                                      {"api_name": "cf_tds_key", "value": "k2"}]  # fmt: skip
     assert carries_key(body, "cf_tds_key") and not carries_key(body, "cf_other")
     assert carries_key({"reference_number": "PO-1"}, "reference_number")
+    assert carried_value(body, "cf_tds_key") == "k2"
+    assert carried_value({"custom_field_hash": {"cf_tds_key": "k3"}}, "cf_tds_key") == "k3"
+    assert carried_value({"custom_fields": []}, "cf_tds_key") == ""
+    assert carried_value({"contact_id": "1"}, "cf_tds_key") is None
+    assert carried_value({"reference_number": "k4"}, "reference_number") == "k4"
     assert not carries_key({}, "reference_number")
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import httpx
 
-from bulk_sync.writeback.shapes import ZohoRejection, spec_of
+from bulk_sync.writeback.shapes import ZohoRejection, carried_value, spec_of
 from tds_common.errors import (
     PermanentError,
     UpstreamRateLimitedError,
@@ -95,11 +95,18 @@ class WriteClient:
         found = answer.get(spec.list_key)
         if not isinstance(found, list):
             raise UpstreamUnavailableError(f"Zoho's {entity} search has no {spec.list_key!r}")
-        if not found:
-            return None
-        if len(found) > 1:
-            raise WriteSetupError(f"{len(found)} {entity} carry {field}={key!r}: not unique")
-        return await self.read(org_id, entity, str(found[0][spec.id_field]))
+        # Trust the record, not the search: a Zoho that ignored the parameter lists others.
+        matches = [r for r in found if isinstance(r, dict) and carried_value(r, field) == key]
+        if len(matches) > 1:
+            raise WriteSetupError(f"{len(matches)} {entity} carry {field}={key!r}: not unique")
+        if matches:
+            return await self.read(org_id, entity, str(matches[0][spec.id_field]))
+        if any(isinstance(r, dict) and carried_value(r, field) is None for r in found):
+            raise WriteSetupError(
+                f"Zoho's {entity} search by {field} answered records that do not show {field}: "
+                "cannot tell whether the create was applied"
+            )
+        return None
 
 
 def _error_code(response: httpx.Response) -> str | None:

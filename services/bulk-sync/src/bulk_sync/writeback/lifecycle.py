@@ -16,6 +16,7 @@ import asyncpg
 from bulk_sync.settings import Settings
 from bulk_sync.writeback.client import WriteClient
 from bulk_sync.writeback.relay import Relay
+from tds_common.errors import ConfigurationError
 from tds_common.health import HealthRegistry
 from tds_common.proxy_http import proxy_http_client
 from tds_common.worker import BackgroundLoop
@@ -28,6 +29,11 @@ async def relaying(
     if not settings.writeback.enabled:
         yield
         return
+    if settings.writeback.lease_seconds <= settings.proxy.timeout_seconds:
+        # a lease shorter than one call would let a second relay take a write still in flight
+        raise ConfigurationError(
+            "BULK_SYNC_WRITEBACK__LEASE_SECONDS must exceed BULK_SYNC_PROXY__TIMEOUT_SECONDS"
+        )
     stop = asyncio.Event()
     async with proxy_http_client(settings.zoho_proxy_url, settings.proxy) as http:
         relay = Relay(pool, WriteClient(http), settings.writeback, stop)

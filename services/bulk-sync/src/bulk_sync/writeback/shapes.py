@@ -53,6 +53,24 @@ def carries_key(payload: Mapping[str, Any], key_field: str) -> bool:
     return any(isinstance(f, Mapping) and f.get("api_name") == key_field for f in fields)
 
 
+def carried_value(record: Mapping[str, Any], key_field: str) -> str | None:
+    """The value a record holds in ``key_field`` (a custom field through ``custom_fields`` or
+    ``custom_field_hash``); None when the record does not show the field at all."""
+    if not key_field.startswith(CUSTOM_FIELD_PREFIX):
+        value = record.get(key_field)
+        return None if value is None else str(value)
+    hashed = record.get("custom_field_hash")
+    if isinstance(hashed, Mapping) and key_field in hashed:
+        return str(hashed[key_field] or "")
+    fields = record.get("custom_fields")
+    if not isinstance(fields, list):
+        return None
+    for field in fields:
+        if isinstance(field, Mapping) and field.get("api_name") == key_field:
+            return str(field.get("value") or "")
+    return ""
+
+
 def with_key(payload: Mapping[str, Any], key_field: str, key: str) -> dict[str, Any]:
     """The create's payload with the idempotency key where Zoho keeps it."""
     body = dict(payload)
