@@ -28,13 +28,16 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_any,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from tds_common.errors import TransientError
 from zoho_proxy import metrics
 from zoho_proxy.budget import Lease
 from zoho_proxy.budget_rules import Lane
+from zoho_proxy.deadline import seconds_left
 from zoho_proxy.errors import (
     BadRequestError,
     BudgetExhaustedError,
@@ -164,7 +167,7 @@ class ZohoClient:
         s = self._settings
         attempts = s.retry_attempts if method in IDEMPOTENT_METHODS else 1
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
+            stop=stop_any(stop_after_attempt(attempts), _PastCallerDeadline()),
             wait=wait_exponential_jitter(
                 multiplier=s.retry_initial_seconds,
                 max=s.retry_max_seconds,
@@ -269,7 +272,13 @@ class ZohoClient:
                 request_headers[name] = headers[name]
         endpoint = endpoint_template(path)
         operation = f"{product} {method}"
+        left = seconds_left()
+        if left is not None and left <= 0:  # the caller has gone: no Zoho call for nobody
+            raise ZohoUnavailableError(f"the caller's deadline passed before {method} {endpoint}")
         lease = await self._budget.acquire(org_id, product, lane)
+        timeout = self._settings.request_timeout_seconds
+        if (left := seconds_left()) is not None:  # never wait for Zoho past the caller
+            timeout = max(0.001, min(timeout, left))
         release_headers: Mapping[str, str] | None = None
         throttle_code: int | None = None
         timed_out = False
@@ -289,7 +298,12 @@ class ZohoClient:
         ) as span:
             try:
                 response = await self._http.request(
-                    method, url, params=query, content=content, headers=request_headers
+                    method,
+                    url,
+                    params=query,
+                    content=content,
+                    headers=request_headers,
+                    timeout=timeout,
                 )
                 status = str(response.status_code)
                 span.set_attribute("http.response.status_code", response.status_code)
@@ -318,8 +332,7 @@ class ZohoClient:
                 raise _Retriable(
                     "timeout",
                     ZohoUnavailableError(
-                        f"Zoho {product} did not answer {method} {endpoint} within "
-                        f"{self._settings.request_timeout_seconds:g} s"
+                        f"Zoho {product} did not answer {method} {endpoint} within {timeout:.3g} s"
                     ),
                 ) from exc
             except httpx.HTTPError as exc:
@@ -366,6 +379,14 @@ class ZohoClient:
         reason = exc.reason if isinstance(exc, _Retriable) else "unknown"
         metrics.UPSTREAM_RETRIES.labels(product, reason).inc()
         logger.info("retrying Zoho %s call (attempt %d): %s", product, state.attempt_number, reason)
+
+
+class _PastCallerDeadline(stop_base):
+    """Stop retrying when the next attempt could not start before the caller gives up."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        left = seconds_left()
+        return left is not None and left <= retry_state.upcoming_sleep
 
 
 def _unauthorized(response: ZohoResponse) -> bool:
