@@ -63,6 +63,8 @@ async def decide(ctx: RunContext, state: dict[str, Any]) -> Decision:
     sweep_state = state.get("sweep") or {}
     async with ctx.pool.acquire() as conn:
         found, live = await _candidates(conn, ctx)
+        others = await conn.fetchval("SELECT checkpoint FROM tds_sync_runs WHERE id = $1",
+                                     ctx.run_id)  # fmt: skip
     guard = ctx.settings.max_sweep_share * live
     if found and len(found) > guard and not sweep_state.get("confirmed"):
         logger.warning(
@@ -71,11 +73,23 @@ async def decide(ctx: RunContext, state: dict[str, Any]) -> Decision:
             100 * ctx.settings.max_sweep_share,
         )  # fmt: skip
         return Decision({}, held=True, candidates=len(found), live=live)
-    proven = bool((state.get("cursor") or {}).get("proven", True))
-    if proven or not found:
+    if listings_proven(ctx.entity, state, others) or not found:
         return Decision(found, candidates=len(found), live=live)
     gone = await _confirm_gone(ctx, state, found)
     return Decision(gone, candidates=len(found), live=live, verified=len(found))
+
+
+def listings_proven(entity: str, state: dict[str, Any], checkpoint: Any) -> bool:
+    """Whether every listing of the entity in this run was proven complete: its own, and any
+    further list of it kept under ``<entity>:<source>`` (Inventory's products list)."""
+    listings = [state]
+    if isinstance(checkpoint, dict):
+        listings += [v for k, v in checkpoint.items() if k.startswith(f"{entity}:")]
+    return all(
+        bool((listing.get("cursor") or {}).get("proven", True))
+        for listing in listings
+        if isinstance(listing, dict)
+    )
 
 
 async def delete(conn: DbConnection, ctx: RunContext, decision: Decision) -> int:
