@@ -117,7 +117,7 @@ class OAuthSettings(BaseModel):
     lockout_http_status: int = Field(400, ge=200, le=599)
     """HTTP status of the "Access Denied" mint-throttle answer: 400 as seen in the field; 200,
     as Zoho sends its other token errors, is UNCONFIRMED (docs/zoho-api.md, "Token-endpoint
-    error shapes")."""
+    errors")."""
     max_active_access_tokens: int = Field(15, ge=1)
     """Books doc says 15, other products 30; the oldest is invalidated beyond this."""
     max_refresh_tokens: int = Field(20, ge=1)
