@@ -98,7 +98,8 @@ def _full_sync(client: httpx.Client, org: str, report: Report) -> None:
                     total=run.get("total_items") or None,
                     completed=run.get("processed_items", 0),
                 )
-                if run["status"] in ("completed", "failed", "cancelled"):
+                # needs_confirmation: the list completed, its deletions wait for a person.
+                if run["status"] in ("completed", "failed", "cancelled", "needs_confirmation"):
                     pending.discard(rid)
                     if run["status"] != "completed":
                         report.notes.append(f"sync run {rid} ended {run['status']}")
