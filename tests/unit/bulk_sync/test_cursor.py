@@ -115,6 +115,12 @@ def test_a_filtered_page_with_older_records_switches_to_linear_paging() -> None:
     assert fresh == [] and linear.page == 1 and linear.params(2, OVERLAP)["sort_order"] == "D"
 
 
+def test_a_first_page_without_times_is_walked_linearly_and_unproven() -> None:
+    fresh, cursor = Cursor.begin(None).step([("a", None), ("b", None)], True, OVERLAP)
+    assert fresh == ["a", "b"] and cursor.paging == "linear" and cursor.page == 2
+    assert not cursor.proven
+
+
 def test_checkpoint_round_trip_and_old_checkpoints() -> None:
     cursor = Cursor(since=at(5), page=3, boundary=frozenset({"b", "a"}), high_water=at(9),
                     start=at(1), proven=False)  # fmt: skip

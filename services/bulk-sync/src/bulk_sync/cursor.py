@@ -179,6 +179,8 @@ class Cursor:
         if newest is not None and (self.since is None or newest > self.since):
             at = frozenset(i for i, t in records if t == newest)
             return replace(self, since=newest, page=1, boundary=at)
+        if self.since is None:  # no record on the page has a time: nothing to key on
+            return replace(self, paging="linear", page=self.page + 1, proven=False)
         # The page did not move the cursor: a crowded second; walk it by pages (first pass).
         at = frozenset(i for i, t in records if t is not None and t == self.since)
         crowd = Crowd(current=at)
