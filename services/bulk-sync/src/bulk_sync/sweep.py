@@ -63,8 +63,9 @@ async def decide(ctx: RunContext, state: dict[str, Any]) -> Decision:
     sweep_state = state.get("sweep") or {}
     async with ctx.pool.acquire() as conn:
         found, live = await _candidates(conn, ctx)
-        others = await conn.fetchval("SELECT checkpoint FROM tds_sync_runs WHERE id = $1",
-                                     ctx.run_id)  # fmt: skip
+        checkpoint = await conn.fetchval(
+            "SELECT checkpoint FROM tds_sync_runs WHERE id = $1", ctx.run_id
+        )
     guard = ctx.settings.max_sweep_share * live
     if found and len(found) > guard and not sweep_state.get("confirmed"):
         logger.warning(
@@ -73,7 +74,7 @@ async def decide(ctx: RunContext, state: dict[str, Any]) -> Decision:
             100 * ctx.settings.max_sweep_share,
         )  # fmt: skip
         return Decision({}, held=True, candidates=len(found), live=live)
-    if listings_proven(ctx.entity, state, others) or not found:
+    if listings_proven(ctx.entity, state, checkpoint) or not found:
         return Decision(found, candidates=len(found), live=live)
     gone = await _confirm_gone(ctx, state, found)
     return Decision(gone, candidates=len(found), live=live, verified=len(found))
