@@ -60,6 +60,7 @@ async def test_a_second_edit_in_the_same_second_is_a_conflict_never_a_silent_mer
     second = {**first, "status": "paid", "salesperson_name": ""}
     outcome = await _write(db_pool, _pushed(f.change("invoices", invoice_id, second), 2))
     assert outcome.applied == set() and outcome.conflicts == {0}
+    assert outcome.seen_at == {0: T0 + timedelta(seconds=1)}  # a read from then on settles it
     row = await _invoice(db_pool, invoice_id)
     assert row["status"] == "sent"  # untouched until a read settles it
 
@@ -96,7 +97,8 @@ async def test_identical_redeliveries_and_narrower_views_agree(db_pool: asyncpg.
     again = await _write(db_pool, _pushed(f.change("invoices", invoice_id, full), 2))
     summary = {k: v for k, v in full.items() if k not in ("line_items", "billing_address")}
     narrower = await _write(db_pool, f.change("invoices", invoice_id, summary, source="books"))
-    assert again == narrower == WriteOutcome(applied={0})
+    assert again.applied == narrower.applied == {0}
+    assert again.conflicts == narrower.conflicts == set()
     row = await _invoice(db_pool, invoice_id)
     assert row["salesperson_name"] == "Ann" and row["live_lines"] == 2
 
@@ -113,6 +115,7 @@ async def test_two_contents_of_one_version_in_one_batch_are_both_conflicts(
         _pushed(f.change("customers", contact_id, b), 2),
     )
     assert outcome.applied == set() and outcome.conflicts == {0, 1}
+    assert outcome.seen_at == dict.fromkeys((0, 1), T0 + timedelta(seconds=2))
     row = await db_pool.fetchrow("SELECT 1 FROM zoho.customers WHERE contact_id = $1", contact_id)
     assert row is None
 

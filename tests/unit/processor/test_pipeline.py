@@ -35,7 +35,11 @@ def test_decode_marks_what_can_never_be_processed() -> None:
 def test_versioned_events_share_a_dedup_key_thin_ones_only_per_delivery() -> None:
     one = f.envelope("products", "1", f.product("1", version=2))
     again = f.envelope("products", "1", f.product("1", version=2))
-    assert dedup_key(one) == dedup_key(again) == one.dedup_key
+    assert dedup_key(one) == dedup_key(again)
+    assert dedup_key(one).startswith(one.dedup_key + ":")  # the contract's key, plus content
+    # Another edit in the same second: same version, another content, another key.
+    other = f.envelope("products", "1", f.product("1", version=2, name="Renamed"))
+    assert dedup_key(other) != dedup_key(one)
     thin = f.envelope("stock", "1", {"item_id": "1"})
     other_thin = f.envelope("stock", "1", {"item_id": "1"})
     assert thin.last_modified_time is None

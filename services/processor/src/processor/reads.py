@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from processor import metrics
@@ -41,6 +42,8 @@ class _Read:
     task: ReadTask
     partition: PartitionKey
     covers_through: int
+    requested_at: datetime
+    """Wall-clock time the read was asked for: Zoho's answer is no older than this."""
     finished_at: float | None = field(default=None)
 
 
@@ -58,17 +61,27 @@ class ThinReads:
         return len(self._reads)
 
     def read(self, record: RecordKey, partition: PartitionKey, offset: int,
-             covers_through: int) -> ReadTask:  # fmt: skip
-        """The read serving the event at ``offset``: one that covers it, or a new one."""
+             covers_through: int, not_before: datetime | None = None) -> ReadTask:  # fmt: skip
+        """The read serving the event at ``offset``: one that covers it (and was asked for no
+        earlier than ``not_before``, when given), or a new one."""
         self._expire()
         known = self._reads.get(record)
-        if known is not None and known.partition == partition and offset <= known.covers_through:
+        if (
+            known is not None
+            and known.partition == partition
+            and offset <= known.covers_through
+            and (not_before is None or known.requested_at >= not_before)
+        ):
             metrics.PROXY_FETCHES.labels(record[1], "shared").inc()
             return known.task
         task = asyncio.create_task(self._fetch(record), name=f"read {record[1]} {record[2]}")
-        self._reads[record] = _Read(task, partition, covers_through)
+        self._reads[record] = _Read(task, partition, covers_through, datetime.now(UTC))
         task.add_done_callback(lambda _: self._finished(record, task))
         return task
+
+    def requested_at(self, task: ReadTask) -> datetime | None:
+        """When ``task`` was asked for (None once it is forgotten)."""
+        return next((r.requested_at for r in self._reads.values() if r.task is task), None)
 
     def forget_failures(self) -> None:
         """Drop reads that failed, so the record's next attempt asks zoho-proxy again."""

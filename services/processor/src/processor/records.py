@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from tds_common.errors import ServiceError
 from tds_common.events import EventEnvelope
-from tds_common.mirror import MappedChange
+from tds_common.mirror import MappedChange, content_digest
 
 
 class KafkaRecord(Protocol):
@@ -34,12 +35,14 @@ def db_text(text: str) -> str:
 def dedup_key(envelope: EventEnvelope) -> str:
     """The inbox's uniqueness key: a redelivery of the same event is a no-op.
 
-    Versioned events use the contract's key (org:entity:id:last_modified_time:op). An event
-    without a version (a thin webhook naming only an id) is keyed by its event id instead, so two
+    Versioned events use the contract's key (org:entity:id:last_modified_time:op) plus a digest
+    of the payload: Zoho stamps versions to the second, so two edits in one second share a
+    version, and the second must not pass for a redelivery of the first. An event without a
+    version (a thin webhook naming only an id) is keyed by its event id instead, so two
     different thin webhooks for one record are both handled, while a redelivery of one is not.
     """
     if envelope.last_modified_time is not None:
-        return envelope.dedup_key
+        return f"{envelope.dedup_key}:{content_digest(envelope.payload)}"
     return f"{envelope.org_id}:{envelope.entity}:{envelope.zoho_id}:event:{envelope.event_id}"
 
 
@@ -56,6 +59,13 @@ class Item:
     """The record read through zoho-proxy, when the event was thin."""
     gone: bool = False
     """zoho-proxy said 404: the record no longer exists in Zoho."""
+    read_at: datetime | None = None
+    """When the read behind ``completed`` / ``gone`` was asked for (it saw Zoho no earlier)."""
+    conflict: bool = False
+    """The mirror holds another content at this event's version (two edits in one second): the
+    record is read through zoho-proxy and what Zoho holds now is written."""
+    conflict_seen_at: datetime | None = None
+    """When the content it disagrees with was seen: only a read asked for since settles it."""
     outcome: str = "pending"
     """applied | stale | duplicate | dead_letter, or not done in this batch: deferred (failed
     or waiting, tried again later) | held (behind a deferred record of its partition)."""

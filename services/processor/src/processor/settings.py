@@ -11,6 +11,7 @@ from tds_common.settings import (
     ServiceSettings,
     service_config,
 )
+from tds_common.versions import max_version_skew_field
 
 
 class ConsumerSettings(ConsumerGroupSettings, BackoffSettings):
@@ -63,3 +64,6 @@ class Settings(ServiceSettings):
     db_pool_max_size: int = Field(5, ge=1, le=100)
     stats_window_hours: float = Field(24.0, gt=0)
     """``/api/zoho/sync/stats`` averages delays over this window."""
+    max_version_skew_seconds: float = max_version_skew_field()
+    """``MAX_VERSION_SKEW_SECONDS`` (shared): an event whose ``last_modified_time`` is further
+    ahead of our clock is dead-lettered (``future_version``); it would freeze the row."""

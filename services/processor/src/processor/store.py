@@ -23,7 +23,7 @@ import asyncpg
 from processor.records import Item, KafkaRecord, db_text
 from tds_common.echo import echoes
 from tds_common.errors import truncate
-from tds_common.mirror import DbConnection, write_changes
+from tds_common.mirror import DbConnection, MappedChange, apply_changes
 
 WEBHOOK_PRIORITY: Final = 1
 SYNC_PRIORITY: Final = 5
@@ -120,6 +120,29 @@ async def store_dead_letter_value(conn: DbConnection, queue_id: int, record: Kaf
     await conn.execute(_DEAD_VALUE, queue_id, record.key, record.value or b"")
 
 
+class SameVersionConflictError(Exception):
+    """Changes whose content disagrees with the mirror's at one version (two edits in one
+    second); raised inside the batch's transaction so it rolls back. The caller reads those
+    records through zoho-proxy and writes the batch again (see :mod:`tds_common.mirror.rules`).
+    """
+
+    def __init__(self, seen_at: dict[int, datetime | None]) -> None:
+        super().__init__(f"{len(seen_at)} change(s) disagree with the mirror at one version")
+        self.seen_at = seen_at
+        """By ``id()`` of the conflicting MappedChange: when the content it meets was seen."""
+
+
+async def apply_settled(conn: DbConnection, mapped: list[MappedChange]) -> set[int]:
+    """:func:`tds_common.mirror.apply_changes`, raising :class:`SameVersionConflictError`
+    when a change meets another content at its version; returns the indices applied."""
+    outcome = await apply_changes(conn, mapped)
+    if outcome.conflicts:
+        raise SameVersionConflictError(
+            {id(mapped[i]): outcome.seen_at.get(i) for i in outcome.conflicts}
+        )
+    return outcome.applied
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -192,7 +215,7 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
     # Zoho's webhook for TDS's own write: the mirror holds that version already, from a read.
     echoed = await echoes(conn, [m.change for m in mapped])
     kept = [index for index in range(len(mapped)) if index not in echoed]
-    written = await write_changes(conn, [mapped[index] for index in kept])
+    written = await apply_settled(conn, [mapped[index] for index in kept])
     applied = {kept[position] for position in written}
     stale = []
     for index, (item, inbox_id, _) in enumerate(fresh):

@@ -10,7 +10,7 @@ Processor and bulk-sync both use it::
 """
 
 from tds_common.mirror.mapping import Change, ChangeKey, MappedChange, is_thin, map_change
-from tds_common.mirror.rules import Version, same_content, verdict
+from tds_common.mirror.rules import Version, content_digest, same_content, verdict
 from tds_common.mirror.specs import SPECS, MirrorSpec, get_spec
 from tds_common.mirror.values import MappingError
 from tds_common.mirror.writer import (
@@ -33,6 +33,7 @@ __all__ = [
     "Version",
     "WriteOutcome",
     "apply_changes",
+    "content_digest",
     "get_spec",
     "is_thin",
     "map_change",

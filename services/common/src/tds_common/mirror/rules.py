@@ -21,6 +21,7 @@ second share a version and the version alone cannot say which content is current
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +50,12 @@ def same_content(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_digest(record: Mapping[str, Any]) -> str:
+    """A short fingerprint of a record's content: two deliveries of one content share it, two
+    contents of one version (two edits in one second) do not."""
+    return hashlib.sha256(_canonical(record).encode()).hexdigest()[:16]
 
 
 def newer_read(new: Version, old: Version) -> bool:

@@ -154,7 +154,8 @@ def parent_statements(spec: MirrorSpec) -> TableStatements:
         f"WHERE {DELETE_WINS} RETURNING t.org_id, t.{spec.id_column}"
     )
     conflicts = (
-        f"SELECT r.org_id, r.{spec.id_column} FROM jsonb_to_recordset($1::text::jsonb) AS "
+        f"SELECT r.org_id, r.{spec.id_column}, t.observed_at "
+        f"FROM jsonb_to_recordset($1::text::jsonb) AS "
         f"r(org_id text, {spec.id_column} text, raw jsonb, {_VERSION} timestamptz) "
         f"JOIN {spec.table} AS t "
         f"ON t.org_id = r.org_id AND t.{spec.id_column} = r.{spec.id_column} "

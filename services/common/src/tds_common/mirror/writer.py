@@ -48,6 +48,9 @@ class WriteOutcome:
     """Pushed content at the stored version (or at the version of another change in the batch)
     that disagrees with it, which no read settled: re-read the record through zoho-proxy and
     write what Zoho holds now (see :mod:`tds_common.mirror.rules`). Not applied."""
+    seen_at: dict[int, datetime | None] = field(default_factory=dict)
+    """Per conflict: when the content it disagrees with was seen. A read started no earlier
+    settles the conflict; an older one (e.g. a cached read) does not."""
 
 
 def version_of(item: MappedChange) -> Version:
@@ -63,7 +66,9 @@ def supersedes(new: MappedChange, current: MappedChange) -> bool:
     return verdict(version_of(new), version_of(current)) == "win"
 
 
-def _reduce(mapped: Sequence[MappedChange]) -> tuple[dict[ChangeKey, int], set[int]]:
+def _reduce(
+    mapped: Sequence[MappedChange],
+) -> tuple[dict[ChangeKey, int], dict[int, datetime | None]]:
     """Per record key, the change that wins within the batch; and the changes in conflict.
 
     A key whose best changes disagree at one version (see :func:`verdict`) has no winner: all of
@@ -83,7 +88,12 @@ def _reduce(mapped: Sequence[MappedChange]) -> tuple[dict[ChangeKey, int], set[i
         else:
             contenders[key].append(index)
     best = {key: ids[0] for key, ids in contenders.items() if len(ids) == 1}
-    conflicts = {i for ids in contenders.values() if len(ids) > 1 for i in ids}
+    conflicts: dict[int, datetime | None] = {}
+    for ids in contenders.values():
+        if len(ids) > 1:
+            seen = [mapped[i].change.observed_at for i in ids]
+            latest = max((t for t in seen if t is not None), default=None)
+            conflicts.update(dict.fromkeys(ids, latest))
     return best, conflicts
 
 
@@ -97,18 +107,20 @@ def _json(rows: list[dict[str, Any]]) -> str:
 
 
 Keys = set[tuple[str, str]]
+Conflicts = dict[tuple[str, str], datetime | None]
+"""Keys in conflict, with when the stored content was seen."""
 
 
 async def _write_records(
     conn: DbConnection, spec: MirrorSpec, items: list[MappedChange]
-) -> tuple[Keys, Keys]:
+) -> tuple[Keys, Conflicts]:
     """Parent rows and their children; returns the keys written and the keys in conflict."""
     statements = parent_statements(spec)
     upserts = [m for m in items if not m.deleted]
     deletes = [m for m in items if m.deleted]
     won: Keys = set()
     won_upserts: Keys = set()
-    conflicts: Keys = set()
+    conflicts: Conflicts = {}
     if upserts:
         records = await conn.fetch(statements.upsert, _json([m.row for m in upserts]))
         won_upserts = {(r[0], r[1]) for r in records}
@@ -116,7 +128,7 @@ async def _write_records(
         lost = [m.row for m in upserts if (m.change.org_id, m.change.zoho_id) not in won_upserts]
         if lost:
             records = await conn.fetch(statements.conflicts, _json(lost))
-            conflicts = {(r[0], r[1]) for r in records}
+            conflicts = {(r[0], r[1]): r[2] for r in records}
     won_deletes: Keys = set()
     if deletes:
         records = await conn.fetch(statements.delete, _json([m.row for m in deletes]))
@@ -168,7 +180,7 @@ def _stored_stock(rows: list[asyncpg.Record]) -> Version:
 
 async def _write_stock(
     conn: DbConnection, spec: MirrorSpec, items: list[MappedChange]
-) -> tuple[Keys, Keys]:
+) -> tuple[Keys, Conflicts]:
     statements = stock_statements(spec)
     orgs = [m.change.org_id for m in items]
     ids = [m.change.zoho_id for m in items]
@@ -177,14 +189,15 @@ async def _write_stock(
     for record in await conn.fetch(statements.state, orgs, ids):
         stored[(record["org_id"], record["item_id"])].append(record)
     won: Keys = set()
-    conflicts: Keys = set()
+    conflicts: Conflicts = {}
     for m in items:
         key = (m.change.org_id, m.change.zoho_id)
-        outcome = verdict(version_of(m), _stored_stock(stored.get(key, [])))
+        current = _stored_stock(stored.get(key, []))
+        outcome = verdict(version_of(m), current)
         if outcome == "win":
             won.add(key)
         elif outcome == "conflict":
-            conflicts.add(key)
+            conflicts[key] = current.observed_at
     winners = [
         m
         for m in items
@@ -229,7 +242,7 @@ async def apply_changes(conn: DbConnection, mapped: Sequence[MappedChange]) -> W
     by_spec: dict[MirrorSpec, list[int]] = defaultdict(list)
     for index in sorted(winners.values(), key=lambda i: mapped[i].change.key):
         by_spec[mapped[index].spec].append(index)
-    outcome = WriteOutcome(conflicts=conflicts)
+    outcome = WriteOutcome(conflicts=set(conflicts), seen_at=conflicts)
     for spec, indices in by_spec.items():
         items = [mapped[i] for i in indices]
         if spec.kind == "stock":
@@ -242,6 +255,7 @@ async def apply_changes(conn: DbConnection, mapped: Sequence[MappedChange]) -> W
                 outcome.applied.add(i)
             elif key in clashed:
                 outcome.conflicts.add(i)
+                outcome.seen_at[i] = clashed[key]
     return outcome
 
 
