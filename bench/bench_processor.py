@@ -24,6 +24,7 @@ import os
 import statistics
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -68,6 +69,11 @@ class Rec:
     offset: int
     key: bytes | None
     value: bytes | None
+
+
+def _org(label: str) -> str:
+    """A Zoho-style (numeric) organization id per label, so runs never share rows."""
+    return str(90_000_000_000 + zlib.crc32(f"{label}-{uuid.uuid4()}".encode()))
 
 
 def _events(org: str, count: int) -> list[EventEnvelope]:
@@ -199,7 +205,7 @@ async def _end_to_end(
     topics = TopicSettings(events=f"bench.{suffix}.events", sync_requests=f"bench.{suffix}.req",
                            dead_letters=f"bench.{suffix}.dlq")  # fmt: skip
     await ensure_topics(BOOTSTRAP, {topics.events: 3, topics.dead_letters: 1})
-    org = f"bench-{suffix}"
+    org = _org(f"bench-{suffix}")
     events = _events(org, count)
     app = create_app(_settings(url, topics))
     if rate is None:  # backlog first, then time the drain
@@ -229,7 +235,7 @@ async def _kafka_round_trip(rate: float, count: int) -> list[float]:
     await consumer.start()
     await asyncio.sleep(3)
     delays: list[float] = []
-    producing = asyncio.create_task(_publish(topic, _events("rtt", count), rate))
+    producing = asyncio.create_task(_publish(topic, _events(_org("rtt"), count), rate))
     try:
         while len(delays) < count:
             batch = await consumer.getmany(timeout_ms=20)
@@ -257,14 +263,14 @@ async def run() -> None:
         apply_migrations(url)
         pool = await create_pool(url, max_size=5)
         try:
-            size = statistics.mean(len(e.to_bytes()) for e in _events("x", 50))
+            size = statistics.mean(len(e.to_bytes()) for e in _events(_org("x"), 50))
             print(
                 f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} events"
             )
             copies, writes = [], []
             for n in range(ROUNDS):
-                copies.append(await _copy_baseline(url, _events(f"copy{n}", EVENTS)))
-                writes.append(await _write_path(pool, _events(f"write{n}", EVENTS)))
+                copies.append(await _copy_baseline(url, _events(_org(f"copy{n}"), EVENTS)))
+                writes.append(await _write_path(pool, _events(_org(f"write{n}"), EVENTS)))
             ratio = statistics.median(w / c for w, c in zip(writes, copies, strict=True))
             copy_eps, write_eps = statistics.median(copies), statistics.median(writes)
             print(f"baseline raw COPY (mirror rows only):    {copy_eps:9.0f} events/s (median)")
