@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 import asyncpg
 
@@ -53,6 +53,7 @@ OPERATIONS: Final = {
 """HTTP method → the OPERATION part of a Zoho scope (``ZohoBooks.invoices.READ``)."""
 
 _RESOURCE: Final = re.compile(r"^[a-z_]{1,40}$")
+_ALLOWED: Final = "allowed"
 
 Probe = Callable[["CallKind"], Awaitable[bool | None]]
 """Tries the failing token on an allowed kind: True it works, False refused, None can't tell."""
@@ -125,9 +126,9 @@ class ScopeVerdicts:
             if self.denied(kind):
                 return False
             stored = await self._lookup(kind)
-            if stored is True and not young:
+            if stored == _ALLOWED and not young:
                 return True
-            if isinstance(stored, float):  # another replica's verdict: keep its expiry
+            if isinstance(stored, float):  # another replica's denial: keep its expiry
                 self._denied_until[kind] = asyncio.get_running_loop().time() + stored
                 return False
             target = await self._probe_target(kind)
@@ -164,11 +165,11 @@ class ScopeVerdicts:
             allowed,
         )
 
-    async def _lookup(self, kind: CallKind) -> bool | float | None:
-        """The shared verdict: True allowed; denied: the seconds the denial has left; None
-        unknown or a denial past its TTL."""
+    async def _lookup(self, kind: CallKind) -> Literal["allowed"] | float | None:
+        """The shared verdict: allowed; denied, as the seconds the denial has left; or None
+        (unknown, or a denial past its TTL)."""
         if kind in self._allowed:
-            return True
+            return _ALLOWED
         if self._pool is None:
             return None
         row = await self._run(
@@ -186,7 +187,7 @@ class ScopeVerdicts:
             return None
         if row["allowed"]:
             self._allowed.add(kind)
-            return True
+            return _ALLOWED
         left = self._ttl - float(row["age"])
         return left if left > 0 else None
 
