@@ -35,9 +35,7 @@ def test_depth_counts_each_container_and_stops_at_the_limit() -> None:
         (r'{"k\u0000": 1}', "U+0000", False),
     ],
 )
-def test_json_that_cannot_travel_unchanged_is_refused(
-    text: str, says: str, storable: bool
-) -> None:
+def test_json_that_cannot_travel_unchanged_is_refused(text: str, says: str, storable: bool) -> None:
     with pytest.raises(UnsafeJsonError, match=re.escape(says)) as info:
         parse_json(text)
     assert info.value.storable is storable
@@ -51,7 +49,7 @@ def test_values_built_in_python_are_held_to_the_same_rules() -> None:
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "{", "[1,]", "01", '"\x01"'])
 def test_text_that_is_not_json_is_a_plain_value_error_naming_the_place(text: str) -> None:
-    with pytest.raises(ValueError, match="not valid JSON: .* at line 1 column") as info:
+    with pytest.raises(ValueError, match=r"not valid JSON: .* at line 1 column") as info:
         parse_json(text)
     assert not isinstance(info.value, UnsafeJsonError)
 
