@@ -58,6 +58,14 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
     secretKeyRef:
       name: {{ required "zohoProxy.tokenEncryption.existingSecret is required" $values.tokenEncryption.existingSecret }}
       key: {{ $values.tokenEncryption.key }}
+{{- /* Previous keys, still accepted for reading stored tokens: rotating the key is adding
+       this key to the same Secret (see the zoho-proxy README), no values change. */}}
+- name: ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.tokenEncryption.existingSecret }}
+      key: ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS
+      optional: true
 {{- end }}
 {{- if eq .component "bulk-sync-operator" }}
 - name: BULK_SYNC_API_URL

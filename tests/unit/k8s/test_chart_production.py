@@ -132,7 +132,8 @@ def test_credentials_only_by_secret_reference_and_only_where_needed(
 ) -> None:
     zoho = {"ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN"}
     webhooks = {"WEBHOOK_SECRETS", "INGEST_WEBHOOK_HMAC_SECRETS"}
-    secret_names = {*zoho, *webhooks, "DATABASE_URL", "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY"}
+    proxy_keys = {"ZOHO_PROXY_TOKEN_ENCRYPTION_KEY", "ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS"}
+    secret_names = {*zoho, *webhooks, "DATABASE_URL", *proxy_keys}
     for doc, _, container in containers(production):
         env = env_of(container)
         for name in secret_names & set(env):
@@ -142,6 +143,7 @@ def test_credentials_only_by_secret_reference_and_only_where_needed(
         # zoho-proxy is the only holder of Zoho credentials; only ingest sees webhook secrets.
         assert (zoho <= set(env)) == (owner == "tds-zoho-proxy"), owner
         assert (webhooks <= set(env)) == (owner == "tds-ingest"), owner
+        assert (proxy_keys <= set(env)) == (owner == "tds-zoho-proxy"), owner
     for config in by_kind(production, "ConfigMap").values():
         assert not secret_names & set(config.get("data", {}))
 

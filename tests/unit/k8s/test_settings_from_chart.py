@@ -36,6 +36,7 @@ SECRET_VALUES = {
     "ZOHO_CLIENT_SECRET": "0123456789abcdef0123456789abcdef01234567",
     "ZOHO_REFRESH_TOKEN": "1000." + "a" * 32 + "." + "b" * 32,
     "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS": Fernet.generate_key().decode(),
 }
 SETTINGS: dict[str, type[BaseSettings]] = {
     "tds-ingest": IngestSettings,
@@ -137,6 +138,10 @@ def test_each_service_gets_its_own_settings(
     proxy = settings_for(monkeypatch, dev, "tds-zoho-proxy")
     assert proxy.zoho_accounts_url == proxy.zoho_api_base_url == "http://tds-zoho-sim.tds.svc:8090"
     assert proxy.zoho_refresh_token.get_secret_value() == SECRET_VALUES["ZOHO_REFRESH_TOKEN"]
+    assert proxy.token_keys() == [
+        SECRET_VALUES[name].encode()
+        for name in ("ZOHO_PROXY_TOKEN_ENCRYPTION_KEY", "ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS")
+    ]
     sim = settings_for(monkeypatch, dev, "tds-zoho-sim")
     assert sim.webhooks.url_template.startswith("http://tds-ingest.tds-dev.svc:8001/")
     assert sim.webhooks.query == {"token": SECRET_VALUES["WEBHOOK_SECRETS"]}
