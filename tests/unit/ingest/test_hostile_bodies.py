@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -215,3 +216,18 @@ def _webhooks_counted(reason: str) -> float:
     status = "500" if reason == "internal_error" else "499"
     labels = {"entity": "products", "status_code": status, "reason": reason}
     return REGISTRY.get_sample_value("tds_ingest_webhooks_total", labels) or 0.0
+
+
+async def test_bad_utf8_in_a_form_field_is_400_not_silently_replaced(
+    client: httpx.AsyncClient, publisher: SerializingPublisher
+) -> None:
+    # %FF is not UTF-8: decoding it leniently would publish U+FFFD in place of what was sent.
+    form_json = quote(_with_field('"x"').decode()).replace("%22x%22", "%22%FF%22")
+    response = await client.post(
+        PATH,
+        content=f"JSONString={form_json}".encode(),
+        headers={"X-TDS-Webhook-Token": TOKEN, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "malformed_payload"
+    assert publisher.values == []
