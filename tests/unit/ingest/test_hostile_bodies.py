@@ -101,7 +101,9 @@ def _assert_decodes_as_sent(value: bytes, body: bytes) -> None:
     assert item.envelope.payload == json.loads(body)["item"]
 
 
-@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH, 150, 200, 230, 255, 256, 300, 1000, 100_000])
+@pytest.mark.parametrize(
+    "depth", [MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 150, 200, 230, 255, 256, 300, 1000, 100_000]
+)
 async def test_deep_nesting_is_400_or_decodes_in_the_processor(
     client: httpx.AsyncClient, publisher: SerializingPublisher, depth: int
 ) -> None:
