@@ -44,6 +44,10 @@ class RunContext:
     detail_calls: int = 0
     """Detail reads spent so far (checkpointed, so a resumed run keeps its cap)."""
     detail_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    list_source: str | None = None
+    """List from this Zoho product only (``inventory`` for the items Books lacks)."""
+    checkpoint_key: str | None = None
+    """Where the run's checkpoint keeps this listing's state (default: the entity)."""
 
     @property
     def lane(self) -> str:
@@ -114,7 +118,8 @@ async def commit_page(
             if ctx.mode == "full":
                 await runs.mark_seen(conn, ctx.run_id, ctx.entity, page.seen)
             progress = Progress(listed, handled - failed, failed, api_calls)
-            await runs.save_progress(conn, ctx.run_id, ctx.entity, state, progress, source)
+            key = ctx.checkpoint_key or ctx.entity
+            await runs.save_progress(conn, ctx.run_id, key, state, progress, source)
             for message in page.errors[-20:]:
                 await runs.append_error(conn, ctx.run_id, truncate(message, 500))
     except CONNECTION_ERRORS as exc:

@@ -28,6 +28,7 @@ from bulk_sync import metrics, runs, sweep
 from bulk_sync.completeness import record_details_pending
 from bulk_sync.context import RunContext
 from bulk_sync.details import complete_details, has_details
+from bulk_sync.inventory_only import lists_inventory_too, sync_inventory_only
 from bulk_sync.listing import sync_listed
 from bulk_sync.models import SyncCommand
 from bulk_sync.proxy import ProxyClient, StopRequested
@@ -153,6 +154,9 @@ class RunExecutor:
                         since = await runs.high_water(conn, ctx.org_id, ctx.entity)
                 state.setdefault("since", since.isoformat() if since else None)
             await sync_listed(ctx, state, since)
+        if lists_inventory_too(ctx.entity, command.mode):
+            await sync_inventory_only(ctx, parse_zoho_timestamp(command.since) if command.since
+                                      else None)  # fmt: skip
         if command.mode != "selective" and has_details(ctx.entity):
             state["details_pending"] = await complete_details(ctx, state)
         if command.mode == "incremental" and ctx.entity == "stock":

@@ -36,6 +36,8 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
         params = cursor.params(s.per_page, s.cursor_overlap_seconds)
         if filter_by:
             params["filter_by"] = filter_by  # else Zoho may list active records only
+        if ctx.list_source:
+            params["source"] = ctx.list_source
         result = PageResult()  # before the list call: its records are no older than read_at
         page = await ctx.proxy.list_page(ctx.entity, ctx.org_id, params, ctx.lane)
         keyed: dict[str, tuple[dict[str, Any], datetime | None]] = {}

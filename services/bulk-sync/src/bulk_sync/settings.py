@@ -87,6 +87,11 @@ class SyncSettings(BaseModel):
     its list did not bring (a stock movement may not bump the item, UNCONFIRMED), stalest
     first, within the bulk lane's share of the day. 20 calls = 2,000 items per run; 0: off;
     None: as far as the day's budget goes."""
+    verify_max_calls: int | None = Field(2, ge=0)
+    """List pages (``per_page`` records each, sorted by ``created_time``) an incremental run
+    compares with the mirror, continuing where the last run stopped; rows that differ are
+    repaired (``tds_mirror_drift_rows``). Always within the bulk lane's share of the day; None:
+    the whole list when the budget allows; 0: off."""
     detail_concurrency: int = Field(4, ge=1, le=10)
     """Detail reads in flight; the proxy enforces Zoho's in-flight cap on top."""
     itemdetails_chunk: int = Field(100, ge=1, le=200)

@@ -171,10 +171,17 @@ class Budget:
         """The budget row a product spends from: its own, or Books' when Zoho shares them."""
         return "books" if self._settings.shared_product_pools else product
 
+    def per_minute(self, product: str) -> int:
+        """Calls per window of the product's pool (Inventory may have its own limit)."""
+        s = self._settings
+        if self.pool_of(product) == "inventory" and s.inventory_per_minute_limit is not None:
+            return s.inventory_per_minute_limit
+        return s.per_minute_limit
+
     def limits(self, product: str) -> Limits:
         s = self._settings
         return Limits(
-            per_window=s.per_minute_limit,
+            per_window=self.per_minute(product),
             window_seconds=s.window_seconds,
             margin_seconds=s.window_margin_seconds,
             max_in_flight=s.max_in_flight,

@@ -51,12 +51,14 @@ async def _first_source(
     org_id: str,
     lane: Lane,
     params: Params = (),
+    products: tuple[str, ...] | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
-    """Ask the entity's products in priority order; the first that has ``path`` answers.
+    """Ask the entity's products (or the given ones) in priority order; the first that has
+    ``path`` answers.
 
     Returns the product and Zoho's successful body, or None when no source has it.
     """
-    for product in spec.products:
+    for product in products or spec.products:
         response = await client.call(product, "GET", path, org_id=org_id, lane=lane, params=params)
         if is_not_found(response):
             logger.debug("%s not in %s", path, product)
@@ -83,12 +85,32 @@ async def read_record(
     return {"entity": entity, "source": product, "organization_id": org_id, "record": record}
 
 
+def list_sources(spec: EntitySpec, source: str | None) -> tuple[str, ...]:
+    """The products a list may come from: all of the entity's, or the one asked for (e.g.
+    Inventory's list of products, which also holds items Books lacks)."""
+    if source is None:
+        return spec.products
+    if source not in spec.products:
+        raise NotFoundError(f"{spec.name} are not listed by Zoho {source}")
+    return (source,)
+
+
 async def read_page(
-    client: ZohoClient, entity: str, params: Params, *, org_id: str, lane: Lane
+    client: ZohoClient,
+    entity: str,
+    params: Params,
+    *,
+    org_id: str,
+    lane: Lane,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    """``GET /v1/{entity}``: one page of the list from the entity's primary source."""
+    """``GET /v1/{entity}``: one page of the list from the entity's primary source (or the
+    ``source`` asked for)."""
     spec = entity_spec(entity)
-    found = await _first_source(client, spec, spec.path, org_id=org_id, lane=lane, params=params)
+    products = list_sources(spec, source)
+    found = await _first_source(
+        client, spec, spec.path, org_id=org_id, lane=lane, params=params, products=products
+    )
     if found is None:
         raise NotFoundError(f"{entity} list not available in Zoho {' or '.join(spec.products)}")
     product, body = found

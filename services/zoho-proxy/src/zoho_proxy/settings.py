@@ -132,6 +132,10 @@ class Settings(ServiceSettings):
     """Daily calls the bulk lane may never touch: kept for live (webhook) traffic."""
     per_minute_limit: int = Field(100, ge=1)
     """Calls per organization and product per window (Zoho: 100 per minute)."""
+    inventory_per_minute_limit: int | None = Field(None, ge=1)
+    """Inventory's own calls per window, when it differs from Books' (Zoho documents 100 for
+    both, docs/zoho-api.md "Rate limits"); None: ``per_minute_limit``. With shared product
+    pools the Books limit applies to both."""
     window_seconds: float = Field(60.0, gt=0)
     """Length of the rate window (shortened in tests)."""
     window_margin_seconds: float = Field(0.25, ge=0)

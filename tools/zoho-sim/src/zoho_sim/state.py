@@ -77,6 +77,7 @@ class SimState:
                 tz=org.tz,
                 currency_code=org.currency_code,
                 scale=scale,
+                inventory_only_items=self.settings.inventory_only_items,
             )
             tables = {path: Table(spec, ctx, self.scale[path]) for path, spec in SPECS.items()}
             self.orgs[org.organization_id] = Org(org, ctx, tables, is_default=position == 0)

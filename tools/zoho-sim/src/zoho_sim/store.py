@@ -161,9 +161,11 @@ class Table:
         modified_since: float | None,
         inclusive: bool,
         filter_by: str,
+        books: bool = False,
     ) -> list[str]:
-        """Ids in list order after the ``last_modified_time`` and ``filter_by`` filters."""
-        cache_key = (column, descending, modified_since, inclusive, filter_by)
+        """Ids in list order after the ``last_modified_time`` and ``filter_by`` filters;
+        ``books``: without the Inventory-only items Books does not have."""
+        cache_key = (column, descending, modified_since, inclusive, filter_by, books)
         cached = self._views.get(cache_key)
         if cached is not None:
             return cached
@@ -177,12 +179,23 @@ class Table:
                 for record_id in ids
                 if status_matches(self.spec, self._filter_fields(record_id, filter_by), filter_by)
             ]
+        if books and self.entity == "items":
+            ids = [record_id for record_id in ids if not self.inventory_only(record_id)]
         if descending:
             ids.reverse()
         if len(self._views) >= _VIEW_CACHE_SIZE:
             self._views.clear()
         self._views[cache_key] = ids
         return ids
+
+    def inventory_only(self, record_id: str) -> bool:
+        """An item Books does not have (from the index for unchanged seeded items: cheap)."""
+        if record_id not in self._overrides:
+            index = self._seeded_index(record_id)
+            if index is not None:
+                return self.ctx.inventory_only(index)
+        record = self.get(record_id)
+        return bool(record and record.get("is_combo_product"))
 
     def _filter_fields(self, record_id: str, filter_by: str) -> Record:
         """What ``filter_by`` reads: from the index for unchanged seeded records (cheap), else

@@ -55,6 +55,13 @@ class OrgContext:
     """The org's time zone (offsets follow daylight saving time) or a fixed offset."""
     currency_code: str
     scale: tuple[tuple[str, int], ...]
+    inventory_only_items: int = 0
+    """The last N seeded items exist only in Inventory (composite items)."""
+
+    def inventory_only(self, index: int) -> bool:
+        """Whether the seeded item at ``index`` is an Inventory-only (composite) item."""
+        count = self.count("items")
+        return count - self.inventory_only_items <= index < count
 
     @functools.cached_property
     def _counts(self) -> dict[str, int]:

@@ -135,6 +135,8 @@ def gen_item(ctx: OrgContext, rng: random.Random, i: int) -> Record:
         "custom_fields": [],
         "custom_field_hash": {},
     }
+    if ctx.inventory_only(i):
+        record.update({"is_combo_product": True, "item_type": "inventory"})
     if tracked:
         vendor = (i * 10 + 7) % max(ctx.count("contacts"), 1)
         has_vendor = ctx.count("contacts") > 0 and contact_is_vendor(vendor)

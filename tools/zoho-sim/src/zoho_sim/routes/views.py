@@ -130,6 +130,7 @@ def list_body(
         modified_since=since,
         inclusive=api.last_modified_inclusive,
         filter_by=filter_by,
+        books=product == "books",
     )
     start = (page - 1) * per_page
     rows = []
@@ -152,9 +153,18 @@ def list_body(
     }
 
 
+def _books_lacks(org: Org, spec: EntitySpec, product: str, record_id: str) -> bool:
+    """An Inventory-only (composite) item asked of Books."""
+    return (
+        product == "books"
+        and spec.path == "items"
+        and org.tables["items"].inventory_only(record_id)
+    )
+
+
 def detail_body(org: Org, spec: EntitySpec, product: str, record_id: str) -> dict[str, Any]:
     record = org.tables[spec.path].get(record_id)
-    if record is None:
+    if record is None or _books_lacks(org, spec, product, record_id):
         raise not_found(spec.label)
     layout = org.settings.stock_layout
     return {spec.detail_key: shape(spec, record, product, detail=True, stock_layout=layout)}
@@ -171,7 +181,7 @@ def itemdetails_body(org: Org, product: str, params: Mapping[str, str]) -> dict[
     items = []
     for record_id in ids:
         record = table.get(record_id)
-        if record is not None:
+        if record is not None and not _books_lacks(org, spec, product, record_id):
             layout = org.settings.stock_layout
             items.append(shape(spec, record, product, detail=True, stock_layout=layout))
     return {"items": items}

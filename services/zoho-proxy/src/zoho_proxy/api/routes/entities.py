@@ -29,11 +29,15 @@ async def get_record(
 async def list_records(
     entity: str, request: Request, state: StateDep, org: OrgDep
 ) -> dict[str, Any]:
-    """One page of an entity's list with Zoho's page_context (lane default: bulk)."""
+    """One page of an entity's list with Zoho's page_context (lane default: bulk);
+    ``?source=inventory`` lists from that product only."""
     routing.entity_spec(entity)
+    source = request.query_params.get("source")
     lane = lane_from(request, "bulk")
     params = query_pairs(
         [(k, v) for k, v in request.query_params.multi_items() if k in routing.LIST_PARAMS]
     )
     with caller_deadline(request):
-        return await routing.read_page(state.client, entity, params, org_id=org, lane=lane)
+        return await routing.read_page(
+            state.client, entity, params, org_id=org, lane=lane, source=source
+        )
