@@ -48,3 +48,9 @@ async def record_details_pending(
         "UPDATE tds_sync_runs SET details_pending = $2 WHERE id = $1", run_id, pending
     )
     metrics.DETAILS_PENDING.labels(org_id, entity).set(pending)
+
+
+async def record_drift(conn: DbConnection, run_id: uuid.UUID, entity: str, rows: int) -> None:
+    """The run's record and the gauge: mirror rows its verification found different."""
+    await conn.execute("UPDATE tds_sync_runs SET drift_rows = $2 WHERE id = $1", run_id, rows)
+    metrics.DRIFT_ROWS.labels(entity).set(rows)

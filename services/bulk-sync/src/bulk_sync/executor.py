@@ -25,7 +25,7 @@ import asyncpg
 
 from bulk_sync import held as held_sweeps
 from bulk_sync import metrics, runs, sweep
-from bulk_sync.completeness import record_details_pending
+from bulk_sync.completeness import record_details_pending, record_drift
 from bulk_sync.context import RunContext
 from bulk_sync.details import complete_details, has_details
 from bulk_sync.inventory_only import lists_inventory_too, sync_inventory_only
@@ -35,6 +35,7 @@ from bulk_sync.proxy import ProxyClient, StopRequested
 from bulk_sync.selective import sync_selected
 from bulk_sync.settings import SyncSettings
 from bulk_sync.stock_refresh import refresh_stock
+from bulk_sync.verify import verifies, verify
 from tds_common.catalogue import ENTITIES
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import PermanentError, TransientError, UpstreamUnavailableError, truncate
@@ -157,6 +158,8 @@ class RunExecutor:
         if lists_inventory_too(ctx.entity, command.mode):
             await sync_inventory_only(ctx, parse_zoho_timestamp(command.since) if command.since
                                       else None)  # fmt: skip
+        if verifies(ctx.entity, command.mode):
+            state["drift_rows"] = await verify(ctx, state)
         if command.mode != "selective" and has_details(ctx.entity):
             state["details_pending"] = await complete_details(ctx, state)
         if command.mode == "incremental" and ctx.entity == "stock":
@@ -170,6 +173,8 @@ class RunExecutor:
             if "details_pending" in state:
                 await record_details_pending(conn, ctx.run_id, ctx.org_id, ctx.entity,
                                              state["details_pending"])  # fmt: skip
+            if "drift_rows" in state:
+                await record_drift(conn, ctx.run_id, ctx.entity, state["drift_rows"])
             if decision is not None and not decision.held:
                 state["deleted"] = await sweep.delete(conn, ctx, decision)
                 if decision.verified:

@@ -1,0 +1,187 @@
+"""The verifier: a budgeted comparison of mirror rows with Zoho, repairing what differs.
+
+Zoho never retries a webhook, and an incremental run only sees what changed after its
+high-water mark: an old record the mirror lost (or marks deleted by mistake), a row whose
+columns were written wrong, or a deletion whose webhook was dropped stay wrong until the next
+full run. So every incremental run of products, customers, invoices, bills, credit notes and
+price lists also verifies: it lists pages of Zoho's list sorted by ``created_time`` (a stable
+order) and compares them with the mirror. A page's record differs when its row is missing or
+deleted, carries another version, or holds another value in a typed column's Zoho field; the
+listed record is then written (a read, which wins at the stored version). Rows created inside
+the page's ``created_time`` range but not listed are read once in detail: a record Zoho no
+longer has is marked deleted at its stored version.
+
+Each run verifies ``verify_max_calls`` pages at most (None: as many as the budget allows, i.e.
+everything), within the bulk lane's share of today's budget minus ``detail_headroom_calls``,
+continuing where the previous run stopped and wrapping around at the end: a sample per run when
+the budget is short, the whole list when it allows. What it found is ``drift_rows`` on the run
+and ``tds_mirror_drift_rows{entity}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import httpx
+
+from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from bulk_sync.cursor import record_time
+from tds_common.catalogue import get_entity
+from tds_common.events import parse_zoho_timestamp
+from tds_common.mirror import Change, DbConnection, MirrorSpec, get_spec
+
+logger = logging.getLogger(__name__)
+
+VERIFIED: Final = frozenset(
+    {"products", "customers", "invoices", "bills", "credit-notes", "prices"}
+)
+LANE: Final = "bulk"
+
+
+def verifies(entity: str, mode: str) -> bool:
+    return mode == "incremental" and entity in VERIFIED
+
+
+async def _pages_allowed(ctx: RunContext, spent: int) -> int:
+    cap = ctx.settings.verify_max_calls
+    left = None if cap is None else max(0, cap - spent)
+    product = get_entity(ctx.entity).products[0]
+    try:
+        share = await ctx.proxy.bulk_share_left(ctx.org_id, product)
+    except (httpx.HTTPError, ValueError) as exc:
+        logger.warning("zoho-proxy's budget unreadable (%s): no verification now", exc)
+        return 0
+    if share is not None:
+        share = max(0, share - ctx.settings.detail_headroom_calls)
+    known = [n for n in (left, share) if n is not None]
+    return min(known) if known else 1
+
+
+async def _start_page(conn: DbConnection, ctx: RunContext) -> int:
+    """Where the previous completed run's verification stopped (1 the first time)."""
+    value = await conn.fetchval(
+        "SELECT (checkpoint -> $2::text ->> 'verify_next_page')::int FROM tds_sync_runs "
+        "WHERE org_id = $1 AND entity_type = $2 AND status = 'completed' "
+        "AND checkpoint -> $2::text ? 'verify_next_page' ORDER BY completed_at DESC LIMIT 1",
+        ctx.org_id, ctx.entity,
+    )  # fmt: skip
+    return int(value) if isinstance(value, int) and value >= 1 else 1
+
+
+def _fields(spec: MirrorSpec) -> tuple[str, ...]:
+    """The Zoho fields the typed columns read (what people query)."""
+    return tuple(field for column in spec.columns for field in column.sources)
+
+
+def differs(spec: MirrorSpec, listed: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+    """Whether a listed record and its stored row disagree (pure)."""
+    if stored is None or stored["deleted_at"] is not None:
+        return True
+    if record_time(listed) != stored["zoho_last_modified_time"]:
+        return True
+    raw = stored["raw"] or {}
+    return any(field in listed and raw.get(field) != listed[field] for field in _fields(spec))
+
+
+async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
+    """Verify pages within the allowance; returns the rows found different (and repaired)."""
+    if state.get("verified"):  # a resumed run: verified before its crash
+        return int(state.get("drift_rows") or 0)
+    spec = get_spec(ctx.entity)
+    id_field = get_entity(ctx.entity).id_field
+    async with ctx.pool.acquire() as conn:
+        page_no = int(state.get("verify_page") or await _start_page(conn, ctx))
+    first_page, spent, ends = page_no, 0, 0
+    drift = int(state.get("drift_rows") or 0)
+    while ends < 2 and await _pages_allowed(ctx, spent) > 0:
+        calls = ctx.proxy.calls
+        result = PageResult()
+        page = await ctx.proxy.list_page(ctx.entity, ctx.org_id, _params(ctx, page_no), LANE)
+        spent += 1
+        listed = {i: r for r in page.records if (i := record_id(r, id_field)) is not None}
+        async with ctx.pool.acquire() as conn:
+            stored = await _stored(conn, spec, ctx.org_id, list(listed))
+            missing = await _unlisted(conn, spec, ctx.org_id, page.records, set(listed))
+        for zoho_id, record in listed.items():
+            if differs(spec, record, stored.get(zoho_id)):
+                drift += 1
+                result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, page.source))
+        drift += await _confirm_gone(ctx, missing, result)
+        spent += len(missing)
+        ends += not page.has_more
+        page_no = page_no + 1 if page.has_more else 1
+        state["verify_page"] = page_no
+        state["drift_rows"] = drift
+        await commit_page(ctx, result, state, listed=0, handled=0,
+                          api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+        if page_no == first_page:
+            break  # the whole list, once
+    state["verify_next_page"] = page_no
+    if drift:
+        logger.warning("verification found %d %s rows of org %s different from Zoho; "
+                       "repaired", drift, ctx.entity, ctx.org_id)  # fmt: skip
+    state["verified"] = True
+    return drift
+
+
+def _params(ctx: RunContext, page_no: int) -> dict[str, str]:
+    params = {"page": str(page_no), "per_page": str(ctx.settings.per_page),
+              "sort_column": "created_time", "sort_order": "A"}  # fmt: skip
+    filter_by = ctx.settings.list_filter_by.get(ctx.entity)
+    if filter_by:
+        params["filter_by"] = filter_by
+    return params
+
+
+async def _stored(
+    conn: DbConnection, spec: MirrorSpec, org_id: str, ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    records = await conn.fetch(
+        f"SELECT {spec.id_column} AS id, raw, zoho_last_modified_time, deleted_at "
+        f"FROM {spec.table} WHERE org_id = $1 AND {spec.id_column} = ANY($2::text[])",
+        org_id, ids,
+    )  # fmt: skip
+    return {r["id"]: dict(r) for r in records}
+
+
+async def _unlisted(
+    conn: DbConnection, spec: MirrorSpec, org_id: str, records: list[dict[str, Any]],
+    listed: set[str],
+) -> list[tuple[str, datetime | None]]:  # fmt: skip
+    """Live rows created strictly inside the page's created_time range that it did not list."""
+    if "created_time" not in {c.name for c in spec.columns}:
+        return []
+    times = [t for r in records if (t := _created(r)) is not None]
+    if len(times) < 2:
+        return []
+    rows = await conn.fetch(
+        f"SELECT {spec.id_column} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
+        f"WHERE org_id = $1 AND deleted_at IS NULL AND created_time > $2 AND created_time < $3 "
+        f"AND {spec.id_column} <> ALL($4::text[])",
+        org_id, min(times), max(times), list(listed),
+    )  # fmt: skip
+    return [(r["id"], r["modified"]) for r in rows]
+
+
+def _created(record: dict[str, Any]) -> datetime | None:
+    try:
+        return parse_zoho_timestamp(record.get("created_time") or None)
+    except ValueError:
+        return None
+
+
+async def _confirm_gone(
+    ctx: RunContext, missing: list[tuple[str, datetime | None]], result: PageResult
+) -> int:
+    """Read each unlisted row's record; the ones Zoho no longer has are marked deleted."""
+    gone = 0
+    source = get_entity(ctx.entity).products[0]
+    for zoho_id, modified in missing:
+        read_at = datetime.now(UTC)
+        if await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, LANE) is None:
+            gone += 1
+            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, modified,
+                              observed_at=read_at, read=True))  # fmt: skip
+    return gone
