@@ -278,3 +278,22 @@ async def test_a_lease_shorter_than_a_proxy_call_is_refused_at_startup(
     with pytest.raises(ConfigurationError, match="LEASE_SECONDS must exceed"):
         async with make_bulk(proxy={"timeout_seconds": 10}):
             pass
+
+
+async def test_an_update_whose_answers_were_lost_is_found_applied_not_taken_for_a_conflict(
+    relay: BulkSync, zoho: Zoho, org: str
+) -> None:
+    customer = write("customers", "create", "erp-cust-8", {"contact_name": "Eight"})
+    created = await outcomes(relay.api, await submit(relay.api, customer))
+    before = await sim_writes(zoho)
+    # every PUT the proxy makes (it retries PUTs) is applied, then answered 500
+    await zoho.sim("PUT", "/_sim/write-faults", {"fail_after_apply_next": 4})
+    try:
+        rows = await outcomes(relay.api, await submit(relay.api, write(
+            "customers", "update", "erp-cust-8", {"contact_name": "Eight (ERP)"},
+            expected_last_modified_time=created[0]["result"]["last_modified_time"])))  # fmt: skip
+    finally:
+        await zoho.sim("PUT", "/_sim/write-faults", {"fail_after_apply_next": 0})
+    assert (rows[0]["status"], rows[0]["attempts"]) == ("applied", 2), rows
+    assert rows[0]["result"]["contact_name"] == "Eight (ERP)"
+    assert await applied_since(zoho, before) == {"PUT contacts": 4}, "no PUT after the read"

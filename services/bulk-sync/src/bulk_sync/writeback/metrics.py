@@ -12,6 +12,8 @@ from typing import Final
 
 from prometheus_client import Counter, Gauge
 
+from bulk_sync.writeback.shapes import WRITE_ENTITIES
+
 PREFIX: Final = "tds_writeback"
 
 OUTCOMES: Final = ("applied", "conflict", "rejected", "failed", "retried", "found")
@@ -28,3 +30,7 @@ OLDEST_PENDING = Gauge(
     f"{PREFIX}_oldest_pending_seconds",
     "Age of the oldest outbox write not yet applied, conflicted, rejected or failed (0: none)",
 )
+
+for _entity in WRITE_ENTITIES:  # every series exists from the start, so rate() and alerts see 0
+    for _outcome in OUTCOMES:
+        WRITES.labels(_entity, _outcome)
