@@ -60,7 +60,8 @@ async def test_the_next_full_run_restores_a_row_deleted_by_mistake(make_bulk: Ma
             "AND deleted_at IS NULL",
             bulk.org, invoice_id,
         )  # fmt: skip
-        assert lines == len((await bulk.zoho.record(bulk.org, "invoices", invoice_id))["line_items"])
+        in_zoho = await bulk.zoho.record(bulk.org, "invoices", invoice_id)
+        assert lines == len(in_zoho["line_items"])
         assert _records("customers", "written") - written == 1  # the restored row, no other
 
 
