@@ -233,3 +233,13 @@ async def test_bad_utf8_in_a_form_field_is_400_not_silently_replaced(
     assert response.status_code == 400, response.text
     assert response.json()["error_code"] == "malformed_payload"
     assert publisher.values == []
+
+
+async def test_a_utf8_byte_order_mark_before_the_json_is_tolerated(
+    client: httpx.AsyncClient, publisher: SerializingPublisher
+) -> None:
+    body = _with_field('"bom"')
+    response = await _post(client, b"\xef\xbb\xbf" + body)
+    assert response.status_code == 202, response.text
+    (value,) = publisher.values
+    _assert_decodes_as_sent(value, body)

@@ -36,6 +36,7 @@ from tds_common.events import parse_zoho_timestamp
 from tds_common.json_limits import UnsafeJsonError, parse_json
 
 FORM_JSON_FIELD: Final = "JSONString"
+UTF8_BOM: Final = b"\xef\xbb\xbf"
 ID_PATTERN: Final = r"^[0-9A-Za-z_-]{1,64}$"
 """Zoho ids are long numeric strings; ``:`` is excluded because it separates the Kafka key."""
 _ZOHO_TIMESTAMP: Final = re.compile(
@@ -94,7 +95,7 @@ def decode_document(body: bytes, kind: MediaType) -> Any:
             raise MalformedPayloadError(f"form body has more than one {FORM_JSON_FIELD} field")
         text: str | bytes = values[0]
     else:
-        text = body
+        text = body.removeprefix(UTF8_BOM)  # RFC 8259 lets a parser ignore it; some senders add it
     try:
         return parse_json(text)
     except UnsafeJsonError as exc:
