@@ -297,3 +297,18 @@ async def test_an_update_whose_answers_were_lost_is_found_applied_not_taken_for_
     assert (rows[0]["status"], rows[0]["attempts"]) == ("applied", 2), rows
     assert rows[0]["result"]["contact_name"] == "Eight (ERP)"
     assert await applied_since(zoho, before) == {"PUT contacts": 4}, "no PUT after the read"
+
+
+async def test_a_malformed_row_from_the_erp_fails_clearly_and_the_relay_goes_on(
+    relay: BulkSync, db_pool: asyncpg.Pool, org: str
+) -> None:
+    malformed = await db_pool.fetchval(
+        "INSERT INTO tds_outbox (org_id, entity, op, local_ref, payload, idempotency_key) "
+        "VALUES ($1, 'customers', 'create', 'erp-bad-row', $2::jsonb, 'bad-row-key') RETURNING id",
+        org, ["not", "an", "object"],
+    )  # fmt: skip
+    good = write("customers", "create", "erp-cust-9", {"contact_name": "Nine"})
+    rows = await outcomes(relay.api, [malformed, *await submit(relay.api, good)])
+    assert rows[0]["status"] == "failed" and "cannot send" in rows[0]["error"]
+    assert rows[0]["attempts"] == 1
+    assert rows[1]["status"] == "applied"

@@ -43,7 +43,7 @@ from bulk_sync.writeback.shapes import (
     with_key,
 )
 from bulk_sync.writeback.store import Write
-from tds_common.errors import TransientError
+from tds_common.errors import TransientError, UpstreamUnavailableError
 from tds_common.mirror import Change, MappingError, map_change, write_changes
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,12 @@ class Relay:
             return True
         except WriteSetupError as exc:
             outcome = Outcome("failed", "failed", error=str(exc))
+        except (asyncpg.PostgresError, OSError) as exc:  # our database, not the write
+            await self._transient(write, UpstreamUnavailableError(f"PostgreSQL: {exc}"))
+            return True
+        except Exception as exc:  # a row the relay cannot send (e.g. an ERP's malformed payload)
+            logger.exception("write %s cannot be sent", write.id)
+            outcome = Outcome("failed", "failed", error=f"cannot send: {type(exc).__name__}: {exc}")
         await self._commit(write, outcome)
         return True
 
