@@ -282,3 +282,19 @@ async def test_an_unreadable_stored_token_is_replaced_not_an_outage(database_url
         assert replica.state == "ok"
     assert accounts.calls == 2
     assert (REGISTRY.get_sample_value("tds_zoho_proxy_token_unreadable_total") or 0.0) > unreadable
+
+
+async def test_a_token_due_for_refresh_is_not_young(database_url: str) -> None:
+    # Young tokens refused by Zoho count as a missing scope; one past its refresh time may just
+    # have expired on its way to Zoho, so it is not young, whatever the minimum age says.
+    settings = proxy_settings(
+        database_url,
+        token_min_age_for_invalidation_seconds=600,
+        token_refresh_margin_seconds=3599.7,
+    )
+    async with managers(settings, minting(), 1) as (manager,):
+        token = await manager.get()
+        assert manager.is_young(token)
+        assert not manager.is_young("1000.another.token")
+        await asyncio.sleep(0.4)  # past its refresh time (0.3 s of freshness)
+        assert not manager.is_young(token)

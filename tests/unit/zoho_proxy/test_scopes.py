@@ -173,3 +173,19 @@ async def test_a_denial_lapses_after_its_ttl_and_is_checked_again() -> None:
     allowed.add("invoices")  # e.g. Zoho fixed a permission on its side
     assert await _get(client, "/invoices") == 200  # asked again: the denial has lapsed
     assert tokens.invalidated == []
+
+
+async def test_a_kind_zoho_answered_is_never_denied_on_a_guess() -> None:
+    # A young token refused where Zoho answered before, and nothing else to try it on: maybe a
+    # permission changed, maybe the token died on its way. No 403, and (the token being young)
+    # no mint either: Zoho's 401 goes back as it is.
+    dead: set[str] = set()
+    tokens = FakeTokens(invalidation_helps=False)  # what the minimum age answers
+    client, tokens, seen = _client(scoped({"contacts"}, dead=dead), tokens)
+    assert await _get(client, "/contacts") == 200
+    dead.add("token-1")
+    tokens.young.add("token-1")
+    assert await _get(client, "/contacts/5") == 401
+    assert tokens.invalidated == ["token-1"] and tokens.verified == [False]
+    assert await _get(client, "/contacts/6") == 401  # not remembered as denied
+    assert len(seen) == 3

@@ -8,7 +8,8 @@ product, resource = the path's first segment, operation = READ / CREATE / UPDATE
 
 1. a kind found ``denied`` less than ``scope_denial_ttl_seconds`` ago: a missing scope;
 2. a kind Zoho answered before (``allowed``): the scope covers it, so the token is dead,
-   unless the token was minted moments ago (then the organization's permissions changed: 3.);
+   unless the token was minted moments ago (then the organization's permissions may have
+   changed: 3.; with nothing to compare, the 401 is returned as it is and nothing minted);
 3. else the same token is tried once on an allowed kind (a one-record list read): if Zoho
    answers it, the token works and the scope is missing; if that is refused too, it is dead;
 4. with nothing allowed to try, the token's age decides: one minted less than
@@ -126,16 +127,19 @@ class ScopeVerdicts:
             if self.denied(kind):
                 return False
             stored = await self._lookup(kind)
-            if stored == _ALLOWED and not young:
-                return True
             if isinstance(stored, float):  # another replica's denial: keep its expiry
                 self._denied_until[kind] = asyncio.get_running_loop().time() + stored
                 return False
+            if stored == _ALLOWED and not young:
+                return True
             target = await self._probe_target(kind)
             alive = await probe(target) if target is not None else None
-            if alive is False:
-                return True
-            if alive is True or young:
+            if alive is not None:
+                if alive:
+                    await self.deny(kind)
+                return not alive
+            # Nothing to compare with. A kind Zoho answered before is never denied on a guess.
+            if young and stored != _ALLOWED:
                 await self.deny(kind)
                 return False
             return None

@@ -150,13 +150,17 @@ class TokenManager:
             return await self._load_or_mint()
 
     def is_young(self, token: str) -> bool:
-        """``token`` is the current one and was minted less than the minimum age ago: a 401
-        for it is not a dead token (see :mod:`zoho_proxy.scopes`)."""
+        """``token`` is the current one, was minted less than the minimum age ago and is not
+        due for refresh yet: a 401 for it is not a dead token (see :mod:`zoho_proxy.scopes`).
+        One past its refresh time may have expired on its way to Zoho (a slow call)."""
         cached = self._cached
         if cached is None or cached.token != token:
             return False
-        age = asyncio.get_running_loop().time() - cached.minted_loop_time
-        return age < self._settings.token_min_age_for_invalidation_seconds
+        now = asyncio.get_running_loop().time()
+        age = now - cached.minted_loop_time
+        return age < self._settings.token_min_age_for_invalidation_seconds and (
+            now < cached.fresh_until
+        )
 
     async def invalidate(self, token: str, *, verified: bool = False) -> bool:
         """Zoho answered 401 to ``token``. Returns whether a retry with a new token may help.
