@@ -13,14 +13,39 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import murmur2
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from processor.app import create_app
 from processor.settings import ConsumerSettings, Settings
-from tds_common.events import EventEnvelope
+from tds_common.events import EventEnvelope, event_key
 from tds_common.kafka import create_producer
 from tds_common.settings import TopicSettings
+
+TEST_PARTITIONS = 3
+"""Partitions of the ``topics`` fixture's events topic."""
+
+
+def new_id() -> str:
+    return str(260815000000000000 + uuid.uuid4().int % 10**12)
+
+
+def partition_of(org: str, entity: str, zoho_id: str) -> int:
+    """The partition Kafka's default partitioner gives the record's key."""
+    return int(murmur2(event_key(org, entity, zoho_id)) & 0x7FFFFFFF) % TEST_PARTITIONS
+
+
+def ids_on(org: str, entity: str, count: int, *, partition: int | None = None,
+           avoid: int | None = None) -> list[str]:  # fmt: skip
+    """New ids whose records land on ``partition`` (any, when None) and not on ``avoid``."""
+    ids: list[str] = []
+    while len(ids) < count:
+        candidate = new_id()
+        where = partition_of(org, entity, candidate)
+        if (partition is None or where == partition) and where != avoid:
+            ids.append(candidate)
+    return ids
 
 
 def new_org() -> str:

@@ -15,7 +15,10 @@ from tds_common.db import create_pool
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import (
     fully_committed,
+    ids_on,
+    new_id,
     new_org,
+    partition_of,
     processor_settings,
     publish,
     running_processor,
@@ -80,8 +83,11 @@ async def test_stats_show_the_backlog_and_count_dead_letters_and_retries_as_fail
     db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     org = new_org()
-    ids = [str(260815000000000000 + uuid.uuid4().int % 10**12) for _ in range(4)]
-    failing, poison, good = ids[0], ids[1], ids[2:]
+    failing = new_id()
+    # The others on other partitions than the failing record's: those must not wait.
+    home = partition_of(org, "products", failing)
+    poison = ids_on(org, "invoices", 1, avoid=home)[0]
+    good = ids_on(org, "customers", 2, avoid=home)
 
     def proxy(request: httpx.Request) -> httpx.Response:
         return httpx.Response(500, json={"error_code": "zoho_server_error"})

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections import Counter
 from typing import Any
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.partitioner import murmur2
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from processor.replay import Selection, replay
 from processor.settings import Settings
-from tds_common.events import event_key
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import (
     fully_committed,
+    ids_on,
+    new_id,
     new_org,
+    partition_of,
     partitions_of,
     processor_settings,
     publish,
@@ -35,28 +35,7 @@ from tests.unit.mirror import factories as f
 from tests.utils.polling import wait_until
 
 LIMIT_SECONDS = 30.0
-PARTITIONS = 3  # the ``topics`` fixture's events topic
 PRODUCER_MAX_REQUEST_BYTES = 1_048_576  # aiokafka's default, and the broker's message limit
-
-
-def _id() -> str:
-    return str(260815000000000000 + uuid.uuid4().int % 10**12)
-
-
-def _partition(org: str, entity: str, zoho_id: str) -> int:
-    """The partition Kafka's default partitioner gives the record's key."""
-    return int(murmur2(event_key(org, entity, zoho_id)) & 0x7FFFFFFF) % PARTITIONS
-
-
-def _ids(org: str, entity: str, count: int, *, partition: int | None = None,
-         avoid: int | None = None) -> list[str]:  # fmt: skip
-    ids: list[str] = []
-    while len(ids) < count:
-        candidate = _id()
-        p = _partition(org, entity, candidate)
-        if (partition is None or p == partition) and p != avoid:
-            ids.append(candidate)
-    return ids
 
 
 def _settings(database_url: str, bootstrap: str, topics: TopicSettings, **consumer: Any
@@ -87,10 +66,10 @@ async def test_a_record_failing_on_its_own_is_parked_after_bounded_attempts_and_
     db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     org = new_org()
-    failing = _id()
-    home = _partition(org, "products", failing)
-    behind = _ids(org, "products", 3, partition=home)  # queued after it on its partition
-    elsewhere = _ids(org, "products", 6, avoid=home)
+    failing = new_id()
+    home = partition_of(org, "products", failing)
+    behind = ids_on(org, "products", 3, partition=home)  # queued after it on its partition
+    elsewhere = ids_on(org, "products", 6, avoid=home)
     calls: Counter[str] = Counter()
     fixed = False
 
@@ -161,9 +140,9 @@ async def test_a_thin_read_waiting_on_zoho_holds_back_only_its_own_partition(
     db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     org = new_org()
-    thin = _id()
-    home = _partition(org, "stock", thin)
-    others = _ids(org, "customers", 8, avoid=home)
+    thin = new_id()
+    home = partition_of(org, "stock", thin)
+    others = ids_on(org, "customers", 8, avoid=home)
     zoho_answers = asyncio.Event()
     calls: Counter[str] = Counter()
 
@@ -201,7 +180,7 @@ async def test_copies_of_a_thin_webhook_and_an_offset_reset_cost_one_read(
     db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     org = new_org()
-    item = _id()
+    item = new_id()
     stamp = f.product(item, version=3)["last_modified_time"]
     # A stock webhook carries the item and its version but not its warehouses: thin.
     copy = f.envelope("stock", item, {"item_id": item, "last_modified_time": stamp}, org_id=org)
@@ -235,7 +214,7 @@ async def test_a_nul_in_an_envelope_field_is_dead_lettered_and_its_partition_goe
     db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     org = new_org()
-    good = _id()
+    good = new_id()
     envelope = f.envelope("products", good, f.product(good), org_id=org)
     document = json.loads(envelope.to_bytes())
     hostile = {**document, "zoho_id": "77\u0000", "event_id": "e\u0000"}
@@ -262,7 +241,7 @@ async def test_a_dead_letter_too_large_for_the_broker_is_parked_and_replayed_who
     db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     org = new_org()
-    poison_id = _id()
+    poison_id = new_id()
     record = f.invoice(poison_id, total="n/a", notes="")
     small = f.envelope("invoices", poison_id, record, org_id=org)
     key = small.key
