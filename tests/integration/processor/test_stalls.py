@@ -272,6 +272,7 @@ async def test_a_dead_letter_too_large_for_the_broker_is_parked_and_replayed_who
             limit_seconds=LIMIT_SECONDS,
         )
         events = await _topic_values(kafka_bootstrap, topics.events)
+        status = await db_pool.fetchval("SELECT status FROM tds_sync_queue WHERE id = $1", queue_id)
 
     headers = _headers(letter)
     assert headers["tds-value-truncated"] == str(len(value))
@@ -279,6 +280,8 @@ async def test_a_dead_letter_too_large_for_the_broker_is_parked_and_replayed_who
     assert bytes(stored) == value  # the whole letter is kept in PostgreSQL
     assert [c.value for c in chosen] == [value]
     assert events == [value, value]  # the replay republished the original, whole
+    # Handled again (poison still): dead, not left 'pending' by the replay after the fact.
+    assert status == "dead_letter"
 
 
 async def _topic_values(bootstrap: str, topic: str) -> list[bytes]:

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 READ_TIMEOUT_MS: Final = 1000
 _REQUEUE: Final = "UPDATE tds_sync_queue SET status = 'pending' WHERE id = ANY($1::bigint[])"
+_UNQUEUE: Final = """
+UPDATE tds_sync_queue SET status = 'dead_letter' WHERE id = ANY($1::bigint[]) AND status = 'pending'
+"""
 _STATUSES: Final = "SELECT id, status FROM tds_sync_queue WHERE id = ANY($1::bigint[])"
 _FULL_VALUES: Final = """
 SELECT queue_id, kafka_key, kafka_value FROM tds_dead_letter_values
@@ -150,6 +153,23 @@ async def _with_full_values(conn: asyncpg.Connection, chosen: list[DeadLetter]) 
     return result
 
 
+async def _publish(settings: Settings, chosen: list[DeadLetter]) -> None:
+    producer = create_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        dlq = settings.topics.dead_letters
+        sends = [
+            await producer.send(
+                settings.topics.events, d.value, key=d.key,
+                headers=[("tds-replay-of", f"{dlq}:{d.partition}:{d.offset}".encode())],
+            )
+            for d in chosen
+        ]  # fmt: skip
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
 async def replay(settings: Settings, selection: Selection, *, dry_run: bool) -> list[DeadLetter]:
     letters = await read_dead_letters(
         settings.kafka_bootstrap_servers, settings.topics.dead_letters
@@ -162,21 +182,15 @@ async def replay(settings: Settings, selection: Selection, *, dry_run: bool) -> 
         if dry_run or not chosen:
             return chosen
         chosen = await _with_full_values(conn, chosen)
-        producer = create_producer(settings.kafka_bootstrap_servers)
-        await producer.start()
+        queue_ids = [d.queue_id for d in chosen if d.queue_id is not None]
+        # Rows go to 'pending' before the letters are published: the processor may handle a
+        # replayed event at once, and its verdict must not be overwritten by ours afterwards.
+        await conn.execute(_REQUEUE, queue_ids)
         try:
-            dlq = settings.topics.dead_letters
-            sends = [
-                await producer.send(
-                    settings.topics.events, d.value, key=d.key,
-                    headers=[("tds-replay-of", f"{dlq}:{d.partition}:{d.offset}".encode())],
-                )
-                for d in chosen
-            ]  # fmt: skip
-            await asyncio.gather(*sends)
-        finally:
-            await producer.stop()
-        await conn.execute(_REQUEUE, [d.queue_id for d in chosen if d.queue_id is not None])
+            await _publish(settings, chosen)
+        except BaseException:
+            await conn.execute(_UNQUEUE, queue_ids)  # not replayed after all: dead again
+            raise
     finally:
         await conn.close()
     logger.info("replayed dead letters", extra={"count": len(chosen)})
