@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from processor.consumer import EventConsumer, _Rebalance, backoff_seconds
 from processor.records import Item
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
+from tests.unit.mirror import factories as f
 
 P0, P1, P2 = (TopicPartition("events", p) for p in range(3))
 
@@ -222,3 +224,27 @@ async def test_records_held_behind_a_parked_one_are_polled_again_at_once() -> No
     await consumer._poll_once()
     assert fake.commits == [{P0: 11}]
     assert fake.seeks == [(P0, 11)] and fake.paused == set()  # no wait: nothing failed there
+
+
+async def test_the_age_of_the_oldest_waiting_event_shows_a_stall_until_it_is_done() -> None:
+    received = datetime.now(UTC) - timedelta(seconds=60)
+    event = f.envelope("products", "1", f.product("1"), received_at=received)
+
+    class Waiting(FlakyProcessor):
+        async def process(self, records: list[Rec]) -> list[Item]:
+            items = await super().process(records)
+            for item in items:
+                item.envelope = event
+            return items
+
+    fake = FakeConsumer([{P0: [Rec(0, 10)]}, {P0: [Rec(0, 10)]}, {P0: [Rec(0, 10)]}])
+    processor = Waiting(0, defer=frozenset({(0, 10)}), delay=0.0)
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    assert metrics.OLDEST_DEFERRED_AGE._value.get() >= 60
+    await consumer._poll_once()  # resumed, still failing: the stall keeps its age
+    assert metrics.OLDEST_DEFERRED_AGE._value.get() >= 60
+    processor.defer = frozenset()
+    await consumer._poll_once()  # done at last
+    await consumer._poll_once()
+    assert metrics.OLDEST_DEFERRED_AGE._value.get() == 0

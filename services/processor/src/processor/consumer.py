@@ -105,6 +105,8 @@ class EventConsumer:
         """Offsets of rows already committed to PostgreSQL whose Kafka commit failed."""
         self.paused: dict[TopicPartition, _Pause] = {}
         """Partitions waiting at a deferred record."""
+        self.stalled_since: dict[TopicPartition, datetime] = {}
+        """Per partition waiting at a deferred record: when that record was received."""
         self._waits: dict[TopicPartition, int] = {}
         """Deferrals in a row per partition without a wait of their own (exponential backoff)."""
         self._failures = 0
@@ -223,6 +225,10 @@ class EventConsumer:
             first = next((i for i in part if not i.done), None)
             if first is None or first.outcome != "deferred":
                 self._waits.pop(tp, None)
+            if first is not None and first.outcome == "deferred" and first.envelope is not None:
+                self.stalled_since[tp] = first.envelope.received_at
+            else:
+                self.stalled_since.pop(tp, None)
             if first is None or tp not in assigned:
                 continue
             if first.outcome != "deferred":
@@ -256,12 +262,17 @@ class EventConsumer:
     def _set_backoff_gauge(self, now: float) -> None:
         waits = [p.resume_at - now for p in self.paused.values() if p.backing_off]
         metrics.BACKOFF_SECONDS.set(max([0.0, *waits]))
+        # Freshness only moves when events are applied; this moves while nothing is.
+        since = self.stalled_since.values()
+        oldest = (datetime.now(UTC) - min(since)).total_seconds() if since else 0.0
+        metrics.OLDEST_DEFERRED_AGE.set(max(0.0, oldest))
         metrics.DEFERRED_PARTITIONS.labels("backoff").set(len(waits))
         metrics.DEFERRED_PARTITIONS.labels("read").set(len(self.paused) - len(waits))
 
     def forget(self, tp: TopicPartition) -> None:
         """A revoked partition: no pause, no lag of ours any more."""
         self.paused.pop(tp, None)
+        self.stalled_since.pop(tp, None)
         self._waits.pop(tp, None)
         labels = (tp.topic, str(tp.partition))
         if labels in self.lag_labels:

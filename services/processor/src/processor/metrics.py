@@ -72,3 +72,8 @@ DEFERRED_PARTITIONS = Gauge(
     "budget) or read (a thin event's read still running)",
     ["reason"],
 )
+OLDEST_DEFERRED_AGE = Gauge(
+    f"{PREFIX}_oldest_deferred_age_seconds",
+    "Age (since received) of the oldest event a partition waits at; 0 when none waits. Event "
+    "freshness moves only when events are applied: this shows a stall while nothing is",
+)
