@@ -312,3 +312,23 @@ async def test_a_malformed_row_from_the_erp_fails_clearly_and_the_relay_goes_on(
     assert rows[0]["status"] == "failed" and "cannot send" in rows[0]["error"]
     assert rows[0]["attempts"] == 1
     assert rows[1]["status"] == "applied"
+
+
+async def test_two_relays_share_the_outbox_without_doubling_or_reordering(
+    make_bulk: MakeBulk, zoho: Zoho, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast_relay(monkeypatch)
+    before = await sim_writes(zoho)
+    writes = []
+    for n in range(6):
+        writes.append(write("products", "create", f"pair-{n}", {"name": f"Pair {n}", "rate": n}))
+        writes.append(write("products", "update", f"pair-{n}", {"name": f"Pair {n} v2"}))
+    async with make_bulk() as first, make_bulk() as second:
+        ids = await submit(first.api, *writes)
+        rows = await outcomes(second.api, ids)
+    assert [row["status"] for row in rows] == ["applied"] * len(writes), rows
+    for created, updated in zip(rows[::2], rows[1::2], strict=True):
+        assert created["zoho_id"] == updated["zoho_id"]
+        assert created["applied_at"] < updated["applied_at"]
+        assert updated["result"]["name"].endswith("v2")
+    assert await applied_since(zoho, before) == {"POST items": 6, "PUT items": 6}
