@@ -114,3 +114,10 @@ def test_the_crd_says_the_same_rule() -> None:
     (crd,) = load_documents([CRD_FILE])
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert spec["properties"]["organizationId"]["pattern"] == ORG_ID_PATTERN
+
+
+@pytest.mark.parametrize("zoho_id", ["\u0661\u0662\u0663", "\uff11\uff12\uff13", "1" * 33])
+def test_bulk_sync_record_ids_take_ascii_digits_only(zoho_id: str) -> None:
+    """``str.isdigit`` let a selective run ask Zoho for ids in other scripts' digits."""
+    with pytest.raises(ValidationError, match="numeric ids"):
+        SyncRequest(org_id="60000000001", entities=["products"], mode="selective", ids=[zoho_id])

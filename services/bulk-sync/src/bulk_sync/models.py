@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tds_common.events import parse_zoho_timestamp
-from tds_common.identifiers import OrgId
+from tds_common.identifiers import OrgId, is_record_id
 
 Mode = Literal["full", "incremental", "selective"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "needs_confirmation"]
@@ -39,7 +39,7 @@ def _check_ids(ids: list[str] | None) -> list[str] | None:
     if ids is None:
         return None
     for zoho_id in ids:
-        if not zoho_id.isdigit() or len(zoho_id) > 32:
+        if not is_record_id(zoho_id):
             raise ValueError("ids must be Zoho's numeric ids (as strings)")
     return list(dict.fromkeys(ids))  # keep order, drop repeats
 

@@ -26,3 +26,11 @@ OrgId = Annotated[str, StringConstraints(pattern=ORG_ID_PATTERN)]
 def is_org_id(value: str) -> bool:
     """Whether ``value`` is a well-formed Zoho organization id."""
     return _ORG_ID.fullmatch(value) is not None
+
+
+def is_record_id(value: str) -> bool:
+    """Whether ``value`` is a well-formed Zoho record id (``item_id``, ``invoice_id`` ...).
+
+    Record ids are long decimal numbers sent as strings, like organization ids: the same rule.
+    """
+    return _ORG_ID.fullmatch(value) is not None

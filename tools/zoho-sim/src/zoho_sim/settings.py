@@ -65,7 +65,7 @@ INVENTORY_DAILY_QUOTA: Final[dict[str, int]] = {
 class OrgSettings(BaseModel):
     """One organization the simulated user can see."""
 
-    organization_id: str = Field(DEFAULT_ORGANIZATION_ID, pattern=r"^\d{5,20}$")
+    organization_id: str = Field(DEFAULT_ORGANIZATION_ID, pattern=r"^[0-9]{5,20}$")
     name: str = "Local Simulator Trading Co"
     plan: Plan = "professional"
     """Professional, the cheapest plan with webhooks (docs/zoho-api.md#webhook-mechanism)."""
