@@ -37,6 +37,7 @@ async def test_a_create_sends_zoho_json_on_the_write_lane() -> None:
     assert (request.method, request.url.path) == ("POST", "/zoho/books/invoices")
     assert request.headers["x-tds-lane"] == "write" and request.headers["x-tds-org"] == ORG
     assert request.content == b'{"customer_id": "1"}'
+    assert request.headers["content-type"] == "application/json"
 
 
 async def test_zoho_refusals_are_rejections_with_code_and_message() -> None:

@@ -54,9 +54,12 @@ class WriteClient:
         self, method: str, url: str, org_id: str, *, body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:  # fmt: skip
+        headers = self._headers(org_id)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         try:
             return await self._http.request(
-                method, url, headers=self._headers(org_id), params=params,
+                method, url, headers=headers, params=params,
                 content=json.dumps(body).encode() if body is not None else None,
             )  # fmt: skip
         except httpx.HTTPError as exc:
