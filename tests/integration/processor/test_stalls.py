@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections import Counter
 from typing import Any
 
@@ -120,6 +121,32 @@ async def test_a_record_failing_on_its_own_is_parked_after_bounded_attempts_and_
         "SELECT name FROM zoho.products WHERE org_id = $1 AND item_id = $2", org, failing
     )
     assert name == "Fixed"
+
+
+async def test_a_record_too_large_for_an_index_is_parked_and_its_partition_goes_on(
+    db_pool: asyncpg.Pool, database_url: str, kafka_bootstrap: str, topics: TopicSettings
+) -> None:
+    org = new_org()
+    huge = new_id()
+    home = partition_of(org, "products", huge)
+    behind = ids_on(org, "products", 2, partition=home)
+    elsewhere = ids_on(org, "products", 3, avoid=home)
+    # A random sku of 8 KB: no btree index row holds it (SQLSTATE 54000, not a data error).
+    events = [f.envelope("products", huge, f.product(huge, sku=secrets.token_urlsafe(6000)),
+                         org_id=org)]  # fmt: skip
+    events += [f.envelope("products", i, f.product(i), org_id=org) for i in behind + elsewhere]
+    settings = _settings(database_url, kafka_bootstrap, topics, max_attempts=3)
+    async with running_processor(settings):
+        await publish(kafka_bootstrap, topics.events, events)
+        await wait_until(lambda: _has_rows(db_pool, org, 5), what="the other records",
+                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
+                         what="the huge record parked", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        (letter,) = await _letters(kafka_bootstrap, topics.dead_letters)
+
+    headers = _headers(letter)
+    assert headers["tds-reason"] == "retries_exhausted" and "54000" in headers["tds-error"]
+    assert await _rows(db_pool, "products", org) == 5
 
 
 async def _letters_count(bootstrap: str, topic: str, count: int) -> bool:

@@ -89,3 +89,10 @@ def test_a_partition_stops_at_its_first_deferred_or_failing_record() -> None:
     assert [i.outcome for i in behind] == ["held", "held"]
     assert failing.outcome == "pending" and after_wait.outcome == "held"
     assert before.outcome == elsewhere.outcome == "pending"
+
+
+def test_a_program_limit_is_the_records_own_failure() -> None:
+    from processor.errors import RecordFailedError
+
+    error = classify(asyncpg.exceptions.ProgramLimitExceededError("index row size 6120 exceeds"))
+    assert isinstance(error, RecordFailedError)  # bounded attempts, then parked

@@ -66,6 +66,9 @@ MAX_CONFLICT_ROUNDS: Final = 3
 """Writes of one batch while same-version conflicts are settled by reads (one is the rule)."""
 DATA_ERROR_CLASSES: Final = frozenset({"22", "23"})
 """SQLSTATE classes that mean "this data cannot be stored": data exceptions, constraints."""
+RECORD_LIMIT_CLASSES: Final = frozenset({"54"})
+"""Program limits a record can hit by its size alone (an index row too large for a btree, a
+statement too complex): the record's own failure, tried a bounded number of times."""
 
 
 def classify(exc: BaseException) -> ServiceError:
@@ -78,6 +81,8 @@ def classify(exc: BaseException) -> ServiceError:
         sqlstate = str(getattr(exc, "sqlstate", "") or "")
         if sqlstate[:2] in DATA_ERROR_CLASSES:
             return InvalidMessageError(f"PostgreSQL rejected the record ({sqlstate}): {exc}")
+        if sqlstate[:2] in RECORD_LIMIT_CLASSES:
+            return RecordFailedError(f"PostgreSQL cannot take the record ({sqlstate}): {exc}")
         # Deadlocks, serialization failures, shutdowns, missing schema: not the record's fault.
         return UpstreamUnavailableError(f"PostgreSQL error ({sqlstate}): {type(exc).__name__}")
     # An unexpected failure confined to one record is that record's problem (it is
@@ -322,9 +327,9 @@ class BatchProcessor:
             raise
         except Exception as exc:
             error = classify(exc)
-            if isinstance(error, TransientError):
+            if isinstance(error, TransientError) and not isinstance(error, RecordFailedError):
                 raise error from exc
-            logger.warning("batch failed on data; retrying record by record",
+            logger.warning("batch failed on a record; retrying record by record",
                            extra={"records": len(items), "error": str(error)[:200]})  # fmt: skip
         blocked: set[tuple[str, int]] = set()
         for item in sorted(items, key=_position):
@@ -340,7 +345,7 @@ class BatchProcessor:
                 raise
             except Exception as exc:
                 error = classify(exc)
-                if isinstance(error, TransientError):
+                if isinstance(error, TransientError) and not isinstance(error, RecordFailedError):
                     if not await self._database_answers():
                         raise error from exc
                     # The database is fine and serves the others: this failure is the record's.
