@@ -11,6 +11,7 @@ database is created beside it) and ``TDS_TEST_KAFKA_BOOTSTRAP``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -39,8 +40,29 @@ def _start_or_exit(server: str, start: Callable[[], bool]) -> bool:
         pytest.exit(f"{server} could not start: {exc}", returncode=3)
 
 
+@pytest.fixture(scope="session", name="stack_users")
+def fixture_stack_users() -> Iterator[Callable[[], bool]]:
+    """Whether this session is the last one using the shared stack, asked at its end.
+
+    Every session holds a shared lock on one file; the session that started a server stops it
+    only when it can take that lock exclusively, so it never pulls Kafka or PostgreSQL from
+    under another pytest session still running against them.
+    """
+    with (state_dir() / "stack-users.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+
+        def alone() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        yield alone
+
+
 @pytest.fixture(scope="session", name="postgres_admin_url")
-def fixture_postgres_admin_url() -> Iterator[str]:
+def fixture_postgres_admin_url(stack_users: Callable[[], bool]) -> Iterator[str]:
     if url := os.environ.get("TDS_TEST_DATABASE_URL"):
         yield url
         return
@@ -48,7 +70,7 @@ def fixture_postgres_admin_url() -> Iterator[str]:
     with FileLock(str(state_dir() / "postgres.start.lock")):
         started = _start_or_exit("PostgreSQL", lambda: devpg.start(config))
     yield config.url("postgres")
-    if started and not os.environ.get("TDS_KEEP_STACK"):
+    if started and not os.environ.get("TDS_KEEP_STACK") and stack_users():
         devpg.stop(config)
 
 
@@ -73,7 +95,7 @@ async def fixture_db_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture(scope="session", name="kafka_bootstrap")
-def fixture_kafka_bootstrap() -> Iterator[str]:
+def fixture_kafka_bootstrap(stack_users: Callable[[], bool]) -> Iterator[str]:
     if bootstrap := os.environ.get("TDS_TEST_KAFKA_BOOTSTRAP"):
         yield bootstrap
         return
@@ -81,7 +103,7 @@ def fixture_kafka_bootstrap() -> Iterator[str]:
     with FileLock(str(state_dir() / "kafka.start.lock")):
         started = _start_or_exit("Kafka", lambda: devkafka.start(config))
     yield config.bootstrap
-    if started and not os.environ.get("TDS_KEEP_STACK"):
+    if started and not os.environ.get("TDS_KEEP_STACK") and stack_users():
         devkafka.stop(config)
 
 
