@@ -8,7 +8,13 @@ import uuid
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devstack import kafka as devkafka
-from tds_common.kafka import create_producer, ensure_topics
+from tds_common.kafka import (
+    create_producer,
+    ensure_topics,
+    topic_configs,
+    topic_partitions,
+    topic_settings,
+)
 from tds_common.settings import TopicSettings
 
 
@@ -101,3 +107,18 @@ async def test_acknowledged_sends_survive_a_broker_restart(
     devkafka.start(private_kafka)
     values = await _consume(private_kafka.bootstrap, topic, "restart-group", 5)
     assert values == [f"v{i}".encode() for i in range(5)]
+
+
+async def test_the_dead_letter_topic_is_created_with_its_retention(kafka_bootstrap: str) -> None:
+    suffix = uuid.uuid4().hex[:10]
+    topics = TopicSettings(
+        events=f"test.{suffix}.events",
+        sync_requests=f"test.{suffix}.sync",
+        dead_letters=f"test.{suffix}.dlq",
+        dead_letters_retention_days=2,
+    )
+    await ensure_topics(kafka_bootstrap, topic_partitions(topics, 1), configs=topic_configs(topics))
+    dlq = await topic_settings(kafka_bootstrap, topics.dead_letters)
+    events = await topic_settings(kafka_bootstrap, topics.events)
+    assert dlq["retention.ms"] == str(2 * 86_400_000)
+    assert events["retention.ms"] != dlq["retention.ms"]  # the broker's default

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from tds_common.errors import UpstreamUnavailableError
@@ -67,10 +68,21 @@ def create_consumer(
     return AIOKafkaConsumer(**options)
 
 
+def topic_configs(topics: TopicSettings) -> dict[str, dict[str, str]]:
+    """Topic-level settings of the contract's topics (the others keep the broker's defaults)."""
+    retention_ms = int(topics.dead_letters_retention_days * 86_400_000)
+    return {topics.dead_letters: {"retention.ms": str(retention_ms)}}
+
+
 async def ensure_topics(
-    bootstrap_servers: str, partitions: Mapping[str, int], *, replication_factor: int = 1
+    bootstrap_servers: str,
+    partitions: Mapping[str, int],
+    *,
+    replication_factor: int = 1,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet, with their ``configs``; existing ones are left
+    as they are (change a live topic's settings with kafka-configs.sh)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS
     )
@@ -78,7 +90,12 @@ async def ensure_topics(
         await admin.start()
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=count, replication_factor=replication_factor)
+            NewTopic(
+                name,
+                num_partitions=count,
+                replication_factor=replication_factor,
+                topic_configs=dict((configs or {}).get(name, {})),
+            )
             for name, count in partitions.items()
             if name not in existing
         ]
@@ -100,3 +117,29 @@ async def check_producer(producer: AIOKafkaProducer) -> None:
         await producer.client.fetch_all_metadata()
     except KafkaError as exc:
         raise UpstreamUnavailableError(f"Kafka unreachable: {exc}") from exc
+
+
+async def topic_settings(bootstrap_servers: str, topic: str) -> dict[str, str]:
+    """A topic's effective settings (``retention.ms``…), as the broker reports them."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS
+    )
+    try:
+        await admin.start()
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    except KafkaError as exc:
+        raise UpstreamUnavailableError(f"Kafka admin failed: {exc}") from exc
+    finally:
+        await admin.close()
+    settings: dict[str, str] = {}
+    for response in responses:
+        for resource in response.resources:
+            # (error_code, error_message, resource_type, resource_name, config_entries)
+            error_code, error_message, _, _, entries = resource[:5]
+            if error_code:
+                raise UpstreamUnavailableError(f"topic {topic}: {error_message or error_code}")
+            for entry in entries:
+                name, value = entry[0], entry[1]
+                if value is not None:
+                    settings[name] = value
+    return settings

@@ -44,6 +44,9 @@ class TopicSettings(BaseModel):
     """Bulk sync commands."""
     dead_letters: str = "tds.zoho.events.dlq"
     """Events that can never succeed."""
+    dead_letters_retention_days: float = Field(30.0, gt=0)
+    """``retention.ms`` of the DLQ topic when it is created: long enough to fix a cause and replay
+    (``tds doctor`` warns about dead letters older than the topic keeps)."""
 
 
 class ConsumerGroupSettings(BaseModel):

@@ -8,6 +8,7 @@ rest in reverse, all within ``shutdown_timeout_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
 from tds_common.proxy_http import proxy_http_client
+from tds_common.retention import retention_loop
 from tds_common.settings import loggable
 from tds_common.worker import BackgroundLoop
 
@@ -51,6 +53,8 @@ def create_app(
         producer = create_producer(settings.kafka_bootstrap_servers)
         consumer: EventConsumer | None = None
         loop: BackgroundLoop | None = None
+        pruning: BackgroundLoop | None = None
+        stop_pruning = asyncio.Event()
         reads = ThinReads(
             ProxyClient(http, settings.proxy.timeout_seconds), settings.proxy.max_concurrency
         )
@@ -75,12 +79,21 @@ def create_app(
                 if consumer is not None and not consumer.consuming:
                     raise RuntimeError(f"not consuming {settings.topics.events} yet")
 
+            if settings.retention.enabled:
+                pruning = BackgroundLoop(
+                    retention_loop(pool, settings.retention, stop_pruning),
+                    name="retention",
+                    label="retention loop",
+                )
             health.add_liveness("consumer", loop.alive)
             health.add_readiness("consumer", consumer_started)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             yield
         finally:
+            stop_pruning.set()
+            if pruning is not None:
+                await pruning.wait_stopped(settings.shutdown_timeout_seconds)
             if consumer is not None and loop is not None:
                 consumer.stop.set()
                 await loop.wait_stopped(settings.shutdown_timeout_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
+from tds_common.retention import RetentionSettings
 from tds_common.settings import (
     BackoffSettings,
     ConsumerGroupSettings,
@@ -64,6 +65,9 @@ class Settings(ServiceSettings):
     db_pool_max_size: int = Field(5, ge=1, le=100)
     stats_window_hours: float = Field(24.0, gt=0)
     """``/api/zoho/sync/stats`` averages delays over this window."""
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    """``PROCESSOR_RETENTION__*``: how long the control tables keep finished rows; the processor
+    prunes them in small batches every ``interval_seconds`` (``tds_common.retention``)."""
     max_version_skew_seconds: float = max_version_skew_field()
     """``MAX_VERSION_SKEW_SECONDS`` (shared): an event whose ``last_modified_time`` is further
     ahead of our clock is dead-lettered (``future_version``); it would freeze the row."""

@@ -57,7 +57,12 @@ def stack_env() -> dict[str, str]:
 
 def start_infra() -> dict[str, bool]:
     """Start PostgreSQL (migrated) and Kafka (with the contract's topics); returns who started."""
-    from tds_common.kafka import DEFAULT_EVENTS_PARTITIONS, ensure_topics, topic_partitions
+    from tds_common.kafka import (
+        DEFAULT_EVENTS_PARTITIONS,
+        ensure_topics,
+        topic_configs,
+        topic_partitions,
+    )
     from tds_common.migrate import apply_migrations
     from tds_common.settings import TopicSettings
 
@@ -68,7 +73,11 @@ def start_infra() -> dict[str, bool]:
     apply_migrations(env.get("DATABASE_URL", pg_config.url()))
     partitions = int(env.get("KAFKA_EVENTS_PARTITIONS", DEFAULT_EVENTS_PARTITIONS))
     asyncio.run(
-        ensure_topics(kafka_config.bootstrap, topic_partitions(TopicSettings(), partitions))
+        ensure_topics(
+            kafka_config.bootstrap,
+            topic_partitions(TopicSettings(), partitions),
+            configs=topic_configs(TopicSettings()),
+        )
     )
     return started
 
