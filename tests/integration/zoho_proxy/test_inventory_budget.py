@@ -35,3 +35,31 @@ async def test_inventory_spends_its_own_per_minute_limit(database_url: str) -> N
         assert snapshot["books"]["minute"]["limit"] == 4
     finally:
         await pool.close()
+
+
+async def test_the_budget_answer_counts_what_zoho_just_said(database_url: str) -> None:
+    """bulk-sync plans its detail reads on GET /api/zoho/budget: a new day Zoho's headers just
+    announced must show at once, not after the next call folds it in."""
+    settings = proxy_settings(database_url, daily_limit=300, daily_reserve=20,
+                              max_wait_seconds=NO_WAIT)  # fmt: skip
+    pool = await create_proxy_pool(database_url, max_size=2)
+    budget = Budget(pool, settings)
+    org = unique_org()
+    late_in_the_day = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "25",
+                       "x-rate-limit-reset": "100"}  # fmt: skip
+    new_day = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "299",
+               "x-rate-limit-reset": "86390"}  # fmt: skip
+    try:
+        await budget.release(await budget.acquire(org, "books", "webhook"),
+                             headers=late_in_the_day)  # fmt: skip
+        await budget.release(await budget.acquire(org, "books", "webhook"))  # folds it in
+        (before,) = [r for r in await budget.snapshot() if r["organization_id"] == org]
+        assert before["day"]["left"] <= 25
+
+        await budget.release(await budget.acquire(org, "books", "webhook"), headers=new_day)
+
+        (after,) = [r for r in await budget.snapshot() if r["organization_id"] == org]
+        assert after["day"]["left"] == 299
+        assert after["day"]["resets_in_seconds"] > 86000
+    finally:
+        await pool.close()

@@ -308,8 +308,11 @@ class Budget:
         for row in rows:
             limits = self.limits(row["product"])
             parsed = _parse(row)
-            state, now = roll(parsed.state, parsed.now, limits), parsed.now
             key = (row["org_id"], row["product"])
+            # What Zoho told this replica since the row was written (e.g. a new day began)
+            # counts at once: callers plan their spending on this answer.
+            told = self._fold(parsed.state, parsed.now, self._pending.get(key), limits)
+            state, now = roll(told, parsed.now, limits), parsed.now
             queue = self._queues.get(key)
             result.append(
                 {
