@@ -1,0 +1,44 @@
+"""What the verifier calls a difference between a listed record and its stored row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bulk_sync.verify import differs
+from tds_common.mirror import get_spec
+
+LISTED: dict[str, Any] = {
+    "contact_id": "460112000000000001",
+    "contact_name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "last_modified_time": "2026-06-09T09:45:21-0400",
+    "outstanding_receivable_amount_formatted": "$0.00",
+}
+VERSION = datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
+
+
+def _stored(**changes: Any) -> dict[str, Any]:
+    row = {"raw": dict(LISTED), "zoho_last_modified_time": VERSION, "deleted_at": None}
+    row.update(changes)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (_stored(), False),
+        # The same instant written in another offset is the same version.
+        (_stored(raw={**LISTED, "last_modified_time": "2026-06-09T08:45:21-0500"}), False),
+        # Fields no typed column reads (formatted copies, notes) are not drift.
+        (_stored(raw={**LISTED, "outstanding_receivable_amount_formatted": "$1.00"}), False),
+        (None, True),  # lost row
+        (_stored(deleted_at=VERSION), True),  # deleted by mistake
+        (_stored(zoho_last_modified_time=datetime(2026, 6, 9, tzinfo=UTC)), True),
+        (_stored(raw={**LISTED, "email": "wrong@example.com"}), True),
+    ],
+)
+def test_differs(stored: dict[str, Any] | None, expected: bool) -> None:
+    assert differs(get_spec("customers"), LISTED, stored) is expected
