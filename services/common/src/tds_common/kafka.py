@@ -14,7 +14,7 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from tds_common.errors import UpstreamUnavailableError
 from tds_common.settings import ConsumerGroupSettings, TopicSettings
@@ -137,7 +137,8 @@ async def topic_settings(bootstrap_servers: str, topic: str) -> dict[str, str]:
             # (error_code, error_message, resource_type, resource_name, config_entries)
             error_code, error_message, _, _, entries = resource[:5]
             if error_code:
-                raise UpstreamUnavailableError(f"topic {topic}: {error_message or error_code}")
+                reason = error_message or for_code(error_code).__name__
+                raise UpstreamUnavailableError(f"topic {topic}: {reason}")
             for entry in entries:
                 name, value = entry[0], entry[1]
                 if value is not None:

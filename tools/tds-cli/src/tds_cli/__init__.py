@@ -1,0 +1,1 @@
+"""``tds``: one command line for operating TDS through its services' APIs and database."""

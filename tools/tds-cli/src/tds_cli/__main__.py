@@ -1,0 +1,3 @@
+from tds_cli.main import main
+
+main()

@@ -1,0 +1,54 @@
+"""Where ``tds`` finds the services: environment (``TDS_*`` and the shared names) or flags.
+
+Defaults are the local stack's ports (ingest 8001, processor 8002, bulk-sync 8003, zoho-proxy
+8004), so ``tds`` works against ``make up`` with no configuration.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings
+
+from tds_common.retention import RetentionSettings
+from tds_common.settings import (
+    LOCAL_DATABASE_URL,
+    LOCAL_KAFKA_BOOTSTRAP,
+    TopicSettings,
+    service_config,
+)
+
+
+class CliSettings(BaseSettings):
+    model_config = service_config("TDS_")
+
+    ingest_url: str = "http://127.0.0.1:8001"
+    processor_url: str = "http://127.0.0.1:8002"
+    bulk_sync_url: str = "http://127.0.0.1:8003"
+    zoho_proxy_url: str = Field(
+        "http://127.0.0.1:8004",
+        validation_alias=AliasChoices("TDS_ZOHO_PROXY_URL", "ZOHO_PROXY_URL", "zoho_proxy_url"),
+    )
+    api_token: SecretStr | None = None
+    """Bearer token sent to every service, when they require one."""
+    timeout_seconds: float = Field(10.0, gt=0)
+    """One HTTP call."""
+    database_url: SecretStr = Field(
+        SecretStr(LOCAL_DATABASE_URL),
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+    )
+    """For what no API serves (dead letters, write lists, prune, doctor's checks)."""
+    kafka_bootstrap_servers: str = Field(
+        LOCAL_KAFKA_BOOTSTRAP,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
+    )
+    topics: TopicSettings = Field(
+        default_factory=TopicSettings, validation_alias=AliasChoices("KAFKA_TOPICS", "topics")
+    )
+
+
+class ProcessorRetention(BaseSettings):
+    """The processor's ``PROCESSOR_RETENTION__*`` ages, so ``tds prune`` prunes as it does."""
+
+    model_config = service_config("PROCESSOR_")
+
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
