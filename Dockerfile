@@ -41,18 +41,20 @@ RUN test -n "$PACKAGE" && test -n "$PACKAGE_DIR" \
 RUN pip install --no-cache-dir uv==0.13.8
 WORKDIR /src
 # 1) Third-party dependencies only: this layer is cached until uv.lock or a manifest changes.
-# services/common (tds_common) is copied for every image; `uv sync --package` installs it only
-# where the package depends on it (not in the simulator's image).
+# Every image also gets the operators' command line, `tds` (tools/tds-cli), so `kubectl exec`
+# into any pod can run it; it depends on services/common (tds_common), so every image has that.
 COPY pyproject.toml uv.lock ./
 COPY services/common/pyproject.toml services/common/pyproject.toml
+COPY tools/tds-cli/pyproject.toml tools/tds-cli/pyproject.toml
 COPY ${PACKAGE_DIR}/pyproject.toml ${PACKAGE_DIR}/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace --package ${PACKAGE}
+    uv sync --frozen --no-dev --no-install-workspace --package ${PACKAGE} --package tds-cli
 # 2) Our sources, installed into the venv non-editable (the runtime stage has no /src).
 COPY services/common/src services/common/src
+COPY tools/tds-cli/src tools/tds-cli/src
 COPY ${PACKAGE_DIR}/src ${PACKAGE_DIR}/src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable --package ${PACKAGE}
+    uv sync --frozen --no-dev --no-editable --package ${PACKAGE} --package tds-cli
 
 FROM ${PYTHON_IMAGE} AS base
 ARG PACKAGE

@@ -82,6 +82,8 @@ def test_dockerfile(directory: str) -> None:
         "--no-install-workspace",
         "--package",
         distribution,
+        "--package",
+        "tds-cli",  # the operators' command line, in every image
     ]
     assert second == [
         "uv",
@@ -91,6 +93,8 @@ def test_dockerfile(directory: str) -> None:
         "--no-editable",
         "--package",
         distribution,
+        "--package",
+        "tds-cli",
     ]
     copies = [parts for copy in builder.all("COPY") if len(parts := copy.split()) == 2]
     manifests = {
@@ -99,8 +103,9 @@ def test_dockerfile(directory: str) -> None:
     sources = {src.removesuffix("/src") for src, _ in copies if src.endswith("/src")}
     # Every image gets services/common (the shared library); uv installs it only where the
     # package depends on it (test_image_contents checks what the venv holds).
-    assert workspace_closure(distribution) <= manifests == sources
-    assert manifests <= workspace_closure(distribution) | {"services/common"}
+    closure = workspace_closure(distribution) | workspace_closure("tds-cli")
+    assert closure <= manifests == sources
+    assert manifests <= closure | {"services/common"}
     sync_steps = [i for i, (_, args) in enumerate(builder.instructions) if "uv sync" in args]
     copy_src = builder.instructions.index(("COPY", f"{directory}/src {directory}/src"))
     assert sync_steps[0] < copy_src < sync_steps[1]

@@ -103,6 +103,17 @@ def test_image_environment_starts_the_service(directory: str, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr[-2000:]
     for executable in executables:
         assert (venv / "bin" / executable).is_file(), executable
+    # Every image carries the operators' command line, and it starts there.
+    tds = subprocess.run(
+        [str(venv / "bin" / "tds"), "--help"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tds.returncode == 0, tds.stderr[-2000:]
+    assert "doctor" in tds.stdout
     # Exactly the workspace packages the dev stage makes writable are installed (chown fails
     # on a missing one); services/common is copied into every builder, installed only if needed.
     (site,) = venv.glob("lib/python3.*/site-packages")
