@@ -34,9 +34,24 @@ async def test_a_record_is_read_on_the_webhook_lane_within_our_own_timeout() -> 
     assert float(seen[0].headers["X-TDS-Timeout-Seconds"]) == 19.5
 
 
-async def test_404_means_the_record_is_gone() -> None:
-    client = _client(httpx.MockTransport(lambda r: httpx.Response(404)))
+async def test_404_not_found_means_the_record_is_gone() -> None:
+    answer = httpx.Response(404, json={"error_code": "not_found", "message": "no source has it"})
+    client = _client(httpx.MockTransport(lambda r: answer))
     assert await client.fetch("products", "7", "1") is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.Response(404), httpx.Response(404, json={"error_code": "bad_route"}),
+     httpx.Response(404, text="<html>Not Found</html>")],
+)  # fmt: skip
+async def test_a_404_that_is_not_a_verdict_on_the_record_never_deletes(
+    answer: httpx.Response,
+) -> None:
+    """A misrouted call (an ingress, an old proxy) must not turn into a deletion in the mirror."""
+    client = _client(httpx.MockTransport(lambda r: answer))
+    with pytest.raises(ProxyRecordError):
+        await client.fetch("products", "7", "1")
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from tds_common.errors import (
     ServiceError,
     UpstreamRejectedError,
 )
+from tds_common.proxy_http import NOT_FOUND, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class ProxyClient:
                 self.calls += 1
                 metrics.API_CALLS.labels(entity, kind).inc()
             if status == 404:
-                if _error_code(response) != "not_found":
+                if error_code(response) != NOT_FOUND:
                     # Only the proxy's verdict "Zoho does not have it" (code 1002) means gone;
                     # any other 404 (a wrong URL, an unknown route) must never delete a row.
                     raise UpstreamRejectedError(
@@ -215,12 +216,3 @@ def _retry_after(response: httpx.Response) -> float:
         return min(MAX_RETRY_AFTER_SECONDS, max(0.1, float(raw)))
     except ValueError:
         return DEFAULT_RETRY_AFTER_SECONDS
-
-
-def _error_code(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    code = body.get("error_code") if isinstance(body, dict) else None
-    return code if isinstance(code, str) else None

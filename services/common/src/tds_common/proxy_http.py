@@ -18,6 +18,19 @@ TIMEOUT_HEADER: Final = "X-TDS-Timeout-Seconds"
 and stops retrying within that time, so it never keeps calling Zoho for a caller that has gone."""
 TIMEOUT_HEADER_SLACK_SECONDS: Final = 0.5
 """Callers announce their timeout minus this, so the proxy's answer arrives before they give up."""
+NOT_FOUND: Final = "not_found"
+"""zoho-proxy's ``error_code`` for a record no Zoho source has. Only this 404 means "gone": a
+404 without it (a wrong route, a proxy of another version) says nothing about the record."""
+
+
+def error_code(response: httpx.Response) -> str | None:
+    """The ``error_code`` of a zoho-proxy error body, if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error_code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def announced_timeout(timeout_seconds: float) -> str:

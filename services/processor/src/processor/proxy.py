@@ -5,7 +5,8 @@
 give up, and never calls Zoho for a caller that has gone) answers
 ``{"entity", "source", "organization_id", "record": {...}}``. httpx errors become ours here:
 
-- 200 → the record; 404 → ``None`` (the record is gone in Zoho: the event becomes a delete);
+- 200 → the record; 404 ``not_found`` → ``None`` (the record is gone in Zoho: the event becomes a
+  delete); any other 404 (a wrong route, not a verdict on the record) counts as a failed read;
 - 429 → :class:`UpstreamRateLimitedError` (the budget is spent for now: wait, count nothing);
 - refused connections, timeouts, 503 (Zoho or its tokens unavailable for everyone) →
   :class:`ProxyWaitError` (the record's partition waits; count nothing);
@@ -23,7 +24,7 @@ import httpx
 
 from processor.errors import ProxyRecordError, ProxyWaitError
 from tds_common.errors import UpstreamRateLimitedError, UpstreamRejectedError
-from tds_common.proxy_http import TIMEOUT_HEADER, announced_timeout
+from tds_common.proxy_http import NOT_FOUND, TIMEOUT_HEADER, announced_timeout, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class ProxyClient:
         except httpx.TransportError as exc:
             raise ProxyWaitError(f"zoho-proxy unreachable: {type(exc).__name__}") from exc
         status = response.status_code
-        if status == 404:
+        if status == 404 and error_code(response) == NOT_FOUND:
             return None
         if status == 429:
             retry_after = response.headers.get("Retry-After", "")
@@ -57,7 +58,7 @@ class ProxyClient:
             )
         if status in _WAIT_STATUSES:
             raise ProxyWaitError(f"zoho-proxy answered HTTP {status}")
-        if status >= 500 or status in _RECORD_STATUSES:
+        if status >= 500 or status in _RECORD_STATUSES or status == 404:
             raise ProxyRecordError(f"zoho-proxy answered HTTP {status} for {entity} {zoho_id}")
         if status >= 400:
             raise UpstreamRejectedError("zoho-proxy rejected the read", status_code=status,
