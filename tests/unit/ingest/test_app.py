@@ -239,3 +239,14 @@ async def test_stats_can_be_opened_to_callers_without_token(publisher: FakePubli
             response = await client.get("/api/zoho/webhooks/inbox/stats")
     assert response.status_code == 200
     assert response.json()["scope"] == "replica"
+
+
+def test_accepted_webhooks_are_counted_from_zero_before_the_first_one() -> None:
+    """A series born at its first increment hides that increment from increase() after a restart."""
+    from prometheus_client import REGISTRY
+
+    from tds_common.catalogue import WEBHOOK_ENTITIES
+
+    for entity in WEBHOOK_ENTITIES:
+        labels = {"entity": entity, "status_code": "202", "reason": "accepted"}
+        assert REGISTRY.get_sample_value("tds_ingest_webhooks_total", labels) is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from tds_common.catalogue import WEBHOOK_ENTITIES
 from tds_common.metrics import create_build_info, create_http_metrics
 
 PREFIX = "tds_ingest"
@@ -20,6 +21,12 @@ WEBHOOKS = Counter(
     "Webhook requests by entity, answered status code and reason (accepted or why rejected)",
     ["entity", "status_code", "reason"],
 )
+# Every entity's "accepted" series exists from the start at 0: a counter whose series appears
+# only at its first increment loses that increment to rate()/increase() after every restart, and
+# "no webhook accepted" alerts could not tell silence from a fresh process.
+for _entity in WEBHOOK_ENTITIES:
+    WEBHOOKS.labels(_entity, "202", "accepted")
+
 PUBLISH_DURATION = Histogram(
     f"{PREFIX}_publish_duration_seconds",
     "Time from send to the broker's acknowledgement (acks=all), by entity and outcome",
