@@ -21,6 +21,7 @@ from processor.app import create_app
 from processor.settings import ConsumerSettings, Settings
 from tds_common.events import EventEnvelope, event_key
 from tds_common.kafka import create_producer
+from tds_common.retention import RetentionSettings
 from tds_common.settings import TopicSettings
 
 TEST_PARTITIONS = 3
@@ -70,6 +71,8 @@ def processor_settings(database_url: str, bootstrap: str, topics: TopicSettings,
         "zoho_proxy_url": "http://zoho-proxy.test",
         "shutdown_timeout_seconds": 10.0,
         "log_json": False,
+        # The session's database is shared: only test_retention_loop prunes it, on its own rows.
+        "retention": RetentionSettings(enabled=False),
     }
     values.update(overrides)
     return Settings(**values)
