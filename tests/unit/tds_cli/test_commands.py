@@ -104,7 +104,7 @@ def test_sync_follow_polls_until_the_run_ends_and_shows_its_progress() -> None:
     )
     assert result.exit_code == 0, result.output
     assert stack.polls == 3
-    assert "completed" in result.output
+    assert "invoices [completed]" in result.output  # the status shown literally, not as markup
     # The bar's line: pages from the checkpoint, calls, the org's budget, details pending.
     assert "pages 3" in result.output
     assert "budget 93/100 min, 960 day" in result.output

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tds_cli.api import CommandError, Services
@@ -21,9 +22,13 @@ ENDED: Final = frozenset({"completed", "failed", "cancelled", "needs_confirmatio
 
 
 def pages(run: dict[str, Any]) -> int:
-    cursor = (run.get("checkpoint") or {}).get(run["entity_type"]) or {}
-    page = str(cursor.get("page") or "") if isinstance(cursor, dict) else ""
-    return int(page) if page.isdigit() else 0
+    """The page the run's checkpoint reached: its entity's cursor, or one nested in it."""
+    state = (run.get("checkpoint") or {}).get(run["entity_type"])
+    candidates = [state] + (list(state.values()) if isinstance(state, dict) else [])
+    for cursor in candidates:
+        if isinstance(cursor, dict) and str(cursor.get("page", "")).isdigit():
+            return int(cursor["page"])
+    return 0
 
 
 def budget_left(budget: dict[str, Any], run: dict[str, Any]) -> str:
@@ -44,7 +49,7 @@ def details_pending(completeness: dict[str, Any], run: dict[str, Any]) -> int | 
 
 def describe(run: dict[str, Any], budget: dict[str, Any], completeness: dict[str, Any]) -> str:
     pending = details_pending(completeness, run)
-    return (
+    return escape(
         f"{run['entity_type']} [{run['status']}] pages {pages(run)} · calls {run['api_calls']}"
         f" · budget {budget_left(budget, run)}"
         f" · details pending {'?' if pending is None else pending}"
