@@ -182,3 +182,21 @@ def test_shell_completion_is_offered() -> None:
     )
     assert result.exit_code == 0
     assert "_TDS_COMPLETE" in result.output or "complete" in result.output
+
+
+def test_invalid_settings_are_one_line_not_a_traceback() -> None:
+    stack = FakeStack()
+    result = CliRunner().invoke(
+        create_app(httpx.MockTransport(stack)), ["stats"], env={"TDS_TIMEOUT_SECONDS": "-1"}
+    )
+    assert result.exit_code == 1
+    assert "invalid settings" in result.output and "timeout_seconds" in result.output
+    assert stack.requests == []
+
+
+def test_doctor_names_invalid_settings() -> None:
+    result = CliRunner().invoke(
+        create_app(httpx.MockTransport(FakeStack())), ["doctor"], env={"TDS_TIMEOUT_SECONDS": "x"}
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("FAIL settings")

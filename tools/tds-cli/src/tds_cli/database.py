@@ -50,4 +50,7 @@ def connect(database_url: str) -> psycopg.Connection[dict[str, Any]]:
 
 def fetch_all(database_url: str, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
-        return conn.execute(sql, params).fetchall()
+        try:
+            return conn.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            raise CommandError(f"PostgreSQL refused the query: {str(exc).splitlines()[0]}") from exc

@@ -134,8 +134,8 @@ def run_checks(
 ) -> list[Check]:
     try:
         settings = settings_factory()
-    except ValueError as exc:  # pydantic's ValidationError
-        return [Check("settings", Status.FAIL, str(exc).splitlines()[0])]
+    except (ValueError, CommandError) as exc:  # pydantic's ValidationError is a ValueError
+        return [Check("settings", Status.FAIL, " ".join(str(exc).split())[:300])]
     checks = [Check("settings", Status.OK, "loaded")]
     checks += _postgres(settings)
     checks += _kafka(settings)

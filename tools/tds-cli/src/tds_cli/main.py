@@ -15,7 +15,9 @@ from typing import Annotated, Any, ParamSpec
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from tds_cli import database, doctor
 from tds_cli.api import CommandError, Services
@@ -42,7 +44,10 @@ class Context:
     console: Console = field(default_factory=Console)
 
     def settings(self) -> CliSettings:
-        return CliSettings(**{k: v for k, v in self.overrides.items() if v is not None})
+        try:
+            return CliSettings(**{k: v for k, v in self.overrides.items() if v is not None})
+        except ValidationError as exc:
+            raise CommandError(f"invalid settings: {exc}") from exc
 
     def services(self, settings: CliSettings | None = None) -> Services:
         return Services(settings or self.settings(), self.transport)
@@ -75,7 +80,7 @@ def handled(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except CommandError as exc:
-            Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+            Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
 
     return run
