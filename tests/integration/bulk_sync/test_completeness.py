@@ -104,3 +104,38 @@ async def test_a_webhook_with_the_whole_record_clears_a_pending_detail(
 
         assert (await _completeness(bulk))["invoices"]["details_pending"] == SCALE - 1
         assert invoice_id not in await _without_lines(bulk)
+
+
+async def test_every_replica_reports_the_databases_backlog_and_drift(make_bulk: MakeBulk) -> None:
+    """The gauges come from PostgreSQL, not from whichever replica did the work.
+
+    A replica that never ran the sync (here: the gauges reset as on a fresh process) reports the
+    same backlog after a refresh, and a backlog worked off elsewhere is not left standing.
+    """
+    from bulk_sync import gauges, metrics
+
+    async with make_bulk(max_detail_calls_per_run=120) as bulk:
+        await bulk.sync(mode="full", entities=["invoices"])
+        metrics.DETAILS_PENDING.clear()
+        metrics.DRIFT_ROWS.clear()
+        assert _gauge(bulk.org, "invoices") is None
+        async with bulk.pool.acquire() as conn:
+            await gauges.refresh_all(conn)
+        assert _gauge(bulk.org, "invoices") == len(await _without_lines(bulk)) == SCALE - 120
+
+        # Another replica finished the backlog: a stale high value here would keep alerting.
+        metrics.DETAILS_PENDING.labels(bulk.org, "invoices").set(SCALE)
+        await bulk.pool.execute(
+            "UPDATE tds_sync_runs SET drift_rows = 3, completed_at = clock_timestamp() "
+            "WHERE id = (SELECT id FROM tds_sync_runs WHERE org_id = $1 "
+            "ORDER BY requested_at DESC LIMIT 1)",
+            bulk.org,
+        )
+        await bulk.pool.execute(
+            "DELETE FROM zoho.invoices WHERE org_id = $1 AND invoice_id = ANY($2::text[])",
+            bulk.org, sorted(await _without_lines(bulk)),
+        )  # fmt: skip
+        async with bulk.pool.acquire() as conn:
+            await gauges.refresh_all(conn)
+        assert _gauge(bulk.org, "invoices") == 0
+        assert REGISTRY.get_sample_value("tds_mirror_drift_rows", {"entity": "invoices"}) == 3

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bulk_sync import held, metrics
+from bulk_sync import gauges, metrics
 from bulk_sync.api import routes, sweeps
 from bulk_sync.executor import RunExecutor
 from bulk_sync.proxy import ProxyClient
@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
                 health.add_liveness("worker", loop.alive)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
-            gauge = asyncio.create_task(held.watch(pool, stop), name="held-sweeps-gauge")
+            gauge = asyncio.create_task(gauges.watch(pool, stop), name="db-gauges")
             async with writeback.relaying(settings, pool, health):
                 yield
         finally:

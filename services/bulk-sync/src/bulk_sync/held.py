@@ -8,25 +8,21 @@
   Rows written since the run started, or seen by it, are never deleted, so a late confirmation
   is as safe as a prompt one. Declining is ``POST /api/zoho/sync/runs/{id}/cancel``.
 - ``tds_bulk_sync_sweeps_held{org,entity}`` is 1 while a held sweep awaits confirmation. It is
-  read from the database (:func:`refresh_gauge`, at start, after each change here and every
-  ``HELD_REFRESH_SECONDS``), so every replica reports the truth whoever held or confirmed.
+  read from the database (:func:`refresh_gauge`, after each change here and every
+  ``HELD_REFRESH_SECONDS`` from :mod:`bulk_sync.gauges`), so every replica reports the truth
+  whoever held or confirmed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import uuid
 from typing import Any, Final
 
-import asyncpg
-
 from bulk_sync import metrics
 from bulk_sync.models import RunView
 from bulk_sync.runs import view
-from tds_common.db import CONNECTION_ERRORS
 from tds_common.mirror import DbConnection
 
 logger = logging.getLogger(__name__)
@@ -110,18 +106,6 @@ async def refresh_gauge(conn: DbConnection) -> None:
         metrics.SWEEPS_HELD.labels(org, entity).set(1)
     _reported.clear()
     _reported.update(now)
-
-
-async def watch(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-    """Keep the gauge true until ``stop`` (a database outage only delays it)."""
-    while not stop.is_set():
-        try:
-            async with pool.acquire() as conn:
-                await refresh_gauge(conn)
-        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
-            logger.warning("held sweeps gauge not refreshed: %s", type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HELD_REFRESH_SECONDS)
 
 
 def _json(value: Any) -> dict[str, Any]:
