@@ -27,6 +27,8 @@ from typing import Final
 import asyncpg
 from pydantic import BaseModel, Field
 
+from tds_common.db import CONNECTION_ERRORS
+
 logger = logging.getLogger(__name__)
 
 DAY_SECONDS: Final = 86_400.0
@@ -144,7 +146,7 @@ async def retention_loop(
     while not stop.is_set():
         try:
             await prune(pool, settings)
-        except (asyncpg.PostgresError, OSError, TimeoutError):
+        except (asyncpg.PostgresError, *CONNECTION_ERRORS):
             logger.warning("retention pass failed; trying again next interval", exc_info=True)
         try:
             await asyncio.wait_for(stop.wait(), settings.interval_seconds)

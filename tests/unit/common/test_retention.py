@@ -1,0 +1,53 @@
+"""Retention's passes and loop, against a stand-in pool (the SQL runs in the integration tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from tds_common.retention import RULES, RetentionSettings, prune, retention_loop
+
+
+class ScriptedPool:
+    """Answers ``execute`` from a script of command tags or exceptions, then ``DELETE 0``."""
+
+    def __init__(self, script: list[str | BaseException], stop: asyncio.Event | None = None):
+        self.script = script
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.stop = stop
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self.calls.append((sql, args))
+        if self.stop is not None and len(self.calls) == 1 + len(RULES):
+            self.stop.set()  # the second pass's last batch
+        step = self.script.pop(0) if self.script else "DELETE 0"
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+
+async def test_a_table_is_pruned_batch_after_batch_until_one_comes_back_short() -> None:
+    pool = ScriptedPool(["DELETE 50", "DELETE 50", "DELETE 7"])
+    deleted = await prune(pool, RetentionSettings(batch_size=50))  # type: ignore[arg-type]
+    assert deleted["tds_sync_queue"] == 107
+    assert len(pool.calls) == 2 + len(RULES)  # two full batches more than one call per rule
+    assert all(args[1] == 50 for _, args in pool.calls)
+
+
+async def test_each_rule_gets_its_own_age_in_seconds() -> None:
+    pool = ScriptedPool([])
+    settings = RetentionSettings(queue_days=1, dead_letter_days=2)
+    await prune(pool, settings)  # type: ignore[arg-type]
+    ages = [args[0] for _, args in pool.calls]
+    assert ages[:2] == [86_400.0, 2 * 86_400.0]
+
+
+async def test_the_loop_survives_a_failed_pass() -> None:
+    stop = asyncio.Event()
+    # The pool's own failure (a connection lost mid-pass), not only an error from the server.
+    pool = ScriptedPool([asyncpg.InterfaceError("connection was closed")], stop)
+    settings = RetentionSettings(interval_seconds=0.001)
+    await asyncio.wait_for(retention_loop(pool, settings, stop), 30)  # type: ignore[arg-type]
+    assert len(pool.calls) == 1 + len(RULES)  # the failed first call, then a whole pass
