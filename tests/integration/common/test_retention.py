@@ -50,9 +50,7 @@ async def fixture_pool(postgres_admin_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def _age_one_hour(pool: asyncpg.Pool) -> None:
-    await pool.execute(
-        "UPDATE tds_inbox_events SET received_at = received_at - interval '1 hour'"
-    )
+    await pool.execute("UPDATE tds_inbox_events SET received_at = received_at - interval '1 hour'")
     await pool.execute(
         "UPDATE tds_sync_queue SET queued_at = queued_at - interval '1 hour', "
         "processing_completed_at = processing_completed_at - interval '1 hour'"
