@@ -30,6 +30,22 @@ Usage: include "tds.componentFullname" (dict "root" $ "component" "ingest")
 {{- printf "%s-%s" (include "tds.fullname" .root | trunc 44 | trimSuffix "-") .component | trimSuffix "-" -}}
 {{- end -}}
 
+{{/*
+The name of an object placed in another namespace than the release's (dashboards, ServiceMonitor,
+PrometheusRule in a shared `monitoring` namespace): the fullname plus the release namespace, so
+that releases of the same name in two namespaces do not claim one object (helm refuses the
+second install). In the release namespace it is the fullname.
+Usage: include "tds.sharedName" (dict "root" $ "namespace" "monitoring")
+*/}}
+{{- define "tds.sharedName" -}}
+{{- $fullname := include "tds.fullname" .root -}}
+{{- if and .namespace (ne .namespace .root.Release.Namespace) -}}
+{{- printf "%s-%s" $fullname .root.Release.Namespace | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $fullname -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "tds.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
