@@ -90,3 +90,23 @@ dev: ## Kubernetes dev loop: skaffold dev -p dev (needs a local cluster, kubectl
 	  echo "skaffold is not installed (docs/deploy.md, section 6); for the local stack use make up"; \
 	  exit 1; }
 	skaffold dev -p dev
+
+# A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kubectl
+# and kwok's fake nodes), built from the Go module proxy once per machine and version into
+# ${XDG_CACHE_HOME:-~/.cache}/tds/k8s/<version>/bin (outside the clone; tools/devstack's
+# kube_build.py). The first build takes 15-30 minutes; afterwards it is a no-op.
+.PHONY: k8s-control-plane
+k8s-control-plane: ## Build (once, cached outside the clone) the Kubernetes control plane the k8s tests run on
+	nice -n 10 $(RUN) python -m devstack.kube_build
+
+.PHONY: kube-up
+kube-up: k8s-control-plane ## Start the local Kubernetes control plane (KUBECONFIG=.local/kube/admin.kubeconfig)
+	$(RUN) python -m devstack kube start
+
+.PHONY: kube-down
+kube-down: ## Stop the local Kubernetes control plane
+	@if [ -x "$(UV)" ]; then $(RUN) python -m devstack kube stop; fi
+
+.PHONY: test-k8s
+test-k8s: helm k8s-control-plane ## The chart, CRD and RBAC against a real API server (tests/k8s; starts the control plane)
+	$(RUN) pytest tests/k8s $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack import demo, kafka, postgres, stack
+from devstack import demo, kafka, kube, postgres, stack
 
 app = typer.Typer(help="TDS local stack (real Kafka, real PostgreSQL, simulator, services).")
 console = Console()
@@ -83,6 +83,21 @@ def pg_command(
         postgres.stop(config)
     else:
         raise typer.BadParameter("action must be start or stop")
+
+
+@app.command("kube")
+def kube_command(
+    action: Annotated[str, typer.Argument(help="start | stop | wipe")],
+) -> None:
+    """Start or stop the local Kubernetes control plane (``wipe`` also drops etcd's data)."""
+    config = kube.KubeConfig()
+    if action == "start":
+        started = kube.start(config)
+        console.print(f"{'started' if started else 'already up'}: KUBECONFIG={config.kubeconfig}")
+    elif action in ("stop", "wipe"):
+        kube.stop(config, wipe=action == "wipe")
+    else:
+        raise typer.BadParameter("action must be start, stop or wipe")
 
 
 @app.command()
