@@ -76,7 +76,6 @@ def test_examples_cover_every_mode_and_are_valid() -> None:
         ({"organizationId": "org-1"}, "does not match"),
         ({"schedule": "every day"}, "does not match"),
         ({"suspend": "yes"}, "is not of type 'boolean'"),
-        ({"mode": "selective", "ids": []}, "mode selective needs at least one id"),
         ({"entitys": ["products"]}, "Additional properties are not allowed"),
     ],
 )
