@@ -90,7 +90,7 @@ def fixture_cluster() -> Iterator[Cluster]:
             yield Cluster(config)
         finally:
             if started and not os.environ.get("TDS_KEEP_STACK"):
-                kube.stop(config)
+                kube.stop()
 
 
 @pytest.fixture(name="namespace")

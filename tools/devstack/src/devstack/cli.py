@@ -87,17 +87,17 @@ def pg_command(
 
 @app.command("kube")
 def kube_command(
-    action: Annotated[str, typer.Argument(help="start | stop | wipe")],
+    action: Annotated[str, typer.Argument(help="start | stop")],
 ) -> None:
-    """Start or stop the local Kubernetes control plane (``wipe`` also drops etcd's data)."""
+    """Start or stop the local Kubernetes control plane (it starts empty each time)."""
     config = kube.KubeConfig()
     if action == "start":
         started = kube.start(config)
         console.print(f"{'started' if started else 'already up'}: KUBECONFIG={config.kubeconfig}")
-    elif action in ("stop", "wipe"):
-        kube.stop(config, wipe=action == "wipe")
+    elif action == "stop":
+        kube.stop()
     else:
-        raise typer.BadParameter("action must be start, stop or wipe")
+        raise typer.BadParameter("action must be start or stop")
 
 
 @app.command()

@@ -4,11 +4,12 @@
 kube-scheduler and kwok from the binaries ``devstack.kube_build`` caches (``make
 k8s-control-plane`` builds them; starting never builds). Certificates, the service-account key
 pair and an admin kubeconfig are generated once with ``openssl`` under ``.local/kube``. kwok
-plays the kubelet for ``KUBE_NODES`` fake nodes, so pods get Ready (and a Job's pods complete)
-without a container runtime; its node lease is 40 s, because kwok v0.8.0's default of 0 lets a
-node go NotReady after about 50 s.
+plays the kubelet for ``TDS_KUBE_NODES`` (2) fake nodes, so pods get Ready (and a Job's pods
+complete) without a container runtime; its node lease is 40 s, because kwok v0.8.0's default
+of 0 lets a node go NotReady after about 50 s.
 
-Everything listens on 127.0.0.1 only. etcd speaks plain HTTP there: only the API server reaches it.
+Everything listens on 127.0.0.1 only. etcd speaks plain HTTP there (only the API server reaches
+it) and starts empty each time: the cluster is for tests, nothing in it outlives a stop.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class KubeConfig:
     api_port: int = int(os.environ.get("TDS_KUBE_API_PORT", "6443"))
     etcd_port: int = int(os.environ.get("TDS_KUBE_ETCD_PORT", "2379"))
     etcd_peer_port: int = int(os.environ.get("TDS_KUBE_ETCD_PEER_PORT", "2380"))
-    nodes: int = int(os.environ.get("KUBE_NODES", "2"))
+    nodes: int = int(os.environ.get("TDS_KUBE_NODES", "2"))
     home: Path = field(default_factory=lambda: state_dir() / "kube")
 
     @property
@@ -154,6 +155,8 @@ def _commands(config: KubeConfig) -> dict[str, list[str]]:
             f"--initial-advertise-peer-urls=http://{loopback}:{config.etcd_peer_port}",
             f"--initial-cluster=tds-devstack=http://{loopback}:{config.etcd_peer_port}",
             "--log-level=warn", "--quota-backend-bytes=2147483648",
+            # Throw-away state on a disk other test runs keep busy: fsync waits only slow it down.
+            "--unsafe-no-fsync",
         ],
         "kube-apiserver": [
             config.tool("kube-apiserver"), f"--etcd-servers=http://{loopback}:{config.etcd_port}",
@@ -257,6 +260,9 @@ def start(config: KubeConfig) -> bool:
             raise RuntimeError(f"port {config.api_port} is taken but no API server answers")
         return False
     config.home.mkdir(parents=True, exist_ok=True)
+    # Every start begins empty: a restarted single-member etcd spent minutes timing out
+    # requests here, and the tests want no leftovers of an earlier run anyway.
+    shutil.rmtree(config.home / "etcd", ignore_errors=True)
     ensure_pki(config)
     write_kubeconfig(config)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -276,10 +282,7 @@ def start(config: KubeConfig) -> bool:
     return True
 
 
-def stop(config: KubeConfig | None = None, *, wipe: bool = False) -> bool:
-    """Stop every component (TERM, then KILL); ``wipe`` also drops etcd's data."""
-    config = config or KubeConfig()
+def stop() -> bool:
+    """Stop every component (TERM, then KILL after 15 s); True if any ran."""
     stopped = [processes.stop(name, grace=15.0, sig=signal.SIGTERM) for name in COMPONENTS]
-    if wipe:
-        shutil.rmtree(config.home / "etcd", ignore_errors=True)
     return any(stopped)
