@@ -2,8 +2,9 @@
 
 Production-like values (charts/tds/ci/production-values.yaml): every component, the CRD,
 NetworkPolicies, PDBs, the ingest HPA, Pod Security ``restricted`` on the namespace. The
-ServiceMonitor, PrometheusRule and ScaledObject need operators' CRDs this cluster does not have,
-so they are switched off here (the processor then gets its HPA instead of the ScaledObject).
+ServiceMonitor, PrometheusRule and ScaledObject need operators' CRDs, so they are switched off
+here (the processor then gets its HPA instead of the ScaledObject); test_operator_resources.py
+installs the values whole against the upstream CRDs.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ into ``${XDG_CACHE_HOME:-~/.cache}/tds/k8s/<version>/bin`` (``TDS_K8S_CACHE`` ov
 ``tds/k8s`` folder), outside the clone, so every clone on the machine reuses them. A binary that
 is already there is kept; a build that fails leaves no binary behind.
 
+Beside them: kwok's stages and the CRDs of ServiceMonitor, PrometheusRule (prometheus-operator)
+and ScaledObject (KEDA), copied from those projects' Go modules (``go mod download``), where the
+upstream projects ship them.
+
 ``k8s.io/kubernetes`` and ``go.etcd.io/etcd/server/v3`` cannot be ``go install``-ed: their
 ``go.mod`` replaces sibling modules with folders of their own repository. Each is built through a
 small wrapper module, generated here, whose ``replace`` lines point those modules at their
@@ -33,6 +37,21 @@ from typing import Final
 KUBERNETES_VERSION: Final = "v1.34.12"
 ETCD_VERSION: Final = "v3.6.16"
 KWOK_VERSION: Final = "v0.8.0"
+# The operators whose resources the chart renders (ServiceMonitor, PrometheusRule, ScaledObject):
+# their CRDs as the upstream modules ship them, read from the modules' source on the proxy.
+PROMETHEUS_OPERATOR: Final = ("github.com/prometheus-operator/prometheus-operator", "v0.85.0")
+KEDA: Final = ("github.com/kedacore/keda/v2", "v2.21.0")
+OPERATOR_CRDS: Final = (
+    (
+        *PROMETHEUS_OPERATOR,
+        "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+    ),
+    (
+        *PROMETHEUS_OPERATOR,
+        "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+    ),
+    (*KEDA, "config/crd/bases/keda.sh_scaledobjects.yaml"),
+)
 KUBE_BINARIES: Final = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 BINARIES: Final = ("etcd", *KUBE_BINARIES, "kwok")
 # kwok v0.8.0 ships its stages only as source: these make fake nodes Ready and keep their lease,
@@ -65,11 +84,26 @@ def stages_file(version: str = KUBERNETES_VERSION) -> Path:
     return cache_root() / version / "kwok-stages.yaml"
 
 
+def operator_crds_dir(version: str = KUBERNETES_VERSION) -> Path:
+    """The upstream CRDs of the Prometheus Operator and KEDA kinds the chart renders."""
+    return cache_root() / version / "operator-crds"
+
+
+def write_operator_crds(version: str) -> None:
+    folder = operator_crds_dir(version)
+    folder.mkdir(parents=True, exist_ok=True)
+    for module, module_version, path in OPERATOR_CRDS:
+        source = Path(_download(module, module_version)["Dir"]) / path
+        shutil.copyfile(source, folder / source.name)
+
+
 def missing_binaries(version: str = KUBERNETES_VERSION) -> list[str]:
     folder = bin_dir(version)
     missing = [name for name in BINARIES if not os.access(folder / name, os.X_OK)]
     if "kwok" not in missing and not stages_file(version).exists():
         missing.append("kwok")
+    if len(list(operator_crds_dir(version).glob("*.yaml"))) < len(OPERATOR_CRDS):
+        missing.append("operator-crds")
     return missing
 
 
@@ -203,6 +237,9 @@ def build(version: str = KUBERNETES_VERSION) -> list[str]:
             os.replace(Path(gobin) / "kwok", out / "kwok")
         write_kwok_stages(version)
         built.append("kwok")
+    if "operator-crds" in todo:
+        write_operator_crds(version)
+        built.append("operator-crds")
     kube = [name for name in KUBE_BINARIES if name in todo]
     if kube:
         staging_version = "v0." + version.lstrip("v").split(".", 1)[1]
