@@ -21,8 +21,7 @@ import asyncio
 import logging
 from typing import Any
 
-import httpx
-
+from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change, DbConnection, MirrorSpec, get_spec
@@ -65,22 +64,6 @@ async def _next_pending(
     return [(r["id"], r["modified"]) for r in records]
 
 
-async def _allowance(ctx: RunContext) -> int:
-    """Detail reads this step may still spend now (see the module docstring)."""
-    cap = ctx.settings.max_detail_calls_per_run
-    left = None if cap is None else max(0, cap - ctx.detail_calls)
-    product = get_entity(ctx.entity).products[0]
-    try:
-        share = await ctx.proxy.bulk_share_left(ctx.org_id, product)
-    except (httpx.HTTPError, ValueError) as exc:
-        logger.warning("zoho-proxy's budget unreadable (%s): no detail reads now", exc)
-        return 0
-    if share is not None:
-        share = max(0, share - ctx.settings.detail_headroom_calls)
-    known = [n for n in (left, share) if n is not None]
-    return min(known) if known else ctx.settings.details_batch
-
-
 async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
     """Read pending details newest first within the allowance; returns how many stay pending."""
     spec = get_spec(ctx.entity)
@@ -88,7 +71,14 @@ async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
         return 0
     tried: set[str] = set()  # a detail that still lacks its lines is not read twice in a run
     while True:
-        allowance = await _allowance(ctx)
+        allowance = await calls_allowed(
+            ctx,
+            cap=ctx.settings.max_detail_calls_per_run,
+            spent=ctx.detail_calls,
+            product=get_entity(ctx.entity).products[0],
+            step="detail reads",
+            unbounded=ctx.settings.details_batch,
+        )
         if allowance <= 0:
             break
         async with ctx.pool.acquire() as conn:

@@ -17,8 +17,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
+from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from tds_common.mirror import Change
 
@@ -29,16 +28,9 @@ LANE = "bulk"
 
 async def _calls_allowed(ctx: RunContext, spent: int) -> int:
     cap = ctx.settings.stock_refresh_max_calls
-    left = None if cap is None else max(0, cap - spent)
-    try:
-        share = await ctx.proxy.bulk_share_left(ctx.org_id, "inventory")
-    except (httpx.HTTPError, ValueError) as exc:
-        logger.warning("zoho-proxy's budget unreadable (%s): no stock refresh now", exc)
-        return 0
-    if share is not None:
-        share = max(0, share - ctx.settings.detail_headroom_calls)
-    known = [n for n in (left, share) if n is not None]
-    return min(known) if known else 1
+    return await calls_allowed(
+        ctx, cap=cap, spent=spent, product="inventory", step="stock refresh", unbounded=1
+    )
 
 
 async def _stalest(ctx: RunContext, skip: set[str]) -> list[str]:

@@ -24,8 +24,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import httpx
-
+from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from bulk_sync.cursor import record_time
 from tds_common.catalogue import get_entity
@@ -45,18 +44,15 @@ def verifies(entity: str, mode: str) -> bool:
 
 
 async def _pages_allowed(ctx: RunContext, spent: int) -> int:
-    cap = ctx.settings.verify_max_calls
-    left = None if cap is None else max(0, cap - spent)
     product = get_entity(ctx.entity).products[0]
-    try:
-        share = await ctx.proxy.bulk_share_left(ctx.org_id, product)
-    except (httpx.HTTPError, ValueError) as exc:
-        logger.warning("zoho-proxy's budget unreadable (%s): no verification now", exc)
-        return 0
-    if share is not None:
-        share = max(0, share - ctx.settings.detail_headroom_calls)
-    known = [n for n in (left, share) if n is not None]
-    return min(known) if known else 1
+    return await calls_allowed(
+        ctx,
+        cap=ctx.settings.verify_max_calls,
+        spent=spent,
+        product=product,
+        step="verification",
+        unbounded=1,
+    )
 
 
 async def _start_page(conn: DbConnection, ctx: RunContext) -> int:
