@@ -1,7 +1,7 @@
 """The whole system as separate processes, driven from outside like a user would.
 
-The simulator, zoho-proxy, ingest and processor run as ``python -m <package>`` on free ports,
-against the real Kafka (fresh topics) and the session's migrated PostgreSQL database.
+The simulator, zoho-proxy, ingest, processor and bulk-sync run as ``python -m <package>`` on free
+ports, against the real Kafka (fresh topics) and the session's migrated PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from devstack.paths import log_dir
-from tds_common.kafka import ensure_topics
+from tds_common.kafka import ensure_topics, topic_configs
+from tds_common.settings import TopicSettings
 from tests.conftest import free_port
 from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
@@ -67,8 +68,21 @@ class Stack:
     proxy: Service
     ingest: Service
     processor: Service
+    bulk_sync: Service
     database_url: str
     events_topic: str
+    env: dict[str, str]
+    """The settings every service shares (database, Kafka, topics, organization)."""
+
+    def tds_env(self) -> dict[str, str]:
+        """The environment the ``tds`` command needs to reach this stack."""
+        return {
+            **self.env,
+            "TDS_INGEST_URL": self.ingest.url,
+            "TDS_PROCESSOR_URL": self.processor.url,
+            "TDS_BULK_SYNC_URL": self.bulk_sync.url,
+            "ZOHO_PROXY_URL": self.proxy.url,
+        }
 
 
 @pytest.fixture(scope="module", name="stack")
@@ -76,13 +90,19 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
     import asyncio
 
     suffix = uuid.uuid4().hex[:10]
+    names = TopicSettings(
+        events=f"e2e.{suffix}.events",
+        sync_requests=f"e2e.{suffix}.sync.requests",
+        dead_letters=f"e2e.{suffix}.events.dlq",
+    )
+    partitions = {names.events: 3, names.sync_requests: 1, names.dead_letters: 1}
+    asyncio.run(ensure_topics(kafka_bootstrap, partitions, configs=topic_configs(names)))
     topics = {
-        "KAFKA_TOPICS__EVENTS": f"e2e.{suffix}.events",
-        "KAFKA_TOPICS__SYNC_REQUESTS": f"e2e.{suffix}.sync.requests",
-        "KAFKA_TOPICS__DEAD_LETTERS": f"e2e.{suffix}.events.dlq",
+        "KAFKA_TOPICS__EVENTS": names.events,
+        "KAFKA_TOPICS__SYNC_REQUESTS": names.sync_requests,
+        "KAFKA_TOPICS__DEAD_LETTERS": names.dead_letters,
     }
-    asyncio.run(ensure_topics(kafka_bootstrap, dict.fromkeys(topics.values(), 3)))
-    ports = {name: free_port() for name in ("sim", "proxy", "ingest", "processor")}
+    ports = {name: free_port() for name in ("sim", "proxy", "ingest", "processor", "bulk")}
     sim_url = f"http://127.0.0.1:{ports['sim']}"
     common = {
         "DATABASE_URL": database_url,
@@ -135,6 +155,18 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
             },
         )
         started.append(processor)
+        bulk_sync = _start(
+            "bulk-sync",
+            "bulk_sync",
+            ports["bulk"],
+            {
+                **common,
+                "BULK_SYNC_PORT": str(ports["bulk"]),
+                "ZOHO_PROXY_URL": proxy.url,
+                "BULK_SYNC_CONSUMER__GROUP_ID": f"e2e-bulk-{suffix}",
+            },
+        )
+        started.append(bulk_sync)
         httpx.put(
             f"{sim.url}/_sim/webhooks",
             json={
@@ -143,7 +175,7 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
                 "events": ["create", "edit", "delete"],
             },
         ).raise_for_status()
-        yield Stack(sim, proxy, ingest, processor, database_url, topics["KAFKA_TOPICS__EVENTS"])
+        yield Stack(sim, proxy, ingest, processor, bulk_sync, database_url, names.events, common)
     finally:
         for service in reversed(started):
             service.process.terminate()
