@@ -16,7 +16,7 @@ from tests.utils.tools import REPO_ROOT
 # Built from parts so that the repository itself never names the documents it must not cite.
 OLD_ARCHITECTURE = "ARCHITECTURE" + ".md"
 OLD_FACTS = "zoho-api" + ".md"
-OUTSIDE = "/work/" + "shared/tools/check"
+OUTSIDE = "/work/" + "shared" + "/tools/check"
 
 DOC = """# Guide
 

@@ -20,6 +20,7 @@ Run by the processor (a background loop, ``PROCESSOR_RETENTION__*``) and by ``td
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -148,7 +149,5 @@ async def retention_loop(
             await prune(pool, settings)
         except (asyncpg.PostgresError, *CONNECTION_ERRORS):
             logger.warning("retention pass failed; trying again next interval", exc_info=True)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.interval_seconds)
-        except TimeoutError:
-            pass

@@ -9,7 +9,7 @@ nowhere, so ``make lint`` checks every tracked text file for:
   relative to the repository root or to the file;
 - ``see NAME.md``, relative to the file or the root;
 - outside ``docs/``: the old top-level design documents (the architecture file in capitals, the
-  Zoho facts file anywhere but ``docs/``) and paths into a ``shared/`` folder beside the clone,
+  Zoho facts file anywhere but ``docs/``) and paths into a ``shared`` folder beside the clone,
   which were never part of the repository.
 
 An ``#anchor`` after a Markdown target must match one of its headings (GitHub's slugs). A file
@@ -39,7 +39,7 @@ _MD_PATH: Final = re.compile(r"(?<![\w./-])((?:\.{1,2}/)*(?:[\w.-]+/)+[\w.-]+\.m
 _SEE_MD: Final = re.compile(r"\bsee\s+[`'\"]?([\w.-]+\.md)\b", re.IGNORECASE)
 _OLD_ARCHITECTURE: Final = re.compile(r"\bARCHITECTURE\.md\b")
 _OLD_FACTS: Final = re.compile(r"(?<!docs/)\bzoho-api\.md\b")
-_SHARED: Final = re.compile(r"(?:/work/|(?:\.\./)+|(?<![\w/.-]))shared/[\w./-]*")
+_SHARED: Final = re.compile(r"(?:/work/|(?:\.\./)+|(?<![\w/.-]))shared[/][\w./-]*")
 
 
 @dataclass(frozen=True)
