@@ -1,12 +1,11 @@
 """Must show: three replicas hammered never breach Zoho's limits, and use the budget fully.
 
-Three proxy apps share one PostgreSQL database (the session's) and one simulator whose window
-is shortened to 50 calls per 2 s (25 calls/s: a rate a loaded two-core test machine can drive
-through three in-process replicas and the simulator; at 100 per 2 s the machine, not the proxy,
-becomes the limit), with an in-flight cap of 4 and a little latency so the cap
-matters. Thirty callers spread over the replicas ask for three windows' worth at once: demand
-exceeds the budget until the last call, so the calls per window over the whole run measure how
-much of the budget the proxy used.
+Three proxy apps share one PostgreSQL database (the session's) and one simulator. The first test
+drives demand over several shortened windows and checks safety: never above a limit, never a 429,
+every call answered. The second checks that the budget is *used*: with a window long enough that
+no loaded machine can spend it by accident before it rolls, demand above the window's worth must
+get exactly the window's worth through at once while the rest waits. How close to the limit the
+proxy runs over time is a rate, so it is measured by `make bench` (bench_zoho_proxy), not here.
 """
 
 from __future__ import annotations
@@ -72,9 +71,47 @@ async def test_three_replicas_stay_within_limits_and_use_the_budget(database_url
     assert not any("429" in by_status for by_status in calls["calls"].values())
     assert budget["peak_window_calls"] <= PER_WINDOW
     assert budget["in_flight_peak"] <= IN_FLIGHT
-    # ...and the budget was used while there was demand.
-    assert budget["peak_window_calls"] >= 0.95 * PER_WINDOW
-    # Over the run the proxy kept Zoho as busy as the limit allows (the first window is spent
-    # at once, so a perfect client finishes at (calls / limit - 1) windows plus the last burst).
-    ideal = PER_WINDOW * elapsed / WINDOW_SECONDS
-    assert budget["calls"] >= 0.95 * ideal, (budget["calls"], ideal)
+
+
+async def test_demand_above_the_window_gets_exactly_the_window_at_once(database_url: str) -> None:
+    window_calls, window_seconds, extra = 40, 120.0, 12
+    limits = {"per_minute": window_calls, "minute_window_seconds": window_seconds}
+    async with start_sim(limits=limits) as sim, AsyncExitStack() as stack:
+        settings = sim.proxy_settings(
+            database_url, per_minute_limit=window_calls, window_seconds=window_seconds,
+            window_margin_seconds=0.0, max_in_flight=IN_FLIGHT, daily_limit=100_000,
+        )  # fmt: skip
+        replicas = [await stack.enter_async_context(Replica(settings)) for _ in range(3)]
+        listing = await replicas[0].client.get("/v1/customers", params={"per_page": 20})
+        ids = [r["contact_id"] for r in listing.json()["records"]]
+        await sim.post("/_sim/counters/reset", {})
+
+        async def call(i: int) -> int:
+            response = await replicas[i % 3].client.get(
+                f"/v1/customers/{ids[i % len(ids)]}", headers={"X-TDS-Lane": "bulk"}
+            )
+            return response.status_code
+
+        # One listing call was spent before the reset, so the window has window_calls - 1 left.
+        callers = [asyncio.create_task(call(i)) for i in range(window_calls + extra)]
+        admitted = window_calls - 1
+        answered: list[int] = []
+        try:
+            for finished in asyncio.as_completed(callers):
+                answered.append(await finished)
+                if answered.count(200) == admitted:
+                    break
+            budget = await sim.budget("books")
+        finally:
+            for task in callers:
+                task.cancel()
+            await asyncio.gather(*callers, return_exceptions=True)
+
+    # Every call the window had room for went through without waiting for the window to roll
+    # (it rolls after two minutes; reaching this point took seconds)...
+    assert answered.count(200) == admitted
+    assert budget["calls"] == admitted
+    assert budget["throttled"] == {}
+    # ...and the demand beyond it never reached Zoho: it waits, or gets the proxy's own 429 once
+    # the wait would outlast the caller's bound.
+    assert set(answered) <= {200, 429}

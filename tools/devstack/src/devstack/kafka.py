@@ -118,6 +118,18 @@ def _server_properties(config: KafkaConfig) -> str:
     )
 
 
+def cluster_id() -> str:
+    """A random KRaft cluster id, the way Kafka's own ``Uuid.randomUuid`` makes one.
+
+    Base64 can start with ``-``, which the storage tool's argument parser reads as an option
+    (one format in 64 failed that way); Kafka itself redraws such ids, and so do we.
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
+
+
 def _java(config: KafkaConfig, main: str, *args: str) -> list[str]:
     log4j = config.home / "log4j2.properties"
     return [
@@ -146,13 +158,17 @@ def start(config: KafkaConfig) -> bool:
         LOG4J2_CONFIG.format(log=log_dir() / f"{config.name}-server.log", level="INFO")
     )
     if not (config.data / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(
-            _java(config, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+        formatted = subprocess.run(
+            _java(config, "kafka.tools.StorageTool", "format", "-t", cluster_id(),
                   "-c", str(properties), "--ignore-formatted"),
-            check=True,
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
         )  # fmt: skip
+        if formatted.returncode != 0:
+            raise RuntimeError(
+                f"formatting the Kafka storage of {config.name} failed:\n"
+                f"{formatted.stdout[-2000:]}{formatted.stderr[-2000:]}"
+            )
     pid = processes.start_background(config.name, _java(config, "kafka.Kafka", str(properties)))
     processes.wait_for_port(config.port, timeout=START_TIMEOUT_SECONDS, name=config.name, pid=pid)
     return True
