@@ -217,8 +217,8 @@ def test_dashboards_and_alerts_carry_configurable_labels(production: list[Docume
         for doc in by_kind(production, "ConfigMap").values()
         if doc["metadata"]["labels"].get("grafana_dashboard") == "1"
     ]
-    assert len(dashboards) == 1
-    assert dashboards[0]["metadata"]["namespace"] == "monitoring"
+    assert len(dashboards) == 5  # one per concern (tests/unit/k8s/test_dashboards.py)
+    assert {doc["metadata"]["namespace"] for doc in dashboards} == {"monitoring"}
     rule = by_kind(production, "PrometheusRule")["tds"]
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     alerts = [r for group in rule["spec"]["groups"] for r in group["rules"]]

@@ -24,7 +24,7 @@ SERVICE_METRICS_MODULES: Final = (
 )
 QUERY_FILES: Final = (
     CHART_DIR / "templates" / "prometheusrule.yaml",
-    CHART_DIR / "files" / "dashboards" / "overview.json",
+    *sorted((CHART_DIR / "files" / "dashboards").glob("*.json")),
     CHART_DIR / "values.yaml",
 )
 
