@@ -49,11 +49,8 @@ kustomize: ## Build kustomize (pinned) into .local/bin with go install (cached)
 	$(call go-install-pinned,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION),sigs.k8s.io/kustomize/kustomize/v5)
 
 .PHONY: promtool
-promtool: ## Install promtool (Debian's prometheus package) when it is missing
-	@command -v promtool >/dev/null 2>&1 || { \
-	  echo "installing promtool (Debian package prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+# The package that brings promtool brings the server too: one install step (mk/prometheus.mk).
+promtool: prometheus ## Install promtool (Debian's prometheus package) when it is missing
 
 .PHONY: lint-k8s
 lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint, schemas, policy, promtool (rules and alert tests), hadolint

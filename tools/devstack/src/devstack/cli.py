@@ -42,6 +42,8 @@ def up(
         states = stack.start_apps()
     for name, state in states.items():
         console.print(f"{name}: {state}")
+    with console.status("starting Prometheus…"):
+        console.print(f"prometheus: {stack.start_prometheus()}")
 
 
 @app.command()

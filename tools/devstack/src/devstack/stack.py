@@ -16,7 +16,7 @@ from typing import Final
 
 from dotenv import dotenv_values
 
-from devstack import kafka, postgres, processes
+from devstack import kafka, postgres, processes, prometheus
 from devstack.paths import repo_root
 
 
@@ -25,6 +25,8 @@ class Component:
     name: str
     module: str
     port: int
+    metrics: bool = True
+    """Serves ``GET /metrics`` (Prometheus scrapes it as the job ``name``)."""
 
     @property
     def built(self) -> bool:
@@ -35,7 +37,7 @@ class Component:
 
 
 APPS: Final = (
-    Component("zoho-sim", "zoho_sim", 8090),
+    Component("zoho-sim", "zoho_sim", 8090, metrics=False),
     Component("zoho-proxy", "zoho_proxy", 8004),
     Component("ingest", "ingest", 8001),
     Component("processor", "processor", 8002),
@@ -109,9 +111,16 @@ def start_apps() -> dict[str, str]:
     return states
 
 
+def start_prometheus() -> str:
+    """Prometheus scraping every service that serves metrics; a state word (it is optional)."""
+    targets = {app.name: f"127.0.0.1:{app.port}" for app in APPS if app.metrics}
+    return prometheus.start(prometheus.PrometheusConfig(), targets)
+
+
 def stop_all() -> list[str]:
     """Stop everything ``up`` started, services first; returns the names that were running."""
-    stopped = [app.name for app in reversed(APPS) if processes.stop(app.name)]
+    stopped = ["prometheus"] if prometheus.stop(prometheus.PrometheusConfig()) else []
+    stopped += [app.name for app in reversed(APPS) if processes.stop(app.name)]
     if kafka.stop(kafka.KafkaConfig()):
         stopped.append("kafka")
     if postgres.stop(postgres.PostgresConfig()):
@@ -125,5 +134,6 @@ def status() -> list[tuple[str, int | None, int, bool]]:
         ("postgres", processes.read_pid("postgres"), postgres.PostgresConfig().port),
         ("kafka", processes.read_pid("kafka"), kafka.KafkaConfig().port),
         *((app.name, processes.read_pid(app.name), app.port) for app in APPS),
+        ("prometheus", processes.read_pid("prometheus"), prometheus.PrometheusConfig().port),
     ]
     return [(name, pid, port, processes.port_open(port)) for name, pid, port in rows]
