@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -75,6 +75,9 @@ class Item:
     """Deferred while its read runs: the partition may resume as soon as this is true."""
     counted: bool = False
     """Deferred after a failure of its own (an attempt was counted), not merely waiting."""
+    _dedup: tuple[EventEnvelope | None, str] | None = field(default=None, repr=False)
+    """The dedup key with the envelope it was computed from: a batch asks for it several times
+    and its content digest (canonical JSON of the whole payload, hashed) is the costly part."""
 
     @property
     def done(self) -> bool:
@@ -87,7 +90,12 @@ class Item:
 
     @property
     def dedup_key(self) -> str:
+        if self._dedup is not None and self._dedup[0] is self.envelope:
+            return self._dedup[1]
         if self.envelope is None:
             r = self.record
-            return f"invalid:{r.topic}:{r.partition}:{r.offset}"
-        return dedup_key(self.envelope)
+            key = f"invalid:{r.topic}:{r.partition}:{r.offset}"
+        else:
+            key = dedup_key(self.envelope)
+        self._dedup = (self.envelope, key)
+        return key
