@@ -14,7 +14,7 @@ from asgi_lifespan import LifespanManager
 from ingest.app import create_app
 from ingest.errors import PublishUnavailableError
 from ingest.settings import Settings
-from ingest.tracing import kafka_headers
+from tds_common.tracing import kafka_headers
 from tds_common.events import EventEnvelope
 from tds_common.logging import JsonFormatter
 

@@ -9,7 +9,7 @@ from tds_common.server import serve
 
 def main() -> None:
     settings = Settings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, component="bulk-sync")
 
 
 if __name__ == "__main__":

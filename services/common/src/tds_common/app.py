@@ -1,8 +1,9 @@
 """The app factory pieces every TDS HTTP surface shares.
 
 ``create_service_app`` gives a FastAPI app with the service's lifespan, ``/health``, ``/ready``,
-``/metrics``, request metrics and one exception handler that maps :class:`ServiceError` to
-``{"error_code", "message"}`` with the class's HTTP status (plus ``Retry-After`` when known).
+``/metrics``, request metrics, a server span per request (:mod:`tds_common.tracing`) and one
+exception handler that maps :class:`ServiceError` to ``{"error_code", "message"}`` with the
+class's HTTP status (plus ``Retry-After`` when known).
 Services add their own routers on top.
 """
 
@@ -20,6 +21,7 @@ from tds_common import __version__
 from tds_common.errors import ServiceError, TransientError
 from tds_common.health import HealthRegistry, health_router
 from tds_common.metrics import HttpMetrics, instrument
+from tds_common.tracing import TracingMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -56,4 +58,5 @@ def create_service_app(
 
     app.include_router(health_router(health))
     instrument(app, http_metrics)
+    app.add_middleware(TracingMiddleware)  # outermost: the span covers the metrics' work too
     return app

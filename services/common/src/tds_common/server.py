@@ -1,4 +1,4 @@
-"""Runs a service's ASGI app under uvicorn: one worker, our logging, graceful SIGTERM.
+"""Runs a service's ASGI app under uvicorn: one worker, our logging and tracing, graceful SIGTERM.
 
 uvicorn stops accepting connections on SIGTERM, lets in-flight requests finish within
 ``timeout_graceful_shutdown`` and then runs the app's lifespan shutdown (flush producers, commit
@@ -12,10 +12,13 @@ from fastapi import FastAPI
 
 from tds_common.logging import configure_logging
 from tds_common.settings import ServiceSettings
+from tds_common.tracing import configure_tracing
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+def serve(app: FastAPI, settings: ServiceSettings, *, component: str) -> None:
+    """Serve ``app``; ``component`` names the process in traces (unless OTEL_SERVICE_NAME does)."""
     configure_logging(settings.log_level, json_format=settings.log_json)
+    configure_tracing(component)
     uvicorn.run(
         app,
         host=settings.host,

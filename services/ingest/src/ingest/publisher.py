@@ -21,9 +21,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from ingest import metrics
 from ingest.errors import PayloadTooLargeError, PublishUnavailableError
-from ingest.tracing import kafka_headers
 from tds_common.events import EventEnvelope
 from tds_common.kafka import create_producer
+from tds_common.tracing import kafka_headers
 
 logger = logging.getLogger(__name__)
 

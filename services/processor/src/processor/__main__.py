@@ -31,7 +31,7 @@ def main(ctx: typer.Context) -> None:
 def run() -> None:
     """Consume tds.zoho.events into the mirror and serve /health, /ready, /metrics, stats."""
     settings = Settings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, component="processor")
 
 
 @cli.command("replay")

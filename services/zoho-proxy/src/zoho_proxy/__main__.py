@@ -9,7 +9,7 @@ from zoho_proxy.settings import Settings
 
 def main() -> None:
     settings = Settings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, component="zoho-proxy")
 
 
 if __name__ == "__main__":

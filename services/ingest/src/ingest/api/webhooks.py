@@ -11,6 +11,7 @@ import logging
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Path, Query, Request
+from opentelemetry import trace
 from pydantic import BaseModel
 
 from ingest import metrics
@@ -21,10 +22,10 @@ from ingest.body import media_type, read_limited
 from ingest.delivery import EVENT_OPS, resolve_op, resolve_org
 from ingest.errors import PublishUnavailableError, RejectedWebhookError, UnknownEntityError
 from ingest.payload import parse_webhook
-from ingest.tracing import current_trace_id, server_span
 from ingest.versions import refuse_future_version
 from tds_common.catalogue import WEBHOOK_ENTITIES, EntitySpec, get_entity
 from tds_common.events import EventEnvelope
+from tds_common.tracing import current_trace_id
 
 logger = logging.getLogger(__name__)
 
@@ -73,39 +74,39 @@ async def receive_webhook(
 ) -> WebhookAccepted:
     """Receive one Zoho workflow webhook; 202 once it is durable in Kafka."""
     label = entity if entity in WEBHOOK_ENTITIES else UNKNOWN_ENTITY
-    with server_span(f"POST {ROUTE}", request.headers) as span:
-        span.set_attribute("tds.entity", label)
-        state.stats.received(label)
-        log_context = {
-            "request_id": getattr(request.state, "request_id", None),
-            "entity": label,
-            "trace_id": current_trace_id(),
-        }
-        try:
-            accepted = await _handle(
-                request, state, entity, x_tds_webhook_token, token, x_tds_org, org_id,
-                op, x_tds_event, x_zoho_webhook_signature,
-            )  # fmt: skip
-        except (RejectedWebhookError, PublishUnavailableError) as exc:
-            state.stats.rejected(label, exc.reason)
-            metrics.WEBHOOKS.labels(label, str(exc.http_status), exc.reason).inc()
-            level = logging.WARNING if exc.http_status >= 500 else logging.INFO
-            logger.log(
-                level, "webhook rejected: %s", exc, extra={**log_context, "reason": exc.reason}
-            )
-            raise
-        except Exception:
-            state.stats.rejected(label, "internal_error")
-            metrics.WEBHOOKS.labels(label, "500", "internal_error").inc()
-            logger.exception("webhook failed", extra=log_context)
-            raise
-        state.stats.accepted(label)
-        metrics.WEBHOOKS.labels(label, "202", "accepted").inc()
-        logger.info(
-            "webhook accepted",
-            extra={**log_context, "event_id": accepted.event_id, "op": accepted.op},
-        )
-        return accepted
+    # The request's server span (tds_common.tracing.TracingMiddleware) continues the caller's
+    # traceparent; the publisher passes it on in the Kafka message.
+    trace.get_current_span().set_attribute("tds.entity", label)
+    state.stats.received(label)
+    log_context = {
+        "request_id": getattr(request.state, "request_id", None),
+        "entity": label,
+        # Also kept on the record itself, for handlers that format it later (out of the span).
+        "trace_id": current_trace_id(),
+    }
+    try:
+        accepted = await _handle(
+            request, state, entity, x_tds_webhook_token, token, x_tds_org, org_id,
+            op, x_tds_event, x_zoho_webhook_signature,
+        )  # fmt: skip
+    except (RejectedWebhookError, PublishUnavailableError) as exc:
+        state.stats.rejected(label, exc.reason)
+        metrics.WEBHOOKS.labels(label, str(exc.http_status), exc.reason).inc()
+        level = logging.WARNING if exc.http_status >= 500 else logging.INFO
+        logger.log(level, "webhook rejected: %s", exc, extra={**log_context, "reason": exc.reason})
+        raise
+    except Exception:
+        state.stats.rejected(label, "internal_error")
+        metrics.WEBHOOKS.labels(label, "500", "internal_error").inc()
+        logger.exception("webhook failed", extra=log_context)
+        raise
+    state.stats.accepted(label)
+    metrics.WEBHOOKS.labels(label, "202", "accepted").inc()
+    logger.info(
+        "webhook accepted",
+        extra={**log_context, "event_id": accepted.event_id, "op": accepted.op},
+    )
+    return accepted
 
 
 async def _handle(
