@@ -40,6 +40,7 @@ from processor.errors import RecordFailedError, RetriesExhaustedError
 from processor.reads import ReadTask, ThinReads
 from processor.records import Item, KafkaRecord
 from processor.settings import Settings
+from processor.spans import batch_spans, within
 from processor.store import (
     SameVersionConflictError,
     known_events,
@@ -144,6 +145,10 @@ class BatchProcessor:
         """Handle a batch; returns the items with their outcome. Raises TransientError."""
         started_at = datetime.now(UTC)
         items = [decode(record) for record in records]
+        with batch_spans(items):
+            return await self._process(items, started_at)
+
+    async def _process(self, items: list[Item], started_at: datetime) -> list[Item]:
         try:
             known = await known_events(self._pool, [i.dedup_key for i in items if i.envelope])
         except Exception as exc:
@@ -227,8 +232,9 @@ class BatchProcessor:
                 continue
             key = (item.record.topic, item.record.partition)
             identity = (envelope.org_id, envelope.entity, envelope.zoho_id)
-            task = self._reads.read(identity, key, item.record.offset, covers[key],
-                                    not_before=item.conflict_seen_at)  # fmt: skip
+            with within(item):  # the read joins the event's trace
+                task = self._reads.read(identity, key, item.record.offset, covers[key],
+                                        not_before=item.conflict_seen_at)  # fmt: skip
             item.read_at = self._reads.requested_at(task)
             reads.append((item, task))
         running = {task for _, task in reads if not task.done()}

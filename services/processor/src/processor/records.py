@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from opentelemetry.trace import Span
+
 from tds_common.errors import ServiceError
 from tds_common.events import EventEnvelope
 from tds_common.mirror import MappedChange, content_digest
@@ -75,6 +77,8 @@ class Item:
     """Deferred while its read runs: the partition may resume as soon as this is true."""
     counted: bool = False
     """Deferred after a failure of its own (an attempt was counted), not merely waiting."""
+    span: Span | None = None
+    """This event's trace span while its batch runs (:mod:`processor.spans`)."""
     _dedup: tuple[EventEnvelope | None, str] | None = field(default=None, repr=False)
     """The dedup key with the envelope it was computed from: a batch asks for it several times
     and its content digest (canonical JSON of the whole payload, hashed) is the costly part."""

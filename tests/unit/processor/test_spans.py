@@ -1,0 +1,87 @@
+"""The processor's spans: each event continues the trace its record's ``traceparent`` carries."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
+
+from processor.pipeline import decode
+from processor.spans import batch_spans, within
+from tds_common.errors import InvalidMessageError
+from tests.unit.mirror import factories as f
+from tests.utils.tracing import by_name, hex_trace_id, recorded_spans
+
+WEBHOOK_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+INGEST_SPAN = "00f067aa0ba902b7"
+
+
+@dataclass
+class Record:
+    value: bytes | None
+    offset: int
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    topic: str = "tds.zoho.events"
+    partition: int = 2
+    key: bytes | None = None
+
+
+async def test_each_event_continues_its_webhooks_trace_and_links_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spans = recorded_spans(monkeypatch)
+    traced = Record(
+        f.envelope("stock", "7", {"item_id": "7"}).to_bytes(),
+        offset=10,
+        headers=[("traceparent", f"00-{WEBHOOK_TRACE}-{INGEST_SPAN}-01".encode())],
+    )
+    untraced = Record(b"{nope", offset=11)
+    items = [decode(traced), decode(untraced)]
+    seen_in_read: list[str] = []
+
+    async def read() -> None:
+        seen_in_read.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+
+    with batch_spans(items):
+        with within(items[0]):
+            task = asyncio.create_task(read())  # as ThinReads starts a thin event's read
+        await task
+        items[0].outcome = "applied"
+        items[1].outcome = "dead_letter"
+        items[1].error = InvalidMessageError("not an event envelope")
+    assert seen_in_read == [WEBHOOK_TRACE]
+    found = by_name(spans)
+    batch, event, poison = (
+        found["tds.zoho.events process"],
+        found["process stock"],
+        found["process unknown"],
+    )
+    assert batch.kind == event.kind == SpanKind.CONSUMER
+    assert batch.parent is None and hex_trace_id(batch) != WEBHOOK_TRACE
+    # The batch links to the span that published each traced record.
+    assert [format(link.context.span_id, "016x") for link in batch.links] == [INGEST_SPAN]
+    assert hex_trace_id(event) == WEBHOOK_TRACE
+    assert event.parent is not None and format(event.parent.span_id, "016x") == INGEST_SPAN
+    assert [link.context.span_id for link in event.links] == [batch.context.span_id]
+    assert event.attributes is not None
+    assert event.attributes["tds.outcome"] == "applied"
+    assert event.attributes["tds.zoho_id"] == "7"
+    assert event.attributes["messaging.kafka.offset"] == 10
+    # An event without a traceparent starts a trace of its own; poison is marked as an error.
+    assert hex_trace_id(poison) not in (WEBHOOK_TRACE, hex_trace_id(batch))
+    assert poison.status.status_code == StatusCode.ERROR
+    assert all(item.span is None for item in items)
+
+
+async def test_event_spans_end_when_the_batch_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    spans = recorded_spans(monkeypatch)
+    items = [decode(Record(f.envelope("products", "1", f.product("1")).to_bytes(), offset=1))]
+    with pytest.raises(ConnectionError), batch_spans(items):
+        raise ConnectionError("PostgreSQL gone")
+    found = by_name(spans)
+    attributes = found["process products"].attributes
+    assert attributes is not None and attributes["tds.outcome"] == "pending"
+    assert found["tds.zoho.events process"].status.status_code == StatusCode.ERROR
