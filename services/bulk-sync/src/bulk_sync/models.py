@@ -44,6 +44,9 @@ def _check_ids(ids: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(ids))  # keep order, drop repeats
 
 
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+"""A caller's name for one sync request (the ZohoSync operator: resource uid and schedule slot)."""
+
 # The same checks on the request and on the command, declared once as types.
 ZohoIds = Annotated[list[str] | None, AfterValidator(_check_ids)]
 ZohoSince = Annotated[str | None, AfterValidator(_check_since)]
@@ -62,6 +65,8 @@ class SyncRequest(BaseModel):
     """Zoho ids for ``selective`` (exactly one entity)."""
     since: ZohoSince = None
     """``incremental`` only: Zoho timestamp; default the last completed run's high-water mark."""
+    idempotency_key: IdempotencyKey | None = None
+    """A repeat of the same key (per organization) answers the runs it created, starts none."""
 
     @model_validator(mode="after")
     def _mode_fields(self) -> SyncRequest:
@@ -115,6 +120,8 @@ class RunView(BaseModel):
     completed_at: datetime | None
     updated_at: datetime
     error_log: str | None
+    idempotency_key: str | None = None
+    """The key of the request that created the run, if it sent one."""
     details_pending: int | None = None
     """Documents the run left without their line items (runs of invoices, bills, credit
     notes, price lists); the next runs read them, newest first, as the budget allows."""

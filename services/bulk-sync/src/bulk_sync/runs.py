@@ -25,7 +25,7 @@ from tds_common.mirror import DbConnection
 _COLUMNS: Final = (
     "id, org_id, run_type, entity_type, source_type, status, total_items, processed_items, "
     "failed_items, api_calls, checkpoint, request, requested_at, started_at, completed_at, "
-    "updated_at, error_log, details_pending, drift_rows"
+    "updated_at, error_log, details_pending, drift_rows, idempotency_key"
 )
 ERROR_LOG_MAX_CHARS: Final = 4000
 
@@ -59,23 +59,117 @@ def view(record: asyncpg.Record) -> RunView:
     return RunView.model_validate(data)
 
 
+class IdempotencyKeyReusedError(ServiceError):
+    """An idempotency key already named a different request."""
+
+    http_status = 409
+    error_code = "idempotency_key_reused"
+
+
+class _KeyTaken(Exception):
+    """A concurrent request with the same key committed first (rolls our inserts back)."""
+
+
 async def create_runs(
-    conn: DbConnection, org_id: str, entities: Sequence[str], mode: str, request: dict[str, Any]
+    conn: DbConnection,
+    org_id: str,
+    entities: Sequence[str],
+    mode: str,
+    request: dict[str, Any],
+    idempotency_key: str | None = None,
 ) -> list[RunView]:
-    """One pending run per entity, in one transaction."""
+    """One pending run per entity, in one transaction (:func:`request_runs` with no key)."""
+    created, _ = await request_runs(conn, org_id, entities, mode, request, idempotency_key)
+    return created
+
+
+async def request_runs(
+    conn: DbConnection,
+    org_id: str,
+    entities: Sequence[str],
+    mode: str,
+    request: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> tuple[list[RunView], bool]:
+    """The runs of a request and whether they are new.
+
+    With a key this organization has seen, the runs that key created come back (False) and
+    nothing is inserted; a key that named another request raises
+    :class:`IdempotencyKeyReusedError`. Two concurrent requests with one key meet at the unique
+    index: the second waits for the first, finds its runs and answers them.
+    """
+    if idempotency_key is not None:
+        existing = await runs_of_key(conn, org_id, idempotency_key)
+        if existing:
+            return _same_request(existing, entities, mode, request), False
+    try:
+        return await _insert_runs(conn, org_id, entities, mode, request, idempotency_key), True
+    except _KeyTaken:
+        assert idempotency_key is not None
+        existing = await runs_of_key(conn, org_id, idempotency_key)
+        return _same_request(existing, entities, mode, request), False
+
+
+async def _insert_runs(
+    conn: DbConnection,
+    org_id: str,
+    entities: Sequence[str],
+    mode: str,
+    request: dict[str, Any],
+    idempotency_key: str | None,
+) -> list[RunView]:
     rows = []
     async with conn.transaction():
         for entity in entities:
             total = len(request.get("ids") or ()) if mode == "selective" else 0
             record = await conn.fetchrow(
                 f"INSERT INTO tds_sync_runs (id, run_type, entity_type, source_type, status, "
-                f"org_id, total_items, request) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) "
-                f"RETURNING {_COLUMNS}",
+                f"org_id, total_items, request, idempotency_key) "
+                f"VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) "
+                f"ON CONFLICT (org_id, idempotency_key, entity_type) "
+                f"WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING {_COLUMNS}",
                 uuid.uuid4(), mode, entity, _source(entity), org_id, total, request,
+                idempotency_key,
             )  # fmt: skip
-            assert record is not None
+            if record is None:
+                raise _KeyTaken
             rows.append(view(record))
     return rows
+
+
+# What makes two requests the same (request_id differs by design; org_id is part of the key).
+_COMPARED: Final = ("mode", "entities", "ids", "since")
+
+
+def _same_request(
+    existing: list[RunView], entities: Sequence[str], mode: str, request: dict[str, Any]
+) -> list[RunView]:
+    first = existing[0].request or {}
+    asked = {**request, "mode": mode, "entities": sorted(entities)}
+    stored = {**first, "mode": existing[0].run_type,
+              "entities": sorted(run.entity_type for run in existing)}  # fmt: skip
+    if any(asked.get(name) != stored.get(name) for name in _COMPARED):
+        raise IdempotencyKeyReusedError(
+            f"idempotency key {existing[0].idempotency_key!r} was used for another request "
+            f"({stored['mode']} of {', '.join(stored['entities'])})"
+        )
+    return sorted(existing, key=lambda run: list(entities).index(run.entity_type))
+
+
+async def runs_of_key(conn: DbConnection, org_id: str, idempotency_key: str) -> list[RunView]:
+    """The runs one keyed request created."""
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM tds_sync_runs WHERE org_id = $1 AND idempotency_key = $2",
+        org_id, idempotency_key,
+    )  # fmt: skip
+    return [view(r) for r in records]
+
+
+async def release_key(conn: DbConnection, run_ids: Sequence[uuid.UUID]) -> None:
+    """Forget the key of runs whose request was refused (503): a retry starts fresh runs."""
+    await conn.execute(
+        "UPDATE tds_sync_runs SET idempotency_key = NULL WHERE id = ANY($1::uuid[])", list(run_ids)
+    )
 
 
 async def ensure_run(conn: DbConnection, run_id: uuid.UUID, org_id: str, entity: str,

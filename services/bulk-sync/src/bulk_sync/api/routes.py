@@ -4,6 +4,7 @@ A request becomes one ``tds_sync_runs`` row per entity (status ``pending``), com
 commands are published to ``tds.sync.requests`` (``acks=all``), one per run, keyed by
 organization so one organization's runs execute in order (they share its Zoho budget). If Kafka
 refuses, the rows are marked ``failed`` and the caller gets 503: no run stays pending forever.
+A request may carry an ``idempotency_key``: its repeat answers the runs the first one created.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 async def request_sync(
     body: SyncRequest, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
 ) -> JSONResponse:
-    """Start a full, incremental or selective sync: one run per entity (202)."""
+    """Start a full, incremental or selective sync: one run per entity (202); a repeated
+    ``idempotency_key`` answers the runs it created (200) and starts none."""
     org_id = body.org_id or settings.zoho_organization_id
     if not org_id:
         raise InvalidRequestError("no org_id given and ZOHO_ORGANIZATION_ID is not set")
@@ -79,7 +81,14 @@ async def request_sync(
     stored: dict[str, Any] = {"request_id": request_id, **body.model_dump(exclude_none=True)}
     stored["org_id"] = org_id
     async with pool.acquire() as conn:
-        created = await runs.create_runs(conn, org_id, entities, body.mode, stored)
+        created, new = await runs.request_runs(
+            conn, org_id, entities, body.mode, stored, body.idempotency_key
+        )
+    if not new:
+        # A repeat of a keyed request: its runs exist (and were published); start nothing.
+        first = created[0].request or {}
+        repeated = RunsAccepted(request_id=str(first.get("request_id", "")), runs=created)
+        return JSONResponse(repeated.model_dump(mode="json"), status_code=200)
     try:
         for run in created:
             command = SyncCommand(run_id=run.id, org_id=org_id, entities=[run.entity_type],
@@ -92,6 +101,8 @@ async def request_sync(
             for run in created:
                 await runs.finish_run(conn, uuid.UUID(run.id), "failed",
                                       "the command could not be published to Kafka")  # fmt: skip
+            # The caller was told 503: a retry with the same key must start runs, not find these.
+            await runs.release_key(conn, [uuid.UUID(run.id) for run in created])
         raise UpstreamUnavailableError(f"Kafka refused the sync command: {type(exc).__name__}",
                                        retry_after_seconds=5) from exc  # fmt: skip
     logger.info("sync requested: %s %s of org %s (%d runs)", body.mode, ",".join(entities),
