@@ -12,6 +12,7 @@ from typing import Final
 import httpx
 
 from tds_common.settings import ProxyClientSettings
+from tds_common.tracing import TracingTransport
 
 TIMEOUT_HEADER: Final = "X-TDS-Timeout-Seconds"
 """How long the caller waits for this answer, in seconds. zoho-proxy stops waiting for budget
@@ -43,10 +44,12 @@ def proxy_http_client(
     settings: ProxyClientSettings,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A client for ``base_url``; ``transport`` replaces the network in tests."""
+    """A client for ``base_url``; ``transport`` replaces the network in tests. Each call is a
+    client span whose context goes along in ``traceparent``."""
     headers = {}
     if settings.token is not None:
         headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+    traced = TracingTransport(transport or httpx.AsyncHTTPTransport(), "zoho-proxy")
     return httpx.AsyncClient(
-        base_url=base_url, timeout=settings.timeout_seconds, headers=headers, transport=transport
+        base_url=base_url, timeout=settings.timeout_seconds, headers=headers, transport=traced
     )
