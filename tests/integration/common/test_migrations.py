@@ -1,4 +1,7 @@
-"""Migrations on the real PostgreSQL: the contract's tables and columns exist."""
+"""Migrations on the real PostgreSQL: the contract's control tables and columns exist.
+
+The mirror tables are checked against the catalogue in test_catalogue_schema.py.
+"""
 
 from __future__ import annotations
 
@@ -23,25 +26,6 @@ CONTROL_COLUMNS = {
     },
 }  # fmt: skip
 
-MIRROR_KEYS = {
-    "products": ("item_id",),
-    "customers": ("contact_id",),
-    "invoices": ("invoice_id",),
-    "invoice_line_items": ("invoice_id", "line_item_id"),
-    "bills": ("bill_id",),
-    "bill_line_items": ("bill_id", "line_item_id"),
-    "credit_notes": ("creditnote_id",),
-    "credit_note_line_items": ("creditnote_id", "line_item_id"),
-    "stock_levels": ("item_id", "warehouse_id"),
-    "price_lists": ("pricebook_id",),
-    "price_list_items": ("pricebook_id", "item_id"),
-    "warehouses": ("warehouse_id",),
-}
-COMMON_MIRROR_COLUMNS = {
-    "org_id", "raw", "zoho_last_modified_time", "source", "synced_at", "deleted_at",
-}  # fmt: skip
-
-
 async def _columns(pool: asyncpg.Pool, schema: str, table: str) -> set[str]:
     rows = await pool.fetch(
         "SELECT column_name FROM information_schema.columns "
@@ -56,19 +40,6 @@ async def test_control_tables_have_the_contract_columns(db_pool: asyncpg.Pool) -
     for table, expected in CONTROL_COLUMNS.items():
         missing = expected - await _columns(db_pool, "public", table)
         assert not missing, f"{table} lacks {missing}"
-
-
-async def test_mirror_tables_have_keys_and_common_columns(db_pool: asyncpg.Pool) -> None:
-    for table, keys in MIRROR_KEYS.items():
-        columns = await _columns(db_pool, "zoho", table)
-        assert COMMON_MIRROR_COLUMNS <= columns, table
-        pk = await db_pool.fetch(
-            "SELECT a.attname FROM pg_index i "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-            "WHERE i.indrelid = $1::regclass AND i.indisprimary",
-            f"zoho.{table}",
-        )
-        assert {r["attname"] for r in pk} == {"org_id", *keys}, table
 
 
 async def test_inbox_dedup_key_makes_a_repeat_a_no_op(db_pool: asyncpg.Pool) -> None:

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import pytest
 
+from tds_common.catalogue import ENTITIES, get_entity
 from tds_common.mirror import Change, map_change, write_changes
 from tests.unit.mirror import factories as f
 
@@ -26,6 +28,27 @@ async def _row(pool: asyncpg.Pool, sql: str, *args: Any) -> asyncpg.Record:
     row = await pool.fetchrow(sql, *args)
     assert row is not None
     return row
+
+
+@pytest.mark.parametrize(
+    "entity", [name for name, spec in ENTITIES.items() if spec.kind == "record" and spec.versioned]
+)
+async def test_every_typed_column_of_the_catalogue_is_written(
+    db_pool: asyncpg.Pool, entity: str
+) -> None:
+    spec = get_entity(entity)
+    zoho_id = _id()
+    assert await _write(db_pool, f.change(entity, zoho_id, f.from_catalogue(zoho_id, entity))) == {
+        0
+    }
+    row = await _row(db_pool, f"SELECT * FROM {spec.table} WHERE {spec.id_field} = $1", zoho_id)
+    assert [c.name for c in spec.columns if row[c.name] is None] == []
+    if spec.child is not None:
+        children = await db_pool.fetch(
+            f"SELECT * FROM {spec.child.table} WHERE {spec.id_field} = $1", zoho_id
+        )
+        assert len(children) == 2
+        assert [c.name for c in spec.child.columns if children[0][c.name] is None] == []
 
 
 async def test_every_entity_lands_in_its_tables_and_columns(db_pool: asyncpg.Pool) -> None:

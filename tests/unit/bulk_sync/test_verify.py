@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bulk_sync.verify import differs
-from tds_common.mirror import get_spec
+from tds_common.catalogue import get_entity
 
 LISTED: dict[str, Any] = {
     "contact_id": "460112000000000001",
@@ -41,4 +41,4 @@ def _stored(**changes: Any) -> dict[str, Any]:
     ],
 )
 def test_differs(stored: dict[str, Any] | None, expected: bool) -> None:
-    assert differs(get_spec("customers"), LISTED, stored) is expected
+    assert differs(get_entity("customers"), LISTED, stored) is expected

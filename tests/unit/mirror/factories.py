@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
+from tds_common.catalogue import WEBHOOK_ENTITIES, get_entity
+from tds_common.columns import (
+    Converter,
+    to_boolean,
+    to_date,
+    to_integer,
+    to_numeric,
+    to_text,
+    to_timestamp,
+)
 from tds_common.events import EventEnvelope, format_zoho_timestamp
 from tds_common.mirror import Change
+
+Record = dict[str, Any]
 
 ORG = "20099882211"
 BASE_TIME = datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
@@ -251,7 +264,36 @@ def warehouse(warehouse_id: str, **extra: Any) -> dict[str, Any]:
     return record
 
 
-BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
+_SAMPLES: Final[dict[Converter, Any]] = {
+    to_text: "text",
+    to_numeric: 12.5,
+    to_integer: 3,
+    to_boolean: True,
+    to_date: "2026-06-01",
+    to_timestamp: "2026-05-30T10:00:00-0400",
+}
+"""A Zoho-shaped value of every column type; each maps to a non-NULL column value."""
+
+
+def from_catalogue(zoho_id: str, entity: str, *, version: int = 0, children: int = 2) -> Record:
+    """A complete record of any record entity built from its catalogue entry alone: every typed
+    column's field set, ``children`` child rows. New entities need no factory of their own."""
+    spec = get_entity(entity)
+    record: Record = {spec.id_field: zoho_id, "last_modified_time": stamp(version)}
+    record.update({c.sources[0]: _SAMPLES[c.convert] for c in spec.columns})
+    if spec.child is not None:
+        child = spec.child
+        record[child.list_field] = [
+            {
+                child.key_column: f"{zoho_id}-K{n}",
+                **{c.sources[0]: _SAMPLES[c.convert] for c in child.columns},
+            }
+            for n in range(children)
+        ]
+    return record
+
+
+_HAND_BUILT: Final[dict[str, Callable[..., Record]]] = {
     "products": product,
     "customers": customer,
     "invoices": invoice,
@@ -260,6 +302,13 @@ BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "stock": stock,
     "prices": price_list,
 }
+
+BUILDERS: Final[dict[str, Callable[..., Record]]] = {
+    name: _HAND_BUILT.get(name) or functools.partial(from_catalogue, entity=name)
+    for name in WEBHOOK_ENTITIES
+}
+"""A builder of a complete record per webhook entity: hand-made Zoho-like ones where they exist
+(with Zoho's quirks), the catalogue's otherwise."""
 
 
 def change(entity: str, zoho_id: str, record: dict[str, Any], *, op: str = "upsert",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tds_common.mirror.values import (
+from tds_common.columns import (
     MappingError,
     to_boolean,
     to_date,

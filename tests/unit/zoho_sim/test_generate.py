@@ -23,7 +23,7 @@ CTX = OrgContext(
     seed=42,
     tz=parse_offset("-0400"),
     currency_code="USD",
-    scale=(("contacts", 100), ("items", 100), ("warehouses", 3)),
+    scale=(("contacts", 100), ("items", 100), ("warehouses", 3), ("invoices", 30)),
 )
 
 
@@ -32,7 +32,7 @@ def test_records_are_deterministic_and_id_shaped(entity: str) -> None:
     first = [generate(CTX, entity, i) for i in range(20)]
     assert first == [generate(CTX, entity, i) for i in range(20)]
     for i, record in enumerate(first):
-        record_id = record[f"{entity.rstrip('s')}_id"]
+        record_id = record[SPECS[entity].id_field]
         assert record_id == CTX.entity_id(entity, i)
         assert re.fullmatch(r"\d{18}", record_id)
         assert None not in record.values()
@@ -44,7 +44,13 @@ def test_cheap_keys_match_the_records() -> None:
         assert generate(CTX, "contacts", i)["contact_name"] == contact_display_name(CTX, i)
 
 
-@pytest.mark.parametrize("entity", ["items", "contacts", "invoices", "bills", "creditnotes"])
+def test_every_module_has_a_generator_and_its_own_id_code() -> None:
+    assert set(GENERATORS) == set(SPECS)
+    codes = [spec.code for spec in SPECS.values()]
+    assert len(set(codes)) == len(codes)
+
+
+@pytest.mark.parametrize("entity", sorted(SPECS))
 def test_cheap_filter_fields_match_the_records(entity: str) -> None:
     for i in range(60):
         record = generate(CTX, entity, i)
@@ -75,3 +81,38 @@ def test_status_filters_of_documents() -> None:
     assert not status_matches(
         SPECS["items"], {"stock_on_hand": 3, "reorder_level": ""}, "Status.Lowstock"
     )
+
+
+def test_a_payment_is_applied_to_seeded_invoices_and_its_amounts_add_up() -> None:
+    for i in range(30):
+        payment = generate(CTX, "customerpayments", i)
+        assert payment["invoices"], "every payment applies to at least one invoice"
+        for applied in payment["invoices"]:
+            index = int(applied["invoice_id"][6:]) - 1
+            invoice = generate(CTX, "invoices", index)
+            assert applied["invoice_number"] == invoice["invoice_number"]
+            assert applied["date"] == invoice["date"]
+            assert applied["invoice_amount"] == invoice["total"]
+            assert 0 < applied["amount_applied"] <= invoice["total"]
+        applied_total = sum(row["amount_applied"] for row in payment["invoices"])
+        assert payment["amount"] == round(applied_total + payment["unused_amount"], 2)
+
+
+def test_payments_are_filtered_by_mode_and_orders_by_status() -> None:
+    payments = SPECS["customerpayments"]
+    assert status_matches(payments, {"payment_mode": "Bank Transfer"}, "PaymentMode.BankTransfer")
+    assert not status_matches(payments, {"payment_mode": "Cash"}, "PaymentMode.Check")
+    assert status_matches(payments, {"payment_mode": "Cash"}, "PaymentMode.All")
+    orders = SPECS["salesorders"]
+    assert status_matches(orders, {"status": "partially_invoiced"}, "Status.PartiallyInvoiced")
+
+
+@pytest.mark.parametrize(
+    ("entity", "date_field"),
+    [("salesorders", "shipment_date"), ("purchaseorders", "delivery_date")],
+)
+def test_orders_carry_line_items_and_no_balance(entity: str, date_field: str) -> None:
+    order = generate(CTX, entity, 4)
+    assert order["sub_total"] == round(sum(li["item_total"] for li in order["line_items"]), 2)
+    assert order[date_field] >= order["date"]
+    assert "balance" not in order and "due_date" not in order

@@ -12,15 +12,15 @@ import uuid
 
 from bulk_sync import metrics
 from bulk_sync.details import pending_filter
-from tds_common.catalogue import ENTITIES
-from tds_common.mirror import DbConnection, get_spec
+from tds_common.catalogue import ENTITIES, get_entity
+from tds_common.mirror import DbConnection
 
 
 async def completeness(conn: DbConnection) -> dict[str, dict[str, dict[str, int]]]:
     """Per organization and entity: live rows and details pending (0 without details)."""
     organizations: dict[str, dict[str, dict[str, int]]] = {}
     for entity in ENTITIES:
-        spec = get_spec(entity)
+        spec = get_entity(entity)
         pending = (
             f"count(*) FILTER (WHERE {pending_filter(spec)})" if spec.child is not None else "0"
         )
@@ -35,7 +35,7 @@ async def completeness(conn: DbConnection) -> dict[str, dict[str, dict[str, int]
             }
     for org_id, entities in organizations.items():
         for entity, counts in entities.items():
-            if get_spec(entity).child is not None:
+            if get_entity(entity).child is not None:
                 metrics.DETAILS_PENDING.labels(org_id, entity).set(counts["details_pending"])
     return organizations
 

@@ -17,18 +17,19 @@ from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from bulk_sync.cursor import Cursor, record_time
 from bulk_sync.stored import need, stored_rows
 from tds_common.catalogue import get_entity
-from tds_common.mirror import Change, get_spec
+from tds_common.mirror import Change
 
 logger = logging.getLogger(__name__)
 
 
 async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | None) -> None:
     """Page until the list is exhausted; the cursor lives in ``state`` (saved per page)."""
-    if ctx.entity == "warehouses":
+    spec = get_entity(ctx.entity)
+    if not spec.paginated:
         await _sync_warehouses(ctx, state)
         return
     cursor = Cursor.from_json(state.get("cursor"), since)
-    id_field = get_entity(ctx.entity).id_field
+    id_field = spec.id_field
     s = ctx.settings
     filter_by = s.list_filter_by.get(ctx.entity)
     while not cursor.done:
@@ -74,7 +75,7 @@ async def _record_changes(
 ) -> None:
     """Summaries newer than their rows are written; line items come later, newest first, from
     the completeness step (:mod:`bulk_sync.details`), within the day's budget."""
-    spec = get_spec(ctx.entity)
+    spec = get_entity(ctx.entity)
     async with ctx.pool.acquire() as conn:
         stored = await stored_rows(conn, spec, ctx.org_id, {i: r for i, r, _ in fresh})
     for zoho_id, record, modified in fresh:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from tds_common.mirror import DbConnection, MirrorSpec
+from tds_common.catalogue import EntitySpec
+from tds_common.mirror import DbConnection
 from tds_common.mirror.sql import same_content
 
 Need = Literal["write", "complete", "skip"]
@@ -35,7 +36,7 @@ class Stored:
     """The listed summary agrees with the stored content on every key both carry."""
 
 
-def need(spec: MirrorSpec, modified: datetime | None, stored: Stored | None) -> Need:
+def need(spec: EntitySpec, modified: datetime | None, stored: Stored | None) -> Need:
     """What a listed record needs, given the stored row (pure)."""
     if stored is None or stored.deleted:
         return "write"
@@ -51,7 +52,7 @@ def need(spec: MirrorSpec, modified: datetime | None, stored: Stored | None) -> 
 
 
 async def stored_rows(
-    conn: DbConnection, spec: MirrorSpec, org_id: str, listed: Mapping[str, Mapping[str, Any]]
+    conn: DbConnection, spec: EntitySpec, org_id: str, listed: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Stored]:
     """The stored version of each listed id that has a row (parent tables only), and whether
     its content agrees with the listed summary (``tds_common.mirror.sql.same_content``)."""
@@ -60,11 +61,11 @@ async def stored_rows(
     complete = f"(t.raw ? '{spec.child.list_field}')" if spec.child is not None else "true"
     summaries = json.dumps([{"id": i, "raw": r} for i, r in listed.items()], default=str)
     records = await conn.fetch(
-        f"SELECT t.{spec.id_column} AS id, t.zoho_last_modified_time AS modified, "
+        f"SELECT t.{spec.id_field} AS id, t.zoho_last_modified_time AS modified, "
         f"t.deleted_at IS NOT NULL AS deleted, {complete} AS complete, "
         f"{same_content('l', 't')} AS same FROM {spec.table} t "
         f"JOIN jsonb_to_recordset($2::text::jsonb) AS l(id text, raw jsonb) "
-        f"ON t.{spec.id_column} = l.id WHERE t.org_id = $1",
+        f"ON t.{spec.id_field} = l.id WHERE t.org_id = $1",
         org_id, summaries,
     )  # fmt: skip
     return {r["id"]: Stored(r["modified"], r["deleted"], r["complete"], r["same"]) for r in records}

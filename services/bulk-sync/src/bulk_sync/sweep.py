@@ -34,7 +34,7 @@ from typing import Any, Final
 from bulk_sync import metrics
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from tds_common.catalogue import get_entity
-from tds_common.mirror import Change, DbConnection, get_spec, map_change, write_changes
+from tds_common.mirror import Change, DbConnection, map_change, write_changes
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +120,8 @@ Versions = dict[str, datetime | None]
 async def _candidates(conn: DbConnection, ctx: RunContext) -> tuple[Versions, int]:
     """Live rows neither seen by the run nor written since it started (with their versions),
     and how many live rows the entity has."""
-    spec = get_spec(ctx.entity)
-    key = "item_id" if spec.kind == "stock" else spec.id_column
+    spec = get_entity(ctx.entity)
+    key = "item_id" if spec.kind == "stock" else spec.id_field
     unseen = (
         f"NOT EXISTS (SELECT 1 FROM tds_sync_run_seen s WHERE s.run_id = $3 AND s.entity = $4 "
         f"AND s.zoho_id = t.{key}) AND t.synced_at < $2"

@@ -27,20 +27,17 @@ from typing import Any, Final
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from bulk_sync.cursor import record_time
-from tds_common.catalogue import get_entity
+from tds_common.catalogue import EntitySpec, get_entity
 from tds_common.events import parse_zoho_timestamp
-from tds_common.mirror import Change, DbConnection, MirrorSpec, get_spec
+from tds_common.mirror import Change, DbConnection
 
 logger = logging.getLogger(__name__)
 
-VERIFIED: Final = frozenset(
-    {"products", "customers", "invoices", "bills", "credit-notes", "prices"}
-)
 LANE: Final = "bulk"
 
 
 def verifies(entity: str, mode: str) -> bool:
-    return mode == "incremental" and entity in VERIFIED
+    return mode == "incremental" and get_entity(entity).verified
 
 
 async def _pages_allowed(ctx: RunContext, spent: int) -> int:
@@ -66,12 +63,12 @@ async def _start_page(conn: DbConnection, ctx: RunContext) -> int:
     return int(value) if isinstance(value, int) and value >= 1 else 1
 
 
-def _fields(spec: MirrorSpec) -> tuple[str, ...]:
+def _fields(spec: EntitySpec) -> tuple[str, ...]:
     """The Zoho fields the typed columns read (what people query)."""
     return tuple(field for column in spec.columns for field in column.sources)
 
 
-def differs(spec: MirrorSpec, listed: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+def differs(spec: EntitySpec, listed: dict[str, Any], stored: dict[str, Any] | None) -> bool:
     """Whether a listed record and its stored row disagree (pure)."""
     if stored is None or stored["deleted_at"] is not None:
         return True
@@ -85,7 +82,7 @@ async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
     """Verify pages within the allowance; returns the rows found different (and repaired)."""
     if state.get("verified"):  # a resumed run: verified before its crash
         return int(state.get("drift_rows") or 0)
-    spec = get_spec(ctx.entity)
+    spec = get_entity(ctx.entity)
     id_field = get_entity(ctx.entity).id_field
     async with ctx.pool.acquire() as conn:
         page_no = int(state.get("verify_page") or await _start_page(conn, ctx))
@@ -132,18 +129,18 @@ def _params(ctx: RunContext, page_no: int) -> dict[str, str]:
 
 
 async def _stored(
-    conn: DbConnection, spec: MirrorSpec, org_id: str, ids: list[str]
+    conn: DbConnection, spec: EntitySpec, org_id: str, ids: list[str]
 ) -> dict[str, dict[str, Any]]:
     records = await conn.fetch(
-        f"SELECT {spec.id_column} AS id, raw, zoho_last_modified_time, deleted_at "
-        f"FROM {spec.table} WHERE org_id = $1 AND {spec.id_column} = ANY($2::text[])",
+        f"SELECT {spec.id_field} AS id, raw, zoho_last_modified_time, deleted_at "
+        f"FROM {spec.table} WHERE org_id = $1 AND {spec.id_field} = ANY($2::text[])",
         org_id, ids,
     )  # fmt: skip
     return {r["id"]: dict(r) for r in records}
 
 
 async def _unlisted(
-    conn: DbConnection, spec: MirrorSpec, org_id: str, records: list[dict[str, Any]],
+    conn: DbConnection, spec: EntitySpec, org_id: str, records: list[dict[str, Any]],
     listed: set[str],
 ) -> list[tuple[str, datetime | None]]:  # fmt: skip
     """Live rows created strictly inside the page's created_time range that it did not list."""
@@ -153,9 +150,9 @@ async def _unlisted(
     if len(times) < 2:
         return []
     rows = await conn.fetch(
-        f"SELECT {spec.id_column} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
+        f"SELECT {spec.id_field} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
         f"WHERE org_id = $1 AND deleted_at IS NULL AND created_time > $2 AND created_time < $3 "
-        f"AND {spec.id_column} <> ALL($4::text[])",
+        f"AND {spec.id_field} <> ALL($4::text[])",
         org_id, min(times), max(times), list(listed),
     )  # fmt: skip
     return [(r["id"], r["modified"]) for r in rows]

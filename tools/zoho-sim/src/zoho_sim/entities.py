@@ -2,7 +2,9 @@
 
 One :class:`EntitySpec` per module (docs/zoho-api.md#entities-and-fields): its URL path, list and
 detail keys, id field, the TDS name used in webhook URLs (docs/architecture.md#entities), which keys
-a list summary drops, and the sort columns and ``filter_by`` values a list accepts.
+a list summary drops, the sort columns and ``filter_by`` values a list accepts, its Books scope
+module, and the code in its seeded ids. A new module is one entry here and one generator
+(``zoho_sim.generate.GENERATORS``); scale keys, webhook entities and scopes derive from this table.
 """
 
 from __future__ import annotations
@@ -24,10 +26,20 @@ class EntitySpec:
     default_sort: str
     default_order: str
     sort_columns: frozenset[str]
+    code: int
+    """The two digits after the org in seeded ids (``46<org><code><index>``); unique."""
     filters: frozenset[str] = frozenset({"Status.All"})
     status_field: str = "status"
+    """The field ``filter_by`` reads (``Status.Open`` → ``status``, ``PaymentMode.Cash`` →
+    ``payment_mode``)."""
+    seeded_statuses: tuple[str, ...] = ()
+    """Statuses seeded records of a document module cycle through."""
     summary_drops: frozenset[str] = field(default_factory=frozenset)
     paginated: bool = True
+    books_scope: str = "settings"
+    """The Books OAuth scope module that covers it (docs/zoho-api.md#scopes)."""
+    webhook: bool = True
+    """Whether TDS receives webhooks for it (warehouses are synced only)."""
 
 
 _TIMES: Final = frozenset({"created_time", "last_modified_time"})
@@ -44,6 +56,7 @@ SPECS: Final[dict[str, EntitySpec]] = {
             detail_key="item",
             id_field="item_id",
             tds_name="products",
+            code=11,
             label="Item",
             report_name="Items",
             default_sort="name",
@@ -61,6 +74,8 @@ SPECS: Final[dict[str, EntitySpec]] = {
             detail_key="contact",
             id_field="contact_id",
             tds_name="customers",
+            code=12,
+            books_scope="contacts",
             label="Contact",
             report_name="Contacts",
             default_sort="contact_name",
@@ -86,6 +101,17 @@ SPECS: Final[dict[str, EntitySpec]] = {
             detail_key="invoice",
             id_field="invoice_id",
             tds_name="invoices",
+            code=13,
+            books_scope="invoices",
+            seeded_statuses=(
+                "draft",
+                "sent",
+                "viewed",
+                "overdue",
+                "paid",
+                "partially_paid",
+                "void",
+            ),
             label="Invoice",
             report_name="Invoices",
             default_sort="created_time",
@@ -113,6 +139,9 @@ SPECS: Final[dict[str, EntitySpec]] = {
             detail_key="bill",
             id_field="bill_id",
             tds_name="bills",
+            code=14,
+            books_scope="bills",
+            seeded_statuses=("draft", "open", "overdue", "paid", "partially_paid", "void"),
             label="Bill",
             report_name="Bills",
             default_sort="created_time",
@@ -137,6 +166,9 @@ SPECS: Final[dict[str, EntitySpec]] = {
             detail_key="creditnote",
             id_field="creditnote_id",
             tds_name="credit-notes",
+            code=15,
+            books_scope="creditnotes",
+            seeded_statuses=("draft", "open", "closed", "void"),
             label="Credit Note",
             report_name="Credit Notes",
             default_sort="created_time",
@@ -148,11 +180,97 @@ SPECS: Final[dict[str, EntitySpec]] = {
             summary_drops=_DOC_DROPS,
         ),
         EntitySpec(
+            path="salesorders",
+            list_key="salesorders",
+            detail_key="salesorder",
+            id_field="salesorder_id",
+            tds_name="sales-orders",
+            code=18,
+            books_scope="salesorders",
+            seeded_statuses=("draft", "open", "invoiced", "partially_invoiced", "void", "closed"),
+            label="Sales Order",
+            report_name="Sales Orders",
+            default_sort="created_time",
+            default_order="D",
+            sort_columns=_TIMES
+            | {"customer_name", "salesorder_number", "date", "shipment_date", "total"},
+            filters=frozenset(
+                {
+                    "Status.All",
+                    "Status.Draft",
+                    "Status.Open",
+                    "Status.Invoiced",
+                    "Status.PartiallyInvoiced",
+                    "Status.Void",
+                    "Status.Closed",
+                }
+            ),
+            summary_drops=_DOC_DROPS,
+        ),
+        EntitySpec(
+            path="purchaseorders",
+            list_key="purchaseorders",
+            detail_key="purchaseorder",
+            id_field="purchaseorder_id",
+            tds_name="purchase-orders",
+            code=19,
+            books_scope="purchaseorders",
+            seeded_statuses=("draft", "open", "billed", "partially_billed", "cancelled", "closed"),
+            label="Purchase Order",
+            report_name="Purchase Orders",
+            default_sort="created_time",
+            default_order="D",
+            sort_columns=_TIMES
+            | {"vendor_name", "purchaseorder_number", "date", "delivery_date", "total"},
+            filters=frozenset(
+                {
+                    "Status.All",
+                    "Status.Draft",
+                    "Status.Open",
+                    "Status.Billed",
+                    "Status.PartiallyBilled",
+                    "Status.Cancelled",
+                    "Status.Closed",
+                }
+            ),
+            summary_drops=_DOC_DROPS,
+        ),
+        EntitySpec(
+            path="customerpayments",
+            list_key="customerpayments",
+            detail_key="payment",
+            id_field="payment_id",
+            tds_name="customer-payments",
+            code=20,
+            books_scope="customerpayments",
+            label="Payment",
+            report_name="Customer Payments",
+            default_sort="created_time",
+            default_order="D",
+            sort_columns=_TIMES | {"customer_name", "payment_number", "date", "amount"},
+            # Payments are filtered by mode; they have no status that hides any.
+            filters=frozenset(
+                {
+                    "PaymentMode.All",
+                    "PaymentMode.Check",
+                    "PaymentMode.Cash",
+                    "PaymentMode.BankTransfer",
+                    "PaymentMode.CreditCard",
+                    "PaymentMode.Others",
+                }
+            ),
+            status_field="payment_mode",
+            # Whether a list summary carries the applied invoices is UNCONFIRMED: the stricter
+            # variant (they come with the detail only, like line items) is simulated.
+            summary_drops=frozenset({"invoices", "custom_fields"}),
+        ),
+        EntitySpec(
             path="pricebooks",
             list_key="pricebooks",
             detail_key="pricebook",
             id_field="pricebook_id",
             tds_name="prices",
+            code=16,
             label="Price List",
             report_name="Price Lists",
             default_sort="name",
@@ -167,6 +285,8 @@ SPECS: Final[dict[str, EntitySpec]] = {
             detail_key="warehouse",
             id_field="warehouse_id",
             tds_name="warehouses",
+            code=17,
+            webhook=False,
             label="Warehouse",
             report_name="Warehouses",
             default_sort="warehouse_name",
@@ -178,6 +298,7 @@ SPECS: Final[dict[str, EntitySpec]] = {
 }
 
 TDS_NAMES: Final[dict[str, str]] = {spec.tds_name: spec.path for spec in SPECS.values()}
+ENTITY_CODES: Final[dict[str, int]] = {spec.path: spec.code for spec in SPECS.values()}
 
 
 def resolve(name: str) -> EntitySpec:
@@ -191,7 +312,7 @@ def resolve(name: str) -> EntitySpec:
 
 def status_matches(spec: EntitySpec, record: dict[str, object], filter_by: str) -> bool:
     """Whether ``record`` passes ``filter_by`` (``Status.All``, ``Status.Active`` …)."""
-    wanted = filter_by.removeprefix("Status.").lower()
+    wanted = filter_by.split(".", 1)[-1].lower()
     if wanted == "all":
         return True
     if wanted == "customers":
@@ -204,4 +325,5 @@ def status_matches(spec: EntitySpec, record: dict[str, object], filter_by: str) 
         stock = record.get("stock_on_hand")
         level = record.get("reorder_level")
         return isinstance(stock, int | float) and isinstance(level, int | float) and stock <= level
-    return str(record.get(spec.status_field, "")).replace("_", "") == wanted
+    value = str(record.get(spec.status_field, "")).lower()
+    return value.replace("_", "").replace(" ", "") == wanted

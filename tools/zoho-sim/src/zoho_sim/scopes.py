@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from zoho_sim.entities import SPECS
+
 BOOKS_MODULES: Final = {
-    "items": "settings",
+    **{spec.path: spec.books_scope for spec in SPECS.values()},
     "itemdetails": "settings",
-    "contacts": "contacts",
-    "invoices": "invoices",
-    "bills": "bills",
-    "creditnotes": "creditnotes",
-    "pricebooks": "settings",
-    "warehouses": "settings",
     "locations": "settings",
     "organizations": "settings",
 }

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zoho_sim.entities import SPECS
 from zoho_sim.timefmt import parse_offset
 from zoho_sim.write_rules import WriteSettings
 
@@ -24,16 +25,9 @@ DEFAULT_REFRESH_TOKEN: Final = (
 )
 DEFAULT_ORGANIZATION_ID: Final = "60000000001"
 
-WEBHOOK_ENTITIES: Final = (
-    "products",
-    "customers",
-    "invoices",
-    "bills",
-    "credit-notes",
-    "stock",
-    "prices",
-)
-"""TDS entity names (docs/architecture.md#entities) that webhooks are sent for."""
+WEBHOOK_ENTITIES: Final = (*(spec.tds_name for spec in SPECS.values() if spec.webhook), "stock")
+"""TDS entity names (docs/architecture.md#entities) that webhooks are sent for; stock's are
+Inventory item events."""
 _PLACEHOLDERS: Final = {"entity": "products", "event": "edit", "org_id": "1", "id": "1"}
 WebhookEvent = Literal["create", "edit", "delete"]
 DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("create", "edit")
@@ -244,8 +238,8 @@ class SimSettings(BaseSettings):
     log_level: str = "INFO"
     seed: int = 42
     scale: dict[str, int] = Field(default_factory=dict)
-    """Records per entity (``items``, ``contacts``, ``invoices``, ``bills``, ``creditnotes``,
-    ``pricebooks``, ``warehouses``); missing entries use ``default_scale``."""
+    """Records per entity, keyed by Zoho path (``items``, ``contacts``, ``invoices`` …: every
+    module of ``zoho_sim.entities``); missing entries use ``default_scale``."""
     default_scale: int = Field(2000, ge=0)
     organizations: list[OrgSettings] = Field(default_factory=lambda: [OrgSettings()])
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
@@ -295,12 +289,4 @@ class SimSettings(BaseSettings):
         return self.scale.get(entity, default)
 
 
-SCALE_KEYS: Final = (
-    "items",
-    "contacts",
-    "invoices",
-    "bills",
-    "creditnotes",
-    "pricebooks",
-    "warehouses",
-)
+SCALE_KEYS: Final = tuple(SPECS)

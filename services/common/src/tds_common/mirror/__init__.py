@@ -1,4 +1,4 @@
-"""The mirror's one write path: entity specs, Zoho JSON → rows, set-based monotonic upserts.
+"""The mirror's one write path: Zoho JSON → rows, set-based monotonic upserts.
 
 Processor and bulk-sync both use it::
 
@@ -9,10 +9,9 @@ Processor and bulk-sync both use it::
                                                     # different content, nothing settled it)
 """
 
+from tds_common.columns import MappingError
 from tds_common.mirror.mapping import Change, ChangeKey, MappedChange, is_thin, map_change
 from tds_common.mirror.rules import Version, content_digest, same_content, verdict
-from tds_common.mirror.specs import SPECS, MirrorSpec, get_spec
-from tds_common.mirror.values import MappingError
 from tds_common.mirror.writer import (
     DbConnection,
     WriteOutcome,
@@ -23,18 +22,15 @@ from tds_common.mirror.writer import (
 )
 
 __all__ = [
-    "SPECS",
     "Change",
     "ChangeKey",
     "DbConnection",
     "MappedChange",
     "MappingError",
-    "MirrorSpec",
     "Version",
     "WriteOutcome",
     "apply_changes",
     "content_digest",
-    "get_spec",
     "is_thin",
     "map_change",
     "reduce_batch",

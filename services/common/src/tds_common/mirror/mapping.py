@@ -13,16 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from tds_common.catalogue import STOCK_FIGURES, STOCK_LISTS, EntitySpec, get_entity
+from tds_common.columns import ChildSpec, Column, MappingError, to_text
 from tds_common.events import parse_zoho_timestamp
-from tds_common.mirror.specs import (
-    STOCK_FIGURES,
-    STOCK_LISTS,
-    ChildSpec,
-    Column,
-    MirrorSpec,
-    get_spec,
-)
-from tds_common.mirror.values import MappingError, to_text
 
 Operation = Literal["upsert", "delete"]
 ChangeKey = tuple[str, str, str]
@@ -67,7 +60,7 @@ class Change:
 @dataclass(frozen=True)
 class MappedChange:
     change: Change
-    spec: MirrorSpec
+    spec: EntitySpec
     modified: datetime | None
     row: dict[str, Any]
     """Parent row (for stock: just the key and version)."""
@@ -79,7 +72,7 @@ class MappedChange:
         return self.change.op == "delete"
 
 
-def is_thin(spec: MirrorSpec, record: Mapping[str, Any], modified: datetime | None) -> bool:
+def is_thin(spec: EntitySpec, record: Mapping[str, Any], modified: datetime | None) -> bool:
     """Whether an upsert lacks what a complete record has (→ read it through zoho-proxy)."""
     if spec.versioned and modified is None:
         return True
@@ -100,10 +93,10 @@ def _value(column: Column, record: Mapping[str, Any], prefix: str = "") -> Any:
         raise MappingError(f"{column.name}: {exc}") from exc
 
 
-def _base(change: Change, spec: MirrorSpec, stamp: str | None) -> dict[str, Any]:
+def _base(change: Change, spec: EntitySpec, stamp: str | None) -> dict[str, Any]:
     return {
         "org_id": change.org_id,
-        spec.id_column: change.zoho_id,
+        spec.id_field: change.zoho_id,
         "zoho_last_modified_time": stamp,
         "source": change.source,
         "observed_at": change.observed_at.isoformat() if change.observed_at else None,
@@ -112,7 +105,7 @@ def _base(change: Change, spec: MirrorSpec, stamp: str | None) -> dict[str, Any]
 
 
 def _child_rows(
-    change: Change, spec: MirrorSpec, child: ChildSpec, stamp: str | None
+    change: Change, spec: EntitySpec, child: ChildSpec, stamp: str | None
 ) -> list[dict[str, Any]] | None:
     items = change.record.get(child.list_field)
     if items is None:
@@ -134,7 +127,7 @@ def _child_rows(
     return list(rows.values())
 
 
-def _stock_rows(change: Change, spec: MirrorSpec, stamp: str | None) -> list[dict[str, Any]] | None:
+def _stock_rows(change: Change, spec: EntitySpec, stamp: str | None) -> list[dict[str, Any]] | None:
     present = [(name, prefix) for name, prefix in STOCK_LISTS if name in change.record]
     if not present:
         return None
@@ -162,12 +155,12 @@ def _stock_rows(change: Change, spec: MirrorSpec, stamp: str | None) -> list[dic
 def map_change(change: Change) -> MappedChange:
     """Rows for one change; :class:`MappingError` when the record cannot be stored."""
     try:
-        spec = get_spec(change.entity)
+        spec = get_entity(change.entity)
     except KeyError as exc:
         raise MappingError(f"unknown entity {change.entity!r}") from exc
-    record_id = change.record.get(spec.id_column)
+    record_id = change.record.get(spec.id_field)
     if record_id not in (None, "") and str(record_id) != change.zoho_id:
-        raise MappingError(f"{spec.id_column} {record_id!r} does not match {change.zoho_id!r}")
+        raise MappingError(f"{spec.id_field} {record_id!r} does not match {change.zoho_id!r}")
     modified = change.modified
     stamp = modified.isoformat() if modified else None
     row = _base(change, spec, stamp)

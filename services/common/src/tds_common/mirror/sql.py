@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
-from tds_common.mirror.specs import ChildSpec, Column, MirrorSpec
-from tds_common.mirror.values import PG_TYPES
+from tds_common.catalogue import EntitySpec
+from tds_common.columns import PG_TYPES, ChildSpec, Column
 
 _VERSION: Final = "zoho_last_modified_time"
 
@@ -123,9 +123,9 @@ def _merge(name: str, sources: tuple[str, ...]) -> str:
 
 
 @cache
-def parent_statements(spec: MirrorSpec) -> TableStatements:
-    keys = ["org_id", spec.id_column]
-    fields = [*_common([spec.id_column]), *_typed(spec.columns), *_TAIL]
+def parent_statements(spec: EntitySpec) -> TableStatements:
+    keys = ["org_id", spec.id_field]
+    fields = [*_common([spec.id_field]), *_typed(spec.columns), *_TAIL]
     names = [name for name, _ in fields]
     sources = {c.name: c.sources for c in spec.columns}
     updates = ", ".join(
@@ -138,9 +138,9 @@ def parent_statements(spec: MirrorSpec) -> TableStatements:
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, "
         f"{_VERSION} = COALESCE(excluded.{_VERSION}, t.{_VERSION}), "
         f"synced_at = excluded.synced_at, deleted_at = NULL "
-        f"WHERE {UPSERT_WINS} RETURNING t.org_id, t.{spec.id_column}"
+        f"WHERE {UPSERT_WINS} RETURNING t.org_id, t.{spec.id_field}"
     )
-    tomb = [*_common([spec.id_column]), *_TAIL]
+    tomb = [*_common([spec.id_field]), *_TAIL]
     tomb_names = [name for name, _ in tomb]
     delete = (
         f"INSERT INTO {spec.table} AS t ({', '.join(tomb_names)}, synced_at, deleted_at) "
@@ -151,14 +151,14 @@ def parent_statements(spec: MirrorSpec) -> TableStatements:
         f"{_VERSION} = GREATEST(t.{_VERSION}, excluded.{_VERSION}), "
         f"observed_at = GREATEST(t.observed_at, excluded.observed_at), "
         f"observed_by = excluded.observed_by, synced_at = excluded.synced_at "
-        f"WHERE {DELETE_WINS} RETURNING t.org_id, t.{spec.id_column}"
+        f"WHERE {DELETE_WINS} RETURNING t.org_id, t.{spec.id_field}"
     )
     conflicts = (
-        f"SELECT r.org_id, r.{spec.id_column}, t.observed_at "
+        f"SELECT r.org_id, r.{spec.id_field}, t.observed_at "
         f"FROM jsonb_to_recordset($1::text::jsonb) AS "
-        f"r(org_id text, {spec.id_column} text, raw jsonb, {_VERSION} timestamptz) "
+        f"r(org_id text, {spec.id_field} text, raw jsonb, {_VERSION} timestamptz) "
         f"JOIN {spec.table} AS t "
-        f"ON t.org_id = r.org_id AND t.{spec.id_column} = r.{spec.id_column} "
+        f"ON t.org_id = r.org_id AND t.{spec.id_field} = r.{spec.id_field} "
         f"WHERE t.{_VERSION} = r.{_VERSION} AND t.deleted_at IS NULL "
         f"AND NOT {same_content('r', 't')}"
     )
@@ -166,8 +166,8 @@ def parent_statements(spec: MirrorSpec) -> TableStatements:
 
 
 @cache
-def child_statements(spec: MirrorSpec, child: ChildSpec) -> ChildStatements:
-    parent = spec.id_column
+def child_statements(spec: EntitySpec, child: ChildSpec) -> ChildStatements:
+    parent = spec.id_field
     fields = [*_common([parent, child.key_column]), *_typed(child.columns), *_TAIL]
     names = [name for name, _ in fields]
     owners = f"unnest($1::text[], $2::text[]) AS w(org_id, {parent})"
@@ -202,7 +202,7 @@ class StockStatements:
 
 
 @cache
-def stock_statements(spec: MirrorSpec) -> StockStatements:
+def stock_statements(spec: EntitySpec) -> StockStatements:
     """Stock has no parent row: an item's rows are read under a lock and judged in Python."""
     fields = [*_common(["item_id", "warehouse_id"]), *_typed(spec.columns), *_TAIL]
     names = [name for name, _ in fields]

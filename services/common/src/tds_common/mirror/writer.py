@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from tds_common.catalogue import EntitySpec
 from tds_common.mirror.mapping import ChangeKey, MappedChange
 from tds_common.mirror.rules import Version, verdict
-from tds_common.mirror.specs import MirrorSpec
 from tds_common.mirror.sql import child_statements, parent_statements, stock_statements
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ Conflicts = dict[tuple[str, str], datetime | None]
 
 
 async def _write_records(
-    conn: DbConnection, spec: MirrorSpec, items: list[MappedChange]
+    conn: DbConnection, spec: EntitySpec, items: list[MappedChange]
 ) -> tuple[Keys, Conflicts]:
     """Parent rows and their children; returns the keys written and the keys in conflict."""
     statements = parent_statements(spec)
@@ -179,7 +179,7 @@ def _stored_stock(rows: list[asyncpg.Record]) -> Version:
 
 
 async def _write_stock(
-    conn: DbConnection, spec: MirrorSpec, items: list[MappedChange]
+    conn: DbConnection, spec: EntitySpec, items: list[MappedChange]
 ) -> tuple[Keys, Conflicts]:
     statements = stock_statements(spec)
     orgs = [m.change.org_id for m in items]
@@ -239,7 +239,7 @@ async def apply_changes(conn: DbConnection, mapped: Sequence[MappedChange]) -> W
     (the caller decides between retrying the batch and isolating a poison record).
     """
     winners, conflicts = _reduce(mapped)
-    by_spec: dict[MirrorSpec, list[int]] = defaultdict(list)
+    by_spec: dict[EntitySpec, list[int]] = defaultdict(list)
     for index in sorted(winners.values(), key=lambda i: mapped[i].change.key):
         by_spec[mapped[index].spec].append(index)
     outcome = WriteOutcome(conflicts=set(conflicts), seen_at=conflicts)

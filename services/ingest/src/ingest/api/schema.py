@@ -42,10 +42,10 @@ def record_schema(id_field: str) -> dict[str, Any]:
 
 RECORD_SCHEMA: Final = {
     "type": "object",
-    "description": "The record wrapped under the entity's Zoho module key "
-    '(products/stock: "item", customers: "contact", invoices: "invoice", bills: "bill", '
-    'credit-notes: "creditnote", prices: "pricebook"); a bare record carrying its id field '
-    "is tolerated. Every field besides the id and last_modified_time is kept as received.",
+    "description": "The record wrapped under the entity's Zoho module key ("
+    + ", ".join(f'{name}: "{get_entity(name).module_key}"' for name in WEBHOOK_ENTITIES)
+    + "); a bare record carrying its id field is tolerated. Every field besides the id and "
+    "last_modified_time is kept as received.",
     "properties": {
         get_entity(name).module_key: record_schema(get_entity(name).id_field)
         for name in WEBHOOK_ENTITIES

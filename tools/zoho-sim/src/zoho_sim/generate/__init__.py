@@ -17,8 +17,14 @@ from typing import Final
 
 from zoho_sim.generate.catalog import gen_pricebook, organization
 from zoho_sim.generate.contacts import gen_contact
-from zoho_sim.generate.context import ANCHOR_EPOCH, ENTITY_CODES, OrgContext, Record, mix
-from zoho_sim.generate.documents import gen_bill, gen_creditnote, gen_invoice
+from zoho_sim.generate.context import ANCHOR_EPOCH, OrgContext, Record, record_rng
+from zoho_sim.generate.documents import (
+    gen_bill,
+    gen_creditnote,
+    gen_invoice,
+    gen_purchaseorder,
+    gen_salesorder,
+)
 from zoho_sim.generate.items import (
     align_inventory_fields,
     apply_stock_totals,
@@ -32,6 +38,7 @@ from zoho_sim.generate.names import (
     seeded_filter_fields,
     seeded_status,
 )
+from zoho_sim.generate.payments import gen_customerpayment
 
 __all__ = [
     "ANCHOR_EPOCH",
@@ -55,6 +62,9 @@ GENERATORS: Final[dict[str, Callable[[OrgContext, random.Random, int], Record]]]
     "invoices": gen_invoice,
     "bills": gen_bill,
     "creditnotes": gen_creditnote,
+    "salesorders": gen_salesorder,
+    "purchaseorders": gen_purchaseorder,
+    "customerpayments": gen_customerpayment,
     "pricebooks": gen_pricebook,
     "warehouses": gen_warehouse,
 }
@@ -62,5 +72,4 @@ GENERATORS: Final[dict[str, Callable[[OrgContext, random.Random, int], Record]]]
 
 def generate(ctx: OrgContext, entity: str, index: int) -> Record:
     """One record, the same every time for the same context and index."""
-    rng = random.Random(mix(ctx.seed, ENTITY_CODES[entity], index, 7))
-    return GENERATORS[entity](ctx, rng, index)
+    return GENERATORS[entity](ctx, record_rng(ctx, entity, index), index)

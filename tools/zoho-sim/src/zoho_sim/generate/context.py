@@ -7,10 +7,12 @@ Seeded records were created in the year before :data:`ANCHOR_EPOCH` and modified
 from __future__ import annotations
 
 import functools
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 
+from zoho_sim.entities import ENTITY_CODES
 from zoho_sim.timefmt import format_date, format_ts
 
 Record = dict[str, Any]
@@ -20,15 +22,7 @@ ANCHOR_EPOCH: Final = datetime(2026, 6, 1, tzinfo=UTC).timestamp()
 SPAN_SECONDS: Final = 365 * 86400
 DAY: Final = 86400
 
-ENTITY_CODES: Final = {
-    "items": 11,
-    "contacts": 12,
-    "invoices": 13,
-    "bills": 14,
-    "creditnotes": 15,
-    "pricebooks": 16,
-    "warehouses": 17,
-}
+# Codes 11-20 are the modules' own (zoho_sim.entities); line item ids use the module's + 50.
 TAX_ID_CODE: Final = 21
 ACCOUNT_CODE: Final = 22
 
@@ -97,3 +91,8 @@ class OrgContext:
         created = ANCHOR_EPOCH - SPAN_SECONDS + (h % (SPAN_SECONDS - DAY))
         modified = created + (h >> 20) % int(ANCHOR_EPOCH - created)
         return created, modified
+
+
+def record_rng(ctx: OrgContext, entity: str, index: int) -> random.Random:
+    """The random source of one seeded record: the same for the same context and index."""
+    return random.Random(mix(ctx.seed, ENTITY_CODES[entity], index, 7))

@@ -1,11 +1,13 @@
-"""Invoices, bills and credit notes: line items referring to seeded items, totals that add up."""
+"""Invoices, bills, credit notes, sales and purchase orders: line items referring to seeded
+items, totals that add up."""
 
 from __future__ import annotations
 
 import random
 
+from zoho_sim.entities import ENTITY_CODES
 from zoho_sim.generate.contacts import address
-from zoho_sim.generate.context import ACCOUNT_CODE, DAY, ENTITY_CODES, OrgContext, Record
+from zoho_sim.generate.context import ACCOUNT_CODE, DAY, OrgContext, Record
 from zoho_sim.generate.names import (
     contact_display_name,
     contact_is_vendor,
@@ -167,4 +169,45 @@ def gen_creditnote(ctx: OrgContext, rng: random.Random, i: int) -> Record:
         **doc,
         "billing_address": address(rng, party_name),
         "shipping_address": address(rng, party_name),
+    }
+
+
+def _order(ctx: OrgContext, rng: random.Random, entity: str, i: int, vendor: bool) -> Record:
+    """A sales or purchase order: a document without a due date or balance."""
+    doc = _document(ctx, rng, entity, i, _party(ctx, rng, vendor=vendor))
+    for key in ("due_date", "balance"):
+        del doc[key]
+    return doc
+
+
+def gen_salesorder(ctx: OrgContext, rng: random.Random, i: int) -> Record:
+    doc = _order(ctx, rng, "salesorders", i, vendor=False)
+    party, party_name = doc.pop("_party"), doc.pop("_party_name")
+    created, _ = ctx.times("salesorders", i)
+    return {
+        "salesorder_id": ctx.entity_id("salesorders", i),
+        "salesorder_number": f"SO-{i + 1:06d}",
+        "customer_id": party,
+        "customer_name": party_name,
+        **doc,
+        "shipment_date": ctx.date(created + 7 * DAY),
+        "salesperson_id": "",
+        "salesperson_name": "",
+        "billing_address": address(rng, party_name),
+        "shipping_address": address(rng, party_name),
+    }
+
+
+def gen_purchaseorder(ctx: OrgContext, rng: random.Random, i: int) -> Record:
+    doc = _order(ctx, rng, "purchaseorders", i, vendor=True)
+    party, party_name = doc.pop("_party"), doc.pop("_party_name")
+    created, _ = ctx.times("purchaseorders", i)
+    return {
+        "purchaseorder_id": ctx.entity_id("purchaseorders", i),
+        "purchaseorder_number": f"PO-{i + 1:06d}",
+        "vendor_id": party,
+        "vendor_name": party_name,
+        **doc,
+        "delivery_date": ctx.date(created + 14 * DAY),
+        "billing_address": address(rng, party_name),
     }

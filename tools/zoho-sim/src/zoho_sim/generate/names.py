@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from zoho_sim.generate.context import ENTITY_CODES, OrgContext, Record, mix
+from zoho_sim.entities import ENTITY_CODES, SPECS
+from zoho_sim.generate.context import OrgContext, Record, mix
 
 _ADJ: Final = (
     "Steel",
@@ -161,18 +162,15 @@ def contact_name(ctx: OrgContext, index: int) -> tuple[str, str, str]:
     return first, last, f"{last} {_SUFFIX[(h >> 16) % len(_SUFFIX)]} {index + 1}"
 
 
-DOCUMENT_STATUSES: Final[dict[str, tuple[str, ...]]] = {
-    "invoices": ("draft", "sent", "viewed", "overdue", "paid", "partially_paid", "void"),
-    "bills": ("draft", "open", "overdue", "paid", "partially_paid", "void"),
-    "creditnotes": ("draft", "open", "closed", "void"),
-}
+PAYMENT_MODES: Final = ("Cash", "Check", "Bank Transfer", "Credit Card", "Others")
+"""Modes seeded payments cycle through (the values of ``PaymentMode.*`` filters)."""
 
 
 def seeded_status(ctx: OrgContext, entity: str, index: int) -> str:
     """A seeded record's status, from its index alone, so ``filter_by`` needs no generation."""
     h = mix(ctx.seed, 6, ENTITY_CODES[entity], index)
-    if entity in DOCUMENT_STATUSES:
-        choices = DOCUMENT_STATUSES[entity]
+    choices = SPECS[entity].seeded_statuses
+    if choices:
         return choices[h % len(choices)]
     if entity == "pricebooks":
         return "active" if index % 7 else "inactive"
@@ -184,10 +182,18 @@ def seeded_status(ctx: OrgContext, entity: str, index: int) -> str:
 
 def seeded_filter_fields(ctx: OrgContext, entity: str, index: int) -> Record:
     """The fields ``filter_by`` reads (except Lowstock), without generating the record."""
+    if entity == "customerpayments":
+        return {"payment_mode": seeded_payment_mode(ctx, index)}
     fields: Record = {"status": seeded_status(ctx, entity, index)}
     if entity == "contacts":
         fields["contact_type"] = "vendor" if contact_is_vendor(index) else "customer"
     return fields
+
+
+def seeded_payment_mode(ctx: OrgContext, index: int) -> str:
+    """A seeded payment's mode (what its ``filter_by`` reads), from its index alone."""
+    h = mix(ctx.seed, 6, ENTITY_CODES["customerpayments"], index)
+    return PAYMENT_MODES[h % len(PAYMENT_MODES)]
 
 
 def contact_is_vendor(index: int) -> bool:

@@ -1,4 +1,4 @@
-"""Zoho JSON values to column values, once, for every mirror table.
+"""Typed mirror columns: Zoho JSON values to column values, once, for every mirror table.
 
 Zoho sends ids as strings, empty values as ``""``, amounts as numbers (stock figures sometimes as
 strings), dates as ``yyyy-mm-dd`` and timestamps as ``2026-06-09T09:45:21-0400``. Each converter
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -145,3 +146,33 @@ PG_TYPES: Final[dict[Converter, str]] = {
     to_timestamp: "timestamptz",
 }
 """The PostgreSQL type each converter's output is read as."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One typed column: its name, the Zoho fields to read (first non-empty wins), converter."""
+
+    name: str
+    convert: Converter = to_text
+    fields: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return self.fields or (self.name,)
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """A child table replaced as a whole whenever its parent's write wins."""
+
+    table: str
+    list_field: str
+    """The array in the parent record, e.g. ``line_items``."""
+    key_column: str
+    """The child's own id column (with org_id and the parent id it forms the primary key)."""
+    columns: tuple[Column, ...]
+
+
+def columns(*names: str, convert: Converter = to_text) -> tuple[Column, ...]:
+    """Several columns that read the Zoho field of their own name with one converter."""
+    return tuple(Column(name, convert) for name in names)
