@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tds_common.catalogue import ENTITIES
 from tests.unit.k8s.conftest import Render, by_kind
 
 pytestmark = pytest.mark.timeout(900)  # the first test to need helm may build it
 
-ALL_ENTITIES = ["products", "customers", "invoices", "bills", "credit-notes", "stock", "prices",
-                "warehouses"]  # fmt: skip
+ALL_ENTITIES = list(ENTITIES)
 
 
 def test_a_scheduled_incremental_sync_of_every_entity_by_default(render: Render) -> None:

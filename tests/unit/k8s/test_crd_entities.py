@@ -1,0 +1,44 @@
+"""The chart's entity lists (CRD enum in both copies, values schema) are the catalogue's."""
+
+from __future__ import annotations
+
+import pytest
+
+from devstack.crd_entities import differences, render_crd, render_values_schema
+from devstack.paths import repo_root
+
+CRD = """\
+              properties:
+                entities:
+                  type: array
+                  minItems: 1
+                  maxItems: 2
+                  items:
+                    type: string
+                    enum: [a, b]
+                mode:
+                  enum: [full, incremental]
+"""
+
+
+def test_the_committed_files_match_the_catalogue() -> None:
+    assert differences(repo_root()) == []
+
+
+def test_only_the_entities_enum_and_bound_change() -> None:
+    rendered = render_crd(CRD, ["a", "b", "c"])
+    assert rendered == CRD.replace("maxItems: 2", "maxItems: 3").replace("[a, b]", "[a, b, c]")
+
+
+def test_a_crd_without_the_entities_property_is_refused() -> None:
+    with pytest.raises(ValueError, match="found 0"):
+        render_crd(CRD.replace("entities:", "things:"), ["a"])
+
+
+def test_the_values_schema_keeps_everything_but_the_enum() -> None:
+    schema = (
+        '{"properties": {"operator": {"properties": {"defaultSync": {"properties": '
+        '{"entities": {"items": {"enum": ["a"]}}, "mode": {"enum": ["full"]}}}}}}}'
+    )
+    rendered = render_values_schema(schema, ["a", "b"])
+    assert '"enum": [\n' in rendered and '"b"' in rendered and '"full"' in rendered

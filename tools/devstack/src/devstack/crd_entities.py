@@ -1,0 +1,88 @@
+"""``python -m devstack.crd_entities [--check]``: the entity lists of the chart from the catalogue.
+
+The ``ZohoSync`` CRD (the chart's copy and ``k8s/crds/``) names every entity in the enum of
+``spec.entities`` and bounds the list by their number; the chart's values schema names them for
+``operator.defaultSync.entities``. All three come from ``tds_common.catalogue.ENTITIES``: this
+writes them, or with ``--check`` (``make lint``) fails when a committed file differs. Only those
+lines change; the rest of each file is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Final
+
+import typer
+
+from devstack.paths import repo_root
+from tds_common.catalogue import ENTITIES
+
+CRD_FILES: Final = (
+    Path("charts/tds/files/crds/zohosyncs.tds.dev.yaml"),
+    Path("k8s/crds/zohosyncs.tds.dev.yaml"),
+)
+VALUES_SCHEMA: Final = Path("charts/tds/values.schema.json")
+
+# The entities property of the CRD: its maxItems and, below it, the items' enum line.
+_CRD_ENTITIES: Final = re.compile(
+    r"(?P<head>^(?P<indent> +)entities:\n(?:(?P=indent) .*\n)*?(?P=indent)  maxItems: )\d+"
+    r"(?P<middle>\n(?:(?P=indent) .*\n)*?(?P=indent)    +enum: )\[[^\]\n]*\]",
+    re.MULTILINE,
+)
+
+
+def render_crd(text: str, names: list[str]) -> str:
+    """The CRD text with the entities' enum and maxItems set to ``names``."""
+    rendered, count = _CRD_ENTITIES.subn(
+        lambda m: f"{m['head']}{len(names)}{m['middle']}[{', '.join(names)}]", text
+    )
+    if count != 1:
+        raise ValueError(f"expected one entities property with maxItems and enum, found {count}")
+    return rendered
+
+
+def render_values_schema(text: str, names: list[str]) -> str:
+    """The values schema with ``operator.defaultSync.entities``' enum set to ``names``."""
+    schema = json.loads(text)
+    default_sync = schema["properties"]["operator"]["properties"]["defaultSync"]
+    default_sync["properties"]["entities"]["items"]["enum"] = names
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def rendered(root: Path) -> dict[Path, str]:
+    """Every generated file's path → its content as the catalogue says."""
+    names = list(ENTITIES)
+    files = {
+        path: render_crd((root / path).read_text(encoding="utf-8"), names) for path in CRD_FILES
+    }
+    schema = (root / VALUES_SCHEMA).read_text(encoding="utf-8")
+    files[VALUES_SCHEMA] = render_values_schema(schema, names)
+    return files
+
+
+def differences(root: Path) -> list[Path]:
+    return [
+        p for p, text in rendered(root).items() if (root / p).read_text(encoding="utf-8") != text
+    ]
+
+
+def main(
+    check: bool = typer.Option(False, help="Fail if the committed files differ; write nothing."),
+) -> None:
+    if check:
+        stale = differences(repo_root())
+        if stale:
+            names = ", ".join(str(p) for p in stale)
+            print(f"entity lists differ from the catalogue: {names}; run make crd-entities")
+            raise typer.Exit(1)
+        print("the chart's entity lists match the catalogue")
+        return
+    for path, text in rendered(repo_root()).items():
+        (repo_root() / path).write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
