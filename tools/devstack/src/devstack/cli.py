@@ -38,6 +38,9 @@ def up(
         console.print(f"{name}: {'started' if was_started else 'already up'}")
     if infra_only:
         return
+    # Before the services: they export spans to it only when it runs as they start.
+    with console.status("starting Jaeger…"):
+        console.print(f"jaeger: {stack.start_jaeger()}")
     with console.status("starting the simulator and the services…"):
         states = stack.start_apps()
     for name, state in states.items():

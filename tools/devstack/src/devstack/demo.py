@@ -5,12 +5,15 @@
    Kafka to the processor and lands in the mirror. We wait for every edit's row and time it.
 3. A summary: rows per mirror table, Zoho API calls spent against the budget, and the
    webhook-to-row delay (edit in "Zoho" → row committed in PostgreSQL).
+4. Where to open Jaeger, and the trace of one thin webhook sent for the purpose (ingest →
+   Kafka → processor → zoho-proxy → Zoho), when Jaeger runs.
 
 What is not running is said, not faked.
 """
 
 from __future__ import annotations
 
+import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devstack import processes
+from devstack import jaeger, processes
 from devstack.stack import APPS, stack_env
 
 console = Console()
@@ -219,6 +222,30 @@ def _summary(conn: psycopg.Connection[Any], client: httpx.Client, org: str, repo
         console.print(f"[yellow]note:[/] {note}")
 
 
+def _trace_hint(client: httpx.Client, org: str, env: dict[str, str]) -> None:
+    """Send one thin webhook with a trace id of ours and say where Jaeger shows its trace."""
+    config = jaeger.JaegerConfig()
+    if not jaeger.running(config):
+        console.print("tracing: Jaeger is not running, spans are not exported "
+                      "(make jaeger builds it; make down && make up starts it)")  # fmt: skip
+        return
+    created = client.post(f"{SIM_URL}/_sim/orgs/{org}/items", json={})
+    created.raise_for_status()
+    record = created.json()["record"]
+    trace_id = secrets.token_hex(16)
+    # The id and version only: the processor reads the record through zoho-proxy.
+    client.post(
+        f"{INGEST_URL}/api/zoho/webhooks/products",
+        json={"item": {"item_id": record["item_id"],
+                       "last_modified_time": record["last_modified_time"]}},
+        headers={"X-TDS-Webhook-Token": env.get("WEBHOOK_SECRETS", "").split(",")[0].strip(),
+                 "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+    ).raise_for_status()  # fmt: skip
+    console.print(f"Jaeger: {config.ui_url}; one thin webhook's trace (ingest → processor → "
+                  f"zoho-proxy → Zoho): {jaeger.trace_url(config.ui_url, trace_id)} "
+                  f"(trace id {trace_id})")  # fmt: skip
+
+
 def _budget_table(counters: dict[str, Any]) -> Table:
     """What Zoho (the simulator) saw: calls, the busiest window against the limit, 429s."""
     table = Table(
@@ -258,4 +285,6 @@ def run(rounds: int = 5) -> int:
             _await_rows(conn, org, edits, report)
         if _up(8090):
             _summary(conn, client, org, report)
+        if not {"zoho-sim", "ingest", "processor", "zoho-proxy"} & set(missing):
+            _trace_hint(client, org, env)
     return 1 if report.missing else 0

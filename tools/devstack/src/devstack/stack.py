@@ -16,7 +16,7 @@ from typing import Final
 
 from dotenv import dotenv_values
 
-from devstack import kafka, postgres, processes, prometheus
+from devstack import jaeger, kafka, postgres, processes, prometheus
 from devstack.paths import repo_root
 
 
@@ -84,9 +84,24 @@ def start_infra() -> dict[str, bool]:
     return started
 
 
+def start_jaeger() -> str:
+    """Jaeger receiving the services' spans; a state word (optional: without it, no export)."""
+    return jaeger.start(jaeger.JaegerConfig())
+
+
+def apps_env() -> dict[str, str]:
+    """The services' environment: the stack's, exporting traces to the local Jaeger when it
+    runs and no other endpoint is configured."""
+    env = stack_env()
+    config = jaeger.JaegerConfig()
+    if not env.get("OTEL_EXPORTER_OTLP_ENDPOINT") and jaeger.running(config):
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = config.otlp_endpoint
+    return env
+
+
 def start_apps() -> dict[str, str]:
     """Start every built service that is not running; returns a state word per component."""
-    env = stack_env()
+    env = apps_env()
     states: dict[str, str] = {}
     for app in APPS:
         if not app.built:
@@ -121,6 +136,8 @@ def stop_all() -> list[str]:
     """Stop everything ``up`` started, services first; returns the names that were running."""
     stopped = ["prometheus"] if prometheus.stop(prometheus.PrometheusConfig()) else []
     stopped += [app.name for app in reversed(APPS) if processes.stop(app.name)]
+    if jaeger.stop(jaeger.JaegerConfig()):  # after the services: they flush their spans on exit
+        stopped.append("jaeger")
     if kafka.stop(kafka.KafkaConfig()):
         stopped.append("kafka")
     if postgres.stop(postgres.PostgresConfig()):
@@ -135,5 +152,6 @@ def status() -> list[tuple[str, int | None, int, bool]]:
         ("kafka", processes.read_pid("kafka"), kafka.KafkaConfig().port),
         *((app.name, processes.read_pid(app.name), app.port) for app in APPS),
         ("prometheus", processes.read_pid("prometheus"), prometheus.PrometheusConfig().port),
+        ("jaeger", processes.read_pid(jaeger.NAME), jaeger.JaegerConfig().ui_port),
     ]
     return [(name, pid, port, processes.port_open(port)) for name, pid, port in rows]
