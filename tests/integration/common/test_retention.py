@@ -30,8 +30,11 @@ SETTINGS = RetentionSettings(
     dead_letter_days=10 * KEPT_TICKS * HOUR_DAYS,
     seen_days=KEPT_TICKS * HOUR_DAYS,
     runs_days=KEPT_TICKS * HOUR_DAYS,
+    outbox_days=KEPT_TICKS * HOUR_DAYS,
+    attempts_days=KEPT_TICKS * HOUR_DAYS,
     batch_size=50,
 )
+OUTBOX_PER_TICK = 20
 
 
 @pytest.fixture(name="pool")
@@ -58,6 +61,14 @@ async def _age_one_hour(pool: asyncpg.Pool) -> None:
     await pool.execute(
         "UPDATE tds_sync_runs SET completed_at = completed_at - interval '1 hour', "
         "requested_at = requested_at - interval '1 hour'"
+    )
+    await pool.execute(
+        "UPDATE tds_outbox SET updated_at = updated_at - interval '1 hour', "
+        "created_at = created_at - interval '1 hour'"
+    )
+    await pool.execute(
+        "UPDATE tds_processor_attempts SET last_failed_at = last_failed_at - interval '1 hour', "
+        "first_failed_at = first_failed_at - interval '1 hour'"
     )
 
 
@@ -101,22 +112,53 @@ async def _run(pool: asyncpg.Pool, run_type: str, status: str) -> uuid.UUID:
     return run_id
 
 
+async def _writes(pool: asyncpg.Pool, tick: int, count: int, status: str) -> None:
+    await pool.execute(
+        "INSERT INTO tds_outbox (org_id, entity, op, local_ref, idempotency_key, status) "
+        "SELECT '1', 'customers', 'create', $1 || ':' || g, $1 || ':' || g, $2 "
+        "FROM generate_series(1, $3) g",
+        f"{tick}:{status}",
+        status,
+        count,
+    )
+
+
+async def _attempts(pool: asyncpg.Pool, tick: int, count: int) -> None:
+    await pool.execute(
+        "INSERT INTO tds_processor_attempts (dedup_key, entity_type, kafka_topic, "
+        "kafka_partition, kafka_offset, attempts) "
+        "SELECT $1 || ':' || g, 'invoices', 'events', 0, g, 1 FROM generate_series(1, $2) g",
+        f"{tick}",
+        count,
+    )
+
+
 async def _count(pool: asyncpg.Pool, table: str, where: str = "true") -> int:
     return int(await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {where}"))
 
 
 async def test_retention_keeps_tables_bounded_under_a_steady_stream(pool: asyncpg.Pool) -> None:
     sizes: list[tuple[int, int, int]] = []
+    others: list[tuple[int, int, int]] = []
     for tick in range(TICKS):
         await _age_one_hour(pool)
         await _events(pool, tick, PER_TICK, "completed")
         await _run(pool, "incremental", "completed")
+        await _writes(pool, tick, OUTBOX_PER_TICK, "applied")
+        await _attempts(pool, tick, OUTBOX_PER_TICK)
         await prune(pool, SETTINGS)
         sizes.append(
             (
                 await _count(pool, "tds_sync_queue"),
                 await _count(pool, "tds_inbox_events"),
                 await _count(pool, "tds_sync_runs"),
+            )
+        )
+        others.append(
+            (
+                await _count(pool, "tds_outbox"),
+                await _count(pool, "tds_processor_attempts"),
+                await _count(pool, "tds_sync_queue_counts"),
             )
         )
     bound = (KEPT_TICKS + 1) * PER_TICK
@@ -126,6 +168,13 @@ async def test_retention_keeps_tables_bounded_under_a_steady_stream(pool: asyncp
     # What is younger than the retention is all still there: the ticks of the last five hours.
     assert sizes[-1][:2] == (KEPT_TICKS * PER_TICK, KEPT_TICKS * PER_TICK)
     assert await _count(pool, "tds_sync_run_seen") <= (KEPT_TICKS + 1) * 20
+    write_bound = (KEPT_TICKS + 1) * OUTBOX_PER_TICK
+    assert all(outbox <= write_bound and attempts <= write_bound for outbox, attempts, _ in others)
+    assert others[-1][:2] == (KEPT_TICKS * OUTBOX_PER_TICK, KEPT_TICKS * OUTBOX_PER_TICK)
+    # The queue's count deltas (one per statement) are folded to one row per entity and status.
+    assert all(counts <= 1 for _, _, counts in others), others
+    counted = await pool.fetchval("SELECT sum(n) FROM tds_sync_queue_counts")
+    assert counted == sizes[-1][0]
 
 
 async def test_dead_letters_and_work_in_flight_outlive_the_normal_retention(
@@ -137,6 +186,9 @@ async def test_dead_letters_and_work_in_flight_outlive_the_normal_retention(
         "INSERT INTO tds_dead_letter_values (queue_id, kafka_value) "
         "SELECT id, 'v'::bytea FROM tds_sync_queue WHERE status = 'dead_letter'"
     )
+    await _writes(pool, 0, 2, "pending")
+    await _writes(pool, 1, 1, "in_flight")
+    await _writes(pool, 2, 1, "rejected")
     failed_long_ago = await _run(pool, "full", "failed")
     newest_full = await _run(pool, "full", "completed")
     running = await _run(pool, "full", "running")
@@ -147,6 +199,9 @@ async def test_dead_letters_and_work_in_flight_outlive_the_normal_retention(
     assert await _count(pool, "tds_inbox_events", "status = 'dead_letter'") == 3
     assert await _count(pool, "tds_dead_letter_values") == 3
     assert await _count(pool, "tds_sync_queue", "status = 'pending'") == 2
+    # Open writes stay whatever their age; a finished one ages out.
+    writes = await pool.fetch("SELECT status FROM tds_outbox ORDER BY id")
+    assert [w["status"] for w in writes] == ["pending", "pending", "in_flight"]
     runs = {row["id"] for row in await pool.fetch("SELECT id FROM tds_sync_runs")}
     # The failed run is older than a completed one of its kind; the newest completed run and a
     # run in progress stay whatever their age.

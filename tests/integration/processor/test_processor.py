@@ -219,13 +219,14 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
         assert {int(h["tds-original-offset"]) for h in headers} == {r["kafka_offset"] for r in dead}
 
         # The proxy is fixed: replaying the rejected product (dry run first) brings it in.
-        selection = Selection(entity="products")
-        assert len(await replay(settings, selection, dry_run=True)) == 1
+        selection = Selection(entity="products", org_id=org)
+        assert (await replay(settings, selection, dry_run=True)).replayed == 1
         proxy_fixed = True
-        assert len(await replay(settings, selection, dry_run=False)) == 1
+        assert (await replay(settings, selection, dry_run=False)).replayed == 1
         queue_id = int(by_entity["products"]["tds-queue-id"])
         await wait_until(lambda: _status(db_pool, queue_id, "completed"), what="replayed event")
-        assert await replay(settings, selection, dry_run=False) == []  # nothing left to replay
+        again = await replay(settings, selection, dry_run=False)
+        assert (again.selected, again.replayed) == (0, 0)  # nothing left to replay
 
     fixed = await db_pool.fetchrow(
         "SELECT name FROM zoho.products WHERE org_id = $1 AND item_id = $2", org, rejected

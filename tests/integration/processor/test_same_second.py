@@ -19,6 +19,8 @@ from typing import Any, Final
 import asyncpg
 import httpx
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import RecordMetadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,7 +77,9 @@ class KafkaRecord:
 class DeadLetters:
     published: list[Item] = field(default_factory=list)
 
-    async def publish(self, item: Item, queue_id: int | None, *, cut: bool = False) -> None:
+    async def publish(
+        self, item: Item, queue_id: int | None, *, cut: bool = False
+    ) -> RecordMetadata:
         self.published.append(item)
 
 
@@ -85,6 +89,8 @@ class Mirror:
 
     zoho: Zoho
     pool: asyncpg.Pool
+        tp = TopicPartition("dlq", 0)
+        return RecordMetadata("dlq", 0, tp, len(self.published) - 1, 0, 0, 0)
     processor: BatchProcessor
     sim: httpx.AsyncClient
     proxy: httpx.AsyncClient

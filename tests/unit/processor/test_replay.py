@@ -1,39 +1,44 @@
-"""Which dead letters a replay picks."""
+"""Which selections a replay accepts (the API answers 422 for the others)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from processor.replay import DeadLetter, Selection, select
+import pytest
+from pydantic import ValidationError
+
+from processor.replay import Selection
+from processor.replay_api import ReplayRequest
 
 
-def _letter(offset: int, entity: str, queue_id: str, failed_at: str = "2026-06-09T10:00:00+00:00",
-            org: str = "7") -> DeadLetter:  # fmt: skip
-    headers = {"tds-entity": entity, "tds-queue-id": queue_id, "tds-failed-at": failed_at,
-               "tds-org": org}  # fmt: skip
-    return DeadLetter(0, offset, b"k", b"v", headers)
+def test_a_selection_must_narrow_the_letters_or_say_all() -> None:
+    with pytest.raises(ValidationError, match="or set all"):
+        Selection()
+    assert Selection.model_validate({"all": True}).every
+    assert Selection(entity="invoices").entity == "invoices"
+    assert Selection(queue_ids=frozenset({3})).queue_ids == {3}
 
 
-LETTERS = [
-    _letter(0, "invoices", "1"),
-    _letter(1, "products", "2", org="8"),
-    _letter(2, "invoices", "1", failed_at="2026-06-10T10:00:00+00:00"),  # dead again later
-    _letter(3, "unknown", ""),
-]
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"since": "2026-06-10T00:00:00Z", "until": "2026-06-09T00:00:00Z"}, "before until"),
+        ({"since": "2026-06-10T00:00:00"}, "timezone"),
+        ({"org_id": "60-1"}, "pattern"),
+        ({"queue_ids": [0]}, "greater than or equal to 1"),
+        ({"entity": ""}, "at least 1 character"),
+        ({"all": True, "limit": 0}, "greater than or equal to 1"),
+        ({"all": True, "colour": "red"}, "Extra inputs"),
+    ],
+)
+def test_malformed_selections_are_refused(body: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ReplayRequest.model_validate(body)
 
 
-def test_selectors_filter_and_the_latest_letter_per_queue_row_wins() -> None:
-    chosen = select(LETTERS, Selection(entity="invoices"), {})
-    assert [d.offset for d in chosen] == [2]
-    assert [d.offset for d in select(LETTERS, Selection(org_id="8"), {})] == [1]
-    assert [d.offset for d in select(LETTERS, Selection(queue_ids=frozenset({2})), {})] == [1]
-    since = Selection(since=datetime(2026, 6, 10, tzinfo=UTC))
-    assert [d.offset for d in select(LETTERS, since, {})] == [2]
-    assert [d.offset for d in select(LETTERS, Selection(limit=2), {})] == [1, 2]
-
-
-def test_letters_already_resolved_are_skipped_unless_asked() -> None:
-    statuses = {1: "completed", 2: "dead_letter"}
-    assert [d.offset for d in select(LETTERS, Selection(), statuses)] == [1, 3]
-    everything = select(LETTERS, Selection(include_resolved=True), statuses)
-    assert [d.offset for d in everything] == [1, 2, 3]
+def test_a_request_carries_its_dry_run_beside_the_selection() -> None:
+    request = ReplayRequest.model_validate(
+        {"org_id": "60000000001", "since": "2026-06-09T00:00:00Z", "dry_run": True}
+    )
+    assert request.dry_run
+    assert request.since == datetime(2026, 6, 9, tzinfo=UTC)

@@ -1,10 +1,11 @@
 """Retention of the control tables: old rows are deleted in small batches, continuously.
 
 Without it ``tds_inbox_events`` (a full payload copy per event), ``tds_sync_queue``, the
-bulk-sync seen ids and finished runs grow forever. Each batch is one short ``DELETE`` of at most
-``batch_size`` rows chosen by primary key (``FOR UPDATE SKIP LOCKED``, so replicas pruning at
-the same time never wait on each other, and no batch holds locks for long); a table is pruned
-until a batch comes back short.
+bulk-sync seen ids, finished runs, the write-back outbox (``tds_outbox``) and the processor's
+leftover attempt counts (``tds_processor_attempts``) grow forever. Each batch is one short
+``DELETE`` of at most ``batch_size`` rows chosen by primary key (``FOR UPDATE SKIP LOCKED``, so
+replicas pruning at the same time never wait on each other, and no batch holds locks for long);
+a table is pruned until a batch comes back short.
 
 What is kept whatever its age:
 
@@ -12,7 +13,12 @@ What is kept whatever its age:
 - dead letters (queue and inbox rows ``dead_letter``) until their own, longer retention: a
   replayed dead letter goes back to ``pending`` and then ages like any other row;
 - the newest completed run per organization, entity and run type (completeness and staleness
-  read it), and every run not finished yet.
+  read it), and every run not finished yet;
+- outbox writes not finished (``pending``, ``in_flight``): only applied, conflicting, rejected
+  or failed writes age out.
+
+Each pass also folds the queue's count deltas (``tds_sync_queue_counts``, kept by triggers for
+``/api/zoho/sync/stats``) into one row per entity and status, so that table stays small too.
 
 Run by the processor (a background loop, ``PROCESSOR_RETENTION__*``) and by ``tds prune``.
 """
@@ -50,6 +56,12 @@ class RetentionSettings(BaseModel):
     """Seen ids of runs finished this long ago (bulk-sync drops them itself on a clean finish)."""
     runs_days: float = Field(90.0, gt=0)
     """Finished runs, by ``completed_at``, except each kind's newest completed run."""
+    outbox_days: float = Field(30.0, gt=0)
+    """Finished write-back rows (applied, conflict, rejected, failed), by ``updated_at``. The ERP
+    may repeat an idempotency key this long and still get the first write's id back."""
+    attempts_days: float = Field(7.0, gt=0)
+    """Attempt counts last bumped this long ago: a record written or parked loses its count at
+    once; what is left belongs to events no longer retried (skipped, or their offsets reset)."""
     batch_size: int = Field(1000, ge=1, le=100_000)
     """Rows per ``DELETE``: small enough that one batch takes milliseconds."""
     interval_seconds: float = Field(300.0, gt=0)
@@ -100,6 +112,27 @@ DELETE FROM tds_sync_run_seen WHERE ctid = ANY(ARRAY(
 """,
     ),
     Rule(
+        "tds_outbox",
+        "outbox_days",
+        """
+DELETE FROM tds_outbox WHERE id IN (
+    SELECT id FROM tds_outbox
+    WHERE status IN ('applied', 'conflict', 'rejected', 'failed')
+      AND updated_at < now() - make_interval(secs => $1)
+    LIMIT $2 FOR UPDATE SKIP LOCKED)
+""",
+    ),
+    Rule(
+        "tds_processor_attempts",
+        "attempts_days",
+        """
+DELETE FROM tds_processor_attempts WHERE dedup_key IN (
+    SELECT dedup_key FROM tds_processor_attempts
+    WHERE last_failed_at < now() - make_interval(secs => $1)
+    LIMIT $2 FOR UPDATE SKIP LOCKED)
+""",
+    ),
+    Rule(
         "tds_sync_runs",
         "runs_days",
         f"""
@@ -115,6 +148,16 @@ DELETE FROM tds_sync_runs WHERE id IN (
 """,
     ),
 )
+
+
+# One statement: deltas committed meanwhile are not seen, so not deleted, and stay as they are;
+# a concurrent fold skips the rows this one deleted (READ COMMITTED re-checks them), so nothing
+# is counted twice.
+FOLD_COUNTS: Final = """
+WITH deltas AS (DELETE FROM tds_sync_queue_counts RETURNING entity_type, status, n)
+INSERT INTO tds_sync_queue_counts (entity_type, status, n)
+SELECT entity_type, status, sum(n) FROM deltas GROUP BY entity_type, status HAVING sum(n) <> 0
+"""
 
 
 def _deleted(status: str) -> int:
@@ -135,6 +178,7 @@ async def prune(pool: asyncpg.Pool, settings: RetentionSettings) -> dict[str, in
                 break
             await asyncio.sleep(0)  # let the service's other work in between batches
         deleted[rule.table] = deleted.get(rule.table, 0) + total
+    await pool.execute(FOLD_COUNTS)
     if any(deleted.values()):
         logger.info("pruned control tables", extra={"deleted": deleted})
     return deleted

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from processor.app import create_app
 from processor.replay import Selection, replay
@@ -38,42 +39,52 @@ def run() -> None:
 def replay_command(
     entity: Annotated[str | None, typer.Option(help="Only this entity (e.g. invoices).")] = None,
     org: Annotated[str | None, typer.Option(help="Only this organization id.")] = None,
+    record_id: Annotated[str | None, typer.Option(help="Only this Zoho record id.")] = None,
     queue_id: Annotated[
         list[int] | None, typer.Option(help="tds_sync_queue id(s) of the dead letters.")
     ] = None,
     since: Annotated[
-        datetime | None, typer.Option(help="Only letters dead-lettered at or after (ISO).")
+        datetime | None, typer.Option(help="Only letters dead-lettered at or after (ISO; UTC).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Only letters dead-lettered before (ISO; UTC).")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
     all_letters: Annotated[
         bool, typer.Option("--all", help="Replay every dead letter (no selector needed).")
     ] = False,
-    include_resolved: Annotated[
-        bool, typer.Option(help="Also letters whose queue row is no longer dead_letter.")
-    ] = False,
     dry_run: Annotated[
-        bool, typer.Option(help="List what would be replayed; publish nothing.")
+        bool, typer.Option(help="Count what would be replayed; publish nothing.")
     ] = False,
 ) -> None:
-    """Re-publish selected dead letters from the DLQ topic to the events topic."""
-    if not (entity or org or queue_id or since or all_letters):
+    """Re-publish selected dead letters from the DLQ topic to the events topic.
+
+    The same as the processor's POST /api/zoho/dead-letters/replay (and `tds dlq replay`), run
+    from here with the processor's settings."""
+    try:
+        selection = Selection(
+            entity=entity, org_id=org, record_id=record_id, queue_ids=frozenset(queue_id or ()),
+            since=_utc(since), until=_utc(until), limit=limit, every=all_letters,
+        )  # fmt: skip
+    except ValidationError as exc:
         raise typer.BadParameter(
-            "choose dead letters with --entity/--org/--queue-id/--since, or --all"
-        )
+            "; ".join(e["msg"] for e in exc.errors()) + " (selectors: --entity/--org/"
+            "--record-id/--queue-id/--since/--until, or --all)"
+        ) from None
     settings = Settings()
     configure_logging(settings.log_level, json_format=settings.log_json)
-    if since is not None and since.tzinfo is None:
-        from datetime import UTC
-
-        since = since.replace(tzinfo=UTC)
-    selection = Selection(entity, org, frozenset(queue_id or ()), since, limit, include_resolved)
-    chosen = asyncio.run(replay(settings, selection, dry_run=dry_run))
+    report = asyncio.run(replay(settings, selection, dry_run=dry_run))
     verb = "would replay" if dry_run else "replayed"
-    typer.echo(f"{verb} {len(chosen)} dead letter(s)")
-    for letter in chosen:
-        h = letter.headers
-        typer.echo(f"  queue_id={letter.queue_id} entity={h.get('tds-entity')} "
-                   f"error={h.get('tds-error', '')[:120]!r}")  # fmt: skip
+    typer.echo(
+        f"{verb} {report.replayed} of {report.selected} dead letter(s); "
+        f"{report.missing} no longer on the topic, {report.taken} taken meanwhile"
+    )
+    if report.missing_queue_ids:
+        typer.echo(f"missing: {', '.join(map(str, report.missing_queue_ids))}")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
 from processor.proxy import ProxyClient
 from processor.reads import ThinReads
+from processor.replay_api import replay_router
 from processor.settings import Settings
 from processor.stats import stats_router
 from tds_common.app import create_service_app
@@ -60,6 +61,7 @@ def create_app(
         )
         try:
             await producer.start()
+            app.state.producer = producer  # the DLQ's, and the replay API's
             processor = BatchProcessor(
                 pool,
                 reads,

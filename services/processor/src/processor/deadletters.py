@@ -8,6 +8,9 @@ stable code: ``invalid_message``, ``upstream_rejected``, ``retries_exhausted``â€
 ``tds-original-topic``, ``tds-original-partition``, ``tds-original-offset``, ``tds-queue-id``
 (the ``tds_sync_queue`` row), ``tds-entity``, ``tds-org``, ``tds-failed-at`` (ISO time).
 
+Where the letter sits on the DLQ topic is stored on its queue row (``dlq_partition``,
+``dlq_offset``) once the broker has it, so a replay seeks straight to it (:mod:`processor.replay`).
+
 A letter the broker refuses as too large is still parked: its value is cut to
 :data:`CUT_VALUE_BYTES` and ``tds-value-truncated`` says the original length; the original key and
 value are kept in ``tds_dead_letter_values`` (by queue id), where the replay reads them.
@@ -20,10 +23,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.structs import RecordMetadata
 
 from processor.records import Item
+from tds_common.db import CONNECTION_ERRORS
 from tds_common.errors import PermanentError, UpstreamUnavailableError, truncate
 
 logger = logging.getLogger(__name__)
@@ -34,6 +40,9 @@ CUT_VALUE_BYTES: Final = 64 * 1024
 """A dead letter too large for the broker carries this much of its value (the rest is in
 PostgreSQL); far below any broker's message size limit."""
 TRUNCATED_HEADER: Final = "tds-value-truncated"
+QUEUE_ID_HEADER: Final = "tds-queue-id"
+
+_LOCATION: Final = "UPDATE tds_sync_queue SET dlq_partition = $2, dlq_offset = $3 WHERE id = $1"
 
 
 class DeadLetterTooLargeError(PermanentError):
@@ -55,7 +64,7 @@ def dead_letter_headers(item: Item, queue_id: int | None) -> list[tuple[str, byt
         "tds-original-topic": record.topic,
         "tds-original-partition": str(record.partition),
         "tds-original-offset": str(record.offset),
-        "tds-queue-id": "" if queue_id is None else str(queue_id),
+        QUEUE_ID_HEADER: "" if queue_id is None else str(queue_id),
         "tds-entity": envelope.entity if envelope else "unknown",
         "tds-org": envelope.org_id if envelope else "",
         "tds-failed-at": datetime.now(UTC).isoformat(),
@@ -78,18 +87,34 @@ class DeadLetterPublisher:
         self._producer = producer
         self._topic = topic
 
-    async def publish(self, item: Item, queue_id: int | None, *, cut: bool = False) -> None:
-        """Publish ``item``'s original bytes; ``cut``: only the first :data:`CUT_VALUE_BYTES`."""
+    async def publish(
+        self, item: Item, queue_id: int | None, *, cut: bool = False
+    ) -> RecordMetadata:
+        """Publish ``item``'s original bytes; ``cut``: only the first :data:`CUT_VALUE_BYTES`.
+
+        Returns where the broker put it."""
         value = item.record.value or b""
         headers = dead_letter_headers(item, queue_id)
         if cut:
             headers.append((TRUNCATED_HEADER, str(len(value)).encode()))
             value = value[:CUT_VALUE_BYTES]
         try:
-            await self._producer.send_and_wait(
+            return await self._producer.send_and_wait(
                 self._topic, value, key=item.record.key, headers=headers
             )
         except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
             raise DeadLetterTooLargeError(len(value)) from exc
         except KafkaError as exc:
             raise UpstreamUnavailableError(f"DLQ publish failed: {type(exc).__name__}") from exc
+
+
+async def remember_location(pool: asyncpg.Pool, queue_id: int, where: RecordMetadata) -> None:
+    """Store the letter's DLQ partition and offset on its queue row, for the replay's seek.
+
+    Best effort: without it the replay finds the letter by its time of failure instead, and
+    failing the batch here would publish the letter a second time."""
+    try:
+        await pool.execute(_LOCATION, queue_id, where.partition, where.offset)
+    except (asyncpg.PostgresError, *CONNECTION_ERRORS) as exc:
+        logger.warning("could not store the dead letter's DLQ offset; replay will seek by time",
+                       extra={"queue_id": queue_id, "error": type(exc).__name__})  # fmt: skip

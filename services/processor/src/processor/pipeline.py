@@ -35,7 +35,11 @@ import asyncpg
 from pydantic import ValidationError
 
 from processor.attempts import backoff_seconds, clear_attempts, record_failures
-from processor.deadletters import DeadLetterPublisher, DeadLetterTooLargeError
+from processor.deadletters import (
+    DeadLetterPublisher,
+    DeadLetterTooLargeError,
+    remember_location,
+)
 from processor.errors import RecordFailedError, RetriesExhaustedError
 from processor.reads import ReadTask, ThinReads
 from processor.records import Item, KafkaRecord
@@ -380,7 +384,7 @@ class BatchProcessor:
         except Exception as exc:
             raise _infrastructure(exc, "cannot record dead letter") from exc
         try:
-            await self._dead_letters.publish(item, queue_id)
+            where = await self._dead_letters.publish(item, queue_id)
         except DeadLetterTooLargeError as exc:
             # Parked all the same: the full bytes stay in PostgreSQL, the DLQ gets a cut copy.
             logger.warning("dead letter too large for the broker; publishing a cut copy",
@@ -390,7 +394,8 @@ class BatchProcessor:
                     await store_dead_letter_value(conn, queue_id, item.record)
             except Exception as db_exc:
                 raise _infrastructure(db_exc, "cannot store dead letter value") from db_exc
-            await self._dead_letters.publish(item, queue_id, cut=True)
+            where = await self._dead_letters.publish(item, queue_id, cut=True)
+        await remember_location(self._pool, queue_id, where)
         logger.warning("dead-lettered a record", extra={
             "topic": item.record.topic, "partition": item.record.partition,
             "offset": item.record.offset, "entity": item.entity, "error": str(item.error)[:300],

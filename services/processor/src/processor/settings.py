@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from tds_common.retention import RetentionSettings
 from tds_common.settings import (
@@ -52,6 +52,20 @@ class ProxySettings(ProxyClientSettings):
 
 
 class Settings(ServiceSettings):
+class ReplaySettings(BaseModel):
+    """Dead-letter replay (``PROCESSOR_REPLAY__*``; ``processor.replay``)."""
+
+    seek_margin_seconds: float = Field(600.0, gt=0)
+    """A letter without a stored DLQ offset is looked for among the messages published this
+    long before and after its queue row says it failed (clocks differ; a publish may retry)."""
+    interrupted_after_seconds: float = Field(300.0, gt=0)
+    """A replay that claimed a letter and never recorded its republished message is taken to
+    have died after this long; another replay may then take the letter again."""
+    fetch_bytes: int = Field(1024 * 1024, ge=64 * 1024)
+    """Bytes fetched per DLQ partition and request: with the page of letters, what a replay
+    holds in memory whatever the topic's size."""
+
+
     model_config = service_config("PROCESSOR_")
 
     port: int = Field(8002, ge=1, le=65535)
@@ -69,5 +83,6 @@ class Settings(ServiceSettings):
     """``PROCESSOR_RETENTION__*``: how long the control tables keep finished rows; the processor
     prunes them in small batches every ``interval_seconds`` (``tds_common.retention``)."""
     max_version_skew_seconds: float = max_version_skew_field()
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
     """``MAX_VERSION_SKEW_SECONDS`` (shared): an event whose ``last_modified_time`` is further
     ahead of our clock is dead-lettered (``future_version``); it would freeze the row."""

@@ -4,7 +4,8 @@
      "by_entity": {"products": {"completed": 1000, "dead_letter": 1}, ...},
      "sync_delay_avg_seconds": 0.8, "consumer_lag": 12, "retrying": 1}
 
-``queue`` counts ``tds_sync_queue`` rows by status, with two sums so that a stall shows:
+``queue`` counts ``tds_sync_queue`` rows by status (from the counts the queue's triggers keep, so
+the endpoint never scans the queue), with two sums so that a stall shows:
 
 - ``pending`` is the real backlog: the consumer group's lag on the events topic (messages not
   committed yet, over every partition and replica) plus queue rows not done (``pending``, e.g. a
@@ -30,8 +31,11 @@ from tds_common.errors import UpstreamUnavailableError
 
 QUEUE_STATUSES: Final = ("pending", "processing", "completed", "failed", "dead_letter")
 
+# Counted by triggers (migration 0014, ``tds_sync_queue_counts``), never by scanning the queue:
+# a few rows per entity and status, plus the deltas since the retention pass last folded them.
 _BY_ENTITY: Final = """
-SELECT entity_type, status, count(*) AS n FROM tds_sync_queue GROUP BY entity_type, status
+SELECT entity_type, status, sum(n)::bigint AS n FROM tds_sync_queue_counts
+GROUP BY entity_type, status HAVING sum(n) <> 0
 """
 _DELAY: Final = """
 SELECT avg(extract(epoch FROM processing_completed_at - queued_at))::float8
