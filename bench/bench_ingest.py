@@ -150,8 +150,9 @@ async def _drive(name: str, url: str, requests: int, concurrency: int) -> Result
 
 async def _prepare_topic(bootstrap: str, topic: str) -> None:
     from tds_common.kafka import ensure_topics
+    from tests.utils.kafka import SINGLE_BROKER
 
-    await ensure_topics(bootstrap, {topic: 3})
+    await ensure_topics(bootstrap, {topic: 3}, kafka=SINGLE_BROKER)
 
 
 async def _delete_topic(bootstrap: str, topic: str) -> None:

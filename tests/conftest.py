@@ -30,6 +30,12 @@ from tds_common.db import create_pool
 from tds_common.kafka import ensure_topics
 from tds_common.migrate import apply_migrations
 from tds_common.settings import TopicSettings
+from tests.utils.kafka import SINGLE_BROKER
+
+# The suite's brokers are single nodes: every service built by a test (Settings() or a process)
+# expects the topics' one replica, as ``SINGLE_BROKER`` creates them.
+os.environ.setdefault("KAFKA__REPLICATION_FACTOR", str(SINGLE_BROKER.replication_factor))
+os.environ.setdefault("KAFKA__MIN_INSYNC_REPLICAS", str(SINGLE_BROKER.min_insync_replicas))
 
 
 def _start_or_exit(server: str, start: Callable[[], bool]) -> bool:
@@ -117,7 +123,9 @@ async def fixture_topics(kafka_bootstrap: str) -> TopicSettings:
         dead_letters=f"test.{suffix}.events.dlq",
     )
     await ensure_topics(
-        kafka_bootstrap, {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1}
+        kafka_bootstrap,
+        {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1},
+        kafka=SINGLE_BROKER,
     )
     return topics
 

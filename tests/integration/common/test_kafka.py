@@ -16,6 +16,7 @@ from tds_common.kafka import (
     topic_settings,
 )
 from tds_common.settings import TopicSettings
+from tests.utils.kafka import SINGLE_BROKER
 
 
 async def _consume(bootstrap: str, topic: str, group: str, count: int) -> list[bytes]:
@@ -80,8 +81,8 @@ async def test_ensure_topics_is_idempotent_and_keeps_partition_counts(
     kafka_bootstrap: str,
 ) -> None:
     name = f"test.{uuid.uuid4().hex[:10]}.idem"
-    await ensure_topics(kafka_bootstrap, {name: 4})
-    await ensure_topics(kafka_bootstrap, {name: 4})
+    await ensure_topics(kafka_bootstrap, {name: 4}, kafka=SINGLE_BROKER)
+    await ensure_topics(kafka_bootstrap, {name: 4}, kafka=SINGLE_BROKER)
     producer = create_producer(kafka_bootstrap)
     await producer.start()
     try:
@@ -95,7 +96,7 @@ async def test_acknowledged_sends_survive_a_broker_restart(
     private_kafka: devkafka.KafkaConfig,
 ) -> None:
     topic = "restart.check"
-    await ensure_topics(private_kafka.bootstrap, {topic: 1})
+    await ensure_topics(private_kafka.bootstrap, {topic: 1}, kafka=SINGLE_BROKER)
     producer = create_producer(private_kafka.bootstrap)
     await producer.start()
     try:
@@ -117,7 +118,12 @@ async def test_the_dead_letter_topic_is_created_with_its_retention(kafka_bootstr
         dead_letters=f"test.{suffix}.dlq",
         dead_letters_retention_days=2,
     )
-    await ensure_topics(kafka_bootstrap, topic_partitions(topics, 1), configs=topic_configs(topics))
+    await ensure_topics(
+        kafka_bootstrap,
+        topic_partitions(topics, 1),
+        kafka=SINGLE_BROKER,
+        configs=topic_configs(topics),
+    )
     dlq = await topic_settings(kafka_bootstrap, topics.dead_letters)
     events = await topic_settings(kafka_bootstrap, topics.events)
     assert dlq["retention.ms"] == str(2 * 86_400_000)

@@ -30,6 +30,7 @@ from tests.integration.ingest.conftest import (
     make_settings,
     read_topic,
 )
+from tests.utils.kafka import SINGLE_BROKER
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -94,7 +95,7 @@ async def test_every_2xx_survives_a_broker_kill_and_the_rest_get_503(
         sync_requests=f"outage.{suffix}.sync",
         dead_letters=f"outage.{suffix}.dlq",
     )
-    await ensure_topics(bootstrap, {topics.events: 3})
+    await ensure_topics(bootstrap, {topics.events: 3}, kafka=SINGLE_BROKER)
     settings = make_settings(
         bootstrap,
         topics,

@@ -31,6 +31,7 @@ from tests.integration.processor.helpers import (
     start_subprocess,
 )
 from tests.unit.mirror import factories as f
+from tests.utils.kafka import SINGLE_BROKER
 from tests.utils.polling import wait_until
 
 
@@ -184,7 +185,7 @@ async def test_kafka_restarted_mid_stream_loses_nothing(
     bootstrap = private_kafka.bootstrap
     topics = TopicSettings(events="fault.events", sync_requests="fault.req",
                            dead_letters="fault.dlq")  # fmt: skip
-    await ensure_topics(bootstrap, {topics.events: 3, topics.dead_letters: 1})
+    await ensure_topics(bootstrap, {topics.events: 3, topics.dead_letters: 1}, kafka=SINGLE_BROKER)
     org = new_org()
     events, expected = _stream(org, records=40, versions=4)
     settings = processor_settings(database_url, bootstrap, topics)

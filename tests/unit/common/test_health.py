@@ -54,3 +54,33 @@ def test_failed_liveness_check_is_unhealthy() -> None:
         "status": "unhealthy",
         "checks": {"consumer": "RuntimeError: consumer task exited"},
     }
+
+
+def test_a_failing_advisory_check_degrades_health_but_never_readiness() -> None:
+    async def topics_too_weak() -> None:
+        raise RuntimeError("tds.zoho.events: replication factor 1, configured 3")
+
+    async def fine() -> None:
+        return None
+
+    registry = HealthRegistry(failure_threshold=1)
+    registry.add_readiness("kafka", fine)
+    registry.add_advisory("kafka_topics", topics_too_weak)
+    client = _client(registry)
+    for _ in range(3):  # past the failure threshold, repeatedly
+        ready = client.get("/ready")
+        assert ready.status_code == 200
+    assert "replication factor 1" in ready.json()["checks"]["kafka_topics"]
+    health = client.get("/health").json()
+    assert health["status"] == "degraded"
+    assert "replication factor 1" in health["checks"]["kafka_topics"]
+
+
+def test_an_advisory_check_not_run_yet_does_not_degrade_health() -> None:
+    async def fine() -> None:
+        return None
+
+    registry = HealthRegistry()
+    registry.add_advisory("kafka_topics", fine)
+    health = _client(registry).get("/health").json()
+    assert health == {"status": "healthy", "checks": {"kafka_topics": "not run yet"}}

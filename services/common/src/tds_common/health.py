@@ -6,6 +6,9 @@
 - ``/ready`` runs the dependency checks (PostgreSQL, Kafka, zoho-proxy …). It turns 503 only after
   ``failure_threshold`` consecutive failures, so one slow probe does not pull a pod out of rotation;
   before the first success it is 503 too.
+- Advisory checks (e.g. the topics' durability) run with the dependency checks; a failing one
+  makes ``/health`` degraded and is named in both answers, but never turns ``/ready`` 503: a
+  misconfiguration an operator must fix is no reason to stop serving.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class HealthRegistry:
     failure_threshold: int = 3
     _liveness: dict[str, Check] = field(default_factory=dict)
     _readiness: dict[str, _CheckState] = field(default_factory=dict)
+    _advisory: dict[str, _CheckState] = field(default_factory=dict)
 
     def add_liveness(self, name: str, check: Check) -> None:
         """A local check: failing means this process should be restarted."""
@@ -52,6 +56,10 @@ class HealthRegistry:
     def add_readiness(self, name: str, check: Check) -> None:
         """A dependency check: failing means do not send us traffic for now."""
         self._readiness[name] = _CheckState(check)
+
+    def add_advisory(self, name: str, check: Check) -> None:
+        """A check whose failure is reported (degraded) but never makes us unready."""
+        self._advisory[name] = _CheckState(check)
 
     async def liveness(self) -> tuple[Status, dict[str, Any]]:
         checks: dict[str, Any] = {}
@@ -66,15 +74,18 @@ class HealthRegistry:
             checks[name] = "ok" if ok else state.detail
             if not ok and status == "healthy":
                 status = "degraded"
+        for name, state in self._advisory.items():
+            checks[name] = state.detail
+            if state.consecutive_failures and status == "healthy":
+                status = "degraded"
         return status, checks
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        names = list(self._readiness)
-        errors = await asyncio.gather(*(_run(self._readiness[n].check) for n in names))
+        states = {**self._readiness, **self._advisory}
+        errors = await asyncio.gather(*(_run(state.check) for state in states.values()))
         checks: dict[str, Any] = {}
         ready = True
-        for name, error in zip(names, errors, strict=True):
-            state = self._readiness[name]
+        for (name, state), error in zip(states.items(), errors, strict=True):
             if error is None:
                 state.consecutive_failures = 0
                 state.ever_succeeded = True
@@ -82,7 +93,10 @@ class HealthRegistry:
             else:
                 state.consecutive_failures += 1
                 state.detail = error
-                if not state.ever_succeeded or state.consecutive_failures >= self.failure_threshold:
+                failing = not state.ever_succeeded or (
+                    state.consecutive_failures >= self.failure_threshold
+                )
+                if failing and name in self._readiness:
                     ready = False
             checks[name] = state.detail
         return ready, checks

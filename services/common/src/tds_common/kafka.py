@@ -2,22 +2,27 @@
 
 Producers use ``acks=all`` and idempotence (docs/architecture.md#kafka). Consumers have
 auto-commit off: the services that own them commit offsets only after the database commit.
+Every client (producer, consumer, admin) gets its security settings from :func:`client_options`.
 aiokafka errors are translated to our tree at this boundary.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.admin import ApiVersionRequest
 
-from tds_common.errors import UpstreamUnavailableError
-from tds_common.settings import ConsumerGroupSettings, TopicSettings
+from tds_common.errors import ConfigurationError, UpstreamUnavailableError, truncate
+from tds_common.settings import ConsumerGroupSettings, KafkaSettings, TopicSettings
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +41,90 @@ def topic_partitions(topics: TopicSettings, events_partitions: int) -> dict[str,
     }
 
 
-def create_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
-    """A producer whose acknowledged sends are durable and never duplicated by retries."""
+def client_options(bootstrap_servers: str, kafka: KafkaSettings | None = None) -> dict[str, Any]:
+    """Connection options every aiokafka client takes: brokers, TLS and SASL."""
+    kafka = kafka or KafkaSettings()
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.uses_tls:
+        key_password = kafka.ssl_key_password
+        options["ssl_context"] = create_ssl_context(
+            cafile=kafka.ssl_ca_file,
+            certfile=kafka.ssl_cert_file,
+            keyfile=kafka.ssl_key_file,
+            password=key_password.get_secret_value() if key_password else None,
+        )
+    if kafka.uses_sasl:
+        assert kafka.sasl_password is not None  # KafkaSettings' validator guarantees it
+        options["sasl_mechanism"] = kafka.sasl_mechanism
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
+    return options
+
+
+def create_admin(bootstrap_servers: str, kafka: KafkaSettings | None = None) -> AIOKafkaAdminClient:
+    """An admin client (not started) with our security settings and timeout."""
+    return AIOKafkaAdminClient(
+        **client_options(bootstrap_servers, kafka), request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS
+    )
+
+
+async def connection_failure(bootstrap_servers: str, kafka: KafkaSettings | None = None) -> str:
+    """Why the first broker refuses our clients, in words.
+
+    aiokafka's bootstrap error says only "Unable to bootstrap"; a wrong password, an untrusted
+    certificate or a plaintext client at a TLS listener each need a different fix.
+    """
+    kafka = kafka or KafkaSettings()
+    host, _, port = bootstrap_servers.split(",")[0].strip().rpartition(":")
+    options = client_options(bootstrap_servers, kafka)
+    del options["bootstrap_servers"]
+    try:
+        conn = await create_conn(host, int(port), request_timeout_ms=5_000, **options)
+        try:
+            await conn.send(ApiVersionRequest[0]())
+        finally:
+            conn.close()
+    except Exception as exc:  # any failure is the answer we are looking for
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        return "the first broker answers now"
+    if not kafka.uses_tls and "closed" in reason.lower():
+        reason += (
+            f" (security_protocol is {kafka.security_protocol}: a TLS listener closes"
+            " plaintext connections)"
+        )
+    return truncate(reason)
+
+
+@asynccontextmanager
+async def admin_session(
+    bootstrap_servers: str, kafka: KafkaSettings | None = None
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client; Kafka errors become :class:`UpstreamUnavailableError` with the
+    broker's reason when it refused the connection."""
+    admin = create_admin(bootstrap_servers, kafka)
+    try:
+        try:
+            await admin.start()
+        except KafkaConnectionError as exc:
+            reason = await connection_failure(bootstrap_servers, kafka)
+            raise UpstreamUnavailableError(f"Kafka at {bootstrap_servers}: {reason}") from exc
+        yield admin
+    except KafkaError as exc:
+        raise UpstreamUnavailableError(f"Kafka admin failed: {exc}") from exc
+    finally:
+        await admin.close()
+
+
+def create_producer(
+    bootstrap_servers: str, kafka: KafkaSettings | None = None, **overrides: Any
+) -> AIOKafkaProducer:
+    """A producer whose acknowledged sends are durable and never duplicated by retries."""
+    options: dict[str, Any] = {
+        **client_options(bootstrap_servers, kafka),
         "acks": "all",
         "enable_idempotence": True,
         "linger_ms": 2,
@@ -51,14 +136,22 @@ def create_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProduce
 
 
 def create_consumer(
-    bootstrap_servers: str, group: ConsumerGroupSettings, **overrides: Any
+    bootstrap_servers: str,
+    group: ConsumerGroupSettings | None,
+    kafka: KafkaSettings | None = None,
+    **overrides: Any,
 ) -> AIOKafkaConsumer:
-    """A group member that commits only when told to and starts a new group at the beginning.
+    """A consumer that commits only when told to and starts a new group at the beginning.
 
     Not subscribed: the owner subscribes (or assigns) and commits after its database commit.
+    Without a ``group`` it belongs to none (replay assigns partitions and commits nothing).
     """
+    if group is None:
+        return AIOKafkaConsumer(
+            **client_options(bootstrap_servers, kafka), enable_auto_commit=False, **overrides
+        )
     options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
+        **client_options(bootstrap_servers, kafka),
         "group_id": group.group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -78,37 +171,43 @@ async def ensure_topics(
     bootstrap_servers: str,
     partitions: Mapping[str, int],
     *,
-    replication_factor: int = 1,
+    kafka: KafkaSettings,
     configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
-    """Create the topics that do not exist yet, with their ``configs``; existing ones are left
-    as they are (change a live topic's settings with kafka-configs.sh)."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS
-    )
-    try:
-        await admin.start()
+    """Create the topics that do not exist yet, with their ``configs`` and ``kafka``'s
+    replication factor and ``min.insync.replicas``; existing ones are left as they are (change
+    a live topic's settings with kafka-configs.sh; health reports the difference)."""
+    durability = {"min.insync.replicas": str(kafka.min_insync_replicas)}
+    async with admin_session(bootstrap_servers, kafka) as admin:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(
                 name,
                 num_partitions=count,
-                replication_factor=replication_factor,
-                topic_configs=dict((configs or {}).get(name, {})),
+                replication_factor=kafka.replication_factor,
+                topic_configs={**durability, **(configs or {}).get(name, {})},
             )
             for name, count in partitions.items()
             if name not in existing
         ]
         if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another replica created it between our list and create
+            response = await admin.create_topics(missing)
+            _raise_creation_errors(response.topic_errors)
             logger.info("created topics", extra={"topics": [t.name for t in missing]})
-    except KafkaError as exc:
-        raise UpstreamUnavailableError(f"Kafka admin failed: {exc}") from exc
-    finally:
-        await admin.close()
+
+
+def _raise_creation_errors(topic_errors: list[tuple[Any, ...]]) -> None:
+    """The broker answers per topic (aiokafka raises nothing): a replication factor larger than
+    the cluster, a forbidden config or a denied ACL must not pass as created."""
+    failures = []
+    for topic, error_code, *rest in topic_errors:
+        error = for_code(error_code) if error_code else None
+        if error is None or error is TopicAlreadyExistsError:
+            continue  # another replica created it between our list and create
+        message = rest[0] if rest and rest[0] else error.__name__
+        failures.append(f"{topic}: {message}")
+    if failures:
+        raise ConfigurationError(f"Kafka refused to create topics: {'; '.join(failures)}")
 
 
 async def check_producer(producer: AIOKafkaProducer) -> None:
@@ -119,28 +218,26 @@ async def check_producer(producer: AIOKafkaProducer) -> None:
         raise UpstreamUnavailableError(f"Kafka unreachable: {exc}") from exc
 
 
-async def topic_settings(bootstrap_servers: str, topic: str) -> dict[str, str]:
+async def topic_settings(
+    bootstrap_servers: str, topic: str, kafka: KafkaSettings | None = None
+) -> dict[str, str]:
     """A topic's effective settings (``retention.ms``…), as the broker reports them."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS
-    )
-    try:
-        await admin.start()
-        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-    except KafkaError as exc:
-        raise UpstreamUnavailableError(f"Kafka admin failed: {exc}") from exc
-    finally:
-        await admin.close()
-    settings: dict[str, str] = {}
-    for response in responses:
+    async with admin_session(bootstrap_servers, kafka) as admin:
+        return (await describe_topic_configs(admin, [topic]))[topic]
+
+
+async def describe_topic_configs(
+    admin: AIOKafkaAdminClient, topics: list[str]
+) -> dict[str, dict[str, str]]:
+    """Each topic's effective settings through a started ``admin``; a missing topic raises."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, topic) for topic in topics]
+    settings: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
         for resource in response.resources:
             # (error_code, error_message, resource_type, resource_name, config_entries)
-            error_code, error_message, _, _, entries = resource[:5]
+            error_code, error_message, _, topic, entries = resource[:5]
             if error_code:
                 reason = error_message or for_code(error_code).__name__
                 raise UpstreamUnavailableError(f"topic {topic}: {reason}")
-            for entry in entries:
-                name, value = entry[0], entry[1]
-                if value is not None:
-                    settings[name] = value
+            settings[topic] = {entry[0]: entry[1] for entry in entries if entry[1] is not None}
     return settings

@@ -11,6 +11,7 @@ Log them only through :func:`loggable`, which masks every ``SecretStr``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Final, Literal, Self
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
@@ -32,6 +33,8 @@ def service_config(env_prefix: str) -> SettingsConfigDict:
         extra="ignore",
         validate_by_name=True,
         validate_by_alias=True,
+        # Validation errors must not print the offending value: it may be a secret.
+        hide_input_in_errors=True,
     )
 
 
@@ -47,6 +50,55 @@ class TopicSettings(BaseModel):
     dead_letters_retention_days: float = Field(30.0, gt=0)
     """``retention.ms`` of the DLQ topic when it is created: long enough to fix a cause and replay
     (``tds doctor`` warns about dead letters older than the topic keeps)."""
+
+
+class KafkaSettings(BaseModel):
+    """How every Kafka client of ours authenticates, and the durability its topics must have.
+
+    ``KAFKA__*`` (e.g. ``KAFKA__SECURITY_PROTOCOL=SASL_SSL``); applied to every producer,
+    consumer and admin client by :func:`tds_common.kafka.client_options`.
+    """
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """``SASL_SSL`` in production: SCRAM credentials over TLS. ``SSL``: TLS (with a client
+    certificate for mutual TLS). ``PLAINTEXT`` only for a local broker on loopback."""
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_file: Path | None = None
+    """PEM bundle of the CA(s) that signed the brokers' certificates; empty: the system's."""
+    ssl_cert_file: Path | None = None
+    """PEM client certificate, for brokers that require mutual TLS."""
+    ssl_key_file: Path | None = None
+    """PEM private key of ``ssl_cert_file``."""
+    ssl_key_password: SecretStr | None = None
+    """Password of ``ssl_key_file`` when it is encrypted."""
+    replication_factor: int = Field(3, ge=1)
+    """Replicas of each topic: topics are created with it, and health reports a topic that has
+    fewer or more (docs/architecture.md, "Kafka")."""
+    min_insync_replicas: int = Field(2, ge=1)
+    """``min.insync.replicas`` of each topic: with ``acks=all`` a write is acknowledged only once
+    this many replicas have it. Created with it; health reports a mismatch."""
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol.endswith("SSL")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.uses_sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(f"{self.security_protocol} needs sasl_username and sasl_password")
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            raise ValueError("ssl_cert_file and ssl_key_file go together")
+        if (self.ssl_ca_file or self.ssl_cert_file) and not self.uses_tls:
+            raise ValueError(f"TLS files are set but security_protocol is {self.security_protocol}")
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError("min_insync_replicas cannot exceed replication_factor")
+        return self
 
 
 class ConsumerGroupSettings(BaseModel):
@@ -80,7 +132,7 @@ class BackoffSettings(BaseModel):
 
 
 class ProxyClientSettings(BaseModel):
-    """How a service calls zoho-proxy (see :func:`tds_common.proxy_http.proxy_http_client`).
+    """How a service calls zoho-proxy (see :func:`tds_common.proxy_client.proxy_http_client`).
 
     Services subclass it for their ``<PREFIX>PROXY__*`` group with their own timeout default.
     """
@@ -113,6 +165,10 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
     )
     """Comma-separated ``host:port`` list."""
+    kafka: KafkaSettings = Field(
+        default_factory=KafkaSettings, validation_alias=AliasChoices("KAFKA", "kafka")
+    )
+    """Security and topic durability; e.g. ``KAFKA__SECURITY_PROTOCOL=SASL_SSL``."""
     topics: TopicSettings = Field(
         default_factory=TopicSettings, validation_alias=AliasChoices("KAFKA_TOPICS", "topics")
     )

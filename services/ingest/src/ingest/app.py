@@ -26,6 +26,7 @@ from ingest.settings import Settings
 from ingest.stats import InboxStats
 from tds_common.app import create_service_app
 from tds_common.health import HealthRegistry
+from tds_common.kafka_durability import topic_durability_check
 from tds_common.settings import loggable
 
 logger = logging.getLogger(__name__)
@@ -38,11 +39,13 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         publisher = EventPublisher(
             settings.kafka_bootstrap_servers,
             settings.topics.events,
+            kafka=settings.kafka,
             timeout_seconds=settings.publish_timeout_seconds,
             retry_after_seconds=settings.retry_after_seconds,
             # In-flight requests finish first (uvicorn); the flush gets half of the stop budget.
             flush_timeout_seconds=settings.shutdown_timeout_seconds / 2,
         )
+        health.add_advisory("kafka_topics", topic_durability_check(settings))
     health.add_readiness("kafka", publisher.check)
 
     @asynccontextmanager

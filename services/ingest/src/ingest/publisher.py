@@ -23,6 +23,7 @@ from ingest import metrics
 from ingest.errors import PayloadTooLargeError, PublishUnavailableError
 from tds_common.events import EventEnvelope
 from tds_common.kafka import create_producer
+from tds_common.settings import KafkaSettings
 from tds_common.tracing import kafka_headers
 
 logger = logging.getLogger(__name__)
@@ -61,12 +62,14 @@ class EventPublisher:
         bootstrap_servers: str,
         topic: str,
         *,
+        kafka: KafkaSettings | None = None,
         timeout_seconds: float,
         retry_after_seconds: int,
         flush_timeout_seconds: float = 10.0,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._topic = topic
+        self._kafka = kafka
         self._timeout_seconds = timeout_seconds
         self._retry_after_seconds = retry_after_seconds
         self._flush_timeout_seconds = flush_timeout_seconds
@@ -82,7 +85,7 @@ class EventPublisher:
                 reraise=True,
             ):
                 with attempt:
-                    producer = create_producer(self._bootstrap_servers)
+                    producer = create_producer(self._bootstrap_servers, self._kafka)
                     try:
                         await producer.start()
                     except BaseException:

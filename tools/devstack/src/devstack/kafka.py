@@ -3,6 +3,10 @@
 ``fetch`` resolves ``infra/kafka/pom.xml`` with Maven into ``.local/kafka/libs`` (Maven's own cache
 keeps the jars; a stamp with the POM's hash skips the work when nothing changed). ``start``
 formats the storage once and runs ``kafka.Kafka`` on loopback.
+
+A broker with a :class:`ScramUser` listens with ``SASL_SSL`` only (SCRAM-SHA-512 over TLS, as
+production runs): a throwaway CA signs its certificate (``openssl``), and the user is created
+when the storage is formatted. Tests use it to prove our clients' security settings work.
 """
 
 from __future__ import annotations
@@ -38,6 +42,17 @@ logger.state.level = WARN
 """
 
 
+SCRAM_MECHANISM: Final = "SCRAM-SHA-512"
+
+
+@dataclass(frozen=True)
+class ScramUser:
+    """The one SCRAM user of a secured broker (it also talks to itself as this user)."""
+
+    username: str
+    password: str
+
+
 @dataclass(frozen=True)
 class KafkaConfig:
     port: int = int(os.environ.get("TDS_KAFKA_PORT", "9092"))
@@ -45,6 +60,8 @@ class KafkaConfig:
     heap: str = os.environ.get("TDS_KAFKA_HEAP", "768m")
     name: str = NAME
     """Pid and state-folder name; a second broker (fault tests) uses another name and ports."""
+    scram_user: ScramUser | None = None
+    """Set: the client listener is SASL_SSL with this user, under :attr:`ca_file`'s CA."""
 
     @property
     def home(self) -> Path:
@@ -62,6 +79,15 @@ class KafkaConfig:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.home / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA that signed a secured broker's certificate (clients trust it)."""
+        return self.tls_dir / "ca.pem"
 
 
 def pom() -> Path:
@@ -90,18 +116,64 @@ def fetch(config: KafkaConfig) -> bool:
     return True
 
 
+def _listener_properties(config: KafkaConfig) -> list[str]:
+    listener = "PLAINTEXT" if config.scram_user is None else "SASL_SSL"
+    lines = [
+        f"listeners={listener}://127.0.0.1:{config.port},"
+        f"CONTROLLER://127.0.0.1:{config.controller_port}",
+        f"advertised.listeners={listener}://127.0.0.1:{config.port}",
+        "controller.listener.names=CONTROLLER",
+        f"inter.broker.listener.name={listener}",
+        f"listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT",
+    ]
+    if (user := config.scram_user) is not None:
+        lines += [
+            f"sasl.enabled.mechanisms={SCRAM_MECHANISM}",
+            f"sasl.mechanism.inter.broker.protocol={SCRAM_MECHANISM}",
+            f"listener.name.sasl_ssl.{SCRAM_MECHANISM.lower()}.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{user.username}" password="{user.password}";',
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={config.tls_dir / 'broker.pem'}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={config.ca_file}",
+        ]
+    return lines
+
+
+def make_certificates(config: KafkaConfig) -> None:
+    """A throwaway CA and a broker certificate for 127.0.0.1 it signed (``openssl``).
+
+    ``broker.pem`` is Kafka's PEM key store: the unencrypted PKCS#8 key, then the certificate.
+    """
+    tls = config.tls_dir
+    if (tls / "broker.pem").exists():
+        return
+    tls.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, cwd=tls, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=tds-test-ca", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "broker.key", "-out", "broker.csr")  # fmt: skip
+    (tls / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
+            "-out", "broker.crt")  # fmt: skip
+    openssl("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key", "-out", "broker.pk8")
+    key_and_chain = (tls / "broker.pk8").read_text() + (tls / "broker.crt").read_text()
+    (tls / "broker.pem").write_text(key_and_chain)
+
+
 def _server_properties(config: KafkaConfig) -> str:
     return "\n".join(
         [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{config.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{config.port},"
-            f"CONTROLLER://127.0.0.1:{config.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{config.port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            *_listener_properties(config),
             f"log.dirs={config.data}",
             "num.partitions=1",
             "auto.create.topics.enable=false",
@@ -157,10 +229,16 @@ def start(config: KafkaConfig) -> bool:
     (config.home / "log4j2.properties").write_text(
         LOG4J2_CONFIG.format(log=log_dir() / f"{config.name}-server.log", level="INFO")
     )
+    if config.scram_user is not None:
+        make_certificates(config)
     if not (config.data / "meta.properties").exists():
+        scram: list[str] = []
+        if (user := config.scram_user) is not None:
+            credential = f"{SCRAM_MECHANISM}=[name={user.username},password={user.password}]"
+            scram = ["--add-scram", credential]
         formatted = subprocess.run(
             _java(config, "kafka.tools.StorageTool", "format", "-t", cluster_id(),
-                  "-c", str(properties), "--ignore-formatted"),
+                  "-c", str(properties), "--ignore-formatted", *scram),
             capture_output=True,
             text=True,
         )  # fmt: skip

@@ -74,7 +74,9 @@ def _kafka(settings: CliSettings) -> Iterator[Check]:
     dlq_retention_ms: int | None = None
     for topic in (topics.events, topics.sync_requests, topics.dead_letters):
         try:
-            config = asyncio.run(topic_settings(settings.kafka_bootstrap_servers, topic))
+            config = asyncio.run(
+                topic_settings(settings.kafka_bootstrap_servers, topic, settings.kafka)
+            )
         except UpstreamUnavailableError as exc:
             yield Check(f"kafka topic {topic}", Status.FAIL, str(exc))
             if "admin failed" in str(exc):

@@ -13,6 +13,7 @@ from tds_common.retention import RetentionSettings
 from tds_common.settings import (
     LOCAL_DATABASE_URL,
     LOCAL_KAFKA_BOOTSTRAP,
+    KafkaSettings,
     TopicSettings,
     service_config,
 )
@@ -41,6 +42,10 @@ class CliSettings(BaseSettings):
         LOCAL_KAFKA_BOOTSTRAP,
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
     )
+    kafka: KafkaSettings = Field(
+        default_factory=KafkaSettings, validation_alias=AliasChoices("KAFKA", "kafka")
+    )
+    """The services' ``KAFKA__*`` security settings (TLS, SASL)."""
     topics: TopicSettings = Field(
         default_factory=TopicSettings, validation_alias=AliasChoices("KAFKA_TOPICS", "topics")
     )
