@@ -18,6 +18,7 @@ from processor.records import Item
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
 from tests.unit.mirror import factories as f
+from tests.utils.polling import wait_until
 
 P0, P1, P2 = (TopicPartition("events", p) for p in range(3))
 
@@ -180,6 +181,26 @@ async def test_the_lag_gauge_is_refreshed_while_the_consumer_backs_off() -> None
     # Rewound to offsets 10 and 3: the backlog is what the broker holds beyond them.
     assert metrics.CONSUMER_LAG.labels("events", "0")._value.get() == 40
     assert metrics.CONSUMER_LAG.labels("events", "1")._value.get() == 4
+
+
+async def test_the_lag_gauge_follows_a_growing_backlog_before_the_backoff_ends() -> None:
+    fake = FakeConsumer([_batch()], ends={P0: 50, P1: 7})
+    waits = {"retry_initial_seconds": 30, "retry_max_seconds": 30, "lag_refresh_seconds": 0.01}
+    consumer = _consumer(fake, FlakyProcessor(1), **waits)
+    metrics.CONSUMER_LAG.labels("events", "0").set(0)  # whatever an earlier test left
+    backing_off = asyncio.create_task(consumer._poll_once())
+
+    def lag() -> float:
+        return float(metrics.CONSUMER_LAG.labels("events", "0")._value.get())
+
+    # Well inside the 30 s wait: a gauge refreshed only when the wait ends never gets there.
+    await wait_until(lambda: lag() == 40, what="the lag after the rewind", limit_seconds=10)
+    fake.ends[P0] = 90  # events keep arriving while the consumer waits
+    await wait_until(lambda: lag() == 80, what="the lag to follow them", limit_seconds=10)
+    assert not backing_off.done() and metrics.BACKOFF_SECONDS._value.get() == 30
+    consumer.stop.set()
+    await backing_off
+    assert metrics.BACKOFF_SECONDS._value.get() == 0
 
 
 async def test_the_backlog_counts_every_partition_of_the_group() -> None:
