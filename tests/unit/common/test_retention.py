@@ -7,7 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from tds_common.retention import RULES, RetentionSettings, prune, retention_loop
+from tds_common.retention import FOLD_COUNTS, RULES, RetentionSettings, prune, retention_loop
+
+PASS_CALLS = len(RULES) + 1
+"""One batch per rule, then the fold of the queue's count deltas."""
 
 
 class ScriptedPool:
@@ -20,7 +23,7 @@ class ScriptedPool:
 
     async def execute(self, sql: str, *args: Any) -> str:
         self.calls.append((sql, args))
-        if self.stop is not None and len(self.calls) == 1 + len(RULES):
+        if self.stop is not None and len(self.calls) == 1 + PASS_CALLS:
             self.stop.set()  # the second pass's last batch
         step = self.script.pop(0) if self.script else "DELETE 0"
         if isinstance(step, BaseException):
@@ -32,15 +35,16 @@ async def test_a_table_is_pruned_batch_after_batch_until_one_comes_back_short() 
     pool = ScriptedPool(["DELETE 50", "DELETE 50", "DELETE 7"])
     deleted = await prune(pool, RetentionSettings(batch_size=50))  # type: ignore[arg-type]
     assert deleted["tds_sync_queue"] == 107
-    assert len(pool.calls) == 2 + len(RULES)  # two full batches more than one call per rule
-    assert all(args[1] == 50 for _, args in pool.calls)
+    assert len(pool.calls) == 2 + PASS_CALLS  # two full batches more than one call per rule
+    deletes = [args for sql, args in pool.calls if sql != FOLD_COUNTS]
+    assert all(args[1] == 50 for args in deletes)
 
 
 async def test_each_rule_gets_its_own_age_in_seconds() -> None:
     pool = ScriptedPool([])
     settings = RetentionSettings(queue_days=1, dead_letter_days=2)
     await prune(pool, settings)  # type: ignore[arg-type]
-    ages = [args[0] for _, args in pool.calls]
+    ages = [args[0] for sql, args in pool.calls if sql != FOLD_COUNTS]
     assert ages[:2] == [86_400.0, 2 * 86_400.0]
 
 
@@ -50,4 +54,11 @@ async def test_the_loop_survives_a_failed_pass() -> None:
     pool = ScriptedPool([asyncpg.InterfaceError("connection was closed")], stop)
     settings = RetentionSettings(interval_seconds=0.001)
     await asyncio.wait_for(retention_loop(pool, settings, stop), 30)  # type: ignore[arg-type]
-    assert len(pool.calls) == 1 + len(RULES)  # the failed first call, then a whole pass
+    assert len(pool.calls) == 1 + PASS_CALLS  # the failed first call, then a whole pass
+
+
+async def test_every_pass_ends_by_folding_the_queue_counts() -> None:
+    pool = ScriptedPool([])
+    await prune(pool, RetentionSettings())  # type: ignore[arg-type]
+    assert [sql for sql, _ in pool.calls].count(FOLD_COUNTS) == 1
+    assert pool.calls[-1] == (FOLD_COUNTS, ())

@@ -33,11 +33,11 @@ QUEUE_STATUSES: Final = ("pending", "processing", "completed", "failed", "dead_l
 
 # Counted by triggers (migration 0014, ``tds_sync_queue_counts``), never by scanning the queue:
 # a few rows per entity and status, plus the deltas since the retention pass last folded them.
-_BY_ENTITY: Final = """
+BY_ENTITY: Final = """
 SELECT entity_type, status, sum(n)::bigint AS n FROM tds_sync_queue_counts
 GROUP BY entity_type, status HAVING sum(n) <> 0
 """
-_DELAY: Final = """
+DELAY: Final = """
 SELECT avg(extract(epoch FROM processing_completed_at - queued_at))::float8
 FROM tds_sync_queue
 WHERE status = 'completed' AND processing_completed_at > now() - make_interval(secs => $1)
@@ -47,8 +47,8 @@ WHERE status = 'completed' AND processing_completed_at > now() - make_interval(s
 async def sync_stats(pool: asyncpg.Pool, window_hours: float, lag: int | None) -> dict[str, Any]:
     try:
         async with pool.acquire() as conn:
-            rows = await conn.fetch(_BY_ENTITY)
-            delay = await conn.fetchval(_DELAY, window_hours * 3600)
+            rows = await conn.fetch(BY_ENTITY)
+            delay = await conn.fetchval(DELAY, window_hours * 3600)
             failing = int(await conn.fetchval(FAILING))
     except CONNECTION_ERRORS as exc:
         raise UpstreamUnavailableError("PostgreSQL unavailable") from exc
