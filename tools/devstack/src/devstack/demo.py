@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import statistics
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devstack import jaeger, processes
+from devstack import jaeger, processes, prometheus
 from devstack.stack import APPS, stack_env
 
 console = Console()
@@ -246,6 +247,26 @@ def _trace_hint(client: httpx.Client, org: str, env: dict[str, str]) -> None:
                   f"(trace id {trace_id})")  # fmt: skip
 
 
+def _metrics_hint() -> None:
+    """Where Prometheus shows the stack's metrics and the chart's alerts."""
+    config = prometheus.PrometheusConfig()
+    if processes.read_pid(config.name) is None:
+        console.print(
+            "metrics: Prometheus is not running (make prometheus installs it; make down && "
+            "make up starts it); each service answers GET /metrics",
+            soft_wrap=True,
+        )
+        return
+    example = 'sum by (status_code) (rate(tds_ingest_webhooks_total{namespace="tds"}[5m]))'
+    graph = f"{config.url}/graph?g0.expr={urllib.parse.quote(example)}&g0.tab=0"
+    console.print(
+        f"Prometheus: {config.url} (every service scraped; the chart's alerts: {config.url}"
+        f"/alerts); webhooks by status: {graph}; every dashboard's queries: "
+        "charts/tds/files/dashboards (make dashboards)",
+        soft_wrap=True,  # the link must stay one line to be clickable
+    )
+
+
 def _budget_table(counters: dict[str, Any]) -> Table:
     """What Zoho (the simulator) saw: calls, the busiest window against the limit, 429s."""
     table = Table(
@@ -287,4 +308,5 @@ def run(rounds: int = 5) -> int:
             _summary(conn, client, org, report)
         if not {"zoho-sim", "ingest", "processor", "zoho-proxy"} & set(missing):
             _trace_hint(client, org, env)
+        _metrics_hint()
     return 1 if report.missing else 0
