@@ -15,14 +15,17 @@ refuses them at ingest and in every envelope).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text of ``value``, non-ASCII characters as they are."""
+def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """Compact JSON text of ``value``, non-ASCII characters as they are. ``default`` turns what
+    JSON has no type for into something it has (without it, such a value is a TypeError)."""
     try:
-        return orjson.dumps(value, default=str).decode()
+        return orjson.dumps(value, default=default).decode()
     except (orjson.JSONEncodeError, UnicodeDecodeError):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        # A value neither encoder takes raises TypeError here, as json.dumps always did.
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)

@@ -23,7 +23,7 @@ from processor.records import Item, KafkaRecord, db_text
 from tds_common.echo import echoes
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection, MappedChange, apply_changes
-from tds_common.pg_json import dumps as _dumps
+from tds_common.pg_json import dumps
 
 WEBHOOK_PRIORITY: Final = 1
 SYNC_PRIORITY: Final = 5
@@ -141,6 +141,10 @@ async def apply_settled(conn: DbConnection, mapped: list[MappedChange]) -> set[i
             {id(mapped[i]): outcome.seen_at.get(i) for i in outcome.conflicts}
         )
     return outcome.applied
+
+
+def _dumps(value: Any) -> str:
+    return dumps(value, default=str)
 
 
 def _priority(item: Item) -> int:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from tds_common import pg_json
 from tds_common.catalogue import EntitySpec
 from tds_common.mirror.mapping import ChangeKey, MappedChange
 from tds_common.mirror.rules import Version, verdict
@@ -103,7 +104,7 @@ def reduce_batch(mapped: Sequence[MappedChange]) -> dict[ChangeKey, int]:
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+    return pg_json.dumps(rows)
 
 
 Keys = set[tuple[str, str]]
