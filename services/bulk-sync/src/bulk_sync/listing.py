@@ -15,6 +15,7 @@ from typing import Any
 
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from bulk_sync.cursor import Cursor, record_time
+from bulk_sync.spans import page_span
 from bulk_sync.stored import need, stored_rows
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change
@@ -33,38 +34,40 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
     s = ctx.settings
     filter_by = s.list_filter_by.get(ctx.entity)
     while not cursor.done:
-        calls = ctx.proxy.calls
-        params = cursor.params(s.per_page, s.cursor_overlap_seconds)
-        if filter_by:
-            params["filter_by"] = filter_by  # else Zoho may list active records only
-        if ctx.list_source:
-            params["source"] = ctx.list_source
-        result = PageResult()  # before the list call: its records are no older than read_at
-        page = await ctx.proxy.list_page(ctx.entity, ctx.org_id, params, ctx.lane)
-        keyed: dict[str, tuple[dict[str, Any], datetime | None]] = {}
-        for record in page.records:
-            zoho_id = record_id(record, id_field)
-            if zoho_id is None:
-                result.errors.append(f"{ctx.entity}: a listed record has no {id_field}")
-                continue
-            keyed.setdefault(zoho_id, (record, record_time(record)))
-        on_page = [(i, t) for i, (_, t) in keyed.items()]
-        chosen, after = cursor.step(on_page, page.has_more, s.cursor_overlap_seconds)
-        if after.paging != cursor.paging:
-            logger.warning("Zoho ignored the last_modified_time filter on %s of org %s; paging "
-                           "linearly", ctx.entity, ctx.org_id)  # fmt: skip
-        cursor = after
-        fresh = [(i, *keyed[i]) for i in chosen]
-        if ctx.entity == "stock":
-            await _stock_changes(ctx, [i for i, _, _ in fresh], result)
-        else:
-            await _record_changes(ctx, fresh, page.source, result)
-        state["cursor"] = cursor.to_json()
-        state["high_water"] = cursor.to_json()["high_water"]
-        listed = len(fresh) + len(result.errors)
-        source = "inventory" if ctx.entity == "stock" else page.source
-        await commit_page(ctx, result, state, listed=listed, handled=listed,
-                          api_calls=ctx.proxy.calls - calls, source=source)  # fmt: skip
+        with page_span(ctx):  # a trace per page, linked to the run
+            calls = ctx.proxy.calls
+            params = cursor.params(s.per_page, s.cursor_overlap_seconds)
+            if filter_by:
+                params["filter_by"] = filter_by  # else Zoho may list active records only
+            if ctx.list_source:
+                params["source"] = ctx.list_source
+            result = PageResult()  # before the list call: its records are no older than read_at
+            page = await ctx.proxy.list_page(ctx.entity, ctx.org_id, params, ctx.lane)
+            keyed: dict[str, tuple[dict[str, Any], datetime | None]] = {}
+            for record in page.records:
+                zoho_id = record_id(record, id_field)
+                if zoho_id is None:
+                    result.errors.append(f"{ctx.entity}: a listed record has no {id_field}")
+                    continue
+                keyed.setdefault(zoho_id, (record, record_time(record)))
+            on_page = [(i, t) for i, (_, t) in keyed.items()]
+            chosen, after = cursor.step(on_page, page.has_more, s.cursor_overlap_seconds)
+            if after.paging != cursor.paging:
+                logger.warning("Zoho ignored the last_modified_time filter; paging linearly",
+                               extra={"entity": ctx.entity, "org_id": ctx.org_id,
+                                      "run_id": str(ctx.run_id)})  # fmt: skip
+            cursor = after
+            fresh = [(i, *keyed[i]) for i in chosen]
+            if ctx.entity == "stock":
+                await _stock_changes(ctx, [i for i, _, _ in fresh], result)
+            else:
+                await _record_changes(ctx, fresh, page.source, result)
+            state["cursor"] = cursor.to_json()
+            state["high_water"] = cursor.to_json()["high_water"]
+            listed = len(fresh) + len(result.errors)
+            source = "inventory" if ctx.entity == "stock" else page.source
+            await commit_page(ctx, result, state, listed=listed, handled=listed,
+                              api_calls=ctx.proxy.calls - calls, source=source)  # fmt: skip
 
 
 async def _record_changes(

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from bulk_sync.executor import Outcome, RunExecutor
 from bulk_sync.models import SyncCommand
 from bulk_sync.settings import ConsumerSettings
+from bulk_sync.spans import run_span
 from tds_common.errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -80,31 +81,43 @@ class SyncWorker:
                     continue
                 for tp, records in batch.items():
                     for record in records:
-                        await self._handle(tp, record.offset, record.value)
+                        await self._handle(tp, record.offset, record.value, record.headers)
         finally:
             await self._consumer.stop()
             logger.info("sync worker stopped")
 
-    async def _handle(self, tp: TopicPartition, offset: int, value: bytes | None) -> None:
+    async def _handle(
+        self,
+        tp: TopicPartition,
+        offset: int,
+        value: bytes | None,
+        headers: Iterable[tuple[str, bytes | None]] | None = None,
+    ) -> None:
         try:
             command = SyncCommand.model_validate_json(value or b"")
             uuid.UUID(command.run_id)
         except (ValidationError, ValueError) as exc:
-            logger.error("dropping malformed sync command at %s:%d: %s", tp.partition, offset,
-                         str(exc)[:300])  # fmt: skip
+            logger.error("dropping a malformed sync command: %s", str(exc)[:300],
+                         extra={"partition": tp.partition, "offset": offset})  # fmt: skip
             await self._commit(tp, offset)
             return
         failures = 0
         while not self.stop.is_set():
             try:
-                outcome = await self._execute(tp, offset, command)
+                outcome = await self._execute(tp, offset, command, headers)
             except Exception as exc:  # transient or a bug: back off and retry, never crash
                 if not isinstance(exc, TransientError):
-                    logger.exception("run %s: unexpected failure", command.run_id)
+                    logger.exception(
+                        "sync run failed unexpectedly", extra={"run_id": command.run_id}
+                    )
                 failures += 1
                 bound = min(RETRY_MAX_SECONDS, RETRY_INITIAL_SECONDS * 2 ** (failures - 1))
                 delay = random.uniform(bound / 2, bound)  # jitter, not crypto
-                logger.warning("run %s: %s; retrying in %.1fs", command.run_id, exc, delay)
+                logger.warning(
+                    "sync run failed for now: %s; retrying",
+                    exc,
+                    extra={"run_id": command.run_id, "retry_in_seconds": delay},
+                )
                 await self._sleep(delay)
                 continue
             if outcome is None:  # lost the partition: the new owner resumes it
@@ -116,10 +129,14 @@ class SyncWorker:
         # Stopping before the command ran: it stays uncommitted and is read again.
 
     async def _execute(
-        self, tp: TopicPartition, offset: int, command: SyncCommand
+        self,
+        tp: TopicPartition,
+        offset: int,
+        command: SyncCommand,
+        headers: Iterable[tuple[str, bytes | None]] | None,
     ) -> Outcome | None:
         """Execute with every partition paused, polling meanwhile; None if the task was revoked."""
-        task = asyncio.create_task(self._executor.execute(command), name=f"run-{command.run_id}")
+        task = asyncio.create_task(self._traced(command, headers), name=f"run-{command.run_id}")
         self._current = (tp, task)
         self._consumer.pause(*self._consumer.assignment())
         try:
@@ -137,6 +154,14 @@ class SyncWorker:
         if task.cancelled():
             return None
         return task.result()
+
+    async def _traced(
+        self, command: SyncCommand, headers: Iterable[tuple[str, bytes | None]] | None
+    ) -> Outcome:
+        with run_span(command, headers) as span:
+            outcome = await self._executor.execute(command)
+            span.set_attribute("tds.sync.outcome", outcome)
+            return outcome
 
     def _rewind(self, stray: dict[TopicPartition, list[object]]) -> None:
         """Records polled while busy (a partition assigned mid-run) are read again later."""

@@ -180,10 +180,9 @@ class TracingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, peer: str) -> None:
         self._inner = inner
         self._peer = peer
-        self._tracer = get_tracer(HTTP_TRACER)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with self._tracer.start_as_current_span(
+        with get_tracer(HTTP_TRACER).start_as_current_span(
             f"{request.method} {self._peer}",
             kind=SpanKind.CLIENT,
             attributes={

@@ -24,6 +24,7 @@ from bulk_sync.models import RunsAccepted, RunView, SyncCommand, SyncRequest
 from bulk_sync.settings import Settings
 from tds_common.catalogue import ENTITIES
 from tds_common.errors import PermanentError, UpstreamUnavailableError
+from tds_common.tracing import kafka_headers
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,9 @@ async def request_sync(
             command = SyncCommand(run_id=run.id, org_id=org_id, entities=[run.entity_type],
                                   mode=body.mode, ids=body.ids, since=body.since)  # fmt: skip
             await producer.send_and_wait(
-                settings.topics.sync_requests, command.to_bytes(), key=org_id.encode()
-            )
+                settings.topics.sync_requests, command.to_bytes(), key=org_id.encode(),
+                headers=kafka_headers(),  # the run's span links to this request's
+            )  # fmt: skip
     except KafkaError as exc:
         async with pool.acquire() as conn, conn.transaction():
             for run in created:
@@ -105,8 +107,10 @@ async def request_sync(
             await runs.release_key(conn, [uuid.UUID(run.id) for run in created])
         raise UpstreamUnavailableError(f"Kafka refused the sync command: {type(exc).__name__}",
                                        retry_after_seconds=5) from exc  # fmt: skip
-    logger.info("sync requested: %s %s of org %s (%d runs)", body.mode, ",".join(entities),
-                org_id, len(created))  # fmt: skip
+    logger.info("sync requested", extra={
+        "mode": body.mode, "entities": entities, "org_id": org_id,
+        "run_ids": [run.id for run in created],
+    })  # fmt: skip
     accepted = RunsAccepted(request_id=request_id, runs=created)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 

@@ -25,6 +25,7 @@ import random
 
 import asyncpg
 
+from bulk_sync.spans import write_span
 from bulk_sync.writeback import metrics, store
 from bulk_sync.writeback.client import WriteClient, WriteSetupError
 from bulk_sync.writeback.decide import Decider, Outcome, WaitForReferenceError
@@ -77,26 +78,32 @@ class Relay:
             write = await store.claim(conn, self._settings.lease_seconds)
         if write is None:
             return False
+        with write_span(write) as span:
+            span.set_attribute("tds.write.result", await self._handle(write))
+        return True
+
+    async def _handle(self, write: Write) -> str:
+        """Send ``write`` (or not) and record what came of it; returns that, in a word."""
         try:
             outcome = await self._decider.decide(write)
         except WaitForReferenceError as exc:
             async with self._pool.acquire() as conn:
                 await store.retry_later(conn, write, self._settings.poll_seconds, str(exc),
                                         counts=False)  # fmt: skip
-            return True
+            return "waiting_for_reference"
         except TransientError as exc:
             await self._transient(write, exc)
-            return True
+            return "transient_failure"
         except WriteSetupError as exc:
             outcome = Outcome("failed", "failed", error=str(exc))
         except (asyncpg.PostgresError, OSError) as exc:  # our database, not the write
             await self._transient(write, UpstreamUnavailableError(f"PostgreSQL: {exc}"))
-            return True
+            return "transient_failure"
         except Exception as exc:  # a row the relay cannot send (e.g. an ERP's malformed payload)
-            logger.exception("write %s cannot be sent", write.id)
+            logger.exception("write cannot be sent", extra={"write_id": write.id})
             outcome = Outcome("failed", "failed", error=f"cannot send: {type(exc).__name__}: {exc}")
         await self._commit(write, outcome)
-        return True
+        return outcome.status
 
     async def _transient(self, write: Write, exc: TransientError) -> None:
         s = self._settings
@@ -111,7 +118,11 @@ class Relay:
             )
             if await store.retry_later(conn, write, delay, str(exc)):
                 metrics.WRITES.labels(write.entity, "retried").inc()
-        logger.info("write %s: %s; retry in %.1fs", write.id, exc, delay)
+        logger.info(
+            "write failed for now: %s; retrying",
+            exc,
+            extra={"write_id": write.id, "retry_in_seconds": delay},
+        )
 
     async def _commit(self, write: Write, outcome: Outcome) -> None:
         mapped = []
@@ -119,7 +130,9 @@ class Relay:
             try:
                 mapped.append(map_change(change))
             except MappingError as exc:  # applied in Zoho all the same; a sync repairs the row
-                logger.warning("write %s: Zoho's record not mirrored: %s", write.id, exc)
+                logger.warning(
+                    "written, but Zoho's record not mirrored: %s", exc, extra={"write_id": write.id}
+                )
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 if mapped:
@@ -133,11 +146,16 @@ class Relay:
                 if not finished:
                     raise _ClaimLostError
         except _ClaimLostError:  # another relay took the write over: its outcome stands
-            logger.warning("write %s: claim lost, outcome %s dropped", write.id, outcome.status)
+            logger.warning(
+                "write claim lost; its outcome dropped",
+                extra={"write_id": write.id, "status": outcome.status},
+            )
             return
         metrics.WRITES.labels(write.entity, outcome.metric).inc()
-        logger.info("write %s (%s %s %s): %s", write.id, write.op, write.entity,
-                    write.local_ref, outcome.status)  # fmt: skip
+        logger.info("write ended", extra={
+            "write_id": write.id, "op": write.op, "entity": write.entity, "org_id": write.org_id,
+            "local_ref": write.local_ref, "status": outcome.status,
+        })  # fmt: skip
 
 
 class _ClaimLostError(Exception):
