@@ -16,11 +16,13 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
 import yaml
 
 from tests.unit.k8s.chartcheck import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 NOT_EXPANDED = {"CMD", "ENTRYPOINT"}
 
@@ -108,3 +110,23 @@ def skaffold_build_args() -> dict[str, dict[str, str]]:
                 build_args = artifact["docker"]["buildArgs"]
                 found[build_args["PACKAGE_DIR"]] = build_args
     return found
+
+
+def context_files(source: str) -> list[Path]:
+    """The files under ``source`` (a file or directory of the repository) that a build sends.
+
+    A real build only sees what ``.dockerignore`` lets into the context, so a COPY of an excluded
+    path fails there however present the file is in the clone. Its patterns are gitignore's
+    wildcards, but with Docker's precedence: the last matching pattern decides, and ``!`` may
+    re-include a file under an excluded directory (git's own rule forbids that, so not
+    ``GitIgnoreSpec``).
+    """
+    patterns = DOCKERIGNORE.read_text("utf-8").splitlines()
+    ignored = pathspec.PathSpec.from_lines("gitignore", patterns)
+    root = REPO_ROOT / source
+    candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return [
+        path
+        for path in candidates
+        if not ignored.match_file(path.relative_to(REPO_ROOT).as_posix())
+    ]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.k8s.chartcheck import REPO_ROOT
-from tests.unit.k8s.dockerfile import DOCKERFILE, parse, skaffold_build_args
+from tests.unit.k8s.dockerfile import DOCKERFILE, context_files, parse, skaffold_build_args
 from tests.unit.k8s.values_cases import VALUES_FILE, load_yaml
 from tests.utils.tools import project_uv
 
@@ -58,16 +58,17 @@ def replay_builder(directory: str, build_dir: Path, venv: Path) -> None:
         if keyword == "COPY":
             *sources, target = args.split()
             for source in sources:
+                sent = context_files(source)
+                assert sent, f"COPY {source}: .dockerignore keeps it out of the build context"
                 destination = build_dir / (target if target != "./" else Path(source).name)
-                if (REPO_ROOT / source).is_dir():
-                    shutil.copytree(
-                        REPO_ROOT / source,
-                        destination,
-                        ignore=shutil.ignore_patterns("__pycache__"),
+                for path in sent:
+                    copied = (
+                        destination
+                        if path == REPO_ROOT / source
+                        else destination / path.relative_to(REPO_ROOT / source)
                     )
-                else:
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(REPO_ROOT / source, destination)
+                    copied.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, copied)
         elif keyword == "RUN" and "uv sync" in args:
             # The Dockerfile says `uv`; here that is the project's own uv, not the PATH's.
             command = [str(project_uv()), *shlex.split(args[args.index("uv sync") :])[1:]]
