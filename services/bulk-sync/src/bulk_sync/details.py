@@ -97,8 +97,10 @@ async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
     async with ctx.pool.acquire() as conn:
         left = await pending_count(conn, spec, ctx.org_id)
     if left:
-        logger.info("%d %s of org %s still lack their details (carried over)", left,
-                    ctx.entity, ctx.org_id)  # fmt: skip
+        logger.info("documents still lack their details (carried over)", extra={
+            "details_pending": left, "entity": ctx.entity, "org_id": ctx.org_id,
+            "run_id": str(ctx.run_id),
+        })  # fmt: skip
     return left
 
 

@@ -73,7 +73,7 @@ class RunExecutor:
     async def _lock(self, conn: Any, run_id: uuid.UUID) -> int:
         key: int = await conn.fetchval("SELECT hashtextextended($1, 0)", f"tds_sync_run:{run_id}")
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-            logger.info("run %s is held by another worker; waiting", run_id)
+            logger.info("run held by another worker; waiting", extra={"run_id": str(run_id)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), LOCK_POLL_SECONDS)
             if self._stop.is_set():
@@ -90,7 +90,7 @@ class RunExecutor:
                                   command.mode, request)  # fmt: skip
             run = await runs.start_run(conn, run_id)
         if run is None:
-            logger.info("run %s ended already; nothing to do", run_id)
+            logger.info("run ended already; nothing to do", extra={"run_id": str(run_id)})
             return "skipped"
         started_at = run.started_at or datetime.now(UTC)
         started = time.monotonic()
@@ -110,10 +110,12 @@ class RunExecutor:
                 if await self._entity(ctx, command, state):
                     held.append(entity)
         except StopRequested:
-            logger.info("run %s interrupted; it resumes from its checkpoint", run_id)
+            logger.info(
+                "run interrupted; it resumes from its checkpoint", extra={"run_id": str(run_id)}
+            )
             return "interrupted"
         except runs.RunCancelledError:
-            logger.info("run %s was cancelled; stopped", run_id)
+            logger.info("run was cancelled; stopped", extra={"run_id": str(run_id)})
             metrics.RUNS.labels(label, command.mode, "cancelled").inc()
             return "cancelled"
         except TransientError:
@@ -122,9 +124,9 @@ class RunExecutor:
             raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
         except Exception as exc:  # permanent errors, and bugs: fail the run, never crash-loop
             if isinstance(exc, PermanentError):
-                logger.warning("run %s failed: %s", run_id, exc)
+                logger.warning("run failed: %s", exc, extra={"run_id": str(run_id)})
             else:
-                logger.exception("run %s failed unexpectedly", run_id)
+                logger.exception("run failed unexpectedly", extra={"run_id": str(run_id)})
             await self._end(run_id, "failed", truncate(f"{type(exc).__name__}: {exc}", 1000))
             metrics.RUNS.labels(label, command.mode, "failed").inc()
             return "failed"
@@ -137,8 +139,10 @@ class RunExecutor:
         metrics.RUN_DURATION.labels(label, command.mode).observe(max(elapsed, 0.0))
         metrics.RUNS.labels(label, command.mode, "completed").inc()
         metrics.LAST_SUCCESS.labels(f"{command.mode}-{label}").set(time.time())
-        logger.info("run %s (%s %s) completed in %.1fs of this process", run_id, command.mode,
-                    label, time.monotonic() - started)  # fmt: skip
+        logger.info("run completed", extra={
+            "run_id": str(run_id), "mode": command.mode, "entities": command.entities,
+            "org_id": command.org_id, "seconds_in_this_process": time.monotonic() - started,
+        })  # fmt: skip
         return "completed"
 
     async def _entity(self, ctx: RunContext, command: SyncCommand, state: dict[str, Any]) -> bool:
@@ -191,8 +195,8 @@ class RunExecutor:
         async with self._pool.acquire() as conn:
             await held_sweeps.refresh_gauge(conn)
         metrics.RUNS.labels(label, command.mode, held_sweeps.HELD).inc()
-        logger.warning("run %s: the deletion sweep of %s is held until confirmed", run_id,
-                       ", ".join(entities))  # fmt: skip
+        logger.warning("deletion sweep held until confirmed",
+                       extra={"run_id": str(run_id), "entities": entities})  # fmt: skip
         return "held"
 
     async def _end(self, run_id: uuid.UUID, status: str, error: str | None = None) -> None:

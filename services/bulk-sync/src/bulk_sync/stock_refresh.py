@@ -71,5 +71,7 @@ async def refresh_stock(ctx: RunContext, state: dict[str, Any]) -> int:
         await commit_page(ctx, result, state, listed=0, handled=0,
                           api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
     if refreshed:
-        logger.info("refreshed the stock of %d items of org %s", refreshed, ctx.org_id)
+        logger.info("refreshed the stock of items", extra={
+            "items": refreshed, "org_id": ctx.org_id, "run_id": str(ctx.run_id),
+        })  # fmt: skip
     return refreshed

@@ -108,8 +108,10 @@ async def delete(conn: DbConnection, ctx: RunContext, decision: Decision) -> int
     for start in range(0, len(changes), SWEEP_CHUNK):
         deleted += len(await write_changes(conn, changes[start : start + SWEEP_CHUNK]))
     if deleted:
-        logger.info("marked %d %s rows of org %s deleted (not in Zoho)", deleted, ctx.entity,
-                    ctx.org_id)  # fmt: skip
+        logger.info("marked rows deleted (not in Zoho)", extra={
+            "rows": deleted, "entity": ctx.entity, "org_id": ctx.org_id,
+            "run_id": str(ctx.run_id),
+        })  # fmt: skip
         metrics.RECORDS.labels(ctx.entity, "deleted").inc(deleted)
     return deleted
 
@@ -165,8 +167,9 @@ async def _confirm_gone(
                 alive.seen.append(zoho_id)
                 alive.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
     if alive.seen:
-        logger.info("%d %s rows of org %s missing from an unproven listing exist in Zoho: "
-                    "written, not deleted", len(alive.seen), ctx.entity, ctx.org_id)  # fmt: skip
+        logger.info("rows missing from an unproven listing exist in Zoho: written, not deleted",
+                    extra={"rows": len(alive.seen), "entity": ctx.entity, "org_id": ctx.org_id,
+                           "run_id": str(ctx.run_id)})  # fmt: skip
     await commit_page(ctx, alive, state, listed=0, handled=len(alive.seen),
                       api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
     exists = set(alive.seen)

@@ -113,8 +113,9 @@ async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
             break  # the whole list, once
     state["verify_next_page"] = page_no
     if drift:
-        logger.warning("verification found %d %s rows of org %s different from Zoho; "
-                       "repaired", drift, ctx.entity, ctx.org_id)  # fmt: skip
+        logger.warning("verification found rows different from Zoho; repaired", extra={
+            "rows": drift, "entity": ctx.entity, "org_id": ctx.org_id, "run_id": str(ctx.run_id),
+        })  # fmt: skip
     state["verified"] = True
     return drift
 

@@ -246,8 +246,10 @@ class EventConsumer:
                 self._consumer.seek(tp, first.record.offset)
                 self._consumer.pause(tp)
             if backing_off:
-                logger.info("partition %d waits %.1fs at offset %d", tp.partition, delay,
-                            first.record.offset)  # fmt: skip
+                logger.info("partition waits at a deferred record", extra={
+                    "partition": tp.partition, "offset": first.record.offset,
+                    "wait_seconds": delay, "entity": first.entity,
+                })  # fmt: skip
         self._set_backoff_gauge(now)
 
     def _resume_due(self) -> None:
@@ -307,8 +309,8 @@ class EventConsumer:
             self._failures, self._settings.retry_initial_seconds, self._settings.retry_max_seconds
         )
         metrics.BACKOFF_SECONDS.set(delay)
-        logger.warning("infrastructure failure; retrying in %.1fs (attempt %d): %s",
-                       delay, self._failures, reason)  # fmt: skip
+        logger.warning("infrastructure failure; retrying: %s", reason,
+                       extra={"retry_in_seconds": delay, "attempt": self._failures})  # fmt: skip
         until = time.monotonic() + delay
         while not self.stop.is_set() and (left := until - time.monotonic()) > 0:
             with contextlib.suppress(TimeoutError):

@@ -315,8 +315,10 @@ class BatchProcessor:
         settings = self._consumer
         for item in items:
             count = attempts.get(item.dedup_key, settings.max_attempts)
-            logger.warning("record failed (attempt %d of %d): %s", count, settings.max_attempts,
-                           item.error, extra={"entity": item.entity})  # fmt: skip
+            logger.warning("record failed: %s", item.error, extra={
+                "entity": item.entity, "attempt": count, "max_attempts": settings.max_attempts,
+                "partition": item.record.partition, "offset": item.record.offset,
+            })  # fmt: skip
             if count >= settings.max_attempts:
                 item.error = RetriesExhaustedError(count, str(item.error))
                 continue

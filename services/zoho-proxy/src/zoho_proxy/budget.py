@@ -397,7 +397,9 @@ class Budget:
                     self._consumed(key, seq)
                     self._publish(key, decision.state, limits)
                     return decision
-            logger.info("budget row of %s/%s contended; polling", *key)
+            logger.info(
+                "budget row contended; polling", extra={"org_id": key[0], "budget_pool": key[1]}
+            )
             return Decision(False, row.state, "in_flight", None)
         except CONNECTION_ERRORS as exc:
             raise UpstreamUnavailableError(

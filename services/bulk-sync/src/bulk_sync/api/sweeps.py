@@ -62,5 +62,8 @@ async def confirm_sweep(
                                        retry_after_seconds=5) from exc  # fmt: skip
     async with pool.acquire() as conn:
         await held.refresh_gauge(conn)
-    logger.info("sweep of run %s (%s, org %s) confirmed", run.id, run.entity_type, run.org_id)
+    logger.info(
+        "held sweep confirmed",
+        extra={"run_id": run.id, "entity": run.entity_type, "org_id": run.org_id},
+    )
     return run

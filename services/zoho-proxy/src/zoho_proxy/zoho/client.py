@@ -357,7 +357,9 @@ class ZohoClient:
     def _throttled(self, product: str, code: int, headers: httpx.Headers) -> TransientError:
         """Zoho's own 429 (another app on the org, or limits lower than configured)."""
         metrics.ZOHO_THROTTLED.labels(product, str(code)).inc()
-        logger.warning("Zoho %s answered 429 code %s despite the budget", product, code)
+        logger.warning(
+            "Zoho answered 429 despite the budget", extra={"product": product, "zoho_code": code}
+        )
         if code == 1070:
             return _Retriable(
                 "throttled",
@@ -378,7 +380,11 @@ class ZohoClient:
         exc = state.outcome.exception() if state.outcome else None
         reason = exc.reason if isinstance(exc, _Retriable) else "unknown"
         metrics.UPSTREAM_RETRIES.labels(product, reason).inc()
-        logger.info("retrying Zoho %s call (attempt %d): %s", product, state.attempt_number, reason)
+        logger.info(
+            "retrying a Zoho call: %s",
+            reason,
+            extra={"product": product, "attempt": state.attempt_number},
+        )
 
 
 class _PastCallerDeadline(stop_base):
