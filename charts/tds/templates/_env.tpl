@@ -67,6 +67,19 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
       key: ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS
       optional: true
 {{- end }}
+{{- if and $g.tracing.otlpEndpoint (ne .component "zoho-sim") }}
+{{- /* OpenTelemetry's standard variables; the services export spans only when these are set. */}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $g.tracing.otlpEndpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "tds-%s" .component | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $g.tracing.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $g.tracing.samplerArg | toString | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," (compact (list (printf "k8s.namespace.name=%s" $root.Release.Namespace) $g.tracing.resourceAttributes)) | quote }}
+{{- end }}
 {{- if eq .component "bulk-sync-operator" }}
 - name: BULK_SYNC_API_URL
   value: {{ include "tds.componentUrl" (dict "root" $root "component" "bulk-sync") | quote }}
