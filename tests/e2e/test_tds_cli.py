@@ -2,25 +2,35 @@
 
 A full sync of invoices is followed to its end with ``--follow``; the read commands answer
 from the same services; ``tds doctor`` passes on the stack, and fails naming PostgreSQL when it
-cannot reach it.
+cannot reach it; a poison event is listed, shown and replayed through the processor's API;
+the ERP's writes are listed and shown; ``tds prune`` applies the retention.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.conftest import free_port
 from tests.e2e.conftest import ORG_ID, Stack
+from tests.integration.processor.helpers import publish
+from tests.unit.mirror import factories as f
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
 CLI_TIMEOUT_SECONDS = 180
+WAIT_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module", name="tds_env")
@@ -83,3 +93,74 @@ def test_doctor_on_the_stack_and_without_postgresql(tds_env: dict[str, str]) -> 
     assert down.returncode == 1
     (postgres,) = [line for line in down.stdout.splitlines() if " postgres " in f" {line} "]
     assert postgres.startswith("FAIL") and "PostgreSQL unreachable" in postgres
+
+
+def _until(check: Callable[[], Any], what: str) -> Any:
+    """Poll ``check`` until it returns something truthy (a liveness bound, not a speed check)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+    return found
+
+
+def test_dead_letters_listed_shown_and_replayed(
+    tds_env: dict[str, str], stack: Stack, kafka_bootstrap: str
+) -> None:
+    zoho_id = str(7 * 10**17 + uuid.uuid4().int % 10**17)
+    poison = f.envelope("invoices", zoho_id, f.invoice(zoho_id, total="12,5O"), org_id=ORG_ID)
+    asyncio.run(publish(kafka_bootstrap, stack.events_topic, [poison]))
+
+    def listed() -> dict[str, Any] | None:
+        rows = tds_json(tds_env, "dlq", "list", "--entity", "invoices", "--limit", "500")
+        return next((r for r in rows if r["zoho_entity_id"] == zoho_id), None)
+
+    letter = _until(listed, "the poison invoice dead-lettered")
+    queue_id = str(letter["queue_id"])
+    shown = tds_json(tds_env, "dlq", "show", queue_id)
+    assert shown["status"] == "dead_letter" and "total" in shown["error_message"]
+    assert shown["raw_payload"]["total"] == "12,5O"
+
+    dry = tds_json(tds_env, "dlq", "replay", "--queue-id", queue_id, "--dry-run")
+    replayed = tds_json(tds_env, "dlq", "replay", "--queue-id", queue_id)
+    # Still poison: the processor handles it again and parks it once more.
+    again = _until(
+        lambda: (
+            (row := tds_json(tds_env, "dlq", "show", queue_id))["retry_count"] == 1
+            and row["status"] == "dead_letter"
+            and row
+        ),
+        "the replayed invoice handled again",
+    )
+    unknown = tds(tds_env, "dlq", "replay", "--queue-id", "999999999999")
+    nothing = tds(tds_env, "dlq", "replay")
+
+    assert (dry["replayed"], dry["dry_run"]) == (1, True)
+    assert (replayed["selected"], replayed["replayed"], replayed["missing"]) == (1, 1, 0)
+    assert replayed["scanned"] == 1  # straight to its offset on the DLQ topic
+    assert again["status"] == "dead_letter"
+    assert unknown.returncode == 1 and "answered 404: no queue row 999999999999" in unknown.stderr
+    assert nothing.returncode == 1 and "answered 422" in nothing.stderr and "all" in nothing.stderr
+
+
+def test_writes_and_prune(tds_env: dict[str, str], stack: Stack) -> None:
+    key = f"e2e-tds-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO tds_outbox (org_id, entity, op, local_ref, idempotency_key, payload) "
+            "VALUES (%s, 'customers', 'create', %s, %s, %s) RETURNING id",
+            (ORG_ID, key, key, Jsonb({"contact_name": f"TDS CLI {key}"})),
+        ).fetchone()
+    assert row is not None
+    write_id = row[0]
+
+    listed = tds_json(tds_env, "writes", "--limit", "500")
+    one = tds_json(tds_env, "writes", str(write_id))
+    pruned = tds_json(tds_env, "prune")
+
+    assert any(w["id"] == write_id and w["local_ref"] == key for w in listed)
+    assert one["id"] == write_id and one["entity"] == "customers"
+    assert {"tds_sync_queue", "tds_inbox_events", "tds_outbox", "tds_processor_attempts"} <= set(
+        pruned
+    )

@@ -39,6 +39,8 @@ BUDGET = {
     "token": {"state": "ok", "last_error": None},
 }  # fmt: skip
 COMPLETENESS = {"organizations": {"123": {"invoices": {"rows": 300, "details_pending": 12}}}}
+REPLAYED = {"selected": 2, "replayed": 1, "missing": 1, "taken": 0, "scanned": 1,
+            "dry_run": False, "missing_queue_ids": [41]}  # fmt: skip
 STATS = {"queue": {"pending": 3, "dead_letter": 1}, "by_entity": {}, "consumer_lag": 2}
 
 
@@ -69,6 +71,15 @@ class FakeStack:
             return httpx.Response(200, json=COMPLETENESS)
         if port == 8003 and path == "/api/zoho/writes/7":
             return httpx.Response(200, json={"id": 7, "status": "applied"})
+        if port == 8002 and method == "POST" and path == "/api/zoho/dead-letters/replay":
+            body = json.loads(request.content)
+            if body.get("queue_ids") == [999]:
+                return httpx.Response(404, json={"error_code": "not_found",
+                                                 "message": "no queue row 999"})  # fmt: skip
+            if not body.keys() - {"dry_run"}:
+                return httpx.Response(422, json={"detail": [
+                    {"msg": "Value error, choose dead letters (...) or set all"}]})  # fmt: skip
+            return httpx.Response(200, json=REPLAYED)
         if port == 8002 and path == "/api/zoho/sync/stats":
             return httpx.Response(200, json=STATS)
         if port == 8004 and path == "/api/zoho/budget":
@@ -200,3 +211,31 @@ def test_doctor_names_invalid_settings() -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("FAIL settings")
+
+
+def test_dlq_replay_posts_the_selection_to_the_processor() -> None:
+    stack = FakeStack()
+    result = _invoke(
+        stack, "-o", "json", "dlq", "replay", "--entity", "invoices", "--org", "123",
+        "--queue-id", "41", "--queue-id", "42", "--since", "2026-06-09T00:00:00",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (request,) = stack.requests
+    assert (request.method, request.url.port) == ("POST", 8002)
+    assert json.loads(request.content) == {
+        "entity": "invoices", "org_id": "123", "queue_ids": [41, 42],
+        "since": "2026-06-09T00:00:00+00:00", "dry_run": False,
+    }  # fmt: skip
+    assert json.loads(result.output) == REPLAYED
+
+
+def test_dlq_replay_says_why_the_processor_refused() -> None:
+    unknown = _invoke(FakeStack(), "dlq", "replay", "--queue-id", "999")
+    assert unknown.exit_code == 1
+    assert "processor answered 404: no queue row 999" in unknown.output
+    nothing = _invoke(FakeStack(), "dlq", "replay", "--dry-run")
+    assert nothing.exit_code == 1
+    assert "answered 422: Value error, choose dead letters (...) or set all" in nothing.output
+    every = _invoke(stack := FakeStack(), "dlq", "replay", "--all", "--dry-run")
+    assert every.exit_code == 0, every.output
+    assert json.loads(stack.requests[0].content) == {"all": True, "dry_run": True}

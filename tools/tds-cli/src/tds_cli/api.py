@@ -45,6 +45,8 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
     if isinstance(body, dict):
         error = body.get("error", body.get("detail", body))
+        if isinstance(error, list):  # FastAPI's 422: one entry per invalid field
+            return "; ".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in error)
         if isinstance(error, dict):
             return str(error.get("message") or error)
         return str(error)

@@ -11,6 +11,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, ParamSpec
 
 import httpx
@@ -259,6 +260,39 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             raise CommandError(f"no queue row {queue_id}")
         ctx.emit(rows[0])
 
+    @dlq.command("replay")
+    @handled
+    def dlq_replay(
+        typer_ctx: typer.Context,
+        entity: Annotated[str | None, typer.Option(help="Only this entity.")] = None,
+        org_id: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+        record_id: Annotated[str | None, typer.Option(help="Only this Zoho record id.")] = None,
+        queue_ids: Annotated[
+            list[int] | None, typer.Option("--queue-id", help="Queue id(s); repeat.")
+        ] = None,
+        since: Annotated[
+            datetime | None, typer.Option(help="Dead-lettered at or after (ISO; UTC).")
+        ] = None,
+        until: Annotated[datetime | None, typer.Option(help="Dead-lettered before.")] = None,
+        limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+        every: Annotated[
+            bool, typer.Option("--all", help="Every dead letter (no selector needed).")
+        ] = False,
+        dry_run: Annotated[bool, typer.Option(help="Count only; publish nothing.")] = False,
+    ) -> None:
+        """Republish dead letters to the events topic (the processor's replay API).
+
+        Replaying twice applies once: a letter already replayed is not published again."""
+        body: dict[str, Any] = {
+            "entity": entity, "org_id": org_id, "record_id": record_id,
+            "queue_ids": queue_ids or None, "since": _iso(since), "until": _iso(until),
+            "limit": limit, "all": every or None, "dry_run": dry_run,
+        }  # fmt: skip
+        body = {key: value for key, value in body.items() if value is not None}
+        report = _api_call(typer_ctx, "processor", "POST", "/api/zoho/dead-letters/replay", body)
+        verb = "would replay" if dry_run else "replayed"
+        _ctx(typer_ctx).emit(report, title=f"dead letters {verb}")
+
     @app.command("writes")
     @handled
     def writes(
@@ -307,6 +341,13 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             raise typer.Exit(1)
 
     return app
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """An option's time for the API; one without a zone is UTC."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 async def _prune(database_url: str, retention: RetentionSettings) -> dict[str, int]:
