@@ -1,11 +1,48 @@
-"""``python -m bench``: run every ``bench/bench_*.py`` module's ``main()`` in turn."""
+"""``python -m bench [name ...]``: run every ``bench/bench_*.py`` module (or the named ones),
+then write ``bench/results/<date>.json`` and ``bench/REPORT.md``.
+
+A module's ``run(results)`` records into the shared :class:`bench.results.Results`; one that only
+has ``main()`` prints its figures and keeps them out of the report. The local PostgreSQL and
+Kafka are the tests' shared servers (``tests.utils.stack``): started if none runs, left running
+for others. ``BENCH_NO_REPORT=1`` runs without writing the report (for trying one module).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import os
 import pkgutil
 import sys
+import time
 from pathlib import Path
+
+from bench import report
+from bench.results import Results, describe_machine
+from tests.utils.stack import shared_stack
+
+SHARED_MACHINE_NOTE = (
+    "Measured on a shared machine: other work (test suites, other builds) ran alongside, so "
+    "absolute rates move from run to run. Every ratio pairs a figure with its baseline measured "
+    "in the same run (and the same round where they alternate), which damps that noise; the "
+    "spread column shows what remains."
+)
+
+
+class _Tee(io.TextIOBase):
+    """Copies what a main()-only module prints into its report section."""
+
+    def __init__(self, results: Results, section: str) -> None:
+        self._results, self._section, self._line = results, section, ""
+        self._out = sys.stdout  # the terminal, before the redirect
+
+    def write(self, text: str) -> int:
+        self._out.write(text)
+        self._line += text
+        *complete, self._line = self._line.split("\n")
+        self._results.sections.setdefault(self._section, []).extend(complete)
+        return len(text)
 
 
 def main() -> int:
@@ -18,9 +55,26 @@ def main() -> int:
     if not selected:
         print("no benchmarks yet")
         return 0
-    for name in selected:
-        print(f"== {name}")
-        importlib.import_module(f"bench.{name}").main()
+    results = Results(machine=describe_machine(), notes=[SHARED_MACHINE_NOTE])
+    started = time.monotonic()
+    with shared_stack() as stack:
+        os.environ.setdefault("TDS_BENCH_DATABASE_URL", stack.postgres_admin_url)
+        os.environ.setdefault("TDS_BENCH_KAFKA_BOOTSTRAP", stack.kafka_bootstrap)
+        os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", stack.kafka_bootstrap)
+        for name in selected:
+            print(f"== {name}", flush=True)
+            module = importlib.import_module(f"bench.{name}")
+            began = time.monotonic()
+            if hasattr(module, "run_bench"):
+                module.run_bench(results)
+            else:
+                with contextlib.redirect_stdout(_Tee(results, name)):
+                    module.main()
+            print(f"   ({time.monotonic() - began:.0f} s)", flush=True)
+    results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if not os.environ.get("BENCH_NO_REPORT"):
+        path = report.write(results, time.monotonic() - started)
+        print(f"wrote {path} and bench/REPORT.md")
     return 0
 
 

@@ -1,0 +1,360 @@
+"""Webhook accepted → row committed, at 100, 500 and 1,000 events/s, and each service's memory.
+
+ingest and processor run as the processes they are in production (``python -m ingest``,
+``python -m processor``, started by the e2e suite's helper) against the local Kafka (fresh
+topics, 3 partitions) and a scratch PostgreSQL database. A bare FastAPI endpoint (reads the
+body, answers 200) runs beside them as the baseline. The load generator (:mod:`bench.loadgen`,
+several processes, open loop) offers each rate for ``BENCH_E2E_SECONDS`` to the baseline and
+then to ingest, with full invoice webhooks (4 line items, ~2 KB, so the processor needs no
+Zoho read). Measured:
+
+- accepted/s and HTTP p50/p99 of ingest vs the bare endpoint at the same offered rate;
+- delay from ingest's receipt (``tds_sync_queue.queued_at``, the envelope's ``received_at``) to
+  the row's write (``processing_completed_at``, in the batch's transaction just before its
+  commit), p50/p99 per rate, and whether the processor kept up (drain time after the load);
+- peak RSS of each process (psutil, sampled every 0.2 s) idle and under each load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from fastapi import FastAPI, Request, Response
+
+from bench.loadgen import Generator, Outcome
+from bench.results import Results
+from tds_common.events import format_zoho_timestamp
+from tds_common.kafka import ensure_topics
+from tds_common.settings import TopicSettings
+from tests.conftest import free_port
+from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Service, _start
+from tests.unit.mirror import factories as f
+from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.stack import scratch_database
+
+SECTION = "end to end (webhook → row)"
+RATES = [int(r) for r in os.environ.get("BENCH_E2E_RATES", "100,500,1000").split(",")]
+SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "8"))
+GENERATOR_PROCESSES = int(os.environ.get("BENCH_E2E_GENERATORS", "3"))
+DRAIN_LIMIT_SECONDS = 120.0
+ID_BASE = 460_000_000_000_000_000
+RSS_LIMIT_MB = 150
+
+
+def invoice_webhook(number: int) -> dict[str, Any]:
+    """Request n's body: a full invoice (module level: the generator's processes pickle it)."""
+    record = f.invoice(str(ID_BASE + number), lines=4)
+    record["last_modified_time"] = format_zoho_timestamp(datetime.now(UTC))
+    return {"invoice": record}
+
+
+def serve_bare(port: int) -> None:
+    import uvicorn
+
+    app = FastAPI()
+
+    @app.post("/bare")
+    async def bare(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=200)
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        return Response(status_code=200)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+class RssSampler:
+    """Peak resident memory of named processes, per phase, sampled in a thread."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.peaks: dict[str, dict[str, float]] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        peaks = self.peaks.setdefault(name, dict.fromkeys(self._processes, 0.0))
+        done = threading.Event()
+
+        def sample() -> None:
+            while True:
+                for service, process in self._processes.items():
+                    try:
+                        mb = process.memory_info().rss / 2**20
+                    except psutil.Error:
+                        continue
+                    peaks[service] = max(peaks[service], mb)
+                if done.wait(0.2):
+                    return
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+
+async def _delays(database_url: str, first: int, count: int) -> tuple[list[float], int, float]:
+    """Per committed row of requests first..first+count-1: the delay; rows found; wait spent."""
+    ids = [str(ID_BASE + n) for n in range(first, first + count)]
+    conn = await asyncpg.connect(database_url)
+    started = time.monotonic()
+    try:
+        while True:
+            found = await conn.fetchval(
+                "SELECT count(*) FROM tds_sync_queue WHERE org_id = $1 AND entity_type = "
+                "'invoices' AND zoho_entity_id = ANY($2::text[]) AND status = 'completed'",
+                ORG_ID,
+                ids,
+            )
+            if found >= count or time.monotonic() - started > DRAIN_LIMIT_SECONDS:
+                break
+            await asyncio.sleep(0.25)
+        rows = await conn.fetch(
+            "SELECT extract(epoch FROM processing_completed_at - queued_at)::float8 AS d "
+            "FROM tds_sync_queue WHERE org_id = $1 AND entity_type = 'invoices' "
+            "AND zoho_entity_id = ANY($2::text[])",
+            ORG_ID,
+            ids,
+        )
+    finally:
+        await conn.close()
+    return [r["d"] for r in rows], int(found), time.monotonic() - started
+
+
+def _percentile(values: list[float], q: int) -> float:
+    return Outcome(0, latencies=values).percentile(q)
+
+
+def _stack(database_url: str, bootstrap: str) -> tuple[Service, Service, str]:
+    suffix = uuid.uuid4().hex[:10]
+    topics = TopicSettings(
+        events=f"bench.{suffix}.events",
+        sync_requests=f"bench.{suffix}.sync.requests",
+        dead_letters=f"bench.{suffix}.events.dlq",
+    )
+    asyncio.run(
+        ensure_topics(
+            bootstrap,
+            {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1},
+            kafka=SINGLE_BROKER,
+        )
+    )
+    common = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ZOHO_ORGANIZATION_ID": ORG_ID,
+        "KAFKA_TOPICS__EVENTS": topics.events,
+        "KAFKA_TOPICS__SYNC_REQUESTS": topics.sync_requests,
+        "KAFKA_TOPICS__DEAD_LETTERS": topics.dead_letters,
+        "LOG_LEVEL": "WARNING",
+    }
+    port = free_port()
+    ingest = _start(
+        "bench-ingest",
+        "ingest",
+        port,
+        {**common, "INGEST_PORT": str(port), "WEBHOOK_SECRETS": WEBHOOK_SECRET},
+    )
+    port = free_port()
+    try:
+        processor = _start(
+            "bench-processor",
+            "processor",
+            port,
+            {
+                **common,
+                "PROCESSOR_PORT": str(port),
+                "PROCESSOR_CONSUMER__GROUP_ID": f"bench-{suffix}",
+            },
+        )
+    except Exception:
+        ingest.process.terminate()
+        raise
+    return ingest, processor, topics.events
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the bare endpoint did not start")
+
+
+def run_bench(results: Results) -> None:
+    admin = os.environ["TDS_BENCH_DATABASE_URL"]
+    bootstrap = os.environ["TDS_BENCH_KAFKA_BOOTSTRAP"]
+    say = lambda line: results.say(SECTION, line)  # noqa: E731
+    with scratch_database(admin) as database_url:
+        bare_port = free_port()
+        bare = multiprocessing.get_context("spawn").Process(
+            target=serve_bare, args=(bare_port,), daemon=True
+        )
+        bare.start()
+        ingest, processor, _ = _stack(database_url, bootstrap)
+        try:
+            _wait_ready(f"http://127.0.0.1:{bare_port}")
+            _measure(results, say, database_url, ingest, processor, bare_port)
+        finally:
+            for service in (ingest, processor):
+                service.process.terminate()
+            for service in (ingest, processor):
+                service.process.wait(timeout=30)
+            bare.terminate()
+            bare.join(10)
+
+
+def _measure(
+    results: Results,
+    say: Any,
+    database_url: str,
+    ingest: Service,
+    processor: Service,
+    bare_port: int,
+) -> None:
+    generator = Generator(GENERATOR_PROCESSES, invoice_webhook)
+    try:
+        _rates(results, say, database_url, ingest, processor, bare_port, generator)
+    finally:
+        generator.close()
+
+
+def _rates(
+    results: Results,
+    say: Any,
+    database_url: str,
+    ingest: Service,
+    processor: Service,
+    bare_port: int,
+    generator: Generator,
+) -> None:
+    drive = generator.drive
+    sampler = RssSampler({"ingest": ingest.process.pid, "processor": processor.process.pid})
+    with sampler.phase("idle"):
+        time.sleep(3)
+    headers = {"X-TDS-Webhook-Token": WEBHOOK_SECRET}
+    bare_url = f"http://127.0.0.1:{bare_port}/bare"
+    ingest_url = f"{ingest.url}/api/zoho/webhooks/invoices"
+    warm = drive(ingest_url, invoice_webhook, 50, 2, first=10**9, headers=headers)
+    asyncio.run(_delays(database_url, 10**9, warm.accepted))
+    say(
+        f"{GENERATOR_PROCESSES} generator processes, open loop, {SECONDS:.0f} s per rate; "
+        f"invoice webhooks with 4 line items"
+    )
+    say(
+        f"{'offered/s':>9} {'bare acc/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'ingest acc/s':>12} "
+        f"{'p50 ms':>7} {'p99 ms':>7} | {'rows':>6} {'row p50 ms':>10} {'row p99 ms':>10} "
+        f"{'drain s':>7}"
+    )
+    plot: dict[str, list[float]] = {
+        "x": [],
+        "ingest HTTP p99": [],
+        "bare HTTP p99": [],
+        "webhook→row p50": [],
+        "webhook→row p99": [],
+    }
+    first = 0
+    for rate in RATES:
+        base = drive(bare_url, invoice_webhook, rate, SECONDS)
+        with sampler.phase(f"{rate}/s"):
+            load = drive(ingest_url, invoice_webhook, rate, SECONDS, first=first, headers=headers)
+            delays, rows, drain = asyncio.run(_delays(database_url, first, load.sent))
+        first += load.sent
+        r50, r99 = _percentile(delays, 50), _percentile(delays, 99)
+        say(
+            f"{rate:>9} {base.accepted_rate:>10.0f} {base.percentile(50) * 1e3:>7.1f} "
+            f"{base.percentile(99) * 1e3:>7.1f} | {load.accepted_rate:>12.0f} "
+            f"{load.percentile(50) * 1e3:>7.1f} {load.percentile(99) * 1e3:>7.1f} | {rows:>6} "
+            f"{r50 * 1e3:>10.1f} {r99 * 1e3:>10.1f} {drain:>7.1f}"
+        )
+        if load.errors or base.errors:
+            say(f"    errors: ingest {load.errors}, bare {base.errors}")
+        if load.late_sends or base.late_sends:
+            say(
+                f"    generator behind schedule by >10 ms: ingest {load.late_sends}, "
+                f"bare {base.late_sends} sends"
+            )
+        section = "end to end"
+        results.add(
+            section,
+            f"ingest accepted/s ÷ bare FastAPI accepted/s at {rate}/s",
+            load.accepted_rate / max(base.accepted_rate, 1e-9),
+            "ratio",
+        )
+        results.add(
+            section, f"ingest HTTP p99 at {rate}/s", load.percentile(99) * 1e3, "ms", better="lower"
+        )
+        results.add(
+            section,
+            f"bare FastAPI HTTP p99 at {rate}/s",
+            base.percentile(99) * 1e3,
+            "ms",
+            better="lower",
+        )
+        results.add(
+            section,
+            f"webhook accepted → row written p99 at {rate}/s",
+            r99 * 1e3,
+            "ms",
+            better="lower",
+            target="<= 100" if rate == 500 else "",
+        )
+        results.add(
+            section, f"rows written of accepted at {rate}/s", rows / max(1, load.accepted), "ratio"
+        )
+        plot["x"].append(rate)
+        plot["ingest HTTP p99"].append(load.percentile(99) * 1e3)
+        plot["bare HTTP p99"].append(base.percentile(99) * 1e3)
+        plot["webhook→row p50"].append(r50 * 1e3)
+        plot["webhook→row p99"].append(r99 * 1e3)
+    results.series["latency_vs_rate:latency vs offered rate (ingest → Kafka → processor)"] = plot
+    say(
+        "peak RSS (MB): "
+        + "; ".join(
+            f"{phase}: " + ", ".join(f"{s} {mb:.0f}" for s, mb in peaks.items())
+            for phase, peaks in sampler.peaks.items()
+        )
+    )
+    for service in ("ingest", "processor"):
+        idle = sampler.peaks["idle"][service]
+        loaded = max(peaks[service] for phase, peaks in sampler.peaks.items() if phase != "idle")
+        results.add(
+            "memory",
+            f"{service} peak RSS idle",
+            idle,
+            "MB",
+            better="lower",
+            target=f"<= {RSS_LIMIT_MB}",
+        )
+        results.add(
+            "memory",
+            f"{service} peak RSS under load",
+            loaded,
+            "MB",
+            better="lower",
+            target=f"<= {RSS_LIMIT_MB}",
+        )
+        results.series.setdefault("rss:peak RSS per service", {"x": [0, 1]})[service] = [
+            idle,
+            loaded,
+        ]
