@@ -55,16 +55,16 @@ format: ## Format the code with ruff
 	$(RUN) ruff check --fix .
 
 .PHONY: lint
-lint: ## ruff lint and format check, import layering, no reference to a missing document, the chart's entity lists
+lint: ## ruff lint and format check, import layering, no reference to a missing document, entity lists match the catalogue
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
 	$(RUN) python -m devstack.doc_references
-	$(RUN) python -m devstack.crd_entities --check
+	$(RUN) python -m devstack.entity_lists --check
 
-.PHONY: crd-entities
-crd-entities: ## Write the entity enum of the ZohoSync CRD (both copies) and the values schema from the catalogue
-	$(RUN) python -m devstack.crd_entities
+.PHONY: entity-lists
+entity-lists: ## Write the entity lists of the CRD (both copies), the values schema and docs/monitoring.sql from the catalogue
+	$(RUN) python -m devstack.entity_lists
 
 .PHONY: typecheck
 typecheck: ## mypy --strict

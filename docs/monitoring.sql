@@ -68,10 +68,14 @@ WHERE received_at > NOW() - INTERVAL '24 hours';
 
 -- name: mirror_freshness
 -- How recent each mirror table is (last row written, newest Zoho change seen).
+-- Generated from the entity catalogue: python -m devstack.entity_lists (make entity-lists).
 SELECT 'products' AS entity, MAX(synced_at) AS last_synced, MAX(zoho_last_modified_time) AS newest_change FROM zoho.products
 UNION ALL SELECT 'customers', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.customers
 UNION ALL SELECT 'invoices', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.invoices
 UNION ALL SELECT 'bills', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.bills
 UNION ALL SELECT 'credit-notes', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.credit_notes
+UNION ALL SELECT 'sales-orders', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.sales_orders
+UNION ALL SELECT 'purchase-orders', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.purchase_orders
+UNION ALL SELECT 'customer-payments', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.customer_payments
 UNION ALL SELECT 'stock', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.stock_levels
 UNION ALL SELECT 'prices', MAX(synced_at), MAX(zoho_last_modified_time) FROM zoho.price_lists;

@@ -11,21 +11,12 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 
+from devstack.demo import EDITABLE
 from tds_common.events import parse_zoho_timestamp
 from tests.e2e.conftest import ORG_ID, Stack
 
 T = TypeVar("T")
 ROW_WAIT_SECONDS = 30.0
-
-# (simulator entity, mirror table, id column, a field to edit and its typed column)
-ENTITIES = (
-    ("items", "zoho.products", "item_id", "description"),
-    ("contacts", "zoho.customers", "contact_id", "phone"),
-    ("invoices", "zoho.invoices", "invoice_id", "reference_number"),
-    ("bills", "zoho.bills", "bill_id", "reference_number"),
-    ("creditnotes", "zoho.credit_notes", "creditnote_id", "reference_number"),
-    ("pricebooks", "zoho.price_lists", "pricebook_id", "description"),
-)
 
 
 def _eventually(probe: Callable[[], T | None], what: str) -> T:
@@ -50,20 +41,20 @@ def _row(url: str, table: str, id_column: str, zoho_id: str, stamp: str) -> dict
 
 def test_every_entity_created_then_edited_lands_with_the_latest_values(stack: Stack) -> None:
     sim = httpx.Client(base_url=f"{stack.sim.url}/_sim/orgs/{ORG_ID}", timeout=30)
-    for entity, table, id_column, field in ENTITIES:
-        created = sim.post(f"/{entity}", json={}).json()["record"]
-        zoho_id = created[id_column]
-        edited = sim.patch(f"/{entity}/{zoho_id}", json={field: f"e2e {entity}"}).json()["record"]
+    for e in EDITABLE:  # every record entity with webhooks, from the catalogue
+        created = sim.post(f"/{e.sim_entity}", json={}).json()["record"]
+        zoho_id = created[e.id_column]
+        value = f"e2e {e.entity}"
+        edited = sim.patch(f"/{e.sim_entity}/{zoho_id}", json={e.edit_field: value}).json()
+        stamp = edited["record"]["last_modified_time"]
         row = _eventually(
-            partial(
-                _row, stack.database_url, table, id_column, zoho_id, edited["last_modified_time"]
-            ),
-            f"{entity} {zoho_id}",
+            partial(_row, stack.database_url, e.table, e.id_column, zoho_id, stamp),
+            f"{e.entity} {zoho_id}",
         )
-        assert row[field] == f"e2e {entity}", entity
+        assert row[e.edit_field] == value, e.entity
         assert row["source"] == "webhook"
         assert row["deleted_at"] is None
-        assert row["raw"][id_column] == zoho_id
+        assert row["raw"][e.id_column] == zoho_id
 
 
 def test_invoice_line_items_and_totals_match_zoho(stack: Stack) -> None:

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 
 from devstack import postgres as devpg
+from tds_common.catalogue import ENTITIES
 from tds_common.db import create_pool
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import (
@@ -77,6 +78,7 @@ async def test_monitoring_queries_report_a_run_sensibly(
     assert rate["success_rate_percent"] == Decimal("90.91")
     fresh = {r["entity"]: r["last_synced"] for r in results["mirror_freshness"]}
     assert fresh["products"] is not None and fresh["bills"] is None
+    assert set(fresh) == {name for name, spec in ENTITIES.items() if spec.versioned}
 
 
 async def test_stats_show_the_backlog_and_count_dead_letters_and_retries_as_failures(

@@ -11,6 +11,8 @@ from datetime import datetime
 
 import pytest
 
+from zoho_sim.entities import SPECS
+
 from .helpers import INVENTORY, TIMESTAMP_RE, SimClient
 
 PAGE_CONTEXT_KEYS = {
@@ -24,13 +26,14 @@ PAGE_CONTEXT_KEYS = {
     "sort_order",
 }
 ENTITIES = [
-    ("/items", "items", "item", "item_id"),
-    ("/contacts", "contacts", "contact", "contact_id"),
-    ("/invoices", "invoices", "invoice", "invoice_id"),
-    ("/bills", "bills", "bill", "bill_id"),
-    ("/creditnotes", "creditnotes", "creditnote", "creditnote_id"),
-    ("/pricebooks", "pricebooks", "pricebook", "pricebook_id"),
+    (f"/{spec.path}", spec.list_key, spec.detail_key, spec.id_field)
+    for spec in SPECS.values()
+    if spec.paginated
 ]
+DOCUMENTS = [
+    spec.path for spec in SPECS.values() if {"line_items", "invoices"} & spec.summary_drops
+]
+"""Modules whose list summaries leave out what only the detail carries."""
 
 
 def _ts(value: str) -> datetime:
@@ -56,13 +59,12 @@ def test_list_envelope_and_detail_envelope(
     assert detail[detail_key][id_field] == rows[0][id_field]
 
 
-@pytest.mark.parametrize("path", ["/invoices", "/bills", "/creditnotes"])
+@pytest.mark.parametrize("path", [p for p in DOCUMENTS if p != "customerpayments"])
 def test_transaction_lists_are_summaries_without_line_items(sim: SimClient, path: str) -> None:
-    key = path.strip("/")
-    row = sim.ok(path, per_page=1)[key][0]
+    spec = SPECS[path]
+    row = sim.ok(f"/{path}", per_page=1)[path][0]
     assert "line_items" not in row and "billing_address" not in row
-    detail_key = {"invoices": "invoice", "bills": "bill", "creditnotes": "creditnote"}[key]
-    detail = sim.ok(f"{path}/{row[f'{detail_key}_id']}")[detail_key]
+    detail = sim.ok(f"/{path}/{row[spec.id_field]}")[spec.detail_key]
     assert detail["line_items"], "details carry line items"
     line = detail["line_items"][0]
     assert {"line_item_id", "item_id", "rate", "quantity", "item_total", "stock_on_hand"} <= set(
@@ -70,6 +72,17 @@ def test_transaction_lists_are_summaries_without_line_items(sim: SimClient, path
     )
     assert line["stock_on_hand"] == ""
     assert detail["total"] == row["total"]
+
+
+def test_payment_lists_leave_out_the_applied_invoices(sim: SimClient) -> None:
+    row = sim.ok("/customerpayments", per_page=1, filter_by="PaymentMode.All")["customerpayments"][
+        0
+    ]
+    assert "invoices" not in row
+    detail = sim.ok(f"/customerpayments/{row['payment_id']}")["payment"]
+    assert detail["invoices"], "details carry the invoices the payment is applied to"
+    assert {"invoice_id", "amount_applied"} <= set(detail["invoices"][0])
+    assert detail["amount"] == row["amount"]
 
 
 def test_contact_summary_lacks_addresses_and_persons(sim: SimClient) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.errors import InvalidRecordError, MalformedPayloadError
 from ingest.payload import parse_webhook
-from tds_common.catalogue import get_entity
+from tds_common.catalogue import WEBHOOK_ENTITIES, get_entity
 
 PRODUCTS = get_entity("products")
 STAMP = "2026-06-09T09:45:21-0400"
@@ -98,14 +98,7 @@ def test_form_without_json_string_is_422() -> None:
 
 @pytest.mark.parametrize(
     ("entity", "key", "id_field"),
-    [
-        ("customers", "contact", "contact_id"),
-        ("invoices", "invoice", "invoice_id"),
-        ("bills", "bill", "bill_id"),
-        ("credit-notes", "creditnote", "creditnote_id"),
-        ("stock", "item", "item_id"),
-        ("prices", "pricebook", "pricebook_id"),
-    ],
+    [(name, get_entity(name).module_key, get_entity(name).id_field) for name in WEBHOOK_ENTITIES],
 )
 def test_every_entity_uses_its_module_key_and_id(entity: str, key: str, id_field: str) -> None:
     record = {id_field: "77", "last_modified_time": STAMP}

@@ -29,6 +29,8 @@ class EntitySpec:
     code: int
     """The two digits after the org in seeded ids (``46<org><code><index>``); unique."""
     filters: frozenset[str] = frozenset({"Status.All"})
+    all_filter: str = "Status.All"
+    """The ``filter_by`` that lists everything: a list without one applies it."""
     status_field: str = "status"
     """The field ``filter_by`` reads (``Status.Open`` → ``status``, ``PaymentMode.Cash`` →
     ``payment_mode``)."""
@@ -259,6 +261,7 @@ SPECS: Final[dict[str, EntitySpec]] = {
                     "PaymentMode.Others",
                 }
             ),
+            all_filter="PaymentMode.All",
             status_field="payment_mode",
             # Whether a list summary carries the applied invoices is UNCONFIRMED: the stricter
             # variant (they come with the detail only, like line items) is simulated.

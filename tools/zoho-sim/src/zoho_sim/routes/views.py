@@ -113,7 +113,8 @@ def list_body(
     order = params.get("sort_order") or default_order
     if order not in {"A", "D"}:
         raise invalid_value("sort_order")
-    default_filter = "Status.Active" if spec.path in api.default_lists_active_only else "Status.All"
+    active_only = spec.path in api.default_lists_active_only
+    default_filter = "Status.Active" if active_only else spec.all_filter
     filter_by = params.get("filter_by") or default_filter
     if filter_by not in spec.filters:
         raise invalid_value("filter_by")

@@ -1,11 +1,13 @@
-"""The chart's entity lists (CRD enum in both copies, values schema) are the catalogue's."""
+"""Entity lists outside Python (CRD enum in both copies, values schema, monitoring SQL) are the
+catalogue's."""
 
 from __future__ import annotations
 
 import pytest
 
-from devstack.crd_entities import differences, render_crd, render_values_schema
+from devstack.entity_lists import differences, render_crd, render_freshness, render_values_schema
 from devstack.paths import repo_root
+from tds_common.catalogue import ENTITIES
 
 CRD = """\
               properties:
@@ -42,3 +44,15 @@ def test_the_values_schema_keeps_everything_but_the_enum() -> None:
     )
     rendered = render_values_schema(schema, ["a", "b"])
     assert '"enum": [\n' in rendered and '"b"' in rendered and '"full"' in rendered
+
+
+def test_the_freshness_query_reads_every_versioned_entity_and_keeps_its_header() -> None:
+    sql = "-- name: other\nSELECT 1;\n\n-- name: mirror_freshness\n-- Fresh.\nSELECT 'x' FROM t;\n"
+    entities = {name: ENTITIES[name] for name in ("products", "warehouses", "credit-notes")}
+    assert render_freshness(sql, entities) == (
+        "-- name: other\nSELECT 1;\n\n-- name: mirror_freshness\n-- Fresh.\n"
+        "SELECT 'products' AS entity, MAX(synced_at) AS last_synced, "
+        "MAX(zoho_last_modified_time) AS newest_change FROM zoho.products\n"
+        "UNION ALL SELECT 'credit-notes', MAX(synced_at), MAX(zoho_last_modified_time) "
+        "FROM zoho.credit_notes;\n"
+    )

@@ -1,10 +1,12 @@
-"""``python -m devstack.crd_entities [--check]``: the entity lists of the chart from the catalogue.
+"""``python -m devstack.entity_lists [--check]``: the entity lists in files that are not Python.
 
 The ``ZohoSync`` CRD (the chart's copy and ``k8s/crds/``) names every entity in the enum of
 ``spec.entities`` and bounds the list by their number; the chart's values schema names them for
-``operator.defaultSync.entities``. All three come from ``tds_common.catalogue.ENTITIES``: this
-writes them, or with ``--check`` (``make lint``) fails when a committed file differs. Only those
-lines change; the rest of each file is left as it is.
+``operator.defaultSync.entities``; docs/monitoring.sql's ``mirror_freshness`` reads each
+entity's table (plain SQL cannot list tables dynamically without libxml or a function). All of
+them come from ``tds_common.catalogue.ENTITIES``: this writes them, or with ``--check``
+(``make lint``) fails when a committed file differs. Only those parts change; the rest of each
+file is left as it is.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from typing import Final
 import typer
 
 from devstack.paths import repo_root
-from tds_common.catalogue import ENTITIES
+from tds_common.catalogue import ENTITIES, EntitySpec
 
 CRD_FILES: Final = (
     Path("charts/tds/files/crds/zohosyncs.tds.dev.yaml"),
     Path("k8s/crds/zohosyncs.tds.dev.yaml"),
 )
 VALUES_SCHEMA: Final = Path("charts/tds/values.schema.json")
+MONITORING_SQL: Final = Path("docs/monitoring.sql")
 
 # The entities property of the CRD: its maxItems and, below it, the items' enum line.
 _CRD_ENTITIES: Final = re.compile(
@@ -51,6 +54,31 @@ def render_values_schema(text: str, names: list[str]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
+# The freshness query: from its first SELECT to the semicolon that ends it.
+_FRESHNESS: Final = re.compile(
+    r"(?P<head>^-- name: mirror_freshness\n(?:--.*\n)*)SELECT [^;]*;", re.M
+)
+
+
+def render_freshness(text: str, entities: dict[str, EntitySpec]) -> str:
+    """monitoring.sql with ``mirror_freshness`` reading every versioned entity's table."""
+    tables = [(name, spec.table) for name, spec in entities.items() if spec.versioned]
+    (first, table), rest = tables[0], tables[1:]
+    lines = [
+        f"SELECT '{first}' AS entity, MAX(synced_at) AS last_synced, "
+        f"MAX(zoho_last_modified_time) AS newest_change FROM {table}",
+        *(
+            f"UNION ALL SELECT '{name}', MAX(synced_at), MAX(zoho_last_modified_time) FROM {table}"
+            for name, table in rest
+        ),
+    ]
+    query = "\n".join(lines) + ";"
+    rendered, count = _FRESHNESS.subn(lambda m: m["head"] + query, text)
+    if count != 1:
+        raise ValueError(f"expected one mirror_freshness query, found {count}")
+    return rendered
+
+
 def rendered(root: Path) -> dict[Path, str]:
     """Every generated file's path → its content as the catalogue says."""
     names = list(ENTITIES)
@@ -59,6 +87,8 @@ def rendered(root: Path) -> dict[Path, str]:
     }
     schema = (root / VALUES_SCHEMA).read_text(encoding="utf-8")
     files[VALUES_SCHEMA] = render_values_schema(schema, names)
+    monitoring = (root / MONITORING_SQL).read_text(encoding="utf-8")
+    files[MONITORING_SQL] = render_freshness(monitoring, ENTITIES)
     return files
 
 
@@ -75,9 +105,9 @@ def main(
         stale = differences(repo_root())
         if stale:
             names = ", ".join(str(p) for p in stale)
-            print(f"entity lists differ from the catalogue: {names}; run make crd-entities")
+            print(f"entity lists differ from the catalogue: {names}; run make entity-lists")
             raise typer.Exit(1)
-        print("the chart's entity lists match the catalogue")
+        print("the entity lists of the chart and docs/monitoring.sql match the catalogue")
         return
     for path, text in rendered(repo_root()).items():
         (repo_root() / path).write_text(text, encoding="utf-8")
