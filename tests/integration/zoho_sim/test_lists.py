@@ -85,6 +85,15 @@ def test_payment_lists_leave_out_the_applied_invoices(sim: SimClient) -> None:
     assert detail["amount"] == row["amount"]
 
 
+def test_payment_lists_carry_the_applied_invoices_when_set(sim: SimClient) -> None:
+    sim.control("PUT", "/api", json={"payment_lists_carry_invoices": True})
+    row = sim.ok("/customerpayments", per_page=1)["customerpayments"][0]
+    detail = sim.ok(f"/customerpayments/{row['payment_id']}")["payment"]
+    assert row["invoices"] == detail["invoices"] != []
+    refused = sim.get("/customerpayments", filter_by="Status.All")  # modes, not statuses
+    assert refused.status_code == 400 and refused.json()["code"] == 2
+
+
 def test_contact_summary_lacks_addresses_and_persons(sim: SimClient) -> None:
     row = sim.ok("/contacts", per_page=1)["contacts"][0]
     assert "contact_persons" not in row and "billing_address" not in row

@@ -156,6 +156,9 @@ class ApiSettings(BaseModel):
     """``last_modified_time`` filter: ``>=`` (True) or ``>`` (False); UNCONFIRMED."""
     last_modified_ignored_for: list[str] = Field(default_factory=list)
     """List paths (``items``, ``contacts`` …) that silently ignore the filter (UNCONFIRMED)."""
+    payment_lists_carry_invoices: bool = False
+    """Whether ``/customerpayments`` list summaries carry each payment's applied ``invoices``
+    (UNCONFIRMED; false: only the detail does, like line items of other documents)."""
     default_lists_active_only: list[str] = Field(default_factory=list)
     """List paths (``items``, ``contacts`` …) that list only active records when no
     ``filter_by`` is sent (UNCONFIRMED; a client that relies on the default misses inactive

@@ -26,10 +26,12 @@ def shape(
     *,
     detail: bool,
     stock_layout: str = "warehouses",
+    summary_keeps: frozenset[str] = frozenset(),
 ) -> Record:
-    """A list summary (no line items, addresses …) or a detail; per-warehouse stock only in
-    Inventory item details, as ``warehouses[]`` or (Locations orgs) ``locations[]``."""
-    drops: set[str] = set() if detail else set(spec.summary_drops)
+    """A list summary (no line items, addresses …, except ``summary_keeps``) or a detail;
+    per-warehouse stock only in Inventory item details, as ``warehouses[]`` or (Locations
+    orgs) ``locations[]``."""
+    drops: set[str] = set() if detail else set(spec.summary_drops - summary_keeps)
     if spec.path == "items" and (not detail or product != "inventory"):
         drops.add("warehouses")
     shaped = {key: value for key, value in record.items() if key not in drops}
@@ -134,11 +136,12 @@ def list_body(
         books=product == "books",
     )
     start = (page - 1) * per_page
+    keeps = frozenset({"invoices"} if api.payment_lists_carry_invoices else ())
     rows = []
     for record_id in ids[start : start + per_page]:
         record = table.get(record_id)
         if record is not None:
-            rows.append(shape(spec, record, product, detail=False))
+            rows.append(shape(spec, record, product, detail=False, summary_keeps=keeps))
     return {
         spec.list_key: rows,
         "page_context": {
