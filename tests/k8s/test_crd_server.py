@@ -56,6 +56,10 @@ def test_every_example_passes_server_side_dry_run(
         ({"entities": []}, "spec.entities in body should have at least 1 items"),
         ({"organizationId": "org-1"}, "spec.organizationId in body should match '^[0-9]{1,32}$'"),
         ({"schedule": "every day"}, 'spec.schedule: Invalid value: "every day"'),
+        # Five fields, so the pattern passes; the CEL rule reads each field's range.
+        ({"schedule": "61 25 * * *"}, "spec.schedule: Invalid value: \"string\": schedule must"),
+        ({"schedule": "0 0 * * 8"}, "day of week 0-7 or sun-sat"),
+        ({"schedule": "*/0 * * * *"}, "schedule must be @hourly"),
         ({"suspend": "yes"}, "spec.suspend in body must be of type boolean"),
         ({"mode": "selective", "ids": []}, "mode selective needs at least one id in spec.ids"),
         ({"mode": "selective"}, "mode selective needs at least one id in spec.ids"),
@@ -86,3 +90,16 @@ def test_a_zohosync_of_another_group_is_unknown_to_the_server(
     assert (
         'no matches for kind "ZohoSync" in version "tds.example/v1alpha1"' in refused.value.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["", "@daily", "0 3 * * *", "*/15 1-5 * jan-mar mon,fri", "0  0 1,15 */2 0-7/2",
+     "0 0 30 2 *"],  # February 30th: in range, so the operator reports it (test_operator_process)
+)  # fmt: skip
+def test_schedules_in_range_are_admitted(
+    cluster: Cluster, crd: Path, namespace: str, schedule: str
+) -> None:
+    resource = copy.deepcopy(next(doc for doc in _examples() if doc["spec"]["mode"] == "full"))  # type: ignore[index]
+    resource["spec"]["schedule"] = schedule  # type: ignore[index]
+    assert "created (server dry run)" in _dry_run(cluster, namespace, resource)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import kopf
 import pytest
 
 from bulk_sync.handlers import reconcile
@@ -98,13 +97,14 @@ async def test_handler_posts_a_request_and_records_the_runs() -> None:
         run_id = request.url.path.rsplit("/", 1)[1]
         return httpx.Response(200, json={"id": run_id, "status": "completed"})
 
-    meta = {"creationTimestamp": "2026-06-01T02:00:00Z", "generation": 3}
+    meta = {"creationTimestamp": "2026-06-01T02:00:00Z", "generation": 3, "uid": "u-1"}
     body = {"organizationId": "60000000001", "entities": ["invoices", "bills"], "mode": "full"}
     async with httpx.AsyncClient(transport=httpx.MockTransport(api), base_url="http://b") as client:
         patch: dict[str, Any] = {}
         await reconcile(client, body, {}, meta, patch, now=CREATED)
         assert posted == [{"org_id": "60000000001", "mode": "full",
-                           "entities": ["invoices", "bills"]}]  # fmt: skip
+                           "entities": ["invoices", "bills"],
+                           "idempotency_key": "zohosync-u-1-g3-r0"}]  # fmt: skip
         assert patch["lastRunIds"] == ["run-1", "run-2"] and patch["observedGeneration"] == 3
         assert patch["phase"] == "Running" and "lastScheduleTime" not in patch
 
@@ -112,5 +112,8 @@ async def test_handler_posts_a_request_and_records_the_runs() -> None:
         await reconcile(client, body, patch, meta, later, now=CREATED)
         assert later["phase"] == "Succeeded" and len(posted) == 1  # refreshed, not re-run
 
-        with pytest.raises(kopf.PermanentError, match="invalid spec"):
-            await reconcile(client, {"entities": []}, {}, meta, {}, now=CREATED)
+        refused: dict[str, Any] = {}
+        notices = await reconcile(client, {"entities": []}, {}, meta, refused, now=CREATED)
+        assert refused["phase"] == "Failed" and "invalid spec" in refused["message"]
+        assert [(n.type, n.reason) for n in notices] == [("Warning", "InvalidSpec")]
+        assert len(posted) == 1

@@ -3,12 +3,22 @@
 Run: ``kopf run --standalone -m bulk_sync.handlers`` (the chart's operator Deployment). On
 create, spec change, resume and a timer, a ZohoSync is reconciled: the status of its last sync is
 refreshed from bulk-sync's API, and a new sync is requested with ``POST /api/zoho/bulk-sync``
-when :func:`bulk_sync.reconcile.plan` says so. The operator talks to nothing but that API.
+when :func:`bulk_sync.reconcile.plan` says so. Suspending or deleting it cancels the runs of its
+sync still in progress. The operator talks to nothing but that API.
+
+Each request carries an idempotency key made of the resource's uid and the slot it serves
+(:func:`bulk_sync.reconcile.idempotency_key`): kopf patches the status only after a handler
+returns, so an operator killed between the POST and that patch POSTs again on restart, and
+bulk-sync answers the runs the first POST created instead of starting more.
+
+Kubernetes Events (:mod:`bulk_sync.zohosync_events`): sync started, succeeded, failed,
+cancelled, and a resource that cannot be served; kopf's own warnings and errors too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -16,14 +26,19 @@ import httpx
 import kopf
 from pydantic import ValidationError
 
+from bulk_sync import zohosync_events
 from bulk_sync.reconcile import (
+    ACTIVE,
     InvalidScheduleError,
     SyncSpec,
+    idempotency_key,
     plan,
+    ready_condition,
     status_from_runs,
     sync_requests,
 )
 from bulk_sync.settings import OperatorSettings
+from bulk_sync.zohosync_events import Notice
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +46,22 @@ GROUP: Final = "tds.dev"
 VERSION: Final = "v1alpha1"
 PLURAL: Final = "zohosyncs"
 RETRY_SECONDS: Final = 30.0
+DELETE_RETRIES: Final = 10
+"""Attempts to cancel a deleted resource's runs before its deletion goes ahead anyway (an
+unreachable bulk-sync API must not keep a namespace from being deleted for ever)."""
+# Read at import: kopf fixes a timer's interval when the module is loaded.
+STATUS_REFRESH_SECONDS: Final = OperatorSettings().status_refresh_seconds
 
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     operator = OperatorSettings()
-    settings.posting.level = logging.WARNING  # Kubernetes events for warnings and errors only
+    # Our Events (kopf.event) always; of the log, only warnings and errors (a handler failing),
+    # which kopf posts only with posting.loggers on: posting.level alone posts nothing.
+    settings.posting.enabled = True
+    settings.posting.loggers = True
+    settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 270
-    memo["operator"] = operator
     memo["api"] = httpx.AsyncClient(base_url=operator.api_url, timeout=operator.api_timeout_seconds)
 
 
@@ -52,20 +75,35 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 async def on_spec(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo,
-    **_: Any,
+    body: kopf.Body, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch,
+    memo: kopf.Memo, **_: Any,
 ) -> None:  # fmt: skip
     """A ZohoSync appeared or changed: run it now unless it is scheduled or suspended."""
-    await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status)
+    post(body, await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status))
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=30.0, initial_delay=5.0, idle=5.0)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=STATUS_REFRESH_SECONDS,
+            initial_delay=STATUS_REFRESH_SECONDS)  # fmt: skip
 async def on_timer(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo,
-    **_: Any,
+    body: kopf.Body, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch,
+    memo: kopf.Memo, **_: Any,
 ) -> None:  # fmt: skip
     """Scheduled runs and the status of the last sync."""
-    await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status)
+    post(body, await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status))
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, retries=DELETE_RETRIES)
+async def on_delete(body: kopf.Body, status: kopf.Status, memo: kopf.Memo, **_: Any) -> None:
+    """The resource goes: its sync in progress goes with it (rows written so far stay)."""
+    run_ids = [str(i) for i in status.get("lastRunIds") or ()]
+    cancelled = await cancel(memo["api"], run_ids)
+    if cancelled:
+        logger.info("deleted: cancelled runs %s", ", ".join(cancelled))
+
+
+def post(body: kopf.Body, notices: Sequence[Notice]) -> None:
+    for notice in notices:
+        kopf.event(body, type=notice.type, reason=notice.reason, message=notice.message)
 
 
 async def reconcile(
@@ -75,46 +113,97 @@ async def reconcile(
     meta: dict[str, Any],
     status_patch: Any,
     now: datetime | None = None,
-) -> None:
-    """Refresh the last sync's status, then start a new one if due; writes into ``status_patch``."""
+) -> list[Notice]:
+    """Refresh, cancel or start as the resource asks; writes into ``status_patch`` and returns
+    the Events to post."""
     now = now or datetime.now(UTC)
     try:
         sync = SyncSpec.model_validate(spec)
     except ValidationError as exc:
-        raise kopf.PermanentError(f"invalid spec: {exc.errors()[0]['msg']}") from exc
+        return _refuse(status, status_patch, "InvalidSpec",
+                       f"invalid spec: {exc.errors()[0]['msg']}", now)  # fmt: skip
+    notices: list[Notice] = []
     current = dict(status)
     run_ids = [str(i) for i in current.get("lastRunIds") or ()]
     if run_ids:
         runs = [await _get(api, f"/api/zoho/sync/runs/{run_id}") for run_id in run_ids]
+        if sync.suspend and (active := [str(r["id"]) for r in runs if r.get("status") in ACTIVE]):
+            await cancel(api, active)
+            notices.append(zohosync_events.cancelled("suspended", active))
+            runs = [await _get(api, f"/api/zoho/sync/runs/{run_id}") for run_id in run_ids]
         refreshed = status_from_runs(runs, now)
+        if sync.suspend:  # cancelled by request: not a failure
+            refreshed["phase"] = refreshed["conditions"][0]["reason"] = "Suspended"
+        refreshed = _keep_transition_time(current, refreshed)
+        notices.extend(zohosync_events.after_refresh(current, refreshed))
         current.update(refreshed)
         status_patch.update(refreshed)
     created = datetime.fromisoformat(str(meta["creationTimestamp"]).replace("Z", "+00:00"))
+    generation = int(meta.get("generation") or 1)
     try:
-        decision = plan(sync, current, generation=int(meta.get("generation") or 1),
-                        created=created, now=now)  # fmt: skip
+        decision = plan(sync, current, generation=generation, created=created, now=now)
     except InvalidScheduleError as exc:
-        raise kopf.PermanentError(str(exc)) from exc
+        return notices + _refuse(current, status_patch, "InvalidSchedule", str(exc), now)
     if sync.suspend:
         status_patch["phase"] = "Suspended"
     if not decision.start:
-        return
+        return notices
     started: list[str] = []
-    for body in sync_requests(sync):
-        answer = await _post(api, "/api/zoho/bulk-sync", body)
+    uid = str(meta["uid"])  # the API server sets it on every object
+    for index, body in enumerate(sync_requests(sync)):
+        keyed = {**body, "idempotency_key": idempotency_key(uid, decision.slot, index)}
+        answer = await _post(api, "/api/zoho/bulk-sync", keyed)
         started.extend(str(run["id"]) for run in answer.get("runs", ()))
+    message = f"{decision.reason}: {len(started)} runs requested"
     status_patch.update(
         {
             "phase": "Running",
             "lastRunId": started[0] if started else "",
             "lastRunIds": started,
-            "observedGeneration": int(meta.get("generation") or 1),
-            "message": f"{decision.reason}: {len(started)} runs requested",
+            "observedGeneration": generation,
+            "message": message,
+            "runs": None,  # the previous sync's progress; the next refresh fills it in
+            "conditions": [ready_condition(False, "Running", message, now)],
         }
     )
     if sync.schedule and decision.scheduled_for is not None:
         status_patch["lastScheduleTime"] = decision.scheduled_for.isoformat()
     logger.info("requested %d runs (%s)", len(started), decision.reason)
+    return [*notices, zohosync_events.started(decision.reason, started)]
+
+
+def _refuse(
+    status: dict[str, Any], status_patch: Any, reason: str, message: str, now: datetime
+) -> list[Notice]:
+    """A resource the operator cannot serve: say why in its status and one Warning Event."""
+    patch = {"phase": "Failed", "message": message,
+             "conditions": [ready_condition(False, reason, message, now)]}  # fmt: skip
+    status_patch.update(_keep_transition_time(status, patch))
+    return zohosync_events.refused(status, reason, message)
+
+
+def _keep_transition_time(status: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``lastTransitionTime`` moves only when the condition's status does."""
+    before = {c.get("type"): c for c in status.get("conditions") or ()}
+    for condition in patch.get("conditions") or ():
+        previous = before.get(condition["type"])
+        if previous and previous.get("status") == condition["status"]:
+            condition["lastTransitionTime"] = previous.get(
+                "lastTransitionTime", condition["lastTransitionTime"]
+            )
+    return patch
+
+
+async def cancel(api: httpx.AsyncClient, run_ids: Sequence[str]) -> list[str]:
+    """Cancel each run; the ones that had ended already (409) or are unknown (404) are left."""
+    cancelled = []
+    for run_id in run_ids:
+        response = await _call(api, "POST", f"/api/zoho/sync/runs/{run_id}/cancel", None)
+        if response.status_code in (404, 409):
+            continue
+        _body(response, f"/api/zoho/sync/runs/{run_id}/cancel")
+        cancelled.append(run_id)
+    return cancelled
 
 
 async def _get(api: httpx.AsyncClient, path: str) -> dict[str, Any]:

@@ -10,7 +10,10 @@ feed these functions and carry out their answers:
   pauses scheduling.
 - :func:`sync_requests` → the ``POST /api/zoho/bulk-sync`` bodies (a selective sync names one
   entity per request, since ids belong to one entity).
-- :func:`status_from_runs` → the status patch from the runs of the last sync.
+- :func:`status_from_runs` → the status patch from the runs of the last sync: phase, progress
+  per run (records, pages, calls, details pending) and the ``Ready`` condition.
+- :func:`idempotency_key` → the key each request carries, so a request repeated after a crash
+  between the POST and the status patch answers the runs it created instead of starting more.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tds_common.identifiers import OrgId
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Suspended"]
+ACTIVE: Final = frozenset({"pending", "running"})
+"""Run statuses that suspend and delete cancel."""
 
 ALIASES: Final = {
     "@hourly": "0 * * * *",
@@ -66,6 +71,9 @@ class Plan:
     reason: str
     scheduled_for: datetime | None = None
     """The cron tick this start serves (becomes ``status.lastScheduleTime``)."""
+    slot: str = ""
+    """Names what this start serves, for :func:`idempotency_key`: the spec generation, and the
+    cron tick of a scheduled sync."""
 
 
 def _cron(schedule: str) -> str:
@@ -97,7 +105,7 @@ def plan(
     if not spec.schedule:
         if status.get("observedGeneration") == generation:
             return Plan(False, MAX_WAIT_SECONDS if running else None, "already ran this spec")
-        return Plan(True, MAX_WAIT_SECONDS, "spec created or changed", now)
+        return Plan(True, MAX_WAIT_SECONDS, "spec created or changed", now, f"g{generation}")
     last = _time(status.get("lastScheduleTime")) or created
     due = next_tick(spec.schedule, last)
     if due > now:
@@ -109,7 +117,17 @@ def plan(
     latest = due
     while (following := next_tick(spec.schedule, latest)) <= now:
         latest = following
-    return Plan(True, MAX_WAIT_SECONDS, f"scheduled for {latest.isoformat()}", latest)
+    slot = f"g{generation}-t{latest:%Y%m%dT%H%MZ}"
+    return Plan(True, MAX_WAIT_SECONDS, f"scheduled for {latest.isoformat()}", latest, slot)
+
+
+def idempotency_key(uid: str, slot: str, index: int) -> str:
+    """The key of the ``index``-th request of one start (selective syncs send one per entity).
+
+    The resource's uid, not its name: a ZohoSync deleted and created again under the same name
+    is another resource and must run.
+    """
+    return f"zohosync-{uid}-{slot}-r{index}"
 
 
 def sync_requests(spec: SyncSpec) -> list[dict[str, Any]]:
@@ -135,10 +153,18 @@ def status_from_runs(runs: Sequence[Mapping[str, Any]], now: datetime) -> dict[s
         phase = "Succeeded"
     else:
         phase = "Running"
+    progress = [run_progress(run) for run in runs]
     processed = sum(int(run.get("processed_items") or 0) for run in runs)
     total = sum(int(run.get("total_items") or 0) for run in runs)
+    pages = sum(p["pages"] for p in progress)
+    pending = [p["detailsPending"] for p in progress if "detailsPending" in p]
     failed = [str(run.get("entity_type")) for run in runs if run.get("status") == "failed"]
-    message = f"{statuses.count('completed')}/{len(runs)} runs completed, {processed}/{total} items"
+    message = (
+        f"{statuses.count('completed')}/{len(runs)} runs completed, {processed}/{total} items, "
+        f"{pages} pages"
+    )
+    if pending:
+        message += f", {sum(pending)} details pending"
     if failed:
         message += f"; failed: {', '.join(failed)}"
     held = [str(run.get("entity_type")) for run in runs if run.get("status") == HELD]
@@ -148,15 +174,11 @@ def status_from_runs(runs: Sequence[Mapping[str, Any]], now: datetime) -> dict[s
     patch: dict[str, Any] = {
         "phase": phase,
         "message": message,
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "True" if phase == "Succeeded" else "False",
-                "reason": phase,
-                "message": message,
-                "lastTransitionTime": now.isoformat(),
-            }
-        ],
+        "records": processed,
+        "pages": pages,
+        "detailsPending": sum(pending) if pending else None,
+        "runs": progress,
+        "conditions": [ready_condition(phase == "Succeeded", phase, message, now)],
     }
     if phase == "Succeeded":
         ends = [_time(run.get("completed_at")) for run in runs]
@@ -164,6 +186,43 @@ def status_from_runs(runs: Sequence[Mapping[str, Any]], now: datetime) -> dict[s
             (e for e in ends if e is not None), default=now
         ).isoformat()
     return patch
+
+
+def ready_condition(ready: bool, reason: str, message: str, now: datetime) -> dict[str, Any]:
+    return {
+        "type": "Ready",
+        "status": "True" if ready else "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": now.isoformat(),
+    }
+
+
+def run_progress(run: Mapping[str, Any]) -> dict[str, Any]:
+    """One run as ``status.runs`` shows it (``kubectl get zohosync -o yaml``)."""
+    progress: dict[str, Any] = {
+        "runId": str(run.get("id", "")),
+        "entity": str(run.get("entity_type", "")),
+        "status": str(run.get("status", "")),
+        "records": int(run.get("processed_items") or 0),
+        "listed": int(run.get("total_items") or 0),
+        "pages": pages(run),
+        "calls": int(run.get("api_calls") or 0),
+    }
+    if run.get("details_pending") is not None:
+        progress["detailsPending"] = int(run["details_pending"])
+    return progress
+
+
+def pages(run: Mapping[str, Any]) -> int:
+    """The page the run's checkpoint reached: its entity's cursor, or one nested in it (the
+    checkpoint's shape is :mod:`bulk_sync.cursor`'s)."""
+    state = (run.get("checkpoint") or {}).get(str(run.get("entity_type")))
+    candidates = [state] + (list(state.values()) if isinstance(state, dict) else [])
+    for cursor in candidates:
+        if isinstance(cursor, dict) and str(cursor.get("page", "")).isdigit():
+            return int(cursor["page"])
+    return 0
 
 
 def _time(value: Any) -> datetime | None:

@@ -143,3 +143,6 @@ class OperatorSettings(ServiceSettings):
     api_url: str = "http://127.0.0.1:8003"
     """bulk-sync's API (``BULK_SYNC_API_URL``): the operator only POSTs requests and reads runs."""
     api_timeout_seconds: float = Field(10.0, gt=0)
+    status_refresh_seconds: float = Field(30.0, ge=1)
+    """How often each ZohoSync's status is refreshed from its runs and its schedule checked
+    (``BULK_SYNC_STATUS_REFRESH_SECONDS``)."""
