@@ -124,3 +124,14 @@ def test_packaged_chart_carries_its_files_but_not_ci_values(helm: Path, tmp_path
     ):
         assert needed in names
     assert not [name for name in names if name.startswith("tds/ci/")]
+
+
+def test_the_tds_command_in_any_pod_finds_the_services(render: Render) -> None:
+    """The shared ConfigMap (every service's envFrom) names each service's URL for ``tds``."""
+    config = by_kind(render(), "ConfigMap")["tds"]["data"]
+    assert config["TDS_INGEST_URL"] == "http://tds-ingest.tds.svc:8001"
+    assert config["TDS_PROCESSOR_URL"] == "http://tds-processor.tds.svc:8002"
+    assert config["TDS_BULK_SYNC_URL"] == "http://tds-bulk-sync.tds.svc:8003"
+    assert config["ZOHO_PROXY_URL"] == "http://tds-zoho-proxy.tds.svc:8004"
+    without = by_kind(render(sets={"bulkSync.enabled": False}), "ConfigMap")["tds"]["data"]
+    assert "TDS_BULK_SYNC_URL" not in without  # a service not installed is not pointed at
