@@ -1,8 +1,9 @@
 """Webhook accepted → row committed, at 100, 500 and 1,000 events/s, and each service's memory.
 
-ingest and processor run as the processes they are in production (``python -m ingest``,
-``python -m processor``, started by the e2e suite's helper) against the local Kafka (fresh
-topics, 3 partitions) and a scratch PostgreSQL database. A bare FastAPI endpoint (reads the
+The e2e suite's stack, from its own fixture function: the simulator, zoho-proxy, ingest,
+processor and bulk-sync as the processes they are in production (``python -m <package>``),
+against the local Kafka (fresh topics, events with 3 partitions) and a scratch PostgreSQL
+database. A bare FastAPI endpoint (reads the
 body, answers 200) runs beside them as the baseline. The load generator (:mod:`bench.loadgen`,
 several processes, open loop) offers each rate for ``BENCH_E2E_SECONDS`` to the baseline and
 then to ingest, with full invoice webhooks (4 line items, ~2 KB, so the processor needs no
@@ -12,17 +13,19 @@ Zoho read). Measured:
 - delay from ingest's receipt (``tds_sync_queue.queued_at``, the envelope's ``received_at``) to
   the row's write (``processing_completed_at``, in the batch's transaction just before its
   commit), p50/p99 per rate, and whether the processor kept up (drain time after the load);
-- peak RSS of each process (psutil, sampled every 0.2 s) idle and under each load.
+- peak RSS of each service's process (psutil, sampled every 0.2 s): idle, under each webhook
+  rate, and during a full sync of every entity (``BENCH_E2E_BULK_SECONDS``) for zoho-proxy and
+  bulk-sync.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import multiprocessing
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,12 +39,9 @@ from fastapi import FastAPI, Request, Response
 from bench.loadgen import Generator, Outcome
 from bench.results import Results
 from tds_common.events import format_zoho_timestamp
-from tds_common.kafka import ensure_topics
-from tds_common.settings import TopicSettings
 from tests.conftest import free_port
-from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Service, _start
+from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack, fixture_stack
 from tests.unit.mirror import factories as f
-from tests.utils.kafka import SINGLE_BROKER
 from tests.utils.stack import scratch_database
 
 SECTION = "end to end (webhook → row)"
@@ -51,6 +51,7 @@ GENERATOR_PROCESSES = int(os.environ.get("BENCH_E2E_GENERATORS", "3"))
 DRAIN_LIMIT_SECONDS = 120.0
 ID_BASE = 460_000_000_000_000_000
 RSS_LIMIT_MB = 150
+BULK_SECONDS = float(os.environ.get("BENCH_E2E_BULK_SECONDS", "20"))
 
 
 def invoice_webhook(number: int) -> dict[str, Any]:
@@ -141,52 +142,18 @@ def _percentile(values: list[float], q: int) -> float:
     return Outcome(0, latencies=values).percentile(q)
 
 
-def _stack(database_url: str, bootstrap: str) -> tuple[Service, Service, str]:
-    suffix = uuid.uuid4().hex[:10]
-    topics = TopicSettings(
-        events=f"bench.{suffix}.events",
-        sync_requests=f"bench.{suffix}.sync.requests",
-        dead_letters=f"bench.{suffix}.events.dlq",
-    )
-    asyncio.run(
-        ensure_topics(
-            bootstrap,
-            {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1},
-            kafka=SINGLE_BROKER,
-        )
-    )
-    common = {
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "ZOHO_ORGANIZATION_ID": ORG_ID,
-        "KAFKA_TOPICS__EVENTS": topics.events,
-        "KAFKA_TOPICS__SYNC_REQUESTS": topics.sync_requests,
-        "KAFKA_TOPICS__DEAD_LETTERS": topics.dead_letters,
-        "LOG_LEVEL": "WARNING",
-    }
-    port = free_port()
-    ingest = _start(
-        "bench-ingest",
-        "ingest",
-        port,
-        {**common, "INGEST_PORT": str(port), "WEBHOOK_SECRETS": WEBHOOK_SECRET},
-    )
-    port = free_port()
+@contextmanager
+def e2e_stack(database_url: str, bootstrap: str) -> Iterator[Stack]:
+    """The e2e suite's stack (simulator, zoho-proxy, ingest, processor, bulk-sync as processes,
+    fresh topics), from its own fixture function: the bench runs what the tests run."""
+    make = inspect.unwrap(fixture_stack)  # the fixture's own function
+    wanted = inspect.signature(make).parameters
+    given = {"database_url": database_url, "kafka_bootstrap": bootstrap, "stack_extra_env": {}}
+    stacks = make(**{name: value for name, value in given.items() if name in wanted})
     try:
-        processor = _start(
-            "bench-processor",
-            "processor",
-            port,
-            {
-                **common,
-                "PROCESSOR_PORT": str(port),
-                "PROCESSOR_CONSUMER__GROUP_ID": f"bench-{suffix}",
-            },
-        )
-    except Exception:
-        ingest.process.terminate()
-        raise
-    return ingest, processor, topics.events
+        yield next(stacks)
+    finally:
+        stacks.close()
 
 
 def _wait_ready(url: str) -> None:
@@ -204,57 +171,60 @@ def _wait_ready(url: str) -> None:
 def run_bench(results: Results) -> None:
     admin = os.environ["TDS_BENCH_DATABASE_URL"]
     bootstrap = os.environ["TDS_BENCH_KAFKA_BOOTSTRAP"]
-    say = lambda line: results.say(SECTION, line)  # noqa: E731
     with scratch_database(admin) as database_url:
         bare_port = free_port()
         bare = multiprocessing.get_context("spawn").Process(
             target=serve_bare, args=(bare_port,), daemon=True
         )
         bare.start()
-        ingest, processor, _ = _stack(database_url, bootstrap)
         try:
-            _wait_ready(f"http://127.0.0.1:{bare_port}")
-            _measure(results, say, database_url, ingest, processor, bare_port)
+            with e2e_stack(database_url, bootstrap) as stack:
+                _wait_ready(f"http://127.0.0.1:{bare_port}")
+                _measure(results, stack, bare_port)
         finally:
-            for service in (ingest, processor):
-                service.process.terminate()
-            for service in (ingest, processor):
-                service.process.wait(timeout=30)
             bare.terminate()
             bare.join(10)
 
 
-def _measure(
-    results: Results,
-    say: Any,
-    database_url: str,
-    ingest: Service,
-    processor: Service,
-    bare_port: int,
-) -> None:
+def _measure(results: Results, stack: Stack, bare_port: int) -> None:
+    sampler = RssSampler(
+        {
+            "ingest": stack.ingest.process.pid,
+            "processor": stack.processor.process.pid,
+            "zoho-proxy": stack.proxy.process.pid,
+            "bulk-sync": stack.bulk_sync.process.pid,
+        }
+    )
+    with sampler.phase("idle"):
+        time.sleep(3)
     generator = Generator(GENERATOR_PROCESSES, invoice_webhook)
     try:
-        _rates(results, say, database_url, ingest, processor, bare_port, generator)
+        _rates(results, stack, bare_port, generator, sampler)
     finally:
         generator.close()
+    with sampler.phase("bulk sync"):
+        _bulk_sync_load(results, stack)
+    _memory(results, sampler)
+
+
+def _bulk_sync_load(results: Results, stack: Stack) -> None:
+    """A full sync of every entity (through zoho-proxy and the simulator) for BULK_SECONDS."""
+    token = stack.tds_env().get("TDS_API_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = f"{stack.bulk_sync.url}/api/zoho/bulk-sync"
+    httpx.post(url, json={"mode": "full"}, headers=headers, timeout=30).raise_for_status()
+    time.sleep(BULK_SECONDS)
+    results.say(SECTION, f"bulk sync of every entity running for {BULK_SECONDS:.0f} s (memory)")
 
 
 def _rates(
-    results: Results,
-    say: Any,
-    database_url: str,
-    ingest: Service,
-    processor: Service,
-    bare_port: int,
-    generator: Generator,
+    results: Results, stack: Stack, bare_port: int, generator: Generator, sampler: RssSampler
 ) -> None:
-    drive = generator.drive
-    sampler = RssSampler({"ingest": ingest.process.pid, "processor": processor.process.pid})
-    with sampler.phase("idle"):
-        time.sleep(3)
+    say = lambda line: results.say(SECTION, line)  # noqa: E731
+    drive, database_url = generator.drive, stack.database_url
     headers = {"X-TDS-Webhook-Token": WEBHOOK_SECRET}
     bare_url = f"http://127.0.0.1:{bare_port}/bare"
-    ingest_url = f"{ingest.url}/api/zoho/webhooks/invoices"
+    ingest_url = f"{stack.ingest.url}/api/zoho/webhooks/invoices"
     warm = drive(ingest_url, invoice_webhook, 50, 2, first=10**9, headers=headers)
     asyncio.run(_delays(database_url, 10**9, warm.accepted))
     say(
@@ -295,65 +265,37 @@ def _rates(
                 f"bare {base.late_sends} sends"
             )
         section = "end to end"
-        results.add(
-            section,
-            f"ingest accepted/s ÷ bare FastAPI accepted/s at {rate}/s",
-            load.accepted_rate / max(base.accepted_rate, 1e-9),
-            "ratio",
-        )
-        results.add(
-            section, f"ingest HTTP p99 at {rate}/s", load.percentile(99) * 1e3, "ms", better="lower"
-        )
-        results.add(
-            section,
-            f"bare FastAPI HTTP p99 at {rate}/s",
-            base.percentile(99) * 1e3,
-            "ms",
-            better="lower",
-        )
-        results.add(
-            section,
-            f"webhook accepted → row written p99 at {rate}/s",
-            r99 * 1e3,
-            "ms",
-            better="lower",
-            target="<= 100" if rate == 500 else "",
-        )
-        results.add(
-            section, f"rows written of accepted at {rate}/s", rows / max(1, load.accepted), "ratio"
-        )
+        ratio = load.accepted_rate / max(base.accepted_rate, 1e-9)
+        results.add(section, f"ingest accepted/s ÷ bare FastAPI accepted/s at {rate}/s", ratio,
+                    "ratio")  # fmt: skip
+        results.add(section, f"ingest HTTP p99 at {rate}/s", load.percentile(99) * 1e3, "ms",
+                    better="lower")  # fmt: skip
+        results.add(section, f"bare FastAPI HTTP p99 at {rate}/s", base.percentile(99) * 1e3,
+                    "ms", better="lower")  # fmt: skip
+        results.add(section, f"webhook accepted → row written p99 at {rate}/s", r99 * 1e3, "ms",
+                    better="lower", target="<= 100" if rate == 500 else "")  # fmt: skip
+        results.add(section, f"rows written ÷ webhooks accepted at {rate}/s",
+                    rows / max(1, load.accepted), "ratio")  # fmt: skip
         plot["x"].append(rate)
         plot["ingest HTTP p99"].append(load.percentile(99) * 1e3)
         plot["bare HTTP p99"].append(base.percentile(99) * 1e3)
         plot["webhook→row p50"].append(r50 * 1e3)
         plot["webhook→row p99"].append(r99 * 1e3)
     results.series["latency_vs_rate:latency vs offered rate (ingest → Kafka → processor)"] = plot
-    say(
-        "peak RSS (MB): "
-        + "; ".join(
-            f"{phase}: " + ", ".join(f"{s} {mb:.0f}" for s, mb in peaks.items())
-            for phase, peaks in sampler.peaks.items()
-        )
-    )
-    for service in ("ingest", "processor"):
+
+
+def _memory(results: Results, sampler: RssSampler) -> None:
+    results.say(SECTION, "peak RSS (MB): " + "; ".join(
+        f"{phase}: " + ", ".join(f"{s} {mb:.0f}" for s, mb in peaks.items())
+        for phase, peaks in sampler.peaks.items()
+    ))  # fmt: skip
+    for service in sampler.peaks["idle"]:
         idle = sampler.peaks["idle"][service]
         loaded = max(peaks[service] for phase, peaks in sampler.peaks.items() if phase != "idle")
-        results.add(
-            "memory",
-            f"{service} peak RSS idle",
-            idle,
-            "MB",
-            better="lower",
-            target=f"<= {RSS_LIMIT_MB}",
-        )
-        results.add(
-            "memory",
-            f"{service} peak RSS under load",
-            loaded,
-            "MB",
-            better="lower",
-            target=f"<= {RSS_LIMIT_MB}",
-        )
+        results.add("memory", f"{service} peak RSS idle", idle, "MB", better="lower",
+                    target=f"<= {RSS_LIMIT_MB}")  # fmt: skip
+        results.add("memory", f"{service} peak RSS under load", loaded, "MB", better="lower",
+                    target=f"<= {RSS_LIMIT_MB}")  # fmt: skip
         results.series.setdefault("rss:peak RSS per service", {"x": [0, 1]})[service] = [
             idle,
             loaded,
