@@ -7,7 +7,8 @@ passes dicts, never hand-made JSON strings.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Final
 
 import asyncpg
@@ -27,6 +28,16 @@ CONNECTION_ERRORS: Final = (
     TimeoutError,
 )
 """Failures that mean "the database is not there right now", not "the data is wrong"."""
+
+
+@contextmanager
+def database_unavailable_as_error(what: str = "PostgreSQL unreachable") -> Iterator[None]:
+    """Translate a lost or refused connection into :class:`UpstreamUnavailableError` (HTTP 503,
+    a transient failure the caller retries); the exception's type, never its text, is kept."""
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise UpstreamUnavailableError(f"{what}: {type(exc).__name__}") from exc
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -49,7 +60,7 @@ async def create_pool(
     ``application_name``, or zoho-proxy's ``synchronous_commit=off``); they never reach other
     pools or sessions.
     """
-    try:
+    with database_unavailable_as_error():
         pool = await asyncpg.create_pool(
             dsn,
             min_size=min_size,
@@ -59,18 +70,14 @@ async def create_pool(
             init=_init_connection,
             server_settings=dict(server_settings) if server_settings else None,
         )
-    except CONNECTION_ERRORS as exc:
-        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
     assert pool is not None
     return pool
 
 
 async def check_pool(pool: asyncpg.Pool) -> None:
     """Readiness: a round trip to the database."""
-    try:
+    with database_unavailable_as_error():
         await pool.fetchval("SELECT 1")
-    except CONNECTION_ERRORS as exc:
-        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
 
 def jsonable(value: Any) -> Any:

@@ -26,8 +26,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 
 from processor.attempts import FAILING
-from tds_common.db import CONNECTION_ERRORS
-from tds_common.errors import UpstreamUnavailableError
+from tds_common.db import database_unavailable_as_error
 
 QUEUE_STATUSES: Final = ("pending", "processing", "completed", "failed", "dead_letter")
 
@@ -45,13 +44,11 @@ WHERE status = 'completed' AND processing_completed_at > now() - make_interval(s
 
 
 async def sync_stats(pool: asyncpg.Pool, window_hours: float, lag: int | None) -> dict[str, Any]:
-    try:
+    with database_unavailable_as_error("PostgreSQL unavailable"):
         async with pool.acquire() as conn:
             rows = await conn.fetch(BY_ENTITY)
             delay = await conn.fetchval(DELAY, window_hours * 3600)
             failing = int(await conn.fetchval(FAILING))
-    except CONNECTION_ERRORS as exc:
-        raise UpstreamUnavailableError("PostgreSQL unavailable") from exc
     queue = dict.fromkeys(QUEUE_STATUSES, 0)
     by_entity: dict[str, dict[str, int]] = {}
     for row in rows:

@@ -20,6 +20,7 @@ from typing import Any, Final
 import asyncpg
 
 from processor.records import Item, KafkaRecord, db_text
+from tds_common.db_errors import is_record_fault
 from tds_common.echo import echoes
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection, MappedChange, apply_changes
@@ -241,7 +242,7 @@ async def record_dead_letter(conn: DbConnection, item: Item, started_at: datetim
     try:
         return await _record_dead_letter(conn, item, started_at, keep_payload=True)
     except asyncpg.PostgresError as exc:
-        if not str(getattr(exc, "sqlstate", "")).startswith("22"):
+        if not is_record_fault(exc):
             raise
         return await _record_dead_letter(conn, item, started_at, keep_payload=False)
 

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from tds_common.db import CONNECTION_ERRORS
+from tds_common.db import CONNECTION_ERRORS, database_unavailable_as_error
 from tds_common.errors import UpstreamUnavailableError
 from zoho_proxy import metrics
 from zoho_proxy.budget_rules import (
@@ -355,7 +355,7 @@ class Budget:
         write races; gives up as "in flight" after too many."""
         limits = self.limits(key[1])
         ttl = self._settings.request_timeout_seconds + LEASE_SLACK_SECONDS
-        try:
+        with database_unavailable_as_error("PostgreSQL unreachable for the budget"):
             for _ in range(MAX_WRITE_CONFLICTS):
                 record = await self._pool.fetchrow(_SELECT, *key)
                 if record is None:
@@ -401,10 +401,6 @@ class Budget:
                 "budget row contended; polling", extra={"org_id": key[0], "budget_pool": key[1]}
             )
             return Decision(False, row.state, "in_flight", None)
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(
-                f"PostgreSQL unreachable for the budget: {type(exc).__name__}"
-            ) from exc
 
     def _fold(
         self, state: BudgetState, now: datetime, pending: _Pending | None, limits: Limits
@@ -476,10 +472,8 @@ class Budget:
         )
 
     async def _fetch(self, query: str) -> list[asyncpg.Record]:
-        try:
+        with database_unavailable_as_error():
             return list(await self._pool.fetch(query))
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
 
 def _advertise(

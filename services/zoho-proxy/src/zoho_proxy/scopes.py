@@ -34,8 +34,7 @@ from typing import Final, Literal, TypeVar
 
 import asyncpg
 
-from tds_common.db import CONNECTION_ERRORS
-from tds_common.errors import UpstreamUnavailableError
+from tds_common.db import database_unavailable_as_error
 from zoho_proxy.errors import ScopeMissingError
 
 logger = logging.getLogger(__name__)
@@ -216,7 +215,5 @@ class ScopeVerdicts:
 
     @staticmethod
     async def _run(query: Callable[..., Awaitable[T]], *args: object) -> T:
-        try:
+        with database_unavailable_as_error():
             return await query(*args)
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc

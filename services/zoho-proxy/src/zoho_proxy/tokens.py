@@ -42,8 +42,7 @@ import asyncpg
 import httpx
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from tds_common.db import CONNECTION_ERRORS
-from tds_common.errors import UpstreamUnavailableError
+from tds_common.db import database_unavailable_as_error
 from zoho_proxy import metrics
 from zoho_proxy.errors import TokenRevokedError, TokenUnavailableError
 from zoho_proxy.settings import Settings
@@ -175,7 +174,7 @@ class TokenManager:
             return True  # someone already replaced it
         loop = asyncio.get_running_loop()
         age = 0.0 if verified else self._settings.token_min_age_for_invalidation_seconds
-        try:
+        with database_unavailable_as_error():
             async with self._pool.acquire() as conn:
                 now: datetime = await conn.fetchval("SELECT clock_timestamp()")
                 if (now - cached.minted_at).total_seconds() < age:
@@ -186,8 +185,6 @@ class TokenManager:
                     self._key,
                     cached.minted_at,
                 )
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
         if self._cached is cached:
             self._cached = None
         logger.info("access token rejected by Zoho; dropped it (at %.0f)", loop.time())
@@ -200,7 +197,7 @@ class TokenManager:
         return None
 
     async def _load_or_mint(self) -> str:
-        try:
+        with database_unavailable_as_error():
             async with self._pool.acquire() as conn:
                 row = await conn.fetchrow(_SELECT, self._key)
                 token = self._adopt(row, fresh=True)
@@ -229,8 +226,6 @@ class TokenManager:
                     await conn.execute(
                         f"SELECT pg_advisory_unlock({LOCK_CLASS_SQL}, hashtext($1))", self._key
                     )
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
         # No new token. An old one that has not expired yet still works meanwhile.
         token = self._adopt(row, fresh=False)
         if token is not None:
