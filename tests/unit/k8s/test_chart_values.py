@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.dashboards.render import expected_files
 from tests.unit.k8s.chartcheck import CHART_DIR, Document
 from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind, env_of, helm_template
 from tests.unit.k8s.values_cases import BAD_VALUES, VALUES_FILE, load_yaml, merge, schema_errors
@@ -119,7 +120,7 @@ def test_packaged_chart_carries_its_files_but_not_ci_values(helm: Path, tmp_path
     for needed in (
         "tds/values.schema.json",
         "tds/files/crds/zohosyncs.tds.dev.yaml",
-        "tds/files/dashboards/overview.json",
+        *(f"tds/files/dashboards/{name}" for name in expected_files()),
         "tds/templates/NOTES.txt",
     ):
         assert needed in names
