@@ -65,8 +65,10 @@ def test_every_query_is_scoped_to_the_namespace_variable(name: str) -> None:
         assert selectors, expr
         unscoped = [metric for metric, matchers in selectors if NAMESPACE_MATCHER not in matchers]
         assert unscoped == [], f"{name}: {expr}"
-    variables = {v["name"] for v in dashboard["templating"]["list"]}
-    assert variables == {"datasource", "namespace"}
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert set(variables) == {"datasource", "namespace"}
+    # 0 (never) would leave the namespace list as saved in the file: empty, and every panel too.
+    assert variables["namespace"]["refresh"] == 2  # on time range change (and dashboard load)
 
 
 def test_the_selector_check_catches_an_unscoped_metric() -> None:

@@ -14,7 +14,7 @@ from typing import Final
 from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.builders import prometheus, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
 
 from devstack.dashboards.catalogue import DASHBOARDS
 from devstack.dashboards.model import Dashboard, Panel
@@ -71,6 +71,8 @@ def build(spec: Dashboard) -> gd.Dashboard:
             .label("Namespace")
             .datasource(DATASOURCE)
             .query("label_values(tds_ingest_build_info, namespace)")
+            # Never refreshed, the list would stay as saved: empty, so every panel would be too.
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         )
     )
     for panel_id, panel in enumerate(spec.panels, start=1):
