@@ -6,6 +6,7 @@ services' HTTP side is a fake that answers healthy (tests/unit/tds_cli covers th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,9 +15,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from typer.testing import CliRunner
 
 from tds_cli.main import create_app
+from tds_common.kafka import create_producer
 from tds_common.settings import TopicSettings
 from tests.conftest import free_port
 
@@ -169,3 +173,38 @@ def test_prune_applies_the_retention_now(
     with psycopg.connect(own_database_url) as conn:
         left = conn.execute("SELECT status FROM tds_sync_queue ORDER BY id").fetchall()
     assert left == [("completed",), ("pending",)]
+
+
+def test_doctor_warns_about_letters_deleted_from_the_dlq_topic_by_their_offset(
+    own_database_url: str, topics: TopicSettings, kafka_bootstrap: str
+) -> None:
+    """Recent letters whose offset is below the topic's first one (retention by size, or an
+    operator's delete-records) are gone; one whose bytes are stored is still replayable."""
+    asyncio.run(_publish_and_delete(kafka_bootstrap, topics.dead_letters, count=3, before=2))
+    gone, kept, stored = (_dead_letter(own_database_url, "bills", age_days=0) for _ in range(3))
+    with psycopg.connect(own_database_url) as conn:
+        for queue_id, offset in ((gone, 1), (kept, 2), (stored, 0)):
+            conn.execute("UPDATE tds_sync_queue SET dlq_partition = 0, dlq_offset = %s "
+                         "WHERE id = %s", (offset, queue_id))  # fmt: skip
+        conn.execute("INSERT INTO tds_dead_letter_values (queue_id, kafka_value) "
+                     "VALUES (%s, 'v')", (stored,))  # fmt: skip
+    result = _tds(["-o", "json", "doctor"], own_database_url, topics, kafka_bootstrap)
+    checks = {c["check"]: c for c in json.loads(result.output)}
+    assert checks["dead letters"]["status"] == "WARN", checks["dead letters"]
+    assert checks["dead letters"]["detail"].startswith("1 older than the DLQ topic's retention")
+
+
+async def _publish_and_delete(bootstrap: str, topic: str, *, count: int, before: int) -> None:
+    producer = create_producer(bootstrap)
+    await producer.start()
+    try:
+        for i in range(count):
+            await producer.send_and_wait(topic, b"letter %d" % i)
+    finally:
+        await producer.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(before)})
+    finally:
+        await admin.close()

@@ -2,34 +2,46 @@
 
 Checks: the settings load; PostgreSQL answers and every migration is applied; Kafka answers and
 the contract's topics exist (with the DLQ topic's retention); each service's ``/health``;
-zoho-proxy's Zoho token state; dead letters whose DLQ message has aged out of the topic (a
-warning: replay can then only use the copy in ``tds_dead_letter_values``, when there is one).
+zoho-proxy's Zoho token state; dead letters whose DLQ message has aged out of the topic and
+that have no copy in ``tds_dead_letter_values`` (a warning: they can no longer be replayed). A
+letter whose DLQ offset is stored is gone when the offset is below its partition's first one
+(time or size retention alike); an older release's letter, when it is older than the retention.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
 import psycopg
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from yoyo import read_migrations
 
 from tds_cli.api import CommandError, Services
 from tds_cli.database import connect
 from tds_cli.settings import CliSettings
 from tds_common.errors import UpstreamUnavailableError
-from tds_common.kafka import topic_settings
+from tds_common.kafka import create_consumer, create_producer, topic_settings
 from tds_common.migrate import MIGRATIONS_DIR
 
 DAY_MS: Final = 86_400_000
 
 AGED_OUT: Final = """
-SELECT count(*) AS n FROM tds_sync_queue
-WHERE status = 'dead_letter'
-  AND coalesce(processing_completed_at, queued_at) < now() - make_interval(secs => %(secs)s)
+SELECT count(*) AS n FROM tds_sync_queue q
+WHERE q.status = 'dead_letter'
+  AND CASE WHEN q.dlq_offset IS NOT NULL
+    -- Where the processor stored it: below its partition's first offset, it is gone.
+    THEN q.dlq_offset < coalesce((%(starts)s::jsonb ->> q.dlq_partition::text)::bigint, 0)
+    -- An older release's letter: by its age against the topic's retention.
+    ELSE %(secs)s::float8 >= 0 AND coalesce(q.processing_completed_at, q.queued_at)
+        < now() - make_interval(secs => %(secs)s::float8)
+  END
+  AND NOT EXISTS (SELECT 1 FROM tds_dead_letter_values v WHERE v.queue_id = q.id)
 """
 
 
@@ -87,14 +99,39 @@ def _kafka(settings: CliSettings) -> Iterator[Check]:
             dlq_retention_ms = retention
         kept = "forever" if retention < 0 else f"{retention / DAY_MS:g} days"
         yield Check(f"kafka topic {topic}", Status.OK, f"retention {kept}")
-    if dlq_retention_ms is not None and dlq_retention_ms >= 0:
+    if dlq_retention_ms is not None:
         yield from _aged_out(settings, dlq_retention_ms)
+
+
+async def _first_offsets(settings: CliSettings) -> dict[str, int]:
+    """The DLQ topic's first offset per partition (what retention has not deleted yet)."""
+    topic = settings.topics.dead_letters
+    producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
+    await producer.start()
+    try:
+        partitions = await producer.partitions_for(topic)  # waits for the topic's metadata
+    finally:
+        await producer.stop()
+    consumer = create_consumer(settings.kafka_bootstrap_servers, None, settings.kafka)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        starts = await consumer.beginning_offsets(tps) if tps else {}
+        return {str(tp.partition): offset for tp, offset in starts.items()}
+    finally:
+        await consumer.stop()
 
 
 def _aged_out(settings: CliSettings, retention_ms: int) -> Iterator[Check]:
     try:
+        starts = asyncio.run(_first_offsets(settings))
+    except KafkaError as exc:
+        yield Check("dead letters", Status.WARN, f"cannot read the DLQ topic's offsets: {exc}")
+        return
+    params = {"secs": retention_ms / 1000, "starts": json.dumps(starts)}
+    try:
         with connect(settings.database_url.get_secret_value()) as conn:
-            row = conn.execute(AGED_OUT, {"secs": retention_ms / 1000}).fetchone()
+            row = conn.execute(AGED_OUT, params).fetchone()
     except (CommandError, psycopg.Error):
         return  # the postgres line has said what is wrong
     count = int(row["n"]) if row else 0
@@ -102,7 +139,8 @@ def _aged_out(settings: CliSettings, retention_ms: int) -> Iterator[Check]:
         yield Check(
             "dead letters",
             Status.WARN,
-            f"{count} older than the DLQ topic's retention: their messages are gone from it",
+            f"{count} older than the DLQ topic's retention: their messages are gone from it "
+            "and no copy is stored (re-sync those records)",
         )
     else:
         yield Check("dead letters", Status.OK, "every dead letter is still in the DLQ topic")
