@@ -13,7 +13,8 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
 from processor import metrics
-from processor.consumer import EventConsumer, _Rebalance, backoff_seconds
+from processor.attempts import retry_delay
+from processor.consumer import EventConsumer, _Rebalance
 from processor.records import Item
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
@@ -220,7 +221,7 @@ async def test_stop_interrupts_a_backoff() -> None:
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 20])
 def test_backoff_grows_and_stays_capped(attempt: int) -> None:
-    delay = backoff_seconds(attempt, 0.5, 30.0)
+    delay = retry_delay(attempt, 0.5, 30.0)
     assert 0.5 <= delay <= min(30.0, 0.5 * 2 ** (attempt - 1))
 
 

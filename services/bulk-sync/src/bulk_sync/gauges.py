@@ -11,7 +11,6 @@ are refreshed from PostgreSQL by one loop per replica: held sweeps every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Final
@@ -20,6 +19,7 @@ import asyncpg
 
 from bulk_sync import held, metrics
 from bulk_sync.completeness import completeness
+from tds_common.backoff import sleep_unless_stopping
 from tds_common.db import CONNECTION_ERRORS
 from tds_common.mirror import DbConnection
 
@@ -59,5 +59,4 @@ async def watch(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
                     next_completeness = time.monotonic() + COMPLETENESS_REFRESH_SECONDS
         except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
             logger.warning("bulk-sync gauges not refreshed: %s", type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HELD_REFRESH_SECONDS)
+        await sleep_unless_stopping(stop, HELD_REFRESH_SECONDS)

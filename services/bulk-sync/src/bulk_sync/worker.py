@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import uuid
 from collections.abc import Iterable, Sequence
 
@@ -26,6 +25,7 @@ from bulk_sync.executor import Outcome, RunExecutor
 from bulk_sync.models import SyncCommand
 from bulk_sync.settings import ConsumerSettings
 from bulk_sync.spans import run_span
+from tds_common.backoff import backoff_seconds, sleep_unless_stopping
 from tds_common.errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -111,8 +111,7 @@ class SyncWorker:
                         "sync run failed unexpectedly", extra={"run_id": command.run_id}
                     )
                 failures += 1
-                bound = min(RETRY_MAX_SECONDS, RETRY_INITIAL_SECONDS * 2 ** (failures - 1))
-                delay = random.uniform(bound / 2, bound)  # jitter, not crypto
+                delay = backoff_seconds(failures, RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS)
                 logger.warning(
                     "sync run failed for now: %s; retrying",
                     exc,
@@ -192,5 +191,4 @@ class SyncWorker:
             logger.warning("offset commit failed: %s", type(exc).__name__)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), seconds)
+        await sleep_unless_stopping(self.stop, seconds)

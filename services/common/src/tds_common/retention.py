@@ -26,7 +26,6 @@ Run by the processor (a background loop, ``PROCESSOR_RETENTION__*``) and by ``td
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -34,6 +33,7 @@ from typing import Final
 import asyncpg
 from pydantic import BaseModel, Field
 
+from tds_common.backoff import sleep_unless_stopping
 from tds_common.db import CONNECTION_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -193,5 +193,4 @@ async def retention_loop(
             await prune(pool, settings)
         except (asyncpg.PostgresError, *CONNECTION_ERRORS):
             logger.warning("retention pass failed; trying again next interval", exc_info=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.interval_seconds)
+        await sleep_unless_stopping(stop, settings.interval_seconds)

@@ -17,10 +17,11 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay
 
 from ingest import metrics
 from ingest.errors import PayloadTooLargeError, PublishUnavailableError
+from tds_common.backoff import tenacity_wait
 from tds_common.events import EventEnvelope
 from tds_common.kafka import create_producer
 from tds_common.settings import KafkaSettings
@@ -80,7 +81,7 @@ class EventPublisher:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_delay(within_seconds),
-                wait=wait_exponential(multiplier=0.5, max=5),
+                wait=tenacity_wait(0.5, 5.0),
                 retry=retry_if_exception_type(KafkaError),
                 reraise=True,
             ):

@@ -9,10 +9,10 @@ after each attempt, and after ``max_attempts`` the event is parked as a dead let
 from __future__ import annotations
 
 import json
-import random
 from typing import Any, Final
 
 from processor.records import Item, db_text
+from tds_common.backoff import backoff_seconds
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection
 
@@ -36,10 +36,9 @@ FAILING: Final = "SELECT count(*) FROM tds_processor_attempts"
 """Events failing right now (tried again later, or parked once their attempts are spent)."""
 
 
-def backoff_seconds(attempt: int, initial: float, ceiling: float) -> float:
-    """Full-jitter exponential backoff: a random delay up to ``initial * 2**(attempt-1)``."""
-    bound = min(ceiling, initial * 2 ** max(0, attempt - 1))
-    return max(initial, random.uniform(bound / 2, bound))  # jitter, not crypto
+def retry_delay(attempt: int, initial: float, ceiling: float) -> float:
+    """The wait before an event's next attempt (tds_common.backoff), never below ``initial``."""
+    return max(initial, backoff_seconds(attempt, initial, ceiling))
 
 
 def _row(item: Item) -> dict[str, Any]:

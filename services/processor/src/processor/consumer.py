@@ -38,10 +38,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from processor import metrics
-from processor.attempts import backoff_seconds
+from processor.attempts import retry_delay
 from processor.pipeline import BatchProcessor
 from processor.records import Item, KafkaRecord
 from processor.settings import ConsumerSettings
+from tds_common.backoff import sleep_unless_stopping
 from tds_common.errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ logger = logging.getLogger(__name__)
 KAFKA_QUERY_TIMEOUT_SECONDS: Final = 2.0
 BACKLOG_CACHE_SECONDS: Final = 1.0
 
-__all__ = ["EventConsumer", "backoff_seconds"]
+__all__ = ["EventConsumer"]
 
 
 @dataclass
@@ -238,8 +239,11 @@ class EventConsumer:
             delay = first.retry_after_seconds
             if delay is None:  # no wait of its own: back off per partition
                 self._waits[tp] = self._waits.get(tp, 0) + 1
-                delay = backoff_seconds(self._waits[tp], self._settings.retry_initial_seconds,
-                                        self._settings.retry_max_seconds)  # fmt: skip
+                delay = retry_delay(
+                    self._waits[tp],
+                    self._settings.retry_initial_seconds,
+                    self._settings.retry_max_seconds,
+                )
             backing_off = first.resume_when is None
             self.paused[tp] = _Pause(now + delay, first.resume_when, backing_off)
             with contextlib.suppress(IllegalStateError):
@@ -305,7 +309,7 @@ class EventConsumer:
     async def _back_off(self, reason: str, records: Sequence[KafkaRecord]) -> None:
         self._rewind(records)
         self._failures += 1
-        delay = backoff_seconds(
+        delay = retry_delay(
             self._failures, self._settings.retry_initial_seconds, self._settings.retry_max_seconds
         )
         metrics.BACKOFF_SECONDS.set(delay)
@@ -313,9 +317,7 @@ class EventConsumer:
                        extra={"retry_in_seconds": delay, "attempt": self._failures})  # fmt: skip
         until = time.monotonic() + delay
         while not self.stop.is_set() and (left := until - time.monotonic()) > 0:
-            with contextlib.suppress(TimeoutError):
-                slice_seconds = min(left, self._settings.lag_refresh_seconds)
-                await asyncio.wait_for(self.stop.wait(), slice_seconds)
+            await sleep_unless_stopping(self.stop, min(left, self._settings.lag_refresh_seconds))
             await self._refresh_lag()  # the backlog keeps growing while we wait: show it
         metrics.BACKOFF_SECONDS.set(0)
 

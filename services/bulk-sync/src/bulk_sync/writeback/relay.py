@@ -19,9 +19,7 @@ message; a delete of a record already gone ends ``applied``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 
 import asyncpg
 
@@ -31,16 +29,11 @@ from bulk_sync.writeback.client import WriteClient, WriteSetupError
 from bulk_sync.writeback.decide import Decider, Outcome, WaitForReferenceError
 from bulk_sync.writeback.settings import WritebackSettings
 from bulk_sync.writeback.store import Write
+from tds_common.backoff import backoff_seconds, sleep_unless_stopping
 from tds_common.errors import TransientError, UpstreamUnavailableError
 from tds_common.mirror import MappingError, map_change, write_changes
 
 logger = logging.getLogger(__name__)
-
-
-def backoff_seconds(attempt: int, initial: float, ceiling: float) -> float:
-    """Jittered exponential backoff: between half and all of ``initial * 2**(attempt-1)``."""
-    bound = min(ceiling, initial * 2 ** max(0, attempt - 1))
-    return random.uniform(bound / 2, bound)  # jitter, not crypto
 
 
 class Relay:
@@ -64,8 +57,7 @@ class Relay:
                 logger.exception("write-back relay step failed")
                 handled = False
             if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self._settings.poll_seconds)
+                await sleep_unless_stopping(self._stop, self._settings.poll_seconds)
         logger.info("write-back relay stopped")
 
     async def _refresh_gauge(self) -> None:

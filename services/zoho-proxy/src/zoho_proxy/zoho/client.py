@@ -29,10 +29,10 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_any,
-    wait_exponential_jitter,
 )
 from tenacity.stop import stop_base
 
+from tds_common.backoff import tenacity_wait
 from tds_common.errors import TransientError
 from zoho_proxy import metrics
 from zoho_proxy.budget import Lease
@@ -168,11 +168,7 @@ class ZohoClient:
         attempts = s.retry_attempts if method in IDEMPOTENT_METHODS else 1
         retrying = AsyncRetrying(
             stop=stop_any(stop_after_attempt(attempts), _PastCallerDeadline()),
-            wait=wait_exponential_jitter(
-                multiplier=s.retry_initial_seconds,
-                max=s.retry_max_seconds,
-                jitter=s.retry_initial_seconds,
-            ),
+            wait=tenacity_wait(s.retry_initial_seconds, s.retry_max_seconds),
             retry=retry_if_exception_type(_Retriable),
             before_sleep=lambda state: self._before_retry(product, state),
             reraise=True,
