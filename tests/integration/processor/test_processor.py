@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tds_common.catalogue import get_entity
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import (
     fully_committed,
@@ -64,18 +65,12 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
                                                 f"/v1/products/{gone_product}"}  # fmt: skip
     assert all(r.headers["X-TDS-Lane"] == "webhook" and r.headers["X-TDS-Org"] == org
                for r in proxy_calls)  # fmt: skip
-    tables = {
-        "products": ("zoho.products", "item_id"),
-        "customers": ("zoho.customers", "contact_id"),
-        "invoices": ("zoho.invoices", "invoice_id"),
-        "bills": ("zoho.bills", "bill_id"),
-        "credit-notes": ("zoho.credit_notes", "creditnote_id"),
-        "prices": ("zoho.price_lists", "pricebook_id"),
-        "stock": ("zoho.stock_levels", "item_id"),
-    }
-    for entity, (table, column) in tables.items():
+    for entity in f.BUILDERS:
+        spec = get_entity(entity)
         count = await db_pool.fetchval(
-            f"SELECT count(*) FROM {table} WHERE org_id = $1 AND {column} = $2", org, ids[entity]
+            f"SELECT count(*) FROM {spec.table} WHERE org_id = $1 AND {spec.id_field} = $2",
+            org,
+            ids[entity],
         )
         assert count == (2 if entity == "stock" else 1), entity
     invoice = await db_pool.fetchrow(
