@@ -227,6 +227,7 @@ def test_dlq_replay_posts_the_selection_to_the_processor() -> None:
         "since": "2026-06-09T00:00:00+00:00", "dry_run": False,
     }  # fmt: skip
     assert json.loads(result.output) == REPLAYED
+    assert request.extensions["timeout"]["read"] == 600.0  # a replay outlasts the usual 10 s
 
 
 def test_dlq_replay_says_why_the_processor_refused() -> None:

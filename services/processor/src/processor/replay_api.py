@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import ConfigDict
 
 from processor.replay import Selection, replay_dead_letters, unknown_queue_ids
-from tds_common.db import CONNECTION_ERRORS
+from tds_common.db import database_unavailable_as_error
 from tds_common.errors import PermanentError, UpstreamUnavailableError
 
 
@@ -39,22 +39,19 @@ def replay_router() -> APIRouter:
     async def replay(body: ReplayRequest, request: Request) -> dict[str, Any]:
         """Republish the selected dead letters to the events topic; replaying twice applies once."""
         state = request.app.state
-        try:
+        with database_unavailable_as_error("PostgreSQL unavailable"):
             unknown = await unknown_queue_ids(state.pool, body.queue_ids)
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError("PostgreSQL unavailable") from exc
         if unknown:
             shown = ", ".join(map(str, unknown[:10]))
             raise UnknownQueueIdError(f"no queue row {shown}")
         selection = Selection.model_validate(body.model_dump(exclude={"dry_run"}))
         try:
-            report = await replay_dead_letters(
-                state.pool, state.producer, state.settings, selection, dry_run=body.dry_run
-            )
+            with database_unavailable_as_error("PostgreSQL unavailable"):
+                report = await replay_dead_letters(
+                    state.pool, state.producer, state.settings, selection, dry_run=body.dry_run
+                )
         except KafkaError as exc:
             raise UpstreamUnavailableError(f"Kafka unavailable: {type(exc).__name__}") from exc
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError("PostgreSQL unavailable") from exc
         return report.as_dict()
 
     return router

@@ -34,8 +34,11 @@ class Api:
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params or None)
 
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.call("POST", path, json=body)
+    def post(self, path: str, body: Any = None, *, timeout: float | None = None) -> Any:
+        """``timeout``: this call's own, for work that takes longer than the usual call."""
+        if timeout is None:
+            return self.call("POST", path, json=body)
+        return self.call("POST", path, json=body, timeout=timeout)
 
 
 def _detail(response: httpx.Response) -> str:

@@ -279,6 +279,9 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             bool, typer.Option("--all", help="Every dead letter (no selector needed).")
         ] = False,
         dry_run: Annotated[bool, typer.Option(help="Count only; publish nothing.")] = False,
+        timeout: Annotated[
+            float, typer.Option(min=1, help="Seconds to wait for the processor's answer.")
+        ] = 600.0,
     ) -> None:
         """Republish dead letters to the events topic (the processor's replay API).
 
@@ -289,7 +292,12 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             "limit": limit, "all": every or None, "dry_run": dry_run,
         }  # fmt: skip
         body = {key: value for key, value in body.items() if value is not None}
-        report = _api_call(typer_ctx, "processor", "POST", "/api/zoho/dead-letters/replay", body)
+        services = _ctx(typer_ctx).services()
+        try:
+            # A large selection takes a while: the replay goes on in the processor meanwhile.
+            report = services.processor.post("/api/zoho/dead-letters/replay", body, timeout=timeout)
+        finally:
+            services.close()
         verb = "would replay" if dry_run else "replayed"
         _ctx(typer_ctx).emit(report, title=f"dead letters {verb}")
 
