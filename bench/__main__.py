@@ -16,6 +16,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from bench import report
@@ -56,6 +57,7 @@ def main() -> int:
         print("no benchmarks yet")
         return 0
     results = Results(machine=describe_machine(), notes=[SHARED_MACHINE_NOTE])
+    failures: list[str] = []
     started = time.monotonic()
     with shared_stack() as stack:
         os.environ.setdefault("TDS_BENCH_DATABASE_URL", stack.postgres_admin_url)
@@ -65,17 +67,25 @@ def main() -> int:
             print(f"== {name}", flush=True)
             module = importlib.import_module(f"bench.{name}")
             began = time.monotonic()
-            if hasattr(module, "run_bench"):
-                module.run_bench(results)
-            else:
-                with contextlib.redirect_stdout(_Tee(results, name)):
-                    module.main()
+            try:
+                if hasattr(module, "run_bench"):
+                    module.run_bench(results)
+                else:
+                    with contextlib.redirect_stdout(_Tee(results, name)):
+                        module.main()
+            except Exception:  # one broken bench must not cost the others' figures
+                failures.append(name)
+                results.notes.append(f"{name} FAILED, its figures are missing or partial:")
+                results.notes.append(traceback.format_exc(limit=3).strip().replace("\n", " / "))
+                traceback.print_exc()
             print(f"   ({time.monotonic() - began:.0f} s)", flush=True)
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not os.environ.get("BENCH_NO_REPORT"):
         path = report.write(results, time.monotonic() - started)
         print(f"wrote {path} and bench/REPORT.md")
-    return 0
+    if failures:
+        print(f"FAILED: {', '.join(failures)}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
