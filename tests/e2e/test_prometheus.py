@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaProducer
 from devstack import prometheus
 from devstack.dashboards.catalogue import DASHBOARDS
 from devstack.dashboards.model import Panel
+from devstack.dashboards.render import NAMESPACE_SERIES
 from devstack.paths import log_dir
 from tests.conftest import free_port
 from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack
@@ -112,6 +113,15 @@ class PrometheusApi:
         result: list[dict[str, Any]] = body["data"]["result"]
         return result
 
+    async def label_values(self, label: str, series: str) -> list[str]:
+        """What Grafana's ``label_values(series, label)`` offers (the series API)."""
+        response = await self.client.get(
+            f"/api/v1/label/{label}/values", params={"match[]": series}
+        )
+        response.raise_for_status()
+        values: list[str] = response.json()["data"]
+        return values
+
     async def rules(self) -> list[dict[str, Any]]:
         response = await self.client.get("/api/v1/rules", params={"type": "alert"})
         response.raise_for_status()
@@ -190,6 +200,8 @@ async def test_every_panel_shows_data_and_every_alert_evaluates(
         return {sample["metric"]["job"] for sample in up} == set(JOBS)
 
     await wait_until(all_targets_up, what="every service scraped", limit_seconds=60)
+    # The dashboards' namespace variable offers the namespace the targets carry.
+    assert await api.label_values("namespace", NAMESPACE_SERIES) == [prometheus.NAMESPACE]
 
     await _traffic(stack, kafka_bootstrap, wave=1)
 

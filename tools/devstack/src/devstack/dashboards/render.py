@@ -24,6 +24,8 @@ DATASOURCE: Final = DataSourceRef(type_val="prometheus", uid="${datasource}")
 PANEL_WIDTH: Final = 12  # two panels per row (the grid is 24 wide)
 PANEL_HEIGHT: Final = 8
 REFRESH: Final = "30s"
+NAMESPACE_SERIES: Final = "tds_ingest_build_info"
+"""The series whose ``namespace`` labels the dashboards' namespace variable offers."""
 
 
 def dashboards_dir() -> Path:
@@ -70,7 +72,7 @@ def build(spec: Dashboard) -> gd.Dashboard:
             gd.QueryVariable("namespace")
             .label("Namespace")
             .datasource(DATASOURCE)
-            .query("label_values(tds_ingest_build_info, namespace)")
+            .query(f"label_values({NAMESPACE_SERIES}, namespace)")
             # Never refreshed, the list would stay as saved: empty, so every panel would be too.
             .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         )
