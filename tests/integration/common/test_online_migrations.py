@@ -120,6 +120,14 @@ def test_migrations_on_a_million_rows_keep_taking_writes(first_release_url: str)
         validated = conn.execute(
             "SELECT convalidated FROM pg_constraint WHERE conname = 'tds_inbox_events_status_check'"
         ).fetchone()
+        # 0014 seeds the queue counts while writes go on; with its triggers they stay exact.
+        counted = conn.execute(
+            "SELECT entity_type, status, sum(n)::bigint FROM tds_sync_queue_counts "
+            "GROUP BY 1, 2 HAVING sum(n) <> 0"
+        ).fetchall()
+        queue = conn.execute(
+            "SELECT entity_type, status, count(*) FROM tds_sync_queue GROUP BY 1, 2"
+        ).fetchall()
         indexes = {
             row[0]
             for row in conn.execute(
@@ -128,6 +136,7 @@ def test_migrations_on_a_million_rows_keep_taking_writes(first_release_url: str)
             )
         }
     assert validated == (True,)
+    assert sorted(counted) == sorted(queue)
     assert {
         "tds_sync_queue_inbox_event_idx",
         "tds_sync_queue_completed_idx",
