@@ -7,6 +7,8 @@ empty and TdsComponentAbsent fires locally (tests/e2e/test_prometheus.py runs it
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import yaml
 from devstack import prometheus
 from devstack.stack import APPS
 from tests.unit.k8s.chartcheck import CHART_DIR
+from tests.unit.k8s.conftest import fixture_helm  # noqa: F401  (renders the chart's rules)
 
 
 def _servicemonitor_jobs() -> set[str]:
@@ -61,3 +64,35 @@ def test_without_the_binary_the_stack_is_told_and_nothing_starts(
     state = prometheus.start(prometheus.PrometheusConfig(port=1), {"ingest": "127.0.0.1:1"})
     assert state.startswith("not installed")
     assert not (tmp_path / "pids" / "prometheus.pid").exists()
+
+
+def test_a_port_taken_by_another_program_is_reported_not_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TDS_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(prometheus, "binary", lambda: Path("/usr/bin/prometheus"))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        state = prometheus.start(prometheus.PrometheusConfig(port=port), {"ingest": "127.0.0.1:1"})
+    assert state.startswith(f"FAILED: port {port} is taken") and "TDS_PROMETHEUS_PORT" in state
+    assert not (tmp_path / "prometheus").exists()  # nothing written, nothing started
+
+
+def test_the_chart_rules_and_the_config_pass_promtool(helm: Path, tmp_path: Path) -> None:
+    rules = prometheus.rules_from_chart(helm)
+    rendered = [rule["alert"] for group in rules["groups"] for rule in group["rules"]]
+    assert len(rendered) >= 20 and len(set(rendered)) == len(rendered)
+    config = prometheus.write_config(
+        tmp_path, {"ingest": "127.0.0.1:8001"}, interval_seconds=5, rules=rules
+    )
+    checked = subprocess.run(
+        ["promtool", "check", "config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {len(rendered)} rules found" in checked.stdout
