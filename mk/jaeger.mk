@@ -3,7 +3,7 @@
 # built from the Go module proxy into .local/bin once per version (a few minutes the first time;
 # afterwards a no-op). `go install module@version` refuses Jaeger: its go.mod has a replace
 # directive. So the pinned module is downloaded (Go's module cache) and built in its own folder,
-# with its version stamped into the binary, where `go version -m` reads it for the cache check.
+# with its version stamped into the binary (`jaeger version` prints it: the cache check).
 # JAEGER_MODULE_VERSION v1.76.0 is Jaeger's v2.13.0 release (the module keeps v1 tags).
 JAEGER_MODULE := github.com/jaegertracing/jaeger
 JAEGER_MODULE_VERSION := v1.76.0
@@ -12,7 +12,8 @@ JAEGER_STAMP := $(JAEGER_MODULE)/internal/version.latestVersion=$(JAEGER_MODULE_
 
 .PHONY: jaeger
 jaeger: ## Build Jaeger v2 (pinned) into .local/bin from the Go module proxy (cached)
-	@if ! { [ -x "$(JAEGER)" ] && $(GO) version -m "$(JAEGER)" 2>/dev/null | grep -qF "$(JAEGER_STAMP)"; }; then \
+	@if ! { [ -x "$(JAEGER)" ] && "$(JAEGER)" version 2>/dev/null \
+	    | grep -qF '"gitVersion":"$(JAEGER_MODULE_VERSION)"'; }; then \
 	  echo "building jaeger $(JAEGER_MODULE_VERSION) from the Go module proxy (cached afterwards)"; \
 	  rm -f "$(JAEGER)"; mkdir -p "$(dir $(JAEGER))"; \
 	  src=$$(GOTOOLCHAIN=local $(GO) mod download -json $(JAEGER_MODULE)@$(JAEGER_MODULE_VERSION) \

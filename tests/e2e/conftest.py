@@ -85,8 +85,17 @@ class Stack:
         }
 
 
+@pytest.fixture(scope="module", name="stack_extra_env")
+def fixture_stack_extra_env() -> dict[str, str]:
+    """Settings every service of the module's stack gets on top; a test module overrides this
+    fixture to run the stack differently (e.g. exporting traces)."""
+    return {}
+
+
 @pytest.fixture(scope="module", name="stack")
-def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
+def fixture_stack(
+    database_url: str, kafka_bootstrap: str, stack_extra_env: dict[str, str]
+) -> Iterator[Stack]:
     import asyncio
 
     suffix = uuid.uuid4().hex[:10]
@@ -109,6 +118,7 @@ def fixture_stack(database_url: str, kafka_bootstrap: str) -> Iterator[Stack]:
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "ZOHO_ORGANIZATION_ID": ORG_ID,
         **topics,
+        **stack_extra_env,
     }
     started: list[Service] = []
     try:

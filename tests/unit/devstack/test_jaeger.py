@@ -10,7 +10,12 @@ import yaml
 from devstack import jaeger, processes, stack
 
 CONFIG = jaeger.JaegerConfig(
-    otlp_http_port=14318, otlp_grpc_port=14317, ui_port=26686, query_grpc_port=26685, name="t"
+    otlp_http_port=14318,
+    otlp_grpc_port=14317,
+    ui_port=26686,
+    query_grpc_port=26685,
+    ui_assets="",
+    name="t",
 )
 
 
@@ -32,6 +37,13 @@ def test_config_receives_otlp_and_serves_queries_on_loopback_only() -> None:
     text = yaml.safe_dump(config)
     assert "0.0.0.0" not in text and text.count("127.0.0.1:") == 4
     assert CONFIG.otlp_endpoint == "http://127.0.0.1:14318"
+
+
+def test_a_built_ui_is_served_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "ui" not in jaeger.collector_config(CONFIG)["extensions"]["jaeger_query"]
+    monkeypatch.setenv("TDS_JAEGER_UI_ASSETS", "/opt/jaeger-ui/build")
+    query = jaeger.collector_config(jaeger.JaegerConfig())["extensions"]["jaeger_query"]
+    assert query["ui"] == {"assets_path": "/opt/jaeger-ui/build"}
 
 
 def test_ports_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:

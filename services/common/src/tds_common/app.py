@@ -47,7 +47,14 @@ def create_service_app(
     health: HealthRegistry,
     http_metrics: HttpMetrics,
 ) -> FastAPI:
-    app = FastAPI(title=title, version=__version__, lifespan=lifespan)
+    # FastAPI's own telemetry stays off: it would record query strings (ingest's ?token= secret),
+    # add a second server span beside TracingMiddleware's and spans for every dependency.
+    app = FastAPI(
+        title=title,
+        version=__version__,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.health = health
 
     @app.exception_handler(ServiceError)

@@ -242,9 +242,11 @@ def _trace_hint(client: httpx.Client, org: str, env: dict[str, str]) -> None:
         headers={"X-TDS-Webhook-Token": env.get("WEBHOOK_SECRETS", "").split(",")[0].strip(),
                  "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
     ).raise_for_status()  # fmt: skip
+    # The UI needs a built jaeger-ui (TDS_JAEGER_UI_ASSETS); the query API always answers.
+    where = (jaeger.trace_url(config.ui_url, trace_id) if config.ui_assets
+             else jaeger.trace_api_url(config.ui_url, trace_id))  # fmt: skip
     console.print(f"Jaeger: {config.ui_url}; one thin webhook's trace (ingest → processor → "
-                  f"zoho-proxy → Zoho): {jaeger.trace_url(config.ui_url, trace_id)} "
-                  f"(trace id {trace_id})")  # fmt: skip
+                  f"zoho-proxy → Zoho), trace id {trace_id}: {where}")  # fmt: skip
 
 
 def _metrics_hint() -> None:

@@ -5,6 +5,10 @@ The binary is built from the Go module proxy by ``make jaeger`` into ``.local/bi
 and points them at it (``OTEL_EXPORTER_OTLP_ENDPOINT``); without it the stack runs with trace
 export off and says so. Everything listens on loopback only; the ports are settings
 (``TDS_JAEGER_*_PORT``) so a test can run a Jaeger of its own beside the stack's.
+
+The Go module carries no web UI (Jaeger's releases embed jaeger-ui, built with npm): the query
+API (``/api/traces/<id>``) answers, and ``/`` shows Jaeger's placeholder page unless
+``TDS_JAEGER_UI_ASSETS`` names a folder holding a built jaeger-ui.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class JaegerConfig:
     ui_port: int = field(default_factory=lambda: _port("TDS_JAEGER_UI_PORT", 16686))
     """The UI and the query API (``/api/traces/<id>``)."""
     query_grpc_port: int = field(default_factory=lambda: _port("TDS_JAEGER_QUERY_GRPC_PORT", 16685))
+    ui_assets: str = field(default_factory=lambda: os.environ.get("TDS_JAEGER_UI_ASSETS", ""))
+    """A built jaeger-ui (its ``index.html`` and assets); empty: Jaeger's placeholder page."""
     name: str = NAME
     """Pid and state-folder name; tests run their own under another name."""
 
@@ -63,6 +69,14 @@ def binary() -> Path | None:
 def collector_config(config: JaegerConfig) -> dict[str, Any]:
     """Jaeger's configuration (an OpenTelemetry Collector's): OTLP receivers, memory storage,
     the query extension; no self-tracing, no metrics endpoint of its own, loopback only."""
+    query: dict[str, Any] = {
+        "storage": {"traces": "memstore"},
+        "enable_tracing": False,
+        "http": {"endpoint": f"127.0.0.1:{config.ui_port}"},
+        "grpc": {"endpoint": f"127.0.0.1:{config.query_grpc_port}"},
+    }
+    if config.ui_assets:
+        query["ui"] = {"assets_path": config.ui_assets}
     return {
         "service": {
             "extensions": ["jaeger_storage", "jaeger_query"],
@@ -77,12 +91,7 @@ def collector_config(config: JaegerConfig) -> dict[str, Any]:
         },
         "extensions": {
             "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": MAX_TRACES}}}},
-            "jaeger_query": {
-                "storage": {"traces": "memstore"},
-                "enable_tracing": False,
-                "http": {"endpoint": f"127.0.0.1:{config.ui_port}"},
-                "grpc": {"endpoint": f"127.0.0.1:{config.query_grpc_port}"},
-            },
+            "jaeger_query": query,
         },
         "receivers": {
             "otlp": {
@@ -151,5 +160,10 @@ def fetch_trace(ui_url: str, trace_id: str, timeout: float = 5.0) -> dict[str, A
 
 
 def trace_url(ui_url: str, trace_id: str) -> str:
-    """Where the UI shows one trace."""
+    """Where the UI shows one trace (with ``TDS_JAEGER_UI_ASSETS``)."""
     return f"{ui_url}/trace/{trace_id}"
+
+
+def trace_api_url(ui_url: str, trace_id: str) -> str:
+    """Where the query API answers one trace, as JSON."""
+    return f"{ui_url}/api/traces/{trace_id}"

@@ -1,0 +1,161 @@
+"""One thin webhook, followed in a real Jaeger: one trace through ingest, the processor and
+zoho-proxy, down to the proxy's call to Zoho (the simulator).
+
+Jaeger v2 is the project's own build (``make jaeger``, part of ``make test``'s checks); this
+module runs one on free ports and starts its stack with ``OTEL_EXPORTER_OTLP_ENDPOINT`` at it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack import jaeger
+from devstack.paths import log_dir
+from tests.conftest import free_port
+from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack
+
+TRACE_WAIT_SECONDS = 30.0
+
+
+@pytest.fixture(scope="module", name="jaeger_config")
+def fixture_jaeger_config(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[jaeger.JaegerConfig]:
+    binary = jaeger.binary()
+    if binary is None:
+        pytest.fail("Jaeger is not built: make jaeger (make test builds it before pytest)")
+    config = jaeger.JaegerConfig(
+        otlp_http_port=free_port(),
+        otlp_grpc_port=free_port(),
+        ui_port=free_port(),
+        query_grpc_port=free_port(),
+        name=f"e2e-jaeger-{secrets.token_hex(4)}",
+    )
+    home = tmp_path_factory.mktemp("jaeger")
+    config_file = home / "config.yaml"
+    config_file.write_text(jaeger.write_config(config).read_text())
+    log = log_dir() / f"{config.name}.log"
+    process = subprocess.Popen(
+        jaeger.command(binary, config_file), stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        _until_up(config, process, log)
+        yield config
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _until_up(config: jaeger.JaegerConfig, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + jaeger.START_TIMEOUT_SECONDS
+    while not jaeger.running(config):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Jaeger did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module", name="stack_extra_env")
+def fixture_stack_extra_env(jaeger_config: jaeger.JaegerConfig) -> dict[str, str]:
+    # Short export batches, so the trace is complete in Jaeger soon after the work is done.
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": jaeger_config.otlp_endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+
+
+def _spans_by_service(found: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    services = {key: p["serviceName"] for key, p in found["processes"].items()}
+    spans: dict[str, list[dict[str, Any]]] = {}
+    for span in found["spans"]:
+        spans.setdefault(services[span["processID"]], []).append(span)
+    return spans
+
+
+def _tags(span: dict[str, Any]) -> dict[str, Any]:
+    return {tag["key"]: tag["value"] for tag in span["tags"]}
+
+
+def _parent(span: dict[str, Any]) -> str | None:
+    refs = [r["spanID"] for r in span["references"] if r["refType"] == "CHILD_OF"]
+    return refs[0] if refs else None
+
+
+def _complete(found: dict[str, Any] | None) -> bool:
+    if found is None:
+        return False
+    spans = _spans_by_service(found)
+    return any(
+        s["operationName"].startswith("zoho GET") for s in spans.get("zoho-proxy", [])
+    ) and any(s["operationName"] == "process products" for s in spans.get("processor", []))
+
+
+def test_one_thin_webhook_is_one_trace_from_ingest_to_the_zoho_call(
+    stack: Stack, jaeger_config: jaeger.JaegerConfig
+) -> None:
+    item = httpx.post(f"{stack.sim.url}/_sim/orgs/{ORG_ID}/items", json={}, timeout=30)
+    item.raise_for_status()
+    record = item.json()["record"]
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    # Thin: the id and version only, so the processor reads the record through zoho-proxy.
+    # The token in the URL, as Zoho's workflow webhooks may send it: it must not reach a span.
+    accepted = httpx.post(
+        f"{stack.ingest.url}/api/zoho/webhooks/products",
+        params={"token": WEBHOOK_SECRET},
+        json={"item": {"item_id": record["item_id"],
+                       "last_modified_time": record["last_modified_time"]}},
+        headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
+        timeout=30,
+    )  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+
+    deadline = time.monotonic() + TRACE_WAIT_SECONDS
+    found = jaeger.fetch_trace(jaeger_config.ui_url, trace_id)
+    while not _complete(found) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        found = jaeger.fetch_trace(jaeger_config.ui_url, trace_id)
+    assert found is not None, "Jaeger has no trace of the webhook"
+    assert found["traceID"] == trace_id
+    spans = _spans_by_service(found)
+    assert {"ingest", "processor", "zoho-proxy"} <= spans.keys(), sorted(spans)
+    by_id = {s["spanID"]: s for s in found["spans"]}
+
+    # ingest's server span continues the caller's trace ...
+    (webhook,) = [s for s in spans["ingest"] if _tags(s).get("span.kind") == "server"]
+    assert webhook["operationName"] == "POST /api/zoho/webhooks/{entity}"
+    assert _parent(webhook) == caller_span
+    # ... the processor's event span is its child, through the Kafka header ...
+    event = next(s for s in spans["processor"] if s["operationName"] == "process products")
+    assert _parent(event) == webhook["spanID"]
+    assert _tags(event)["tds.zoho_id"] == record["item_id"]
+    # ... whose read is a client span calling zoho-proxy ...
+    read = next(s for s in spans["processor"] if s["operationName"] == "GET zoho-proxy")
+    assert _parent(read) == event["spanID"]
+    assert _tags(read)["span.kind"] == "client"
+    # ... where the request's server span continues it ...
+    served = next(s for s in spans["zoho-proxy"] if _tags(s).get("span.kind") == "server")
+    assert served["operationName"].startswith("GET /v1/{entity}/{")
+    assert _parent(served) == read["spanID"]
+    # ... down to the call to Zoho (the simulator), a client span below it.
+    zoho = next(s for s in spans["zoho-proxy"] if s["operationName"].startswith("zoho GET"))
+    assert _tags(zoho)["span.kind"] == "client"
+    assert _tags(zoho)["http.response.status_code"] == 200
+    ancestor = _parent(zoho)
+    while ancestor is not None and ancestor != served["spanID"]:
+        ancestor = _parent(by_id[ancestor])
+    assert ancestor == served["spanID"]
+    # One server span per request, and no secret anywhere in the trace.
+    servers = [s for s in found["spans"] if _tags(s).get("span.kind") == "server"]
+    assert len(servers) == 2, [s["operationName"] for s in servers]
+    assert WEBHOOK_SECRET not in json.dumps(found)
