@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Final
 
 import asyncpg
 import psycopg
@@ -30,12 +32,32 @@ from tds_common.db import create_pool
 from tds_common.kafka import ensure_topics
 from tds_common.migrate import apply_migrations
 from tds_common.settings import TopicSettings
+from tests.secret_scan import SCAN
+from tests.secret_scan import pytest_runtest_call as pytest_runtest_call
+from tests.secret_scan import pytest_runtest_setup as pytest_runtest_setup
+from tests.secret_scan import pytest_runtest_teardown as pytest_runtest_teardown
+from tests.secret_scan import pytest_sessionfinish as pytest_sessionfinish
+from tests.secret_scan import pytest_sessionstart as pytest_sessionstart
+from tests.secret_scan import pytest_terminal_summary as pytest_terminal_summary
+from tests.utils import auth, zoho
 from tests.utils.kafka import SINGLE_BROKER
+from zoho_sim.settings import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
 # The suite's brokers are single nodes: every service built by a test (Settings() or a process)
 # expects the topics' one replica, as ``SINGLE_BROKER`` creates them.
 os.environ.setdefault("KAFKA__REPLICATION_FACTOR", str(SINGLE_BROKER.replication_factor))
 os.environ.setdefault("KAFKA__MIN_INSYNC_REPLICAS", str(SINGLE_BROKER.min_insync_replicas))
+
+# The secrets the shared fixtures hand to services; test modules register their own.
+for _secret in (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    zoho.ENCRYPTION_KEY,
+    auth.PROXY_READER_TOKEN,
+    auth.PROXY_WRITER_TOKEN,
+    auth.API_TOKEN,
+):
+    SCAN.register_secret(_secret)
 
 
 def _start_or_exit(server: str, start: Callable[[], bool]) -> bool:
@@ -80,9 +102,14 @@ def fixture_postgres_admin_url(stack_users: Callable[[], bool]) -> Iterator[str]
         devpg.stop(config)
 
 
-@pytest.fixture(scope="session", name="database_url")
-def fixture_database_url(postgres_admin_url: str) -> Iterator[str]:
-    """A migrated database of this session's own."""
+RUNTIME_DB_PASSWORD: Final = SCAN.register_secret(f"db-{secrets.token_hex(12)}")
+"""The runtime login's password in the suite's URLs (local auth is trust, so unchecked): a
+secret the suite's log scan looks for (tests/secret_scan.py)."""
+
+
+@pytest.fixture(scope="session", name="migration_database_url")
+def fixture_migration_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A migrated database of this session's own, as the role that migrated it (DDL rights)."""
     name = f"tds_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -91,6 +118,15 @@ def fixture_database_url(postgres_admin_url: str) -> Iterator[str]:
     yield url
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", name="database_url")
+def fixture_database_url(migration_database_url: str) -> str:
+    """The session's database as the services see it in production: the runtime role (rows,
+    no DDL; migration 0013). Everything the suite runs against PostgreSQL uses it."""
+    with FileLock(str(state_dir() / "postgres.start.lock")):
+        devpg.ensure_runtime_login(migration_database_url)
+    return devpg.with_user(migration_database_url, devpg.RUNTIME_LOGIN, RUNTIME_DB_PASSWORD)
 
 
 @pytest.fixture(scope="session", name="db_pool")

@@ -19,10 +19,11 @@ from tds_common.errors import UpstreamUnavailableError
 from tds_common.kafka import create_consumer, create_producer, ensure_topics
 from tds_common.settings import ConsumerGroupSettings, KafkaSettings, ServiceSettings
 from tests.conftest import free_port
+from tests.secret_scan import SCAN
 
 USERNAME = "tds-test"
-# Generated per run: the log scan (tests/secret_scan.py) then also proves it never leaks.
-PASSWORD = f"scram-{secrets.token_hex(12)}"
+# Generated per run and registered: the suite's log scan (tests/secret_scan.py) looks for it.
+PASSWORD = SCAN.register_secret(f"scram-{secrets.token_hex(12)}")
 
 
 @pytest.fixture(scope="module", name="secure_kafka")

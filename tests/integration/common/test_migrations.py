@@ -52,5 +52,5 @@ async def test_inbox_dedup_key_makes_a_repeat_a_no_op(db_pool: asyncpg.Pool) -> 
     assert await db_pool.fetchval(insert, "e2", "org:products:1:t-dedup") is None
 
 
-def test_applying_twice_applies_nothing_new(database_url: str) -> None:
-    assert apply_migrations(database_url) == []
+def test_applying_twice_applies_nothing_new(migration_database_url: str) -> None:
+    assert apply_migrations(migration_database_url) == []

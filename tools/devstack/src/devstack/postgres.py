@@ -10,6 +10,11 @@ folder (mode 0700, like root's home) hides both, so as root, when the repository
 folder is not reachable by other users, the cluster lives under ``/var/lib/tds-devstack``
 (``TDS_PG_SERVER_ROOT``) in a folder named after the clone, and the binaries are copied once
 per PostgreSQL build into a shared folder there that the server's user can read.
+
+Two roles, as in production (docs/architecture.md, "Database roles"): ``postgres`` migrates
+(it owns the schema), the services log in as ``tds_app``, a member of ``tds_runtime`` that the
+migrations grant rows, never DDL. Authentication is ``trust`` on loopback, so passwords in local
+URLs are not checked.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from devstack import processes
 from devstack.paths import state_dir
@@ -32,6 +38,10 @@ from devstack.paths import state_dir
 SYSTEM_USER: Final = "tds-postgres"
 DEFAULT_SERVER_ROOT: Final = "/var/lib/tds-devstack"
 DATABASE: Final = "tds"
+RUNTIME_GROUP: Final = "tds_runtime"
+"""Granted rows in every table by migration 0013 (and default privileges after it)."""
+RUNTIME_LOGIN: Final = "tds_app"
+"""The role the local services log in as."""
 START_TIMEOUT_SECONDS: Final = 60.0
 SERVER_SETTINGS: Final = {
     "listen_addresses": "'127.0.0.1'",
@@ -94,7 +104,47 @@ class PostgresConfig:
         return self.home / "data"
 
     def url(self, database: str = DATABASE) -> str:
+        """The superuser's URL: migrations and administration."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def runtime_url(self, database: str = DATABASE) -> str:
+        """The services' URL: ``tds_app``, rows only (see :func:`ensure_runtime_login`)."""
+        return with_user(self.url(database), RUNTIME_LOGIN)
+
+
+def with_user(url: str, user: str, password: str | None = None) -> str:
+    """``url`` logging in as ``user`` (with ``password``) instead."""
+    parts = urlsplit(url)
+    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{credentials}@{host}"))
+
+
+def ensure_runtime_login(admin_url: str, login: str = RUNTIME_LOGIN) -> None:
+    """Create ``login`` as a member of ``tds_runtime`` (both once; concurrent callers welcome).
+
+    Roles belong to the whole cluster, so every database of it shares them; what they may do in
+    a database is what its migrations granted.
+    """
+    import psycopg
+    from psycopg import sql
+
+    statements = (
+        sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(RUNTIME_GROUP)),
+        sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)),
+    )
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for statement in statements:
+            try:
+                conn.execute(statement)
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                pass  # exists already, or another session created it just now
+        member = conn.execute(
+            "SELECT pg_has_role(%s, %s, 'MEMBER')", (login, RUNTIME_GROUP)
+        ).fetchone()
+        if not (member and member[0]):
+            grant = sql.SQL("GRANT {} TO {}")
+            conn.execute(grant.format(sql.Identifier(RUNTIME_GROUP), sql.Identifier(login)))
 
 
 def _system_user() -> str | None:
@@ -201,6 +251,7 @@ def start(config: PostgresConfig) -> bool:
     )
     processes.wait_for_port(config.port, timeout=START_TIMEOUT_SECONDS, name=config.name, pid=pid)
     create_database(config, DATABASE)
+    ensure_runtime_login(config.url(DATABASE))
     return True
 
 
