@@ -62,6 +62,8 @@ class TableStatements:
 class ChildStatements:
     clear: str
     insert: str
+    columns: tuple[str, ...]
+    """What a child row carries, in the order of ``insert`` (and of a COPY of the rows)."""
     mark_deleted: str
     revive: str
     """Children deleted with their parent come back when it is restored at their version."""
@@ -179,6 +181,7 @@ def child_statements(spec: EntitySpec, child: ChildSpec) -> ChildStatements:
             f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp() "
             f"FROM {_recordset(fields)}"
         ),
+        columns=tuple(names),
         mark_deleted=(
             f"UPDATE {child.table} AS c SET deleted_at = clock_timestamp(), "
             f"synced_at = clock_timestamp() FROM {owners} WHERE {match} AND c.deleted_at IS NULL"

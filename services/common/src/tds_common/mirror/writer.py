@@ -25,6 +25,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from tds_common import pg_json
 from tds_common.catalogue import EntitySpec
+from tds_common.mirror.copy_rows import copy_rows
 from tds_common.mirror.mapping import ChangeKey, MappedChange
 from tds_common.mirror.rules import Version, verdict
 from tds_common.mirror.sql import child_statements, parent_statements, stock_statements
@@ -148,7 +149,7 @@ async def _write_records(
         await conn.execute(children.clear, *owners)
         rows = [row for m in replaced for row in m.children or ()]
         if rows:
-            await conn.execute(children.insert, _json(rows))
+            await copy_rows(conn, spec.child.table, children.columns, rows)
     if revived:
         await conn.execute(
             children.revive,
