@@ -21,6 +21,7 @@ SERVICE_METRICS_MODULES: Final = (
     "bulk_sync.metrics",
     "bulk_sync.writeback.metrics",
     "zoho_proxy.metrics",
+    "tds_common.echo",  # the processor's tds_writeback_echoes_total (processor.store uses it)
 )
 QUERY_FILES: Final = (
     CHART_DIR / "templates" / "prometheusrule.yaml",

@@ -369,6 +369,12 @@ WRITEBACK: Final = Dashboard(
             (Query(f"max({series('tds_writeback_oldest_pending_seconds')})", "oldest"),),
             unit="s",
         ),
+        Panel(
+            "Zoho's echoes of our own writes (skipped by the processor, 1h)",
+            (Query(f"sum by (entity) ({_increase('tds_writeback_echoes_total')})", "{{entity}}"),),
+            description="Webhooks Zoho sends for a change TDS itself wrote; they change nothing.",
+            event_only="a written record's webhook comes back",
+        ),
     ),
 )
 
