@@ -49,6 +49,7 @@ from tds_common.mirror.specs import SPECS, ChildSpec, Column
 from tds_common.mirror.values import to_date, to_integer, to_numeric, to_timestamp
 from tds_common.settings import TopicSettings
 from tests.unit.mirror import factories as f
+from tests.utils.kafka import SINGLE_BROKER
 
 ADMIN_URL = os.environ.get(
     "TDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres"
@@ -204,7 +205,7 @@ async def _end_to_end(
     suffix = uuid.uuid4().hex[:8]
     topics = TopicSettings(events=f"bench.{suffix}.events", sync_requests=f"bench.{suffix}.req",
                            dead_letters=f"bench.{suffix}.dlq")  # fmt: skip
-    await ensure_topics(BOOTSTRAP, {topics.events: 3, topics.dead_letters: 1})
+    await ensure_topics(BOOTSTRAP, {topics.events: 3, topics.dead_letters: 1}, kafka=SINGLE_BROKER)
     org = _org(f"bench-{suffix}")
     events = _events(org, count)
     app = create_app(_settings(url, topics))
@@ -229,7 +230,7 @@ async def _end_to_end(
 
 async def _kafka_round_trip(rate: float, count: int) -> list[float]:
     topic = f"bench.{uuid.uuid4().hex[:8]}.rtt"
-    await ensure_topics(BOOTSTRAP, {topic: 3})
+    await ensure_topics(BOOTSTRAP, {topic: 3}, kafka=SINGLE_BROKER)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=f"rtt-{topic}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
     await consumer.start()

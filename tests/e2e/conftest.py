@@ -17,16 +17,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from devstack.paths import log_dir
 from tds_common.kafka import ensure_topics, topic_configs
 from tds_common.settings import TopicSettings
 from tests.conftest import free_port
+from tests.secret_scan import SCAN
+from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.zoho import ENCRYPTION_KEY
 from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
 START_TIMEOUT_SECONDS = 60.0
-WEBHOOK_SECRET = "e2e-webhook-secret-0123456789"
+WEBHOOK_SECRET = SCAN.register_secret("e2e-webhook-secret-0123456789")
 ORG_ID = "60000000001"
 
 
@@ -40,6 +42,7 @@ class Service:
 
 def _start(name: str, module: str, port: int, env: dict[str, str]) -> Service:
     log = log_dir() / f"e2e-{name}-{port}.log"
+    SCAN.register_file(log)  # scanned for the test secrets at the end of the session
     process = subprocess.Popen(
         [sys.executable, "-m", module],
         env={**os.environ, "LOG_JSON": "false", **env},
@@ -60,6 +63,15 @@ def _start(name: str, module: str, port: int, env: dict[str, str]) -> Service:
             process.kill()
             raise RuntimeError(f"{name} not ready: {log.read_text()[-2000:]}")
         time.sleep(0.2)
+
+
+def _keep_metrics_page(service: Service) -> None:
+    """The service's /metrics as it ends, for the session's scan for the test secrets."""
+    try:
+        page = httpx.get(f"{service.url}/metrics", timeout=5.0)
+    except httpx.HTTPError:
+        return  # it died already; its log file still tells
+    SCAN.register_page(f"/metrics of e2e {service.name}", page.text)
 
 
 @dataclass
@@ -105,7 +117,11 @@ def fixture_stack(
         dead_letters=f"e2e.{suffix}.events.dlq",
     )
     partitions = {names.events: 3, names.sync_requests: 1, names.dead_letters: 1}
-    asyncio.run(ensure_topics(kafka_bootstrap, partitions, configs=topic_configs(names)))
+    asyncio.run(
+        ensure_topics(
+            kafka_bootstrap, partitions, kafka=SINGLE_BROKER, configs=topic_configs(names)
+        )
+    )
     topics = {
         "KAFKA_TOPICS__EVENTS": names.events,
         "KAFKA_TOPICS__SYNC_REQUESTS": names.sync_requests,
@@ -142,7 +158,7 @@ def fixture_stack(
                 "ZOHO_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
                 "ZOHO_ACCOUNTS_URL": sim_url,
                 "ZOHO_API_BASE_URL": sim_url,
-                "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": ENCRYPTION_KEY,
             },
         )
         started.append(proxy)
@@ -187,6 +203,8 @@ def fixture_stack(
         ).raise_for_status()
         yield Stack(sim, proxy, ingest, processor, bulk_sync, database_url, names.events, common)
     finally:
+        for service in started:
+            _keep_metrics_page(service)
         for service in reversed(started):
             service.process.terminate()
         for service in started:

@@ -28,6 +28,7 @@ from tds_common.app import create_service_app
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
+from tds_common.kafka_durability import topic_durability_check
 from tds_common.proxy_http import proxy_http_client
 from tds_common.settings import loggable
 from tds_common.worker import BackgroundLoop
@@ -47,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.pool = pool
         http = proxy_http_client(settings.zoho_proxy_url, settings.proxy)
-        producer = create_producer(settings.kafka_bootstrap_servers)
+        producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
         stop = asyncio.Event()
         loop: BackgroundLoop | None = None
         gauge: asyncio.Task[None] | None = None
@@ -57,7 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
             if settings.worker_enabled:
                 proxy = ProxyClient(http, settings.proxy, stop)
                 executor = RunExecutor(pool, proxy, settings.sync, stop)
-                consumer = create_consumer(settings.kafka_bootstrap_servers, settings.consumer)
+                consumer = create_consumer(
+                    settings.kafka_bootstrap_servers, settings.consumer, settings.kafka
+                )
                 worker = SyncWorker(consumer, settings.topics.sync_requests, executor,
                                     settings.consumer, stop)  # fmt: skip
                 app.state.worker = worker
@@ -65,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
                 health.add_liveness("worker", loop.alive)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
+            health.add_advisory("kafka_topics", topic_durability_check(settings))
             gauge = asyncio.create_task(gauges.watch(pool, stop), name="db-gauges")
             async with writeback.relaying(settings, pool, health):
                 yield

@@ -29,6 +29,7 @@ from tds_common.app import create_service_app
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
+from tds_common.kafka_durability import topic_durability_check
 from tds_common.proxy_http import proxy_http_client
 from tds_common.retention import retention_loop
 from tds_common.settings import loggable
@@ -51,7 +52,7 @@ def create_app(
         )
         app.state.pool = pool
         http = proxy_http_client(settings.zoho_proxy_url, settings.proxy, proxy_transport)
-        producer = create_producer(settings.kafka_bootstrap_servers)
+        producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
         consumer: EventConsumer | None = None
         loop: BackgroundLoop | None = None
         pruning: BackgroundLoop | None = None
@@ -71,6 +72,7 @@ def create_app(
             kafka = create_consumer(
                 settings.kafka_bootstrap_servers,
                 settings.consumer,
+                settings.kafka,
                 max_partition_fetch_bytes=4 * 1024 * 1024,
             )
             consumer = EventConsumer(kafka, settings.topics.events, processor, settings.consumer)
@@ -91,6 +93,7 @@ def create_app(
             health.add_readiness("consumer", consumer_started)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
+            health.add_advisory("kafka_topics", topic_durability_check(settings))
             yield
         finally:
             stop_pruning.set()

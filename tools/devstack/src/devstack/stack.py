@@ -66,18 +66,26 @@ def start_infra() -> dict[str, bool]:
         topic_partitions,
     )
     from tds_common.migrate import apply_migrations
-    from tds_common.settings import TopicSettings
+    from tds_common.settings import KafkaSettings, TopicSettings
 
     pg_config = postgres.PostgresConfig()
     kafka_config = kafka.KafkaConfig()
     started = {"postgres": postgres.start(pg_config), "kafka": kafka.start(kafka_config)}
     env = stack_env()
-    apply_migrations(env.get("DATABASE_URL", pg_config.url()))
+    # As the schema's owner; the services then log in as the runtime role (DATABASE_URL).
+    migration_url = env.get("TDS_MIGRATION_DATABASE_URL", pg_config.url())
+    postgres.ensure_runtime_login(migration_url)  # also for a server started before it existed
+    apply_migrations(migration_url)
     partitions = int(env.get("KAFKA_EVENTS_PARTITIONS", DEFAULT_EVENTS_PARTITIONS))
     asyncio.run(
         ensure_topics(
             kafka_config.bootstrap,
             topic_partitions(TopicSettings(), partitions),
+            # One local broker: the durability .env.example's KAFKA__* settings expect.
+            kafka=KafkaSettings(
+                replication_factor=int(env.get("KAFKA__REPLICATION_FACTOR", "1")),
+                min_insync_replicas=int(env.get("KAFKA__MIN_INSYNC_REPLICAS", "1")),
+            ),
             configs=topic_configs(TopicSettings()),
         )
     )
