@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tds_common.mirror.copy_rows import NULL, field, text_rows
 
 
@@ -20,5 +22,5 @@ def test_raw_objects_are_json_with_their_escapes_escaped_again() -> None:
 
 
 def test_rows_follow_the_column_order_one_line_each() -> None:
-    rows = [{"b": "x", "a": None}, {"a": 1, "b": "y"}]
+    rows: list[dict[str, Any]] = [{"b": "x", "a": None}, {"a": 1, "b": "y"}]
     assert text_rows(rows, ["a", "b"]) == b"\\N\tx\n1\ty\n"

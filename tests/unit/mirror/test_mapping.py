@@ -98,4 +98,6 @@ def test_statements_exist_for_every_table() -> None:
         assert "excluded.zoho_last_modified_time >= t.zoho_last_modified_time" in statements.delete
         assert f"ON CONFLICT (org_id, {spec.id_field})" in statements.upsert
         if spec.child:
-            assert spec.child.table in child_statements(spec, spec.child).insert
+            children = child_statements(spec, spec.child)
+            assert spec.child.table in children.clear
+            assert {"org_id", spec.id_field, spec.child.key_column, "raw"} <= set(children.columns)

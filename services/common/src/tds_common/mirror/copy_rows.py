@@ -54,7 +54,7 @@ async def copy_rows(
 ) -> None:
     """Append ``rows`` to ``table`` (``schema.name``) inside the caller's transaction."""
     schema, _, name = table.rpartition(".")
+    source = io.BytesIO(text_rows(rows, columns))
     await conn.copy_to_table(
-        name, schema_name=schema or None, columns=list(columns), source=io.BytesIO(text_rows(rows, columns)),
-        format="text",
-    )  # fmt: skip
+        name, schema_name=schema or None, columns=list(columns), source=source, format="text"
+    )

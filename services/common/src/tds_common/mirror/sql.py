@@ -2,10 +2,12 @@
 
 Rows travel as one JSON array per statement (``jsonb_to_recordset($1::text::jsonb)``): one round
 trip per table per batch whatever the batch size, typed by the column list, independent of the
-connection's codecs. The monotonic rule of :mod:`tds_common.mirror.rules` lives here in SQL for
-parent rows, so concurrent writers (processor replicas, bulk-sync) are ordered by the database's
-row locks, not by luck. ``observed_at`` / ``observed_by`` say when and how Zoho was seen holding
-a row's content (a read, or a webhook's push); they settle two contents at one version.
+connection's codecs. Child rows, which are only ever replaced whole, are copied instead
+(:mod:`tds_common.mirror.copy_rows`). The monotonic rule of :mod:`tds_common.mirror.rules`
+lives here in SQL for parent rows, so concurrent writers (processor replicas, bulk-sync) are
+ordered by the database's row locks, not by luck. ``observed_at`` / ``observed_by`` say when
+and how Zoho was seen holding a row's content (a read, or a webhook's push); they settle two
+contents at one version.
 """
 
 from __future__ import annotations
@@ -61,9 +63,8 @@ class TableStatements:
 @dataclass(frozen=True)
 class ChildStatements:
     clear: str
-    insert: str
     columns: tuple[str, ...]
-    """What a child row carries, in the order of ``insert`` (and of a COPY of the rows)."""
+    """What a child row carries: the columns a COPY of the rows fills (synced_at: its default)."""
     mark_deleted: str
     revive: str
     """Children deleted with their parent come back when it is restored at their version."""
@@ -176,11 +177,6 @@ def child_statements(spec: EntitySpec, child: ChildSpec) -> ChildStatements:
     match = f"c.org_id = w.org_id AND c.{parent} = w.{parent}"
     return ChildStatements(
         clear=f"DELETE FROM {child.table} AS c USING {owners} WHERE {match}",
-        insert=(
-            f"INSERT INTO {child.table} ({', '.join(names)}, synced_at) "
-            f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp() "
-            f"FROM {_recordset(fields)}"
-        ),
         columns=tuple(names),
         mark_deleted=(
             f"UPDATE {child.table} AS c SET deleted_at = clock_timestamp(), "
