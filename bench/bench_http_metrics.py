@@ -10,7 +10,7 @@ so a busy machine hits all alike. Printed: microseconds per request (median of r
 the best round, which noise from elsewhere can only make slower) and ratios to ``bare``.
 
 Environment: ``BENCH_HTTP_METRICS_REQUESTS`` (per app per round, default 600),
-``BENCH_HTTP_METRICS_ROUNDS`` (default 10), ``BENCH_HTTP_METRICS_CONCURRENCY`` (default 8).
+``BENCH_HTTP_METRICS_ROUNDS`` (default 5), ``BENCH_HTTP_METRICS_CONCURRENCY`` (default 8).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fastapi.responses import StreamingResponse
 from tds_common.metrics import HttpMetrics, create_http_metrics, instrument, route_template
 
 REQUESTS = int(os.environ.get("BENCH_HTTP_METRICS_REQUESTS", "600"))
-ROUNDS = int(os.environ.get("BENCH_HTTP_METRICS_ROUNDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_HTTP_METRICS_ROUNDS", "5"))
 CONCURRENCY = int(os.environ.get("BENCH_HTTP_METRICS_CONCURRENCY", "8"))
 BODY = {"item_id": "4600000012345", "name": "Widget", "rate": 12.5, "tags": ["a", "b"]}
 
