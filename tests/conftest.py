@@ -39,7 +39,7 @@ from tests.secret_scan import pytest_runtest_teardown as pytest_runtest_teardown
 from tests.secret_scan import pytest_sessionfinish as pytest_sessionfinish
 from tests.secret_scan import pytest_sessionstart as pytest_sessionstart
 from tests.secret_scan import pytest_terminal_summary as pytest_terminal_summary
-from tests.utils import auth, zoho
+from tests.utils import zoho
 from tests.utils.kafka import SINGLE_BROKER
 from zoho_sim.settings import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
@@ -48,14 +48,12 @@ from zoho_sim.settings import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 os.environ.setdefault("KAFKA__REPLICATION_FACTOR", str(SINGLE_BROKER.replication_factor))
 os.environ.setdefault("KAFKA__MIN_INSYNC_REPLICAS", str(SINGLE_BROKER.min_insync_replicas))
 
-# The secrets the shared fixtures hand to services; test modules register their own.
+# The secrets the shared fixtures hand to services; test modules (and tests/utils/auth.py's
+# service tokens) register their own.
 for _secret in (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     zoho.ENCRYPTION_KEY,
-    auth.PROXY_READER_TOKEN,
-    auth.PROXY_WRITER_TOKEN,
-    auth.API_TOKEN,
 ):
     SCAN.register_secret(_secret)
 
