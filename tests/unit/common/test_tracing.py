@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -248,3 +251,30 @@ def test_log_lines_carry_the_current_trace_id(monkeypatch: pytest.MonkeyPatch) -
     assert entry["run_id"] == "r-1" and entry["message"] == "page synced"
     outside = json.loads(JsonFormatter().format(record))
     assert "trace_id" not in outside
+
+
+def test_a_configured_process_exports_and_logs_no_credentials(collector: str) -> None:
+    """configure_tracing installs the process's provider (so in a process of its own)."""
+    endpoint = collector.replace("http://", "http://user:s3cret-pw@")
+    script = (
+        "from tds_common.logging import configure_logging\n"
+        "from tds_common.tracing import configure_tracing, get_tracer\n"
+        "configure_logging('INFO')\n"
+        "provider = configure_tracing('processor')\n"
+        "with get_tracer('t').start_as_current_span('batch'):\n"
+        "    pass\n"
+        "provider.force_flush(10_000)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (line,) = [json.loads(x) for x in result.stdout.splitlines() if "tracing configured" in x]
+    assert line["tracing_export"] is True and line["service_name"] == "processor"
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    ((path, _, body),) = _Collector.received
+    assert path == "/v1/traces" and b"batch" in body and b"processor" in body
