@@ -137,10 +137,16 @@ spec:
             # The root filesystem is read-only; Python and the libraries may still want a scratch dir.
             - name: tmp
               mountPath: /tmp
+            {{- if has "kafka" $spec.secrets }}
+            {{- include "tds.kafkaVolumes" (dict "root" $root "volumes" false) | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: {{ $root.Values.global.tmpSizeLimit }}
+        {{- if has "kafka" $spec.secrets }}
+        {{- include "tds.kafkaVolumes" (dict "root" $root "volumes" true) | nindent 8 }}
+        {{- end }}
       {{- with $values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

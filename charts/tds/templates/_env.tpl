@@ -23,6 +23,9 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
       name: {{ required "global.database.existingSecret is required (a Secret with the DATABASE_URL key)" $g.database.existingSecret }}
       key: {{ $g.database.urlKey }}
 {{- end }}
+{{- if has "kafka" $spec.secrets }}
+{{ include "tds.kafkaEnv" $root }}
+{{- end }}
 {{- if has "webhooks" $spec.secrets }}
 - name: WEBHOOK_SECRETS
   valueFrom:
@@ -100,4 +103,60 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
 {{/* Whether a component gets the shared ConfigMap (everything but the simulator). */}}
 {{- define "tds.sharedConfig" -}}
 {{- if ne .component "zoho-sim" -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Kafka security of a Kafka client (ingest, processor, bulk-sync): KAFKA__* settings, the SASL
+password by Secret reference, and the paths where "tds.kafkaVolumes" mounts the certificates.
+*/}}
+{{- define "tds.kafkaEnv" -}}
+{{- $security := .Values.global.kafka.security -}}
+- name: KAFKA__SECURITY_PROTOCOL
+  value: {{ $security.protocol | quote }}
+{{- if hasPrefix "SASL_" $security.protocol }}
+- name: KAFKA__SASL_MECHANISM
+  value: {{ $security.sasl.mechanism | quote }}
+- name: KAFKA__SASL_USERNAME
+  value: {{ required "global.kafka.security.sasl.username is required with SASL" $security.sasl.username | quote }}
+- name: KAFKA__SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "global.kafka.security.sasl.existingSecret is required with SASL (a Secret with the password)" $security.sasl.existingSecret }}
+      key: {{ $security.sasl.passwordKey }}
+{{- end }}
+{{- if hasSuffix "SSL" $security.protocol }}
+{{- with $security.tls.caSecret }}
+- name: KAFKA__SSL_CA_FILE
+  value: {{ printf "/etc/tds/kafka/ca/%s" $security.tls.caKey | quote }}
+{{- end }}
+{{- with $security.tls.clientSecret }}
+- name: KAFKA__SSL_CERT_FILE
+  value: {{ printf "/etc/tds/kafka/client/%s" $security.tls.certKey | quote }}
+- name: KAFKA__SSL_KEY_FILE
+  value: {{ printf "/etc/tds/kafka/client/%s" $security.tls.keyKey | quote }}
+{{- end }}
+{{- else if or $security.tls.caSecret $security.tls.clientSecret }}
+{{- fail (printf "global.kafka.security.tls is set but the protocol %s uses no TLS (SSL or SASL_SSL)" $security.protocol) }}
+{{- end }}
+{{- end -}}
+
+{{/* The volumes ("volumes: true") or mounts of the Kafka certificates. Usage: (dict "root" $ "volumes" true) */}}
+{{- define "tds.kafkaVolumes" -}}
+{{- $tls := .root.Values.global.kafka.security.tls -}}
+{{- if hasSuffix "SSL" .root.Values.global.kafka.security.protocol }}
+{{- range $name, $secret := dict "ca" $tls.caSecret "client" $tls.clientSecret }}
+{{- if $secret }}
+{{- if $.volumes }}
+- name: kafka-{{ $name }}
+  secret:
+    secretName: {{ $secret }}
+    defaultMode: 0440
+{{- else }}
+- name: kafka-{{ $name }}
+  mountPath: /etc/tds/kafka/{{ $name }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}

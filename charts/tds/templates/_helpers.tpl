@@ -95,7 +95,7 @@ ingest:
   port: 8001
   module: ingest
   image: tds-ingest
-  secrets: [database, webhooks]
+  secrets: [webhooks, kafka]
   metrics: true
   ready: true
 processor:
@@ -104,7 +104,7 @@ processor:
   port: 8002
   module: processor
   image: tds-processor
-  secrets: [database]
+  secrets: [database, kafka]
   metrics: true
   ready: true
 bulk-sync:
@@ -113,7 +113,7 @@ bulk-sync:
   port: 8003
   module: bulk_sync
   image: tds-bulk-sync
-  secrets: [database]
+  secrets: [database, kafka]
   metrics: true
   ready: true
 bulk-sync-operator:

@@ -95,9 +95,11 @@ spec:
 {{- end -}}
 
 {{/*
-Ingress NetworkPolicy of one component: only the peers that have a reason to call it. Kubelet
-probes are not subject to NetworkPolicy. Egress is restricted only when networkPolicy.egress is
-set (Kafka and PostgreSQL live outside the chart, so their addresses are the user's to give).
+NetworkPolicy of one component. Ingress: only the peers that have a reason to call it (kubelet
+probes are not subject to NetworkPolicy). Egress is denied but for what the component needs:
+DNS, the release's services it calls, and of networkPolicy.egress's destinations only its own
+(Kafka: ingest, processor, bulk-sync; PostgreSQL: processor, bulk-sync, zoho-proxy; Zoho's
+CIDRs: zoho-proxy; the Kubernetes API server: the operator).
 */}}
 {{- define "tds.networkPolicy" -}}
 {{- $root := .root -}}
@@ -118,9 +120,7 @@ spec:
       {{- include "tds.componentSelectorLabels" . | nindent 6 }}
   policyTypes:
     - Ingress
-    {{- if $root.Values.networkPolicy.egress }}
     - Egress
-    {{- end }}
   {{- if eq $component "bulk-sync-operator" }}
   # The operator serves nothing but its liveness endpoint (kubelet probes are always allowed).
   ingress: []
@@ -148,28 +148,64 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
   {{- end }}
-  {{- with $root.Values.networkPolicy.egress }}
+  {{- $egress := $root.Values.networkPolicy.egress }}
+  {{- $callees := dict "processor" (list "zoho-proxy") "bulk-sync" (list "zoho-proxy") "bulk-sync-operator" (list "bulk-sync") "zoho-proxy" (ternary (list "zoho-sim") (list) $root.Values.zohoSim.enabled) }}
+  {{- $needs := dict "ingest" (list "kafka") "processor" (list "kafka" "database") "bulk-sync" (list "kafka" "database") "bulk-sync-operator" (list "kubeApi") "zoho-proxy" (list "database" "zoho") }}
+  {{- $need := get $needs $component | default list }}
   egress:
-    # DNS, then the user's destinations (Kafka, PostgreSQL, Zoho), then the chart's own services.
-    - ports:
+    - to:
+        {{- toYaml $egress.dns | nindent 8 }}
+      ports:
         - port: 53
           protocol: UDP
         - port: 53
           protocol: TCP
+    {{- range (get $callees $component | default list) }}
+    {{- $callee := dict "root" $root "component" . }}
+    {{- if include "tds.componentEnabled" $callee }}
     - to:
         - podSelector:
             matchLabels:
-              {{- include "tds.selectorLabels" $root | nindent 14 }}
-    {{- if eq $component "bulk-sync-operator" }}
+              {{- include "tds.componentSelectorLabels" $callee | nindent 14 }}
+      ports:
+        - port: {{ (include "tds.component" $callee | fromYaml).port }}
+          protocol: TCP
+    {{- end }}
+    {{- end }}
+    {{- range $destination := list "kafka" "database" }}
+    {{- $rule := get $egress $destination }}
+    {{- if and (has $destination $need) $rule.to }}
+    - to:
+        {{- toYaml $rule.to | nindent 8 }}
+      ports:
+        {{- range $rule.ports }}
+        - port: {{ . }}
+          protocol: TCP
+        {{- end }}
+    {{- end }}
+    {{- end }}
+    {{- if and (has "zoho" $need) $egress.zohoCidrs (not $root.Values.zohoSim.enabled) }}
+    # Zoho's accounts and API servers (HTTPS), by address: NetworkPolicy cannot name hosts.
+    - to:
+        {{- range $egress.zohoCidrs }}
+        - ipBlock:
+            cidr: {{ . }}
+        {{- end }}
+      ports:
+        - port: 443
+          protocol: TCP
+    {{- end }}
+    {{- if and (has "kubeApi" $need) $egress.kubeApiServerTo }}
     # The operator watches ZohoSyncs through the Kubernetes API.
     - to:
-        {{- toYaml $root.Values.networkPolicy.kubeApiServerTo | nindent 8 }}
+        {{- toYaml $egress.kubeApiServerTo | nindent 8 }}
       ports:
         - port: 443
           protocol: TCP
         - port: 6443
           protocol: TCP
     {{- end }}
+    {{- with $egress.extra }}
     {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- end }}
 {{- end -}}

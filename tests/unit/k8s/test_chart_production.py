@@ -201,7 +201,10 @@ def test_migrations_run_before_install_and_upgrade(production: list[Document]) -
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["python", "-m", "tds_common.migrate"]
-    assert env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "tds-database"
+    # The migration role's DSN (the services have the runtime role's: test_chart_security).
+    assert env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == (
+        "tds-database-migrations"
+    )
 
 
 def test_helm_test_asks_every_service_for_ready(production: list[Document]) -> None:

@@ -21,6 +21,8 @@ WHOLE_VALUES: Final = {
     "metricsFrom",
     "kubeApiServerTo",
     "from",
+    "to",
+    "dns",
 }
 KEY_LINE: Final = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z][\w.-]*):(\s|$)")
 

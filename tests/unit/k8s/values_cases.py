@@ -59,6 +59,11 @@ BAD_VALUES: Final[list[tuple[str, dict[str, Any]]]] = [
     ("service-type-unknown", {"zohoProxy": {"service": {"type": "Public"}}}),
     ("ingress-path-relative", {"ingest": {"ingress": {"paths": ["api/zoho/webhooks"]}}}),
     ("grace-period-zero", {"processor": {"terminationGracePeriodSeconds": 0}}),
+    ("kafka-protocol-unknown", {"global": {"kafka": {"security": {"protocol": "TLS"}}}}),
+    ("replication-factor-zero", {"global": {"kafka": {"replicationFactor": 0}}}),
+    ("egress-as-a-rule-list", {"networkPolicy": {"egress": [{"to": []}]}}),
+    ("zoho-cidr-a-hostname", {"networkPolicy": {"egress": {"zohoCidrs": ["www.zohoapis.eu"]}}}),
+    ("egress-without-dns", {"networkPolicy": {"egress": {"dns": []}}}),
 ]
 
 
