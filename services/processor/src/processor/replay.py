@@ -5,11 +5,12 @@ received (once the cause is fixed: a code change, a proxy that is back, data cor
 
 Letters are chosen in PostgreSQL (their ``tds_sync_queue`` rows: entity, organization, record
 id, queue ids, time of failure), in pages of :data:`CHUNK_ROWS`, and each message is fetched
-from the topic by where it sits: the DLQ offset the processor stored on the row (one seek, one
-fetch), or for a letter without one (dead-lettered by an older release, or whose offset could
-not be stored) by time, reading only the minutes around its failure (``offsets_for_times``). A
-letter the broker took only cut short is republished whole from ``tds_dead_letter_values``. The
-topic is never read as a whole, and memory holds one page of letters.
+from the topic where it sits (:mod:`processor.dlq_reader`): at the DLQ offset the processor
+stored on the row (one seek, one fetch), or for a letter without one (dead-lettered by an older
+release, or whose offset could not be stored) by time, reading only the minutes around its
+failure (``offsets_for_times``). A letter the broker took only cut short is republished whole
+from ``tds_dead_letter_values``. The topic is never read as a whole, and memory holds one page
+of letters.
 
 Idempotent: a letter is republished only after its row was claimed (``dead_letter`` →
 ``pending``, ``replayed_at`` set, in one conditional UPDATE, so two replays never both take it);
@@ -24,18 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord, RecordMetadata
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from processor.deadletters import QUEUE_ID_HEADER, header_map
+from processor.dlq_reader import DeadLetterReader, Letter
 from processor.settings import ReplaySettings, Settings
 from tds_common.db import create_pool
 from tds_common.identifiers import OrgId
@@ -47,7 +48,6 @@ CHUNK_ROWS: Final = 100
 """Dead letters located, claimed and published together."""
 CHUNK_BYTES: Final = 16 * 1024 * 1024
 """A page is published early once its letters hold this much, whatever their number."""
-FETCH_TIMEOUT_MS: Final = 2000
 MISSING_IDS_REPORTED: Final = 100
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -119,16 +119,6 @@ class Candidate:
     """The whole key and value are in ``tds_dead_letter_values`` (the topic has a cut copy)."""
 
 
-@dataclass(frozen=True)
-class Letter:
-    queue_id: int
-    key: bytes | None
-    value: bytes
-    source: str
-    """Where the bytes came from (``<dlq topic>:<partition>:<offset>`` or the stored value):
-    sent as the ``tds-replay-of`` header."""
-
-
 _ELIGIBLE: Final = """
 (q.status = 'dead_letter' OR (q.status = 'pending' AND q.replayed_as IS NULL
     AND q.replayed_at < clock_timestamp() - make_interval(secs => $1)))
@@ -171,94 +161,6 @@ async def unknown_queue_ids(pool: asyncpg.Pool, queue_ids: frozenset[int]) -> li
         return []
     known = {row["id"] for row in await pool.fetch(_KNOWN_IDS, sorted(queue_ids))}
     return sorted(queue_ids - known)
-
-
-class DeadLetterReader:
-    """Finds single letters on the DLQ topic by offset or by time; reads nothing else."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, topic: str, margin: timedelta) -> None:
-        self._consumer = consumer
-        self._topic = topic
-        self._margin = margin
-        self._bounds: dict[TopicPartition, tuple[int, int]] = {}
-        self.scanned = 0
-
-    async def start(self, partitions: set[int]) -> None:
-        """Assign the topic's ``partitions`` and note where each begins and ends now."""
-        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-        self._consumer.assign(tps)
-        if tps:
-            begins = await self._consumer.beginning_offsets(tps)
-            ends = await self._consumer.end_offsets(tps)
-            self._bounds = {tp: (begins[tp], ends[tp]) for tp in tps}
-
-    async def at_offset(self, queue_id: int, partition: int, offset: int) -> Letter | None:
-        """The letter at ``partition:offset`` if it is still there and is ``queue_id``'s."""
-        tp = TopicPartition(self._topic, partition)
-        begin, end = self._bounds.get(tp, (0, 0))
-        if not begin <= offset < end:
-            return None  # aged out of the topic (or a topic that was recreated)
-        found: Letter | None = None
-
-        def check(record: ConsumerRecord[bytes, bytes]) -> bool:
-            nonlocal found
-            if record.offset < offset:
-                return False
-            if record.offset == offset and _queue_id(record) == queue_id:
-                found = self._letter(queue_id, record)
-            return True  # the first record at or past the offset settles it
-
-        await self._read(tp, offset, end, check)
-        return found
-
-    async def near_time(self, queue_id: int, failed_at: datetime) -> Letter | None:
-        """The newest letter of ``queue_id`` published within the margin around ``failed_at``."""
-        start_ms = int((failed_at - self._margin).timestamp() * 1000)
-        stop_ms = int((failed_at + self._margin).timestamp() * 1000)
-        tps = list(self._bounds)
-        starts = await self._consumer.offsets_for_times(dict.fromkeys(tps, start_ms))
-        found: Letter | None = None
-
-        def check(record: ConsumerRecord[bytes, bytes]) -> bool:
-            nonlocal found
-            if record.timestamp > stop_ms:
-                return True
-            if _queue_id(record) == queue_id:
-                found = self._letter(queue_id, record)  # keep going: a later one wins
-            return False
-
-        for tp in tps:
-            start = starts.get(tp)
-            if start is not None:
-                await self._read(tp, start.offset, self._bounds[tp][1], check)
-        return found
-
-    async def _read(
-        self,
-        tp: TopicPartition,
-        offset: int,
-        end: int,
-        done: Callable[[ConsumerRecord[bytes, bytes]], bool],
-    ) -> None:
-        """Records of ``tp`` from ``offset`` until ``done`` says so or ``end`` is reached."""
-        self._consumer.seek(tp, offset)
-        while await self._consumer.position(tp) < end:
-            batch = await self._consumer.getmany(tp, timeout_ms=FETCH_TIMEOUT_MS)
-            for record in batch.get(tp, []):
-                if record.offset >= end:
-                    return
-                self.scanned += 1
-                if done(record):
-                    return
-
-    def _letter(self, queue_id: int, record: ConsumerRecord[bytes, bytes]) -> Letter:
-        source = f"{self._topic}:{record.partition}:{record.offset}"
-        return Letter(queue_id, record.key, record.value or b"", source)
-
-
-def _queue_id(record: ConsumerRecord[bytes, bytes]) -> int | None:
-    raw = header_map(record.headers).get(QUEUE_ID_HEADER, "")
-    return int(raw) if raw.isdigit() else None
 
 
 class Replay:
