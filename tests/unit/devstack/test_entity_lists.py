@@ -3,6 +3,8 @@ catalogue's."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from devstack.entity_lists import differences, render_crd, render_freshness, render_values_schema
@@ -38,12 +40,16 @@ def test_a_crd_without_the_entities_property_is_refused() -> None:
 
 
 def test_the_values_schema_keeps_everything_but_the_enum() -> None:
-    schema = (
-        '{"properties": {"operator": {"properties": {"defaultSync": {"properties": '
-        '{"entities": {"items": {"enum": ["a"]}}, "mode": {"enum": ["full"]}}}}}}}'
+    entities = {"items": {"enum": ["a"]}}
+    sync = {"properties": {"defaultSync": {"properties": {"entities": entities}}}}
+    text = json.dumps({"kafka": {"enum": ["x"]}, "properties": {"operator": sync}}, indent=2)
+    text = text.replace('[\n    "x"\n  ]', '["x"]')  # a layout of the file's own, kept
+    rendered = render_values_schema(text, ["a", "b"])
+    assert (
+        json.loads(rendered)["properties"]["operator"]
+        == json.loads(text.replace('"a"', '"a", "b"'))["properties"]["operator"]
     )
-    rendered = render_values_schema(schema, ["a", "b"])
-    assert '"enum": [\n' in rendered and '"b"' in rendered and '"full"' in rendered
+    assert rendered.replace('"a",\n' + " " * 18 + '"b"', '"a"') == text  # nothing else moved
 
 
 def test_the_freshness_query_reads_every_versioned_entity_and_keeps_its_header() -> None:

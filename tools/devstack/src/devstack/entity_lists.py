@@ -47,11 +47,28 @@ def render_crd(text: str, names: list[str]) -> str:
 
 
 def render_values_schema(text: str, names: list[str]) -> str:
-    """The values schema with ``operator.defaultSync.entities``' enum set to ``names``."""
+    """The values schema with ``operator.defaultSync.entities``' enum set to ``names``; only that
+    array's text changes (the file's own layout stays)."""
     schema = json.loads(text)
-    default_sync = schema["properties"]["operator"]["properties"]["defaultSync"]
-    default_sync["properties"]["entities"]["items"]["enum"] = names
-    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    default_sync = schema["properties"]["operator"]["properties"]["defaultSync"]["properties"]
+    current = default_sync["entities"]["items"]["enum"]
+    old = json.dumps(current, indent=2)
+    start = _unique_array(text, current)
+    indent = text[text.rfind("\n", 0, start) + 1 :].split('"', 1)[0]
+    rendered = json.dumps(names, indent=2).replace("\n", "\n" + indent)
+    old_text = old.replace("\n", "\n" + indent)
+    if text[start : start + len(old_text)] != old_text:
+        raise ValueError("the entities enum of the values schema is not laid out as expected")
+    return text[:start] + rendered + text[start + len(old_text) :]
+
+
+def _unique_array(text: str, values: list[str]) -> int:
+    """Where the ``"enum": [...]`` holding exactly ``values`` starts its ``[`` (once only)."""
+    pattern = r'"enum": (\[\s*' + r",\s*".join(re.escape(json.dumps(v)) for v in values) + r"\s*\])"
+    found = list(re.finditer(pattern, text))
+    if len(found) != 1:
+        raise ValueError(f"expected one entities enum in the values schema, found {len(found)}")
+    return found[0].start(1)
 
 
 # The freshness query: from its first SELECT to the semicolon that ends it.
