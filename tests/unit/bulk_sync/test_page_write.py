@@ -47,7 +47,7 @@ def _refusing(monkeypatch: pytest.MonkeyPatch, bad: str, error: Exception) -> li
     [asyncpg.UniqueViolationError("duplicate key"), asyncpg.InvalidTextRepresentationError("x")],
 )
 async def test_a_record_the_database_refuses_fails_alone(
-    monkeypatch: pytest.MonkeyPatch, error: Exception
+    monkeypatch: pytest.MonkeyPatch, error: asyncpg.PostgresError
 ) -> None:
     written = _refusing(monkeypatch, "2", error)
     page = _page("1", "2", "3")
