@@ -30,11 +30,13 @@ from cryptography.fernet import Fernet
 from bulk_sync import runs
 from bulk_sync.executor import RunExecutor
 from bulk_sync.models import SyncCommand
-from bulk_sync.proxy import ProxyClient
+from bulk_sync.proxy import SyncProxy
 from bulk_sync.settings import ProxySettings, SyncSettings
 from devstack import postgres as devpg
 from tds_common.db import create_pool
 from tds_common.migrate import apply_migrations
+from tds_common.proxy_client import ProxyClient
+from tests.utils.zoho import PROXY_AUTH, PROXY_READER_TOKEN
 from zoho_proxy.app import create_app as create_proxy_app
 from zoho_proxy.settings import Settings as ZohoProxySettings
 from zoho_sim.settings import LimitSettings, OAuthSettings, OrgSettings, SimSettings
@@ -49,7 +51,7 @@ async def _raw_listing(proxy_url: str, entity: str) -> tuple[int, float]:
     """Page through the list exactly as a sync does, writing nothing."""
     started = time.perf_counter()
     records = 0
-    async with httpx.AsyncClient(base_url=proxy_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=60) as client:
         page = 1
         while True:
             response = await client.get(
@@ -83,8 +85,8 @@ async def _sync(executor: RunExecutor, pool: Any, entity: str) -> tuple[dict[str
 async def _bench(database_url: str, sim_url: str, proxy_url: str) -> None:
     pool = await create_pool(database_url, max_size=5)
     stop = asyncio.Event()
-    async with httpx.AsyncClient(base_url=proxy_url, timeout=60) as http:
-        proxy = ProxyClient(http, ProxySettings(), stop)
+    async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=60) as http:
+        proxy = SyncProxy(ProxyClient(http), ProxySettings(), stop)
         executor = RunExecutor(pool, proxy, SyncSettings(max_detail_calls_per_run=None), stop)
         print(f"{'entity':<12} {'records':>8} {'sync rec/s':>11} {'raw rec/s':>10} "
               f"{'sync/raw':>9}")  # fmt: skip
@@ -136,7 +138,7 @@ def main() -> None:
                 zoho_client_secret=CLIENT_SECRET, zoho_refresh_token=refresh,
                 zoho_organization_id=ORG, zoho_accounts_url=sim_url, zoho_api_base_url=sim_url,
                 token_encryption_key=Fernet.generate_key().decode(), per_minute_limit=10**6,
-                daily_limit=10**7, log_json=False,
+                daily_limit=10**7, log_json=False, client_tokens=[PROXY_READER_TOKEN],
             )  # fmt: skip
             with serve_app_in_thread(create_proxy_app(proxy_settings)) as proxy_url:
                 print(f"scale {scale} records per entity; Zoho's limits lifted in sim and proxy "

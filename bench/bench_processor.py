@@ -1,19 +1,19 @@
 """Processor throughput and webhook-to-row delay, against baselines measured in the same run.
 
 Needs the local PostgreSQL and Kafka (``make up``, or the test fixtures' servers); works in a
-scratch database and fresh topics of its own, removed afterwards. Three measurements:
+scratch database and fresh topics of its own, removed afterwards. Two measurements, alternating
+with the baseline in ``TDS_BENCH_ROUNDS`` rounds (the report shows each ratio's spread):
 
 1. **Write path** (``BatchProcessor.process``: decode, map, one transaction per 500-event batch
    with inbox + monotonic upserts + line items + queue rows) vs a **raw asyncpg COPY** of the
    same mirror rows (parents and line items, pre-typed, no conflict handling, no audit rows)
    into identically indexed tables. Payloads: invoices with 4 line items, ~2 KB each.
-2. **End to end through Kafka**: the whole service in this process draining a topic backlog.
-3. **Delay at a steady rate**: events produced at ``STEADY_RATE_PER_SECOND``, delay = row
-   committed - event received (``tds_sync_queue``), p50/p99, vs a Kafka-only produce→consume
-   round trip at the same rate (what the processor adds on top of the broker).
+2. **End to end through Kafka**: the whole service in this process draining a topic backlog
+   (in the first ``TDS_BENCH_KAFKA_ROUNDS`` rounds), against the same round's COPY.
 
-Environment: ``TDS_BENCH_DATABASE_URL`` (admin DSN, default the local stack's),
-``TDS_BENCH_KAFKA_BOOTSTRAP``, ``TDS_BENCH_EVENTS`` (default 5000).
+Webhook-to-row delay at steady rates is measured from outside, through ingest, by
+``bench_e2e``. Environment: ``TDS_BENCH_DATABASE_URL`` (admin DSN, default the local stack's),
+``TDS_BENCH_KAFKA_BOOTSTRAP``, ``TDS_BENCH_EVENTS`` (default 3000).
 """
 
 from __future__ import annotations
@@ -33,20 +33,21 @@ from typing import Any
 import asyncpg
 import httpx
 import psycopg
-from aiokafka import AIOKafkaConsumer
 
+from bench.results import Results
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
-from processor.proxy import ProxyClient
+from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
 from processor.settings import ConsumerSettings, Settings
+from tds_common.catalogue import ENTITIES
+from tds_common.columns import ChildSpec, Column, to_date, to_integer, to_numeric, to_timestamp
 from tds_common.db import create_pool
 from tds_common.events import EventEnvelope, format_zoho_timestamp
 from tds_common.kafka import create_producer, ensure_topics
 from tds_common.migrate import apply_migrations
 from tds_common.mirror import map_change
-from tds_common.mirror.specs import SPECS, ChildSpec, Column
-from tds_common.mirror.values import to_date, to_integer, to_numeric, to_timestamp
+from tds_common.proxy_client import ProxyClient
 from tds_common.settings import TopicSettings
 from tests.unit.mirror import factories as f
 from tests.utils.kafka import SINGLE_BROKER
@@ -58,9 +59,9 @@ BOOTSTRAP = os.environ.get("TDS_BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 EVENTS = int(os.environ.get("TDS_BENCH_EVENTS", "3000"))
 ROUNDS = int(os.environ.get("TDS_BENCH_ROUNDS", "3"))
 """COPY and write path alternate this many times; the median ratio damps a noisy machine."""
+KAFKA_ROUNDS = int(os.environ.get("TDS_BENCH_KAFKA_ROUNDS", "2"))
+"""Of those rounds, how many also drain a Kafka backlog through the whole service."""
 BATCH = 500
-STEADY_RATE_PER_SECOND = 100
-STEADY_SECONDS = 8
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _typed(column: Column, value: Any) -> Any:
 
 def _copy_rows(events: list[EventEnvelope]) -> tuple[list[str], list[tuple[Any, ...]], list[str],
                                                       list[tuple[Any, ...]]]:  # fmt: skip
-    spec = SPECS["invoices"]
+    spec = ENTITIES["invoices"]
     child: ChildSpec | None = spec.child
     assert child is not None
     now = datetime.now(UTC)
@@ -150,7 +151,7 @@ async def _write_path(pool: asyncpg.Pool, events: list[EventEnvelope]) -> float:
     records = [Rec("bench", 0, n, e.key, e.to_bytes()) for n, e in enumerate(events)]
     dummy = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
     no_dlq = DeadLetterPublisher(None, "unused")  # every bench event is good
-    reads = ThinReads(ProxyClient(dummy, timeout_seconds=10.0), concurrency=1)
+    reads = ThinReads(RecordFetcher(ProxyClient(dummy)), concurrency=1)
     processor = BatchProcessor(pool, reads, no_dlq, Settings())
     started = time.perf_counter()
     for start in range(0, len(records), BATCH):
@@ -228,77 +229,55 @@ async def _end_to_end(
     return throughput, [r["d"] for r in delays]
 
 
-async def _kafka_round_trip(rate: float, count: int) -> list[float]:
-    topic = f"bench.{uuid.uuid4().hex[:8]}.rtt"
-    await ensure_topics(BOOTSTRAP, {topic: 3}, kafka=SINGLE_BROKER)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=f"rtt-{topic}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
-    await consumer.start()
-    await asyncio.sleep(3)
-    delays: list[float] = []
-    producing = asyncio.create_task(_publish(topic, _events(_org("rtt"), count), rate))
-    try:
-        while len(delays) < count:
-            batch = await consumer.getmany(timeout_ms=20)
-            now = datetime.now(UTC)
-            for records in batch.values():
-                for r in records:
-                    sent = EventEnvelope.from_bytes(r.value).received_at
-                    delays.append((now - sent).total_seconds())
-        await producing
-    finally:
-        await consumer.stop()
-    return delays
+SECTION = "processor"
 
 
-def _percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
-async def run() -> None:
+async def _run(admin_url: str, results: Results) -> None:
+    say = lambda line: results.say(SECTION, line)  # noqa: E731
     name = f"tds_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     try:
         apply_migrations(url)
         pool = await create_pool(url, max_size=5)
         try:
             size = statistics.mean(len(e.to_bytes()) for e in _events(_org("x"), 50))
-            print(
-                f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} events"
-            )
-            copies, writes = [], []
+            say(f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} "
+                f"events per round, {BATCH} per transaction, {ROUNDS} rounds")  # fmt: skip
+            say(f"{'round':>5} {'raw COPY/s':>10} {'write path/s':>12} {'ratio':>6} "
+                f"{'Kafka e2e/s':>11} {'ratio':>6}")  # fmt: skip
             for n in range(ROUNDS):
-                copies.append(await _copy_baseline(url, _events(_org(f"copy{n}"), EVENTS)))
-                writes.append(await _write_path(pool, _events(_org(f"write{n}"), EVENTS)))
-            ratio = statistics.median(w / c for w, c in zip(writes, copies, strict=True))
-            copy_eps, write_eps = statistics.median(copies), statistics.median(writes)
-            print(f"baseline raw COPY (mirror rows only):    {copy_eps:9.0f} events/s (median)")
-            print(f"processor write path (500/transaction): {write_eps:9.0f} events/s (median)  "
-                  f"ratio {ratio:.2f} of COPY (median of {ROUNDS} paired rounds)")  # fmt: skip
-            e2e_eps, _ = await _end_to_end(url, pool, None, EVENTS)
-            print(f"end to end through Kafka (backlog):     {e2e_eps:9.0f} events/s  "
-                  f"ratio {e2e_eps / copy_eps:.2f} of COPY")  # fmt: skip
-            steady = STEADY_RATE_PER_SECOND * STEADY_SECONDS
-            _, delays = await _end_to_end(url, pool, STEADY_RATE_PER_SECOND, steady)
-            rtt = await _kafka_round_trip(STEADY_RATE_PER_SECOND, steady)
-            p50, p99 = _percentile(delays, 50), _percentile(delays, 99)
-            k50, k99 = _percentile(rtt, 50), _percentile(rtt, 99)
-            print(f"steady {STEADY_RATE_PER_SECOND} events/s, webhook→row delay: "
-                  f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")  # fmt: skip
-            print(f"baseline Kafka-only produce→consume:  p50 {k50 * 1000:.1f} ms, "
-                  f"p99 {k99 * 1000:.1f} ms")  # fmt: skip
-            print(f"delay ratio to Kafka alone: p50 {p50 / k50:.1f}x, p99 {p99 / k99:.1f}x")
+                copy = await _copy_baseline(url, _events(_org(f"copy{n}"), EVENTS))
+                write = await _write_path(pool, _events(_org(f"write{n}"), EVENTS))
+                kafka = ""
+                results.add(SECTION, "write path ÷ raw COPY (mirror, children, inbox, queue)",
+                            write / copy, "ratio", target=">= 0.5")  # fmt: skip
+                results.add(SECTION, "raw COPY of the same rows", copy, "events/s")
+                results.add(SECTION, "write path", write, "events/s")
+                if n < KAFKA_ROUNDS:
+                    e2e, _ = await _end_to_end(url, pool, None, EVENTS)
+                    results.add(SECTION, "through Kafka (whole service, backlog) ÷ raw COPY",
+                                e2e / copy, "ratio", target=">= 0.4")  # fmt: skip
+                    results.add(SECTION, "through Kafka (whole service, backlog)", e2e,
+                                "events/s")  # fmt: skip
+                    kafka = f"{e2e:>11.0f} {e2e / copy:>6.2f}"
+                say(f"{n + 1:>5} {copy:>10.0f} {write:>12.0f} {write / copy:>6.2f} {kafka}")
         finally:
             await pool.close()
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def run_bench(results: Results) -> None:
+    asyncio.run(_run(ADMIN_URL, results))
+
+
 def main() -> None:
-    asyncio.run(run())
+    from bench.results import Results
+
+    run_bench(Results())
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import psycopg
 from cryptography.fernet import Fernet
 
 from tds_common.migrate import apply_migrations
+from tests.utils.zoho import PROXY_AUTH, PROXY_READER_TOKEN
 from zoho_sim.settings import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -86,8 +87,8 @@ async def _concurrent(call: Call, ids: list[str], count: int) -> float:
 async def _run(sim_url: str, proxy_url: str, async_proxy_url: str) -> None:
     async with (
         httpx.AsyncClient(base_url=sim_url) as sim,
-        httpx.AsyncClient(base_url=proxy_url, timeout=30) as proxy,
-        httpx.AsyncClient(base_url=async_proxy_url, timeout=30) as async_proxy,
+        httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=30) as proxy,
+        httpx.AsyncClient(base_url=async_proxy_url, headers=PROXY_AUTH, timeout=30) as async_proxy,
     ):
         token = (
             await sim.post(
@@ -217,6 +218,7 @@ def main() -> None:
                 "ZOHO_API_BASE_URL": sim_url,
                 "ZOHO_PROXY_PORT": str(proxy_port),
                 "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "ZOHO_PROXY_CLIENT_TOKENS": PROXY_READER_TOKEN,
                 # A budget that never binds, with a rate-window log as long as in production
                 # (about 100 calls): a short window instead of a huge limit.
                 "ZOHO_PROXY_PER_MINUTE_LIMIT": "1000000",

@@ -23,6 +23,7 @@ from tds_common.kafka import ensure_topics, topic_configs
 from tds_common.settings import TopicSettings
 from tests.conftest import free_port
 from tests.secret_scan import SCAN
+from tests.utils.auth import API_TOKEN, PROXY_READER_TOKEN, PROXY_WRITER_TOKEN
 from tests.utils.kafka import SINGLE_BROKER
 from tests.utils.zoho import ENCRYPTION_KEY
 from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
@@ -30,6 +31,8 @@ from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_
 START_TIMEOUT_SECONDS = 60.0
 WEBHOOK_SECRET = SCAN.register_secret("e2e-webhook-secret-0123456789")
 ORG_ID = "60000000001"
+PROCESSOR_PROXY_TOKEN = SCAN.register_secret("e2e-processor-proxy-token-0123456789")
+BULK_SYNC_PROXY_TOKEN = PROXY_WRITER_TOKEN
 
 
 @dataclass
@@ -94,6 +97,7 @@ class Stack:
             "TDS_PROCESSOR_URL": self.processor.url,
             "TDS_BULK_SYNC_URL": self.bulk_sync.url,
             "ZOHO_PROXY_URL": self.proxy.url,
+            "TDS_API_TOKEN": API_TOKEN,
         }
 
 
@@ -159,6 +163,12 @@ def fixture_stack(
                 "ZOHO_ACCOUNTS_URL": sim_url,
                 "ZOHO_API_BASE_URL": sim_url,
                 "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": ENCRYPTION_KEY,
+                # One token per caller: the processor reads, bulk-sync (write-back) writes too,
+                # the tds command and the tests' own clients read.
+                "ZOHO_PROXY_CLIENT_TOKENS": ",".join(
+                    (PROCESSOR_PROXY_TOKEN, PROXY_READER_TOKEN, API_TOKEN)
+                ),
+                "ZOHO_PROXY_WRITER_TOKENS": BULK_SYNC_PROXY_TOKEN,
             },
         )
         started.append(proxy)
@@ -178,6 +188,8 @@ def fixture_stack(
                 "PROCESSOR_PORT": str(ports["processor"]),
                 "ZOHO_PROXY_URL": proxy.url,
                 "PROCESSOR_CONSUMER__GROUP_ID": f"e2e-{suffix}",
+                "PROCESSOR_PROXY__TOKEN": PROCESSOR_PROXY_TOKEN,
+                "PROCESSOR_API_TOKENS": API_TOKEN,
             },
         )
         started.append(processor)
@@ -190,6 +202,8 @@ def fixture_stack(
                 "BULK_SYNC_PORT": str(ports["bulk"]),
                 "ZOHO_PROXY_URL": proxy.url,
                 "BULK_SYNC_CONSUMER__GROUP_ID": f"e2e-bulk-{suffix}",
+                "BULK_SYNC_PROXY__TOKEN": BULK_SYNC_PROXY_TOKEN,
+                "BULK_SYNC_API_TOKENS": API_TOKEN,
             },
         )
         started.append(bulk_sync)

@@ -35,6 +35,7 @@ from devstack.paths import log_dir
 from tests.conftest import free_port
 from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack
 from tests.unit.k8s.conftest import fixture_helm  # noqa: F401  (renders the chart's rules)
+from tests.utils.auth import API_AUTH
 from tests.utils.polling import wait_until
 
 pytestmark = pytest.mark.timeout(600)
@@ -172,13 +173,16 @@ async def _traffic(stack: Stack, kafka_bootstrap: str, wave: int) -> None:
         accepted = await client.post(
             f"{stack.bulk_sync.url}/api/zoho/bulk-sync",
             json={"mode": "full", "entities": ["invoices"]},
+            headers=API_AUTH,
         )
         assert accepted.status_code == 202, accepted.text
         (run,) = accepted.json()["runs"]
 
         async def run_ended() -> bool:
             view = (
-                await client.get(f"{stack.bulk_sync.url}/api/zoho/sync/runs/{run['id']}")
+                await client.get(
+                    f"{stack.bulk_sync.url}/api/zoho/sync/runs/{run['id']}", headers=API_AUTH
+                )
             ).json()
             assert view["status"] not in ("failed", "cancelled"), view
             return bool(view["status"] == "completed")

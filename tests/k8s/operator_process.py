@@ -26,6 +26,7 @@ from devstack.paths import log_dir
 from tests.conftest import free_port
 from tests.k8s.conftest import Cluster
 from tests.unit.k8s.chartcheck import CHART_DIR
+from tests.utils.auth import API_TOKEN
 
 SERVICE_ACCOUNT: Final = "tds-bulk-sync-operator"
 START_TIMEOUT_SECONDS: Final = 60.0
@@ -104,7 +105,7 @@ class Operator:
                  f"--namespace={self.namespace}", f"--liveness=http://127.0.0.1:{port}/healthz",
                  "--module", "bulk_sync.handlers"],
                 env={**os.environ, "KUBECONFIG": str(self.kubeconfig),
-                     "BULK_SYNC_API_URL": self.api_url,
+                     "BULK_SYNC_API_URL": self.api_url, "BULK_SYNC_API_TOKEN": API_TOKEN,
                      "BULK_SYNC_STATUS_REFRESH_SECONDS": str(REFRESH_SECONDS),
                      "LOG_JSON": "false"},
                 stdout=log, stderr=subprocess.STDOUT,

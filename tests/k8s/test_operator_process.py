@@ -27,6 +27,7 @@ from tests.k8s.operator_process import (
     zohosync,
 )
 from tests.unit.k8s.chartcheck import CRD_FILE
+from tests.utils.auth import API_AUTH
 from zoho_sim.testing import serve_app_in_thread
 
 pytestmark = pytest.mark.timeout(300)
@@ -138,7 +139,7 @@ def _status_when(cluster: Cluster, operator: Operator, name: str, phase: str) ->
 def _runs(stack: Stack) -> list[dict[str, Any]]:
     """Every run bulk-sync has (the newest 500: far more than this module makes)."""
     runs: list[dict[str, Any]] = httpx.get(
-        f"{stack.bulk_sync.url}/api/zoho/sync/runs", params={"limit": 500}
+        f"{stack.bulk_sync.url}/api/zoho/sync/runs", params={"limit": 500}, headers=API_AUTH
     ).json()
     return runs
 

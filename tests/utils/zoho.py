@@ -13,6 +13,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from tests.utils.auth import PROXY_AUTH as PROXY_AUTH
+from tests.utils.auth import PROXY_READER_TOKEN as PROXY_READER_TOKEN
+from tests.utils.auth import PROXY_WRITER_TOKEN as PROXY_WRITER_TOKEN
 from zoho_proxy.settings import Settings as ProxySettings
 from zoho_sim.settings import (
     DEFAULT_CLIENT_ID,
@@ -77,6 +80,8 @@ def proxy_settings(
         "retry_initial_seconds": 0.01,
         "retry_max_seconds": 0.05,
         "request_timeout_seconds": 5.0,
+        "client_tokens": [PROXY_READER_TOKEN],
+        "writer_tokens": [PROXY_WRITER_TOKEN],
     }
     values.update(overrides)
     return ProxySettings(**values)

@@ -14,8 +14,11 @@ import asyncpg
 import httpx
 
 from bulk_sync.settings import Settings
+from tds_common.catalogue import get_entity
 from tds_common.events import parse_zoho_timestamp
 from tds_common.settings import TopicSettings
+from tests.utils.auth import API_AUTH, API_TOKEN
+from tests.utils.zoho import PROXY_AUTH, PROXY_WRITER_TOKEN
 
 RUN_WAIT_SECONDS: Final = 180.0
 """A safety bound for a hung run, not a speed assertion."""
@@ -33,8 +36,14 @@ def bulk_sync_settings(
         topics=topics,
         zoho_proxy_url=proxy_url,
         zoho_organization_id=org,
+        api_tokens=[API_TOKEN],
         consumer={"group_id": group_id, "poll_timeout_ms": 100, "session_timeout_ms": 6000},
-        proxy={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5, **(proxy or {})},
+        proxy={
+            "retry_initial_seconds": 0.05,
+            "retry_max_seconds": 0.5,
+            "token": PROXY_WRITER_TOKEN,
+            **(proxy or {}),
+        },
         # No verification unless a test asks: it adds list calls to incremental runs.
         sync={"max_detail_calls_per_run": None, "verify_max_calls": 0, **sync},
     )
@@ -51,17 +60,17 @@ class Zoho:
     async def index(self, org: str, entity: str) -> dict[str, datetime | None]:
         """Every record id of an entity with its last_modified_time, by plain paging."""
         found: dict[str, datetime | None] = {}
-        id_field = {
-            "products": "item_id", "customers": "contact_id", "invoices": "invoice_id",
-            "bills": "bill_id", "credit-notes": "creditnote_id", "prices": "pricebook_id",
-            "warehouses": "warehouse_id", "stock": "item_id",
-        }[entity]  # fmt: skip
-        async with httpx.AsyncClient(base_url=self.proxy_url, timeout=60) as client:
+        spec = get_entity(entity)
+        id_field = spec.id_field
+        listing = {"filter_by": spec.list_filter} if spec.list_filter else {}
+        async with httpx.AsyncClient(
+            base_url=self.proxy_url, headers=PROXY_AUTH, timeout=60
+        ) as client:
             page = 1
             while True:
                 response = await client.get(
                     f"/v1/{entity}",
-                    params={"page": page, "per_page": 200, "filter_by": "Status.All"},
+                    params={"page": page, "per_page": 200, **listing},
                     headers={"X-TDS-Org": org},
                 )  # fmt: skip
                 response.raise_for_status()
@@ -75,7 +84,9 @@ class Zoho:
 
     async def item_details(self, org: str, item_ids: list[str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        async with httpx.AsyncClient(base_url=self.proxy_url, timeout=60) as client:
+        async with httpx.AsyncClient(
+            base_url=self.proxy_url, headers=PROXY_AUTH, timeout=60
+        ) as client:
             for start in range(0, len(item_ids), 100):
                 response = await client.get(
                     "/zoho/inventory/itemdetails",
@@ -117,7 +128,9 @@ class BulkSync:
         cls, app: Any, zoho: Zoho, org: str, pool: asyncpg.Pool
     ) -> AsyncIterator[BulkSync]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bulk-sync") as api:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bulk-sync", headers=API_AUTH
+        ) as api:
             yield cls(api, zoho, org, pool, app)
 
     async def request(self, **body: Any) -> list[dict[str, Any]]:

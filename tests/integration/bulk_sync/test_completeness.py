@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY
 
 from tds_common.events import parse_zoho_timestamp
 from tds_common.mirror import Change, map_change, write_changes
+from tests.utils.zoho import PROXY_AUTH
 
 from .conftest import SCALE, MakeBulk
 from .helpers import BulkSync
@@ -80,7 +81,7 @@ async def test_details_stay_inside_the_bulk_lanes_share_of_the_day(make_bulk: Ma
     headroom = PROXY_DAILY_LIMIT - PROXY_DAILY_RESERVE - 100  # the bulk lane may spend 100
     async with make_bulk(detail_headroom_calls=headroom) as bulk:
         run = (await bulk.sync(mode="full", entities=["invoices"]))[0]
-    async with httpx.AsyncClient(base_url=bulk.zoho.proxy_url) as proxy:
+    async with httpx.AsyncClient(base_url=bulk.zoho.proxy_url, headers=PROXY_AUTH) as proxy:
         budgets = (await proxy.get("/api/zoho/budget")).json()["budgets"]
     day = next(b["day"] for b in budgets if b["organization_id"] == bulk.org)
     assert (day["limit"], day["reserve"]) == (PROXY_DAILY_LIMIT, PROXY_DAILY_RESERVE)

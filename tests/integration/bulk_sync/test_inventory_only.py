@@ -10,6 +10,7 @@ import pytest
 
 from tds_common.events import parse_zoho_timestamp
 from tds_common.mirror import Change, map_change, write_changes
+from tests.utils.zoho import PROXY_AUTH
 
 from .conftest import SCALE, MakeBulk, serve_zoho
 from .helpers import BulkSync, Zoho
@@ -26,7 +27,7 @@ def fixture_zoho(database_url: str) -> Iterator[Zoho]:
 async def _ids(zoho: Zoho, org: str, source: str | None) -> set[str]:
     """Every item id one product lists, by plain paging through the proxy."""
     ids: set[str] = set()
-    async with httpx.AsyncClient(base_url=zoho.proxy_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=zoho.proxy_url, headers=PROXY_AUTH, timeout=60) as client:
         page = 1
         while True:
             params: dict[str, str | int] = {"page": page, "per_page": 200}

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tds_common.settings import TopicSettings
+from tests.utils.auth import API_AUTH, API_TOKEN, PROXY_WRITER_TOKEN
 
 from ...conftest import free_port
 from .conftest import SCALE
@@ -90,6 +91,8 @@ def fixture_spawn(
             "BULK_SYNC_CONSUMER__POLL_TIMEOUT_MS": "100",
             "BULK_SYNC_SYNC__PER_PAGE": str(PER_PAGE),
             "BULK_SYNC_SHUTDOWN_TIMEOUT_SECONDS": "20",
+            "BULK_SYNC_PROXY__TOKEN": PROXY_WRITER_TOKEN,
+            "BULK_SYNC_API_TOKENS": API_TOKEN,
         }
         worker = Worker(env, tmp_path, tmp_path / "worker.log")
         workers.append(worker)
@@ -123,7 +126,7 @@ async def test_killed_and_stopped_runs_resume_from_their_checkpoint(
     try:
         worker = spawn()
         await worker.ready()
-        async with httpx.AsyncClient(base_url=worker.url, timeout=30) as api:
+        async with httpx.AsyncClient(base_url=worker.url, headers=API_AUTH, timeout=30) as api:
             body = {"org_id": org, "mode": "full", "entities": ["customers"]}
             response = await api.post("/api/zoho/bulk-sync", json=body)
             assert response.status_code == 202, response.text
@@ -152,7 +155,7 @@ async def test_killed_and_stopped_runs_resume_from_their_checkpoint(
 
         worker = spawn()
         await worker.ready()
-        async with httpx.AsyncClient(base_url=worker.url, timeout=30) as api:
+        async with httpx.AsyncClient(base_url=worker.url, headers=API_AUTH, timeout=30) as api:
             run = (await wait_runs(api, [run_id]))[0]
     finally:
         await zoho.sim("DELETE", "/_sim/faults")

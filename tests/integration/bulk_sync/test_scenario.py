@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tds_common.events import parse_zoho_timestamp
-from tests.utils.zoho import proxy_settings, sim_settings, unique_refresh_token
+from tests.utils.zoho import PROXY_AUTH, proxy_settings, sim_settings, unique_refresh_token
 from zoho_proxy.app import create_app as create_proxy_app
 from zoho_sim.app import create_app as create_sim_app
 from zoho_sim.settings import LimitSettings, OrgSettings
@@ -137,7 +137,7 @@ def _live(rows: dict[str, Any], zoho_id: str) -> bool:
 async def _next_day(zoho: HookedZoho, org: str) -> None:
     """Move the simulator's clock just past its daily reset (the proxy learns it from Zoho's
     headers on its next call)."""
-    async with httpx.AsyncClient(base_url=zoho.proxy_url) as client:
+    async with httpx.AsyncClient(base_url=zoho.proxy_url, headers=PROXY_AUTH) as client:
         budgets = (await client.get("/api/zoho/budget")).json()["budgets"]
     left = max(b["day"]["resets_in_seconds"] for b in budgets if b["organization_id"] == org)
     await zoho.sim("POST", "/_sim/clock", {"advance_seconds": left + 2})

@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 from prometheus_client import REGISTRY
 
+from tests.utils.zoho import PROXY_AUTH
+
 from .conftest import MakeBulk
 from .helpers import BulkSync
 
@@ -14,7 +16,9 @@ from .helpers import BulkSync
 async def _created_order(bulk: BulkSync) -> list[dict[str, Any]]:
     """Zoho's contacts sorted by created_time, as the verifier pages through them."""
     records: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=bulk.zoho.proxy_url, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=bulk.zoho.proxy_url, headers=PROXY_AUTH, timeout=60
+    ) as client:
         page = 1
         while True:
             params: dict[str, str | int] = {

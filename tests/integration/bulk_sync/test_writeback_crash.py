@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tds_common.settings import TopicSettings
+from tests.utils.auth import API_AUTH, API_TOKEN, PROXY_WRITER_TOKEN
 from tests.utils.polling import wait_until
 
 from ...conftest import free_port
@@ -46,6 +47,8 @@ def fixture_spawn_relay(
             "LOG_JSON": "false",
             "BULK_SYNC_PORT": str(free_port()),
             "BULK_SYNC_WORKER_ENABLED": "false",
+            "BULK_SYNC_PROXY__TOKEN": PROXY_WRITER_TOKEN,
+            "BULK_SYNC_API_TOKENS": API_TOKEN,
             "BULK_SYNC_CONSUMER__GROUP_ID": f"test-writeback-{uuid.uuid4().hex[:8]}",
             "BULK_SYNC_PROXY__TIMEOUT_SECONDS": "1.5",
             "BULK_SYNC_WRITEBACK__LEASE_SECONDS": str(LEASE_SECONDS),
@@ -81,7 +84,7 @@ async def test_every_write_applies_exactly_once_through_lost_answers_and_a_kille
     try:
         relay = spawn_relay()
         await relay.ready()
-        async with httpx.AsyncClient(base_url=relay.url, timeout=30) as api:
+        async with httpx.AsyncClient(base_url=relay.url, headers=API_AUTH, timeout=30) as api:
             ids = await submit(api, *customers, *invoices, update)
 
         async def applied_but_unanswered() -> bool:
@@ -98,7 +101,7 @@ async def test_every_write_applies_exactly_once_through_lost_answers_and_a_kille
 
     relay = spawn_relay()
     await relay.ready()
-    async with httpx.AsyncClient(base_url=relay.url, timeout=30) as api:
+    async with httpx.AsyncClient(base_url=relay.url, headers=API_AUTH, timeout=30) as api:
         rows = await outcomes(api, ids)
     relay.stop(signal.SIGTERM)
 

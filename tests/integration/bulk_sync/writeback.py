@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.utils.polling import wait_until
+from tests.utils.zoho import PROXY_AUTH
 
 TERMINAL: Final = frozenset({"applied", "conflict", "rejected", "failed"})
 FAST_RELAY: Final = {
@@ -57,7 +58,7 @@ async def outcomes(api: httpx.AsyncClient, ids: list[int]) -> list[dict[str, Any
 
 async def search(proxy_url: str, org: str, path: str, field: str, value: str) -> list[Any]:
     """Zoho's list search (``GET /contacts?cf_tds_key=...``) through the proxy's pass-through."""
-    async with httpx.AsyncClient(base_url=proxy_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=30) as client:
         response = await client.get(f"/zoho/books/{path}", params={field: value},
                                     headers={"X-TDS-Org": org})  # fmt: skip
     response.raise_for_status()

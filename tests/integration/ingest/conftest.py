@@ -22,12 +22,14 @@ from tests.conftest import free_port
 
 TOKEN = "integration-webhook-token"
 ORG = "700000001"
+SECOND_ORG = "800000002"
 STAMP = "2026-06-09T09:45:21-0400"
 
 
 def make_settings(bootstrap: str, topics: TopicSettings, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "webhook_secrets": [TOKEN],
+        # The default organization and a second one, as one Zoho account's webhooks would be.
+        "webhook_secrets": {ORG: [TOKEN], SECOND_ORG: [TOKEN]},
         "zoho_organization_id": ORG,
         "kafka_bootstrap_servers": bootstrap,
         "topics": topics,

@@ -23,6 +23,7 @@ from tds_common.events import EventEnvelope, event_key
 from tds_common.kafka import create_producer
 from tds_common.retention import RetentionSettings
 from tds_common.settings import TopicSettings
+from tests.utils.auth import API_AUTH, API_TOKEN, PROXY_READER_TOKEN
 
 TEST_PARTITIONS = 3
 """Partitions of the ``topics`` fixture's events topic."""
@@ -69,6 +70,8 @@ def processor_settings(database_url: str, bootstrap: str, topics: TopicSettings,
         "topics": topics,
         "consumer": consumer,
         "zoho_proxy_url": "http://zoho-proxy.test",
+        "proxy": {"token": PROXY_READER_TOKEN},
+        "api_tokens": [API_TOKEN],
         "shutdown_timeout_seconds": 10.0,
         "log_json": False,
         # The session's database is shared: only test_retention_loop prunes it, on its own rows.
@@ -90,7 +93,9 @@ async def running_processor(
     app = create_app(settings, proxy_transport=transport)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://processor.test"
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://processor.test",
+            headers=API_AUTH,
         )
         async with client:
             yield app, client

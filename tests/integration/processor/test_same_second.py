@@ -27,14 +27,22 @@ from hypothesis import strategies as st
 from bulk_sync.context import PageResult
 from bulk_sync.stored import need, stored_rows
 from processor.pipeline import BatchProcessor
-from processor.proxy import ProxyClient
+from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
 from processor.records import Item
+from tds_common.catalogue import get_entity
 from tds_common.events import EventEnvelope, format_zoho_timestamp, parse_zoho_timestamp
-from tds_common.mirror import Change, get_spec, write_changes
+from tds_common.mirror import Change, write_changes
+from tds_common.proxy_client import ProxyClient
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import processor_settings
-from tests.utils.zoho import proxy_settings, sim_settings, unique_org, unique_refresh_token
+from tests.utils.zoho import (
+    PROXY_AUTH,
+    proxy_settings,
+    sim_settings,
+    unique_org,
+    unique_refresh_token,
+)
 from zoho_proxy.app import create_app as create_proxy_app
 from zoho_sim.settings import LimitSettings, OrgSettings
 from zoho_sim.testing import run_in_thread, serve_app_in_thread
@@ -81,6 +89,8 @@ class DeadLetters:
         self, item: Item, queue_id: int | None, *, cut: bool = False
     ) -> RecordMetadata:
         self.published.append(item)
+        tp = TopicPartition("dlq", 0)
+        return RecordMetadata("dlq", 0, tp, len(self.published) - 1, 0, 0, 0)
 
 
 @dataclass
@@ -89,8 +99,6 @@ class Mirror:
 
     zoho: Zoho
     pool: asyncpg.Pool
-        tp = TopicPartition("dlq", 0)
-        return RecordMetadata("dlq", 0, tp, len(self.published) - 1, 0, 0, 0)
     processor: BatchProcessor
     sim: httpx.AsyncClient
     proxy: httpx.AsyncClient
@@ -134,7 +142,7 @@ class Mirror:
         )  # fmt: skip
         response.raise_for_status()
         summary = next(r for r in response.json()["records"] if r["invoice_id"] == invoice_id)
-        spec = get_spec("invoices")
+        spec = get_entity("invoices")
         async with self.pool.acquire() as conn, conn.transaction():
             stored = await stored_rows(conn, spec, self.zoho.org, {invoice_id: summary})
             modified = parse_zoho_timestamp(summary["last_modified_time"])
@@ -187,10 +195,10 @@ async def _mirror(zoho: Zoho, pool: asyncpg.Pool, database_url: str) -> AsyncIte
     config = processor_settings(database_url, "127.0.0.1:0", TopicSettings(),
                                 zoho_proxy_url=zoho.proxy_url)  # fmt: skip
     async with (
-        httpx.AsyncClient(base_url=zoho.proxy_url, timeout=30) as proxy_http,
+        httpx.AsyncClient(base_url=zoho.proxy_url, headers=PROXY_AUTH, timeout=30) as proxy_http,
         httpx.AsyncClient(base_url=zoho.sim_url, timeout=30) as sim,
     ):
-        reads = ThinReads(ProxyClient(proxy_http, config.proxy.timeout_seconds), 4)
+        reads = ThinReads(RecordFetcher(ProxyClient(proxy_http)), 4)
         dead_letters = DeadLetters()
         processor = BatchProcessor(pool, reads, dead_letters, config)  # type: ignore[arg-type]
         try:

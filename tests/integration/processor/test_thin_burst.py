@@ -23,7 +23,13 @@ from tds_common.events import EventEnvelope
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import fully_committed, processor_settings, publish
 from tests.utils.polling import wait_until
-from tests.utils.zoho import proxy_settings, sim_settings, unique_org, unique_refresh_token
+from tests.utils.zoho import (
+    PROXY_AUTH,
+    proxy_settings,
+    sim_settings,
+    unique_org,
+    unique_refresh_token,
+)
 from zoho_proxy.app import create_app as create_proxy_app
 from zoho_sim.settings import LimitSettings, OrgSettings
 from zoho_sim.testing import run_in_thread, serve_app_in_thread
@@ -62,7 +68,7 @@ async def _processor(settings: Settings) -> AsyncIterator[None]:
 
 async def _stock_items(proxy_url: str, org: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=proxy_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=60) as client:
         page = 1
         while True:
             body = (await client.get("/v1/stock", params={"page": page, "per_page": 200},

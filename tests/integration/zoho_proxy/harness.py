@@ -17,7 +17,13 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 
-from tests.utils.zoho import proxy_settings, sim_settings, unique_org, unique_refresh_token
+from tests.utils.zoho import (
+    PROXY_AUTH,
+    proxy_settings,
+    sim_settings,
+    unique_org,
+    unique_refresh_token,
+)
 from zoho_proxy.app import create_app
 from zoho_proxy.settings import Settings
 from zoho_sim.settings import LimitSettings, OrgSettings
@@ -123,7 +129,7 @@ class Replica:
         self._lifespan = LifespanManager(self.app)
         self._transport = _Draining(httpx.ASGITransport(app=self.app))
         self.client = httpx.AsyncClient(
-            transport=self._transport, base_url="http://proxy", timeout=60
+            transport=self._transport, base_url="http://proxy", headers=PROXY_AUTH, timeout=60
         )
 
     async def __aenter__(self) -> Replica:

@@ -8,21 +8,22 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bulk_sync.proxy import ProxyClient, ProxyGaveUpError, StopRequested
+from bulk_sync.proxy import ProxyGaveUpError, StopRequested, SyncProxy
 from bulk_sync.settings import ProxySettings
 from tds_common.errors import UpstreamRejectedError
+from tds_common.proxy_client import ProxyClient
 
 Handler = Callable[[httpx.Request], httpx.Response]
-PAGE = {"entity": "customers", "source": "books", "records": [{"contact_id": "1"}],
-        "page_context": {"has_more_page": True}}  # fmt: skip
+PAGE = {"entity": "customers", "source": "books", "organization_id": "600",
+        "records": [{"contact_id": "1"}], "page_context": {"has_more_page": True}}  # fmt: skip
 
 
-def client(handler: Handler, stop: asyncio.Event | None = None, failures: int = 3) -> ProxyClient:
+def client(handler: Handler, stop: asyncio.Event | None = None, failures: int = 3) -> SyncProxy:
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://proxy")
     settings = ProxySettings(
         retry_initial_seconds=0.001, retry_max_seconds=0.002, max_consecutive_failures=failures
     )
-    return ProxyClient(http, settings, stop or asyncio.Event())
+    return SyncProxy(ProxyClient(http), settings, stop or asyncio.Event())
 
 
 async def test_a_page_carries_org_and_lane_and_counts_one_call() -> None:
@@ -66,9 +67,20 @@ async def test_details_404_is_none_and_other_4xx_are_rejections() -> None:
     bad = client(lambda r: httpx.Response(400, json={"message": "no"}))
     with pytest.raises(UpstreamRejectedError, match="HTTP 400"):
         await bad.get_record("invoices", "1", "42", "bulk")
-    found = client(lambda r: httpx.Response(200, json={"record": {"invoice_id": "42"},
-                                                       "source": "books"}))  # fmt: skip
+    body = {"entity": "invoices", "source": "books", "organization_id": "1",
+            "record": {"invoice_id": "42"}}  # fmt: skip
+    found = client(lambda r: httpx.Response(200, json=body))
     assert await found.get_record("invoices", "1", "42", "bulk") == ({"invoice_id": "42"}, "books")
+
+
+@pytest.mark.parametrize("status", [409, 425, 408, 401, 403])
+async def test_conflicts_and_too_early_are_retried_like_every_caller_does(status: int) -> None:
+    """The processor retries a 409/425 read; a run read the same answer as fatal (issue 15)."""
+    answers = iter([httpx.Response(status, json={"error_code": "x", "message": "not now"}),
+                    httpx.Response(200, json=PAGE)])  # fmt: skip
+    proxy = client(lambda r: next(answers))
+    assert (await proxy.list_page("customers", "600", {}, "bulk")).records == PAGE["records"]
+    assert proxy.calls == 1
 
 
 async def test_item_details_asks_for_many_ids_in_one_call() -> None:

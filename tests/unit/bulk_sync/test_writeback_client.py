@@ -11,13 +11,14 @@ import pytest
 from bulk_sync.writeback.client import WriteClient, WriteSetupError
 from bulk_sync.writeback.shapes import ZohoRejection
 from tds_common.errors import UpstreamRateLimitedError, UpstreamUnavailableError
+from tds_common.proxy_client import ProxyClient
 
 ORG = "60000000001"
 
 
 def client(handler: Callable[[httpx.Request], httpx.Response]) -> WriteClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://proxy")
-    return WriteClient(http)
+    return WriteClient(ProxyClient(http))
 
 
 def answer(status: int, body: Any, **headers: str) -> Callable[[httpx.Request], httpx.Response]:

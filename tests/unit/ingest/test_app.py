@@ -14,11 +14,13 @@ from asgi_lifespan import LifespanManager
 from ingest.app import create_app
 from ingest.errors import PublishUnavailableError
 from ingest.settings import Settings
-from tds_common.tracing import kafka_headers
 from tds_common.events import EventEnvelope
 from tds_common.logging import JsonFormatter
+from tds_common.tracing import kafka_headers
 
 TOKEN = "unit-test-webhook-token"
+OTHER_TOKEN = "another-orgs-webhook-token"
+OTHER_ORG = "60000000003"
 RECORD = {"item_id": "4600000000012345", "last_modified_time": "2026-06-09T09:45:21-0400"}
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -51,7 +53,7 @@ def fixture_publisher() -> FakePublisher:
 @pytest.fixture(name="client")
 async def fixture_client(publisher: FakePublisher) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
-        webhook_secrets=[TOKEN],
+        webhook_secrets={"60000000001": [TOKEN], "60000000002": [TOKEN], OTHER_ORG: [OTHER_TOKEN]},
         zoho_organization_id="60000000001",
         max_body_bytes=4096,
     )
@@ -230,8 +232,38 @@ async def test_logs_carry_request_id_and_trace_id_as_json(
     assert TOKEN not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [({"X-TDS-Org": "60000000002"}, ""), ({}, "?org_id=60000000001"), ({}, ""),
+     ({"X-TDS-Org": "60000000001"}, f"?org_id={OTHER_ORG}")],
+    ids=["header", "query", "default-org", "header-wins"],
+)  # fmt: skip
+async def test_a_token_of_another_organization_is_403_and_publishes_nothing(
+    client: httpx.AsyncClient, publisher: FakePublisher, headers: dict[str, str], query: str
+) -> None:
+    """Before, any token holder could write any organization (issue 17)."""
+    response = await client.post(
+        f"/api/zoho/webhooks/products{query}",
+        json={"item": RECORD},
+        headers={"X-TDS-Webhook-Token": OTHER_TOKEN, **headers},
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["error_code"] == "org_not_allowed"
+    assert OTHER_TOKEN not in response.text
+    assert publisher.published == []
+    own = await client.post(
+        "/api/zoho/webhooks/products",
+        json={"item": RECORD},
+        headers={"X-TDS-Webhook-Token": OTHER_TOKEN, "X-TDS-Org": OTHER_ORG},
+    )
+    assert own.status_code == 202, own.text
+    assert [e.org_id for e, _ in publisher.published] == [OTHER_ORG]
+
+
 async def test_stats_can_be_opened_to_callers_without_token(publisher: FakePublisher) -> None:
-    settings = Settings(webhook_secrets=[TOKEN], stats_require_token=False)
+    settings = Settings(
+        webhook_secrets=[TOKEN], zoho_organization_id="60000000001", stats_require_token=False
+    )
     app = create_app(settings, publisher=publisher)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

@@ -1,20 +1,41 @@
-"""Token and HMAC checks: every live secret works, anything else is 401 without echo."""
+"""Token and HMAC checks: every live secret works for its organizations, anything else is 401
+(or 403 for another organization) without echo."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import SecretStr
 
-from ingest.auth import check_signature, check_token, sign
-from ingest.errors import UnauthorizedError
+from ingest.auth import WebhookToken, check_org, check_signature, check_token, sign
+from ingest.errors import OrgNotAllowedError, UnauthorizedError
 
-SECRETS = [SecretStr("old-secret-still-live"), SecretStr("new-secret-rotated-in")]
+ORG, OTHER = "60000000001", "60000000002"
+SECRETS = [
+    WebhookToken(token=SecretStr("old-secret-still-live"), orgs=frozenset({ORG})),
+    WebhookToken(token=SecretStr("new-secret-rotated-in"), orgs=frozenset({ORG})),
+    WebhookToken(token=SecretStr("other-orgs-own-secret"), orgs=frozenset({OTHER})),
+]
 
 
 @pytest.mark.parametrize("secret", ["old-secret-still-live", "new-secret-rotated-in"])
 def test_any_live_secret_in_header_or_query_passes(secret: str) -> None:
-    check_token(secret, None, SECRETS)
-    check_token(None, secret, SECRETS)
+    assert check_token(secret, None, SECRETS) == {ORG}
+    assert check_token(None, secret, SECRETS) == {ORG}
+
+
+def test_a_token_writes_only_its_own_organizations() -> None:
+    """Any token holder could write any organization before (issue 17): now 403."""
+    allowed = check_token("other-orgs-own-secret", None, SECRETS)
+    check_org(OTHER, allowed)
+    with pytest.raises(OrgNotAllowedError, match=ORG) as info:
+        check_org(ORG, allowed)
+    assert info.value.http_status == 403 and "secret" not in str(info.value)
+
+
+def test_a_token_listed_for_several_organizations_writes_each() -> None:
+    shared = [*SECRETS, WebhookToken(token=SecretStr("other-orgs-own-secret"),
+                                     orgs=frozenset({ORG}))]  # fmt: skip
+    assert check_token("other-orgs-own-secret", None, shared) == {ORG, OTHER}
 
 
 def test_header_wins_over_query() -> None:

@@ -20,11 +20,14 @@ def test_webhook_secrets_are_required(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_comma_separated_secrets_are_all_live(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOK_SECRETS", f"{GOOD}, another-secret-value-2")
     monkeypatch.setenv("INGEST_WEBHOOK_HMAC_SECRETS", "hmac-secret-value-0001")
+    monkeypatch.setenv("ZOHO_ORGANIZATION_ID", "60000000001")
     settings = Settings()
-    assert [s.get_secret_value() for s in settings.webhook_secrets] == [
+    assert [s.token.get_secret_value() for s in settings.webhook_secrets] == [
         GOOD,
         "another-secret-value-2",
     ]
+    # The comma-separated form binds every token to the default organization only.
+    assert all(s.orgs == {"60000000001"} for s in settings.webhook_secrets)
     assert [s.get_secret_value() for s in settings.webhook_hmac_secrets] == [
         "hmac-secret-value-0001"
     ]
@@ -49,4 +52,49 @@ def test_empty_short_or_placeholder_secrets_are_refused_without_echo(
 
 def test_settings_dump_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOK_SECRETS", GOOD)
+    monkeypatch.setenv("ZOHO_ORGANIZATION_ID", "60000000001")
     assert GOOD not in Settings().model_dump_json()
+
+
+def test_a_json_object_binds_each_token_to_its_organizations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ZOHO_ORGANIZATION_ID", raising=False)
+    shared = "token-for-two-orgs-000001"
+    monkeypatch.setenv(
+        "WEBHOOK_SECRETS",
+        f'{{"60000000001": ["{GOOD}", "{shared}"], "60000000002": "{shared},rotated-in-token-02"}}',
+    )
+    settings = Settings()
+    orgs = {s.token.get_secret_value(): s.orgs for s in settings.webhook_secrets}
+    assert orgs == {
+        GOOD: {"60000000001"},
+        shared: {"60000000001", "60000000002"},
+        "rotated-in-token-02": {"60000000002"},
+    }
+
+
+def test_unbound_tokens_without_a_default_organization_fail_at_startup_saying_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ZOHO_ORGANIZATION_ID", raising=False)
+    monkeypatch.chdir("/")  # no .env to fall back on
+    monkeypatch.setenv("WEBHOOK_SECRETS", GOOD)
+    with pytest.raises(ValidationError, match="without organizations") as caught:
+        Settings()
+    assert GOOD not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['{"60000000001": ["short"]}', '{"not-an-org": ["' + GOOD + '"]}', '{"60000000001": [',
+     '{"60000000001": []}', "{}"],
+    ids=["short-token", "bad-org", "broken-json", "no-tokens", "empty"],
+)  # fmt: skip
+def test_bad_bound_tokens_fail_without_echoing_them(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRETS", value)
+    with pytest.raises(ValidationError, match=r"WEBHOOK_SECRETS|webhook_secrets") as caught:
+        Settings()
+    assert GOOD not in str(caught.value) and "short" not in str(caught.value).split("secret #")[0]

@@ -37,6 +37,13 @@ SECRET_VALUES = {
     "ZOHO_REFRESH_TOKEN": "1000." + "a" * 32 + "." + "b" * 32,
     "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ZOHO_PROXY_TOKEN_ENCRYPTION_OLD_KEYS": Fernet.generate_key().decode(),
+    "PROCESSOR_PROXY__TOKEN": "processor-proxy-token-0123456789",
+    "BULK_SYNC_PROXY__TOKEN": "bulk-sync-proxy-token-0123456789",
+    "ZOHO_PROXY_CLIENT_TOKENS": "processor-proxy-token-0123456789,operator-api-token-0123456789",
+    "ZOHO_PROXY_WRITER_TOKENS": "bulk-sync-proxy-token-0123456789",
+    "PROCESSOR_API_TOKENS": "operator-api-token-0123456789",
+    "BULK_SYNC_API_TOKENS": "operator-api-token-0123456789",
+    "BULK_SYNC_API_TOKEN": "operator-api-token-0123456789",
 }
 SETTINGS: dict[str, type[BaseSettings]] = {
     "tds-ingest": IngestSettings,
@@ -126,9 +133,10 @@ def test_each_service_gets_its_own_settings(
     monkeypatch: pytest.MonkeyPatch, dev: list[Document]
 ) -> None:
     ingest = settings_for(monkeypatch, dev, "tds-ingest")
-    assert [s.get_secret_value() for s in ingest.webhook_secrets] == [
+    assert [s.token.get_secret_value() for s in ingest.webhook_secrets] == [
         SECRET_VALUES["WEBHOOK_SECRETS"]
     ]
+    assert ingest.webhook_secrets[0].orgs == {"60000000001"}  # the legacy form: the default org
     assert [s.get_secret_value() for s in ingest.webhook_hmac_secrets] == [
         SECRET_VALUES["WEBHOOK_HMAC_SECRETS"]
     ]

@@ -6,13 +6,18 @@ import httpx
 import pytest
 
 from processor.errors import ProxyRecordError, ProxyWaitError, RecordFailedError
-from processor.proxy import ProxyClient
+from processor.proxy import RecordFetcher
 from tds_common.errors import TransientError, UpstreamRateLimitedError, UpstreamRejectedError
+from tds_common.proxy_client import ProxyClient
+
+RECORD = {"entity": "stock", "source": "inventory", "organization_id": "7",
+          "record": {"item_id": "1"}}  # fmt: skip
 
 
-def _client(handler: httpx.MockTransport, timeout_seconds: float = 10.0) -> ProxyClient:
-    http = httpx.AsyncClient(transport=handler, base_url="http://proxy.test")
-    return ProxyClient(http, timeout_seconds)
+def _fetcher(handler: httpx.MockTransport, timeout_seconds: float = 10.0) -> RecordFetcher:
+    http = httpx.AsyncClient(transport=handler, base_url="http://proxy.test",
+                             timeout=timeout_seconds)  # fmt: skip
+    return RecordFetcher(ProxyClient(http))
 
 
 async def test_a_record_is_read_on_the_webhook_lane_within_our_own_timeout() -> None:
@@ -20,11 +25,9 @@ async def test_a_record_is_read_on_the_webhook_lane_within_our_own_timeout() -> 
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = {"entity": "stock", "source": "inventory", "organization_id": "7",
-                "record": {"item_id": "1"}}  # fmt: skip
-        return httpx.Response(200, json=body)
+        return httpx.Response(200, json=RECORD)
 
-    record = await _client(httpx.MockTransport(handler), timeout_seconds=20).fetch(
+    record = await _fetcher(httpx.MockTransport(handler), timeout_seconds=20).fetch(
         "stock", "7", "1"
     )
     assert record == {"item_id": "1"}
@@ -36,8 +39,8 @@ async def test_a_record_is_read_on_the_webhook_lane_within_our_own_timeout() -> 
 
 async def test_404_not_found_means_the_record_is_gone() -> None:
     answer = httpx.Response(404, json={"error_code": "not_found", "message": "no source has it"})
-    client = _client(httpx.MockTransport(lambda r: answer))
-    assert await client.fetch("products", "7", "1") is None
+    fetcher = _fetcher(httpx.MockTransport(lambda r: answer))
+    assert await fetcher.fetch("products", "7", "1") is None
 
 
 @pytest.mark.parametrize(
@@ -49,25 +52,26 @@ async def test_a_404_that_is_not_a_verdict_on_the_record_never_deletes(
     answer: httpx.Response,
 ) -> None:
     """A misrouted call (an ingress, an old proxy) must not turn into a deletion in the mirror."""
-    client = _client(httpx.MockTransport(lambda r: answer))
+    fetcher = _fetcher(httpx.MockTransport(lambda r: answer))
     with pytest.raises(ProxyRecordError):
-        await client.fetch("products", "7", "1")
+        await fetcher.fetch("products", "7", "1")
 
 
 @pytest.mark.parametrize(
     ("status", "error"),
     [(429, UpstreamRateLimitedError), (503, ProxyWaitError),
      (500, ProxyRecordError), (502, ProxyRecordError), (401, ProxyRecordError),
-     (403, ProxyRecordError), (400, UpstreamRejectedError), (422, UpstreamRejectedError)],
+     (403, ProxyRecordError), (409, ProxyRecordError), (425, ProxyRecordError),
+     (400, UpstreamRejectedError), (422, UpstreamRejectedError)],
 )  # fmt: skip
 async def test_statuses_map_to_waiting_counted_or_permanent_errors(
     status: int, error: type
 ) -> None:
-    client = _client(
+    fetcher = _fetcher(
         httpx.MockTransport(lambda r: httpx.Response(status, headers={"Retry-After": "4"}))
     )
     with pytest.raises(error) as caught:
-        await client.fetch("products", "7", "1")
+        await fetcher.fetch("products", "7", "1")
     if status == 429:
         assert getattr(caught.value, "retry_after_seconds", None) == 4.0
     # Waiting (429, 503) never counts an attempt; a failure about this record does.
@@ -80,7 +84,7 @@ async def test_an_unreachable_proxy_waits_and_a_body_without_a_record_counts() -
         raise httpx.ConnectError("refused", request=request)
 
     with pytest.raises(ProxyWaitError, match="unreachable"):
-        await _client(httpx.MockTransport(refuse)).fetch("products", "7", "1")
+        await _fetcher(httpx.MockTransport(refuse)).fetch("products", "7", "1")
     no_record = httpx.MockTransport(lambda r: httpx.Response(200, json={"entity": "products"}))
-    with pytest.raises(ProxyRecordError, match="without a record"):
-        await _client(no_record).fetch("products", "7", "1")
+    with pytest.raises(ProxyRecordError, match="off the contract"):
+        await _fetcher(no_record).fetch("products", "7", "1")

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 
 from processor.errors import ProxyRecordError
-from processor.proxy import ProxyClient
+from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
+from tds_common.proxy_client import ProxyClient
 
 RECORD = ("60000000001", "stock", "42")
 PARTITION = ("events", 0)
@@ -27,12 +28,13 @@ def _reads(
         return answers.pop(0)
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://proxy.test")
-    return ThinReads(ProxyClient(http, 10.0), concurrency=2), calls
+    return ThinReads(RecordFetcher(ProxyClient(http)), concurrency=2), calls
 
 
 def _ok(version: int) -> httpx.Response:
     record: dict[str, Any] = {"item_id": "42", "version": version}
-    return httpx.Response(200, json={"record": record})
+    body = {"entity": "products", "source": "books", "organization_id": "7", "record": record}
+    return httpx.Response(200, json=body)
 
 
 async def test_events_already_in_kafka_when_a_read_started_share_it() -> None:

@@ -168,7 +168,7 @@ async def test_products_fall_back_from_books_to_inventory() -> None:
 
     client, _, _, seen = make_client(handler)
     result = await routing.read_record(client, "products", "42", org_id="7", lane="webhook")
-    assert result == {
+    assert result.model_dump() == {
         "entity": "products",
         "source": "inventory",
         "organization_id": "7",
@@ -189,7 +189,7 @@ async def test_stock_reads_the_inventory_item() -> None:
         lambda r: zoho(200, {"code": 0, "item": {"item_id": "5", "warehouses": [{}]}})
     )
     result = await routing.read_record(client, "stock", "5", org_id="7", lane="webhook")
-    assert result["source"] == "inventory"
+    assert result.source == "inventory"
     assert seen[0].url.path == "/inventory/v1/items/5"
 
 
@@ -203,8 +203,8 @@ async def test_list_pages_carry_page_context() -> None:
     result = await routing.read_page(
         client, "credit-notes", [("page", "2")], org_id="7", lane="bulk"
     )
-    assert result["records"] == [{"creditnote_id": "1"}]
-    assert result["page_context"]["page"] == 2
+    assert result.records == [{"creditnote_id": "1"}]
+    assert result.page_context == {"page": 2, "has_more_page": False}
     assert seen[0].url.path == "/books/v3/creditnotes"
     assert seen[0].url.params["page"] == "2"
 

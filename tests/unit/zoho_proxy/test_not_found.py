@@ -37,7 +37,7 @@ async def test_does_not_exist_is_not_found() -> None:
 async def test_a_list_without_page_context_is_passed_on_as_null() -> None:
     client, _, _, _ = make_client(lambda r: zoho(200, {"code": 0, "contacts": []}))
     page = await routing.read_page(client, "customers", [], org_id="7", lane="bulk")
-    assert page["page_context"] is None
+    assert page.page_context is None
 
 
 async def test_filter_by_is_a_list_parameter_the_proxy_forwards() -> None:

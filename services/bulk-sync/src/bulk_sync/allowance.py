@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 
-import httpx
-
 from bulk_sync.context import RunContext
+from tds_common.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ async def calls_allowed(
     left = None if cap is None else max(0, cap - spent)
     try:
         share = await ctx.proxy.bulk_share_left(ctx.org_id, product)
-    except (httpx.HTTPError, ValueError) as exc:
+    except ServiceError as exc:
         logger.warning("zoho-proxy's budget unreadable (%s): no %s now", exc, step)
         return 0
     if share is not None:

@@ -19,17 +19,18 @@ from fastapi import FastAPI
 from bulk_sync import gauges, metrics
 from bulk_sync.api import routes, sweeps
 from bulk_sync.executor import RunExecutor
-from bulk_sync.proxy import ProxyClient
+from bulk_sync.proxy import SyncProxy
 from bulk_sync.settings import Settings
 from bulk_sync.worker import SyncWorker
 from bulk_sync.writeback import lifecycle as writeback
 from bulk_sync.writeback import routes as writeback_routes
 from tds_common.app import create_service_app
+from tds_common.auth import require_bearer
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
 from tds_common.kafka_durability import topic_durability_check
-from tds_common.proxy_http import proxy_http_client
+from tds_common.proxy_client import ProxyClient, proxy_http_client
 from tds_common.settings import loggable
 from tds_common.worker import BackgroundLoop
 
@@ -56,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
             await producer.start()
             app.state.producer = producer
             if settings.worker_enabled:
-                proxy = ProxyClient(http, settings.proxy, stop)
+                proxy = SyncProxy(ProxyClient(http), settings.proxy, stop)
                 executor = RunExecutor(pool, proxy, settings.sync, stop)
                 consumer = create_consumer(
                     settings.kafka_bootstrap_servers, settings.consumer, settings.kafka
@@ -85,7 +86,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app(
         title="TDS bulk-sync", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
     )
-    app.include_router(routes.router)
-    app.include_router(writeback_routes.router)
-    app.include_router(sweeps.router)
+    # Health and metrics stay open; the API wants one of BULK_SYNC_API_TOKENS.
+    api_auth = [require_bearer(settings.api_tokens)]
+    app.include_router(routes.router, dependencies=api_auth)
+    app.include_router(writeback_routes.router, dependencies=api_auth)
+    app.include_router(sweeps.router, dependencies=api_auth)
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,12 +20,14 @@ from typing import Any
 import asyncpg
 
 from bulk_sync import metrics, runs
-from bulk_sync.proxy import ProxyClient
+from bulk_sync.proxy import SyncProxy
 from bulk_sync.runs import Progress
 from bulk_sync.settings import SyncSettings
-from tds_common.db import CONNECTION_ERRORS
-from tds_common.errors import UpstreamUnavailableError, truncate
+from tds_common.db import database_unavailable_as_error
+from tds_common.db_errors import is_record_fault, write_isolating
+from tds_common.errors import truncate
 from tds_common.mirror import Change, MappedChange, MappingError, map_change, write_changes
+from tds_common.proxy_client import Lane
 from tds_common.versions import FutureVersionError, check_version
 
 logger = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class RunContext:
     pool: asyncpg.Pool
-    proxy: ProxyClient
+    proxy: SyncProxy
     settings: SyncSettings
     run_id: uuid.UUID
     org_id: str
@@ -50,7 +53,7 @@ class RunContext:
     """Where the run's checkpoint keeps this listing's state (default: the entity)."""
 
     @property
-    def lane(self) -> str:
+    def lane(self) -> Lane:
         return "bulk" if self.mode == "full" else "incremental"
 
 
@@ -111,7 +114,7 @@ async def commit_page(
     page.refuse_future_versions(ctx.settings.max_version_skew_seconds)
     unmapped = len(page.errors)
     poison = written = 0
-    try:
+    with database_unavailable_as_error():
         async with ctx.pool.acquire() as conn, conn.transaction():
             written, poison = await _write(conn, page)
             failed = unmapped + poison
@@ -122,8 +125,6 @@ async def commit_page(
             await runs.save_progress(conn, ctx.run_id, key, state, progress, source)
             for message in page.errors[-20:]:
                 await runs.append_error(conn, ctx.run_id, truncate(message, 500))
-    except CONNECTION_ERRORS as exc:
-        raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
     metrics.PAGES.labels(ctx.entity).inc()
     # Honest counts: a change the mirror's rule did not apply (a newer or as-new row is there)
     # changed nothing.
@@ -136,27 +137,24 @@ async def commit_page(
 
 async def _write(conn: Any, page: PageResult) -> tuple[int, int]:
     """Write the page's changes; returns how many were applied and how many failed on their
-    own (poison rows)."""
-    if not page.changes:
-        return 0, 0
-    try:
+    own (poison rows: tds_common.db_errors says whose fault a failure is)."""
+    written: list[int] = []
+    failed: list[MappedChange] = []
+
+    async def write(changes: Sequence[MappedChange]) -> None:
         async with conn.transaction():
-            return len(await write_changes(conn, page.changes)), 0
-    except asyncpg.PostgresError as exc:
-        if not str(getattr(exc, "sqlstate", "")).startswith("22"):
-            raise
-    failed = written = 0
-    for change in page.changes:
-        try:
-            async with conn.transaction():
-                written += len(await write_changes(conn, [change]))
-        except asyncpg.PostgresError as exc:
-            if not str(getattr(exc, "sqlstate", "")).startswith("22"):
-                raise
-            failed += 1
-            c = change.change
-            page.errors.append(f"{c.entity} {c.zoho_id}: PostgreSQL refused it ({exc.sqlstate})")
-    return written, failed
+            written.append(len(await write_changes(conn, list(changes))))
+
+    async def refused(change: MappedChange, exc: BaseException) -> None:
+        if not is_record_fault(exc):
+            raise exc
+        failed.append(change)
+        c, state = change.change, getattr(exc, "sqlstate", "")
+        page.errors.append(f"{c.entity} {c.zoho_id}: PostgreSQL refused it ({state})")
+
+    if page.changes:
+        await write_isolating(write, page.changes, failed=refused)
+    return sum(written), len(failed)
 
 
 def record_id(record: dict[str, Any], id_field: str) -> str | None:

@@ -19,31 +19,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page
-from tds_common.catalogue import get_entity
-from tds_common.mirror import Change, DbConnection, MirrorSpec, get_spec
+from tds_common.catalogue import EntitySpec, get_entity
+from tds_common.mirror import Change, DbConnection
+from tds_common.proxy_client import Lane
 
 logger = logging.getLogger(__name__)
 
-DETAIL_LANE = "bulk"
+DETAIL_LANE: Final[Lane] = "bulk"
 """Background work: the lowest lane, and the one the proxy keeps off the daily reserve."""
 
 
 def has_details(entity: str) -> bool:
     """Whether the entity's list leaves out something only a detail read brings."""
-    return get_spec(entity).child is not None
+    return get_entity(entity).child is not None
 
 
-def pending_filter(spec: MirrorSpec) -> str:
+def pending_filter(spec: EntitySpec) -> str:
     """SQL condition of a live document still without its line items (see migration 0008)."""
     assert spec.child is not None
     return f"deleted_at IS NULL AND NOT (raw ? '{spec.child.list_field}')"
 
 
-async def pending_count(conn: DbConnection, spec: MirrorSpec, org_id: str) -> int:
+async def pending_count(conn: DbConnection, spec: EntitySpec, org_id: str) -> int:
     if spec.child is None:
         return 0
     count = await conn.fetchval(
@@ -53,12 +54,12 @@ async def pending_count(conn: DbConnection, spec: MirrorSpec, org_id: str) -> in
 
 
 async def _next_pending(
-    conn: DbConnection, spec: MirrorSpec, org_id: str, tried: set[str], limit: int
+    conn: DbConnection, spec: EntitySpec, org_id: str, tried: set[str], limit: int
 ) -> list[tuple[str, Any]]:
     records = await conn.fetch(
-        f"SELECT {spec.id_column} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
-        f"WHERE org_id = $1 AND {pending_filter(spec)} AND {spec.id_column} <> ALL($2::text[]) "
-        f"ORDER BY zoho_last_modified_time DESC NULLS LAST, {spec.id_column} LIMIT $3",
+        f"SELECT {spec.id_field} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
+        f"WHERE org_id = $1 AND {pending_filter(spec)} AND {spec.id_field} <> ALL($2::text[]) "
+        f"ORDER BY zoho_last_modified_time DESC NULLS LAST, {spec.id_field} LIMIT $3",
         org_id, list(tried), limit,
     )  # fmt: skip
     return [(r["id"], r["modified"]) for r in records]
@@ -66,7 +67,7 @@ async def _next_pending(
 
 async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
     """Read pending details newest first within the allowance; returns how many stay pending."""
-    spec = get_spec(ctx.entity)
+    spec = get_entity(ctx.entity)
     if spec.child is None:
         return 0
     tried: set[str] = set()  # a detail that still lacks its lines is not read twice in a run

@@ -31,14 +31,15 @@ from bulk_sync.details import complete_details, has_details
 from bulk_sync.inventory_only import lists_inventory_too, sync_inventory_only
 from bulk_sync.listing import sync_listed
 from bulk_sync.models import SyncCommand
-from bulk_sync.proxy import ProxyClient, StopRequested
+from bulk_sync.proxy import StopRequested, SyncProxy
 from bulk_sync.selective import sync_selected
 from bulk_sync.settings import SyncSettings
 from bulk_sync.stock_refresh import refresh_stock
 from bulk_sync.verify import verifies, verify
+from tds_common.backoff import sleep_unless_stopping
 from tds_common.catalogue import ENTITIES
-from tds_common.db import CONNECTION_ERRORS
-from tds_common.errors import PermanentError, TransientError, UpstreamUnavailableError, truncate
+from tds_common.db import CONNECTION_ERRORS, database_unavailable_as_error
+from tds_common.errors import PermanentError, TransientError, truncate
 from tds_common.events import parse_zoho_timestamp
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ LOCK_POLL_SECONDS: Final = 1.0
 
 class RunExecutor:
     def __init__(
-        self, pool: asyncpg.Pool, proxy: ProxyClient, settings: SyncSettings, stop: asyncio.Event
+        self, pool: asyncpg.Pool, proxy: SyncProxy, settings: SyncSettings, stop: asyncio.Event
     ) -> None:
         self._pool = pool
         self._proxy = proxy
@@ -59,7 +60,7 @@ class RunExecutor:
     async def execute(self, command: SyncCommand) -> Outcome:
         """Run (or resume) the command's run; see the module docstring for the outcomes."""
         run_id = uuid.UUID(command.run_id)
-        try:
+        with database_unavailable_as_error():
             async with self._pool.acquire() as lock_conn:
                 key = await self._lock(lock_conn, run_id)
                 try:
@@ -67,16 +68,12 @@ class RunExecutor:
                 finally:
                     with contextlib.suppress(*CONNECTION_ERRORS):
                         await lock_conn.execute("SELECT pg_advisory_unlock($1)", key)
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
 
     async def _lock(self, conn: Any, run_id: uuid.UUID) -> int:
         key: int = await conn.fetchval("SELECT hashtextextended($1, 0)", f"tds_sync_run:{run_id}")
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
             logger.info("run held by another worker; waiting", extra={"run_id": str(run_id)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), LOCK_POLL_SECONDS)
-            if self._stop.is_set():
+            if await sleep_unless_stopping(self._stop, LOCK_POLL_SECONDS):
                 raise StopRequested("stopping")
         return key
 
@@ -98,17 +95,18 @@ class RunExecutor:
         metrics.RUNS_IN_PROGRESS.inc()
         held: list[str] = []
         try:
-            for entity in command.entities:
-                state: dict[str, Any] = dict(run.checkpoint.get(entity) or {})
-                if state.get("done"):
-                    continue
-                ctx = RunContext(
-                    self._pool, self._proxy, self._settings, run_id, command.org_id, entity,
-                    command.mode, started_at, int(state.get("detail_calls") or 0),
-                    asyncio.Semaphore(self._settings.detail_concurrency),
-                )  # fmt: skip
-                if await self._entity(ctx, command, state):
-                    held.append(entity)
+            with database_unavailable_as_error():
+                for entity in command.entities:
+                    state: dict[str, Any] = dict(run.checkpoint.get(entity) or {})
+                    if state.get("done"):
+                        continue
+                    ctx = RunContext(
+                        self._pool, self._proxy, self._settings, run_id, command.org_id, entity,
+                        command.mode, started_at, int(state.get("detail_calls") or 0),
+                        asyncio.Semaphore(self._settings.detail_concurrency),
+                    )  # fmt: skip
+                    if await self._entity(ctx, command, state):
+                        held.append(entity)
         except StopRequested:
             logger.info(
                 "run interrupted; it resumes from its checkpoint", extra={"run_id": str(run_id)}
@@ -120,8 +118,6 @@ class RunExecutor:
             return "cancelled"
         except TransientError:
             raise  # PostgreSQL is down: the consumer retries the command later
-        except CONNECTION_ERRORS as exc:
-            raise UpstreamUnavailableError(f"PostgreSQL unreachable: {type(exc).__name__}") from exc
         except Exception as exc:  # permanent errors, and bugs: fail the run, never crash-loop
             if isinstance(exc, PermanentError):
                 logger.warning("run failed: %s", exc, extra={"run_id": str(run_id)})

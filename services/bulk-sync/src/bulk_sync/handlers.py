@@ -39,6 +39,7 @@ from bulk_sync.reconcile import (
 )
 from bulk_sync.settings import OperatorSettings
 from bulk_sync.zohosync_events import Notice
+from tds_common.auth import bearer_headers
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,11 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.posting.loggers = True
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 270
-    memo["api"] = httpx.AsyncClient(base_url=operator.api_url, timeout=operator.api_timeout_seconds)
+    memo["api"] = httpx.AsyncClient(
+        base_url=operator.api_url,
+        timeout=operator.api_timeout_seconds,
+        headers=bearer_headers(operator.api_token),
+    )
 
 
 @kopf.on.cleanup()

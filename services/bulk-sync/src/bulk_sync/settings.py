@@ -7,11 +7,13 @@ settings only say how much of it one run may spend on detail reads and how patie
 
 from __future__ import annotations
 
-from typing import Final, Self
+from typing import Self
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 
 from bulk_sync.writeback.settings import WritebackSettings
+from tds_common.auth import AcceptedTokens
+from tds_common.catalogue import ENTITIES
 from tds_common.settings import (
     BackoffSettings,
     ConsumerGroupSettings,
@@ -45,11 +47,6 @@ class ProxySettings(ProxyClientSettings, BackoffSettings):
     """Transient failures of one call in a row before the run is given up as failed."""
 
 
-LISTED_ENTITIES: Final = ("products", "customers", "invoices", "bills", "credit-notes", "stock",
-                          "prices")  # fmt: skip
-"""Entities read from a paginated list (warehouses are one unpaginated list)."""
-
-
 class SyncSettings(BaseModel):
     """How a run pages, reads details and checkpoints (``BULK_SYNC_SYNC__*``)."""
 
@@ -71,13 +68,19 @@ class SyncSettings(BaseModel):
     details_batch: int = Field(50, ge=1, le=500)
     """Pending details read and committed per transaction (the budget is re-read between)."""
     list_filter_by: dict[str, str] = Field(
-        default_factory=lambda: dict.fromkeys(LISTED_ENTITIES, "Status.All")
+        default_factory=lambda: {
+            name: spec.list_filter
+            for name, spec in ENTITIES.items()
+            if spec.paginated and spec.list_filter is not None
+        }
     )
-    """``filter_by`` sent with each entity's list calls. Zoho's default when it is absent may be
-    active records only (UNCONFIRMED): every inactive item or contact would then look deleted.
+    """``filter_by`` sent with each entity's list calls (default: the catalogue's ``list_filter``).
+    Zoho's default when it is absent may be active records only (UNCONFIRMED): every inactive
+    item or contact would then look deleted.
     ``Status.All`` is documented for items, contacts and invoices (docs/zoho-api.md, "Key
-    fields"); for bills, credit notes and price lists it is a guess. An entity left out is
-    listed without ``filter_by``."""
+    fields"); for bills, credit notes, sales and purchase orders and price lists it is a guess.
+    Customer payments are filtered by mode, not status, so they are listed without it, like
+    any entity left out."""
     max_sweep_share: float = Field(0.05, ge=0, le=1)
     """A full run that would mark more than this share of an entity's live rows deleted stops
     short: the run ends ``needs_confirmation`` until ``POST /api/zoho/sync/runs/{id}/confirm-sweep``
@@ -115,7 +118,11 @@ class Settings(ServiceSettings):
     """Base URL of zoho-proxy."""
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    """``BULK_SYNC_PROXY__TOKEN`` must be one of zoho-proxy's writer tokens (the write-back)."""
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    api_tokens: AcceptedTokens = Field(default_factory=list)
+    """``BULK_SYNC_API_TOKENS``: bearer tokens accepted by the sync and write-back API (the
+    operator's, the tds command's, the ERP's; comma-separated). None: the API answers 401."""
     worker_enabled: bool = True
     """Run the worker in this process; false serves only the HTTP API (e.g. a second API pod)."""
     db_pool_max_size: int = Field(5, ge=2, le=100)
@@ -143,6 +150,8 @@ class OperatorSettings(ServiceSettings):
     api_url: str = "http://127.0.0.1:8003"
     """bulk-sync's API (``BULK_SYNC_API_URL``): the operator only POSTs requests and reads runs."""
     api_timeout_seconds: float = Field(10.0, gt=0)
+    api_token: SecretStr | None = None
+    """``BULK_SYNC_API_TOKEN``: the operator's bearer token, one of ``BULK_SYNC_API_TOKENS``."""
     status_refresh_seconds: float = Field(30.0, ge=1)
     """How often each ZohoSync's status is refreshed from its runs and its schedule checked
     (``BULK_SYNC_STATUS_REFRESH_SECONDS``)."""

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from tds_common.mirror import Change
+from tds_common.proxy_client import Lane
 
 logger = logging.getLogger(__name__)
 
-LANE = "bulk"
+LANE: Final[Lane] = "bulk"
 
 
 async def _calls_allowed(ctx: RunContext, spent: int) -> int:

@@ -3,12 +3,19 @@
 uvicorn stops accepting connections on SIGTERM, lets in-flight requests finish within
 ``timeout_graceful_shutdown`` and then runs the app's lifespan shutdown (flush producers, commit
 offsets, close pools).
+
+With ``<PREFIX>METRICS_PORT`` set, ``/metrics`` is served on that port too, by prometheus_client's
+own server in a thread: the monitoring namespace can then be let in to the metrics port alone,
+never to the API (the chart's NetworkPolicies). ``/health`` and ``/ready`` stay on ``port``.
 """
 
 from __future__ import annotations
 
+from wsgiref.simple_server import WSGIServer
+
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from tds_common.logging import configure_logging
 from tds_common.settings import ServiceSettings
@@ -19,6 +26,7 @@ def serve(app: FastAPI, settings: ServiceSettings, *, component: str) -> None:
     """Serve ``app``; ``component`` names the process in traces (unless OTEL_SERVICE_NAME does)."""
     configure_logging(settings.log_level, json_format=settings.log_json)
     configure_tracing(component)
+    start_metrics_server(settings)
     uvicorn.run(
         app,
         host=settings.host,
@@ -29,3 +37,11 @@ def serve(app: FastAPI, settings: ServiceSettings, *, component: str) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         lifespan="on",
     )
+
+
+def start_metrics_server(settings: ServiceSettings) -> WSGIServer | None:
+    """The metrics port's server (a daemon thread; it ends with the process), if one is set."""
+    if settings.metrics_port is None:
+        return None
+    server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+    return server

@@ -152,6 +152,10 @@ class ServiceSettings(BaseSettings):
     """Address the HTTP server binds to; ``0.0.0.0`` in containers."""
     port: int = Field(8000, ge=1, le=65535)
     """HTTP port for the API, ``/health``, ``/ready`` and ``/metrics``."""
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    """``<PREFIX>METRICS_PORT``: serve ``/metrics`` on this port of its own as well, so a
+    monitoring peer can be let in to that port alone (the chart sets it; see
+    :func:`tds_common.server.serve`). Unset: ``/metrics`` on ``port`` only."""
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=AliasChoices("LOG_JSON", "log_json"))
     """JSON lines for machines; plain text with LOG_JSON=false for a terminal."""

@@ -6,6 +6,7 @@ query parameters, so a token can never be echoed back.
 
     PermanentError (tds_common)
     ├── UnauthorizedError        401 missing/wrong token or signature
+    ├── OrgNotAllowedError       403 a live token not bound to the webhook's organization
     ├── MalformedPayloadError    400 not JSON / not form-encoded
     ├── InvalidParameterError    400 bad org id or operation in the URL/headers
     ├── UnknownEntityError       404 not one of the webhook entities
@@ -34,6 +35,14 @@ class UnauthorizedError(RejectedWebhookError):
     http_status = 401
     error_code = "unauthorized"
     reason = "unauthorized"
+
+
+class OrgNotAllowedError(RejectedWebhookError):
+    """The token is live but bound to other organizations (``WEBHOOK_SECRETS``)."""
+
+    http_status = 403
+    error_code = "org_not_allowed"
+    reason = "org_not_allowed"
 
 
 class MalformedPayloadError(RejectedWebhookError):

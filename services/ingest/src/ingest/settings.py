@@ -1,18 +1,27 @@
 """Settings of the ingest service (env prefix ``INGEST_``; shared names unprefixed).
 
-``WEBHOOK_SECRETS`` is the shared name of docs/architecture.md#configuration: a comma-separated list
-of tokens, every one of them accepted, so a secret can be rotated by adding the new one, switching
-Zoho's workflow webhooks over, then removing the old one. It has no default: ingest is the only
-service on the internet and must never run open.
+``WEBHOOK_SECRETS`` is the shared name of docs/architecture.md#configuration. It binds each token
+to the organizations it may write, as a JSON object of organization id → tokens::
+
+    WEBHOOK_SECRETS='{"60012345678": ["tok-a", "tok-b"], "60087654321": ["tok-c"]}'
+
+Every token listed is accepted, so a secret is rotated by adding the new one under its
+organization, switching Zoho's workflow webhooks over, then removing the old one. The older form,
+a comma-separated list of tokens (``WEBHOOK_SECRETS=tok-a,tok-b``), still reads: its tokens are
+bound to ``ZOHO_ORGANIZATION_ID`` only, and without that setting startup fails with a message
+saying so (a token that may write every organization is never accepted). It has no default:
+ingest is the only service on the internet and must never run open.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+import json
+from typing import Annotated, Any, Final, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from ingest.auth import WebhookToken
 from tds_common.settings import ServiceSettings, service_config
 from tds_common.versions import max_version_skew_field
 
@@ -28,6 +37,29 @@ def _split_secrets(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",")]
     return value
+
+
+def _bound_tokens(value: Any) -> Any:
+    """``WEBHOOK_SECRETS`` as :class:`WebhookToken` data: a JSON object (or a dict, from code)
+    of organization → tokens binds them; a comma-separated list (or a list) leaves them unbound
+    until :meth:`Settings._bind_legacy_tokens`."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            # json's message quotes no input, but say only where it broke, to be sure.
+            raise ValueError("WEBHOOK_SECRETS is not a valid JSON object") from None
+    if isinstance(value, dict):
+        orgs_of: dict[str, set[str]] = {}
+        for org, tokens in value.items():
+            for token in _split_secrets(tokens) if isinstance(tokens, str) else tokens:
+                orgs_of.setdefault(str(token).strip(), set()).add(str(org).strip())
+        return [{"token": token, "orgs": orgs} for token, orgs in orgs_of.items()]
+    parts = _split_secrets(value)
+    if isinstance(parts, list):
+        return [p if isinstance(p, WebhookToken | dict) else {"token": p, "orgs": ()}
+                for p in parts]  # fmt: skip
+    return parts
 
 
 def _check_secrets(secrets: list[SecretStr], name: str, *, required: bool) -> list[SecretStr]:
@@ -51,10 +83,11 @@ class Settings(ServiceSettings):
     model_config = {**service_config("INGEST_"), "hide_input_in_errors": True}
 
     port: int = Field(8001, ge=1, le=65535)
-    webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+    webhook_secrets: Annotated[list[WebhookToken], NoDecode] = Field(
         validation_alias=AliasChoices("WEBHOOK_SECRETS", "webhook_secrets"),
     )
-    """Tokens accepted in ``X-TDS-Webhook-Token`` or ``?token=`` (comma-separated; all live)."""
+    """Tokens accepted in ``X-TDS-Webhook-Token`` (or ``?token=``), each with the organizations
+    it may write (see the module docstring for the two forms)."""
     webhook_hmac_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     """``INGEST_WEBHOOK_HMAC_SECRETS``: when set, ``X-Zoho-Webhook-Signature`` (hex
     HMAC-SHA256 of the raw body under any of these keys) is required as well as the token."""
@@ -77,15 +110,38 @@ class Settings(ServiceSettings):
     """``MAX_VERSION_SKEW_SECONDS`` (shared): a ``last_modified_time`` further ahead of our
     clock is refused with 422 (it would freeze the mirror row)."""
 
-    @field_validator("webhook_secrets", "webhook_hmac_secrets", mode="before")
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _parse_tokens(cls, value: Any) -> Any:
+        return _bound_tokens(value)
+
+    @field_validator("webhook_hmac_secrets", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_secrets(value)
 
     @field_validator("webhook_secrets")
     @classmethod
-    def _tokens_usable(cls, value: list[SecretStr]) -> list[SecretStr]:
-        return _check_secrets(value, "WEBHOOK_SECRETS", required=True)
+    def _tokens_usable(cls, value: list[WebhookToken]) -> list[WebhookToken]:
+        _check_secrets([t.token for t in value], "WEBHOOK_SECRETS", required=True)
+        return value
+
+    @model_validator(mode="after")
+    def _bind_legacy_tokens(self) -> Self:
+        """Tokens of the comma-separated form write ``ZOHO_ORGANIZATION_ID`` only."""
+        if all(t.orgs for t in self.webhook_secrets):
+            return self
+        if not self.zoho_organization_id:
+            raise ValueError(
+                "WEBHOOK_SECRETS lists tokens without organizations and ZOHO_ORGANIZATION_ID is "
+                "not set: bind each token to the organizations it may write, as JSON "
+                '{"<org_id>": ["<token>", ...]}, or set ZOHO_ORGANIZATION_ID'
+            )
+        default = frozenset({self.zoho_organization_id})
+        self.webhook_secrets = [
+            t if t.orgs else WebhookToken(token=t.token, orgs=default) for t in self.webhook_secrets
+        ]
+        return self
 
     @field_validator("webhook_hmac_secrets")
     @classmethod

@@ -20,17 +20,18 @@ from processor import metrics
 from processor.consumer import EventConsumer
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
-from processor.proxy import ProxyClient
+from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
 from processor.replay_api import replay_router
 from processor.settings import Settings
 from processor.stats import stats_router
 from tds_common.app import create_service_app
+from tds_common.auth import require_bearer
 from tds_common.db import check_pool, create_pool
 from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
 from tds_common.kafka_durability import topic_durability_check
-from tds_common.proxy_http import proxy_http_client
+from tds_common.proxy_client import ProxyClient, proxy_http_client
 from tds_common.retention import retention_loop
 from tds_common.settings import loggable
 from tds_common.worker import BackgroundLoop
@@ -57,9 +58,7 @@ def create_app(
         loop: BackgroundLoop | None = None
         pruning: BackgroundLoop | None = None
         stop_pruning = asyncio.Event()
-        reads = ThinReads(
-            ProxyClient(http, settings.proxy.timeout_seconds), settings.proxy.max_concurrency
-        )
+        reads = ThinReads(RecordFetcher(ProxyClient(http)), settings.proxy.max_concurrency)
         try:
             await producer.start()
             app.state.producer = producer  # the DLQ's, and the replay API's
@@ -110,5 +109,8 @@ def create_app(
     app = create_service_app(
         title="TDS processor", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
     )
-    app.include_router(stats_router())
+    # Health and metrics stay open; the API wants one of PROCESSOR_API_TOKENS.
+    api_auth = [require_bearer(settings.api_tokens)]
+    app.include_router(stats_router(), dependencies=api_auth)
+    app.include_router(replay_router(), dependencies=api_auth)
     return app

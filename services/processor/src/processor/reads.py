@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from processor import metrics
-from processor.proxy import ProxyClient
+from processor.proxy import RecordFetcher
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class _Read:
 class ThinReads:
     """The reads in flight or finished recently, by record."""
 
-    def __init__(self, proxy: ProxyClient, concurrency: int,
+    def __init__(self, proxy: RecordFetcher, concurrency: int,
                  ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:  # fmt: skip
         self._proxy = proxy
         self._slots = asyncio.Semaphore(concurrency)

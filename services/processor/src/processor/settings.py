@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, Field
 
+from tds_common.auth import AcceptedTokens
 from tds_common.retention import RetentionSettings
 from tds_common.settings import (
     BackoffSettings,
@@ -51,7 +52,6 @@ class ProxySettings(ProxyClientSettings):
     running are deferred (their partitions resume when it finishes), the rest is written."""
 
 
-class Settings(ServiceSettings):
 class ReplaySettings(BaseModel):
     """Dead-letter replay (``PROCESSOR_REPLAY__*``; ``processor.replay``)."""
 
@@ -66,6 +66,7 @@ class ReplaySettings(BaseModel):
     holds in memory whatever the topic's size."""
 
 
+class Settings(ServiceSettings):
     model_config = service_config("PROCESSOR_")
 
     port: int = Field(8002, ge=1, le=65535)
@@ -76,13 +77,16 @@ class ReplaySettings(BaseModel):
     """Base URL of zoho-proxy; thin events are completed with ``GET /v1/{entity}/{id}``."""
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    api_tokens: AcceptedTokens = Field(default_factory=list)
+    """``PROCESSOR_API_TOKENS``: bearer tokens accepted by the stats and replay API (the tds
+    command's, comma-separated; several during a rotation). None: the API answers 401 to all."""
     db_pool_max_size: int = Field(5, ge=1, le=100)
     stats_window_hours: float = Field(24.0, gt=0)
     """``/api/zoho/sync/stats`` averages delays over this window."""
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     """``PROCESSOR_RETENTION__*``: how long the control tables keep finished rows; the processor
     prunes them in small batches every ``interval_seconds`` (``tds_common.retention``)."""
     max_version_skew_seconds: float = max_version_skew_field()
-    replay: ReplaySettings = Field(default_factory=ReplaySettings)
     """``MAX_VERSION_SKEW_SECONDS`` (shared): an event whose ``last_modified_time`` is further
     ahead of our clock is dead-lettered (``future_version``); it would freeze the row."""

@@ -42,6 +42,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("starting zoho-proxy", extra={"settings": loggable(settings)})
+        if not settings.accepted_tokens():
+            logger.warning("ZOHO_PROXY_CLIENT_TOKENS is empty: every call is refused (401)")
         pool = await create_proxy_pool(
             settings.database_url.get_secret_value(),
             synchronous_commit=settings.synchronous_commit,

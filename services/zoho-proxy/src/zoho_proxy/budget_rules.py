@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-Lane = Literal["webhook", "write", "incremental", "bulk"]
-LANES: Final[tuple[Lane, ...]] = ("webhook", "write", "incremental", "bulk")
+from tds_common.proxy_client import LANES as LANES
+from tds_common.proxy_client import Lane as Lane
+
 LANE_PRIORITY: Final[dict[str, int]] = {"webhook": 0, "write": 1, "incremental": 2, "bulk": 3}
 """Lower runs first. The default of ``ZOHO_PROXY_LANE_ORDER``, which may move ``write`` (the
 ERP's write-back) below ``incremental``; webhooks stay first and bulk last."""

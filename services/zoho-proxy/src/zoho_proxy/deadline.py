@@ -20,7 +20,7 @@ from contextvars import ContextVar
 
 from fastapi import Request
 
-from tds_common.proxy_http import TIMEOUT_HEADER
+from tds_common.proxy_client import TIMEOUT_HEADER
 from zoho_proxy.errors import BadRequestError
 
 _DEADLINE: ContextVar[float | None] = ContextVar("tds_caller_deadline", default=None)

@@ -8,10 +8,12 @@ TokenRevokedError      503: the refresh token is revoked or the client rejected;
 ScopeMissingError      403: the refresh token's OAuth scopes do not cover the call; needs a human
 NotFoundError          404: unknown entity, or a record absent in every source
 BadRequestError        400: the caller's request cannot be served (e.g. no organization)
+WritesRefusedError     403: a write through the pass-through by a caller that may not write
 """
 
 from __future__ import annotations
 
+from tds_common.auth import ForbiddenError
 from tds_common.errors import (
     PermanentError,
     TransientError,
@@ -77,3 +79,9 @@ class BadRequestError(PermanentError):
     """The caller's request is malformed (bad lane, no organization)."""
 
     error_code = "bad_request"
+
+
+class WritesRefusedError(ForbiddenError):
+    """POST/PUT/PATCH/DELETE through the pass-through by a caller not in the writer tokens."""
+
+    error_code = "writes_refused"

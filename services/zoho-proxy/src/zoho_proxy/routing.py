@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from tds_common.catalogue import ENTITIES, EntitySpec
 from tds_common.errors import UpstreamRejectedError
+from tds_common.proxy_client import PageAnswer, RecordAnswer
 from zoho_proxy.budget_rules import Lane
 from zoho_proxy.errors import NotFoundError, ZohoServerError
 from zoho_proxy.zoho.client import Params, ZohoClient, ZohoResponse
@@ -69,7 +70,7 @@ async def _first_source(
 
 async def read_record(
     client: ZohoClient, entity: str, record_id: str, *, org_id: str, lane: Lane
-) -> dict[str, Any]:
+) -> RecordAnswer:
     """``GET /v1/{entity}/{id}``: the full detail record from the first source that has it."""
     spec = entity_spec(entity)
     if not record_id or "/" in record_id:
@@ -82,7 +83,7 @@ async def read_record(
     record = body.get(spec.module_key)
     if not isinstance(record, dict):
         raise ZohoServerError(f"Zoho {product} answer lacks the {spec.module_key!r} record")
-    return {"entity": entity, "source": product, "organization_id": org_id, "record": record}
+    return RecordAnswer(entity=entity, source=product, organization_id=org_id, record=record)
 
 
 def list_sources(spec: EntitySpec, source: str | None) -> tuple[str, ...]:
@@ -103,7 +104,7 @@ async def read_page(
     org_id: str,
     lane: Lane,
     source: str | None = None,
-) -> dict[str, Any]:
+) -> PageAnswer:
     """``GET /v1/{entity}``: one page of the list from the entity's primary source (or the
     ``source`` asked for)."""
     spec = entity_spec(entity)
@@ -117,14 +118,15 @@ async def read_page(
     records = body.get(spec.list_key)
     if not isinstance(records, list):
         raise ZohoServerError(f"Zoho {product} answer lacks the {spec.list_key!r} list")
-    return {
-        "entity": entity,
-        "source": product,
-        "organization_id": org_id,
-        "records": records,
+    context = body.get("page_context")
+    return PageAnswer(
+        entity=entity,
+        source=product,
+        organization_id=org_id,
+        records=records,
         # Absent stays absent (null): a caller must not read "no page_context" as "last page".
-        "page_context": body.get("page_context"),
-    }
+        page_context=context if isinstance(context, dict) else None,
+    )
 
 
 def _success_body(response: ZohoResponse) -> dict[str, Any]:

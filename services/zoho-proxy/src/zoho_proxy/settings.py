@@ -12,9 +12,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Final, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import NoDecode
 
+from tds_common.auth import AcceptedTokens
 from tds_common.settings import ServiceSettings, service_config
 from zoho_proxy.budget_rules import LANES, Lane
 
@@ -164,6 +172,14 @@ class Settings(ServiceSettings):
     retry_max_seconds: float = Field(8.0, ge=0)
     """Upper bound of one backoff."""
 
+    # --- callers (docs/architecture.md, "Authentication") ---
+    client_tokens: AcceptedTokens = Field(default_factory=list)
+    """``ZOHO_PROXY_CLIENT_TOKENS``: bearer tokens of the services that may call the proxy
+    (comma-separated; one per caller, several during a rotation). None: every call is 401."""
+    writer_tokens: AcceptedTokens = Field(default_factory=list)
+    """``ZOHO_PROXY_WRITER_TOKENS``: tokens that may also send POST/PUT/PATCH/DELETE through the
+    pass-through (bulk-sync's write-back relay). None: the pass-through is read-only."""
+
     @field_validator("zoho_client_secret", "zoho_refresh_token", "token_encryption_key")
     @classmethod
     def _no_placeholder(cls, value: SecretStr) -> SecretStr:
@@ -192,6 +208,10 @@ class Settings(ServiceSettings):
         for key in value:
             _check_fernet_key(key)
         return value
+
+    def accepted_tokens(self) -> list[SecretStr]:
+        """Every token the proxy accepts: a writer is a caller too."""
+        return [*self.client_tokens, *self.writer_tokens]
 
     @field_validator("zoho_accounts_url", "zoho_api_base_url")
     @classmethod

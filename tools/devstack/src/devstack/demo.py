@@ -28,6 +28,7 @@ from rich.table import Table
 
 from devstack import jaeger, processes, prometheus
 from devstack.stack import APPS, stack_env
+from tds_common.catalogue import ENTITIES
 
 console = Console()
 
@@ -37,20 +38,34 @@ BULK_SYNC_URL: Final = "http://127.0.0.1:8003"
 ROW_WAIT_SECONDS: Final = 60.0
 SYNC_WAIT_SECONDS: Final = 900.0
 
-# (TDS entity, simulator entity, mirror table, id column, field to edit)
-EDITABLE: Final = (
-    ("products", "items", "zoho.products", "item_id", "description"),
-    ("customers", "contacts", "zoho.customers", "contact_id", "phone"),
-    ("invoices", "invoices", "zoho.invoices", "invoice_id", "reference_number"),
-    ("bills", "bills", "zoho.bills", "bill_id", "reference_number"),
-    ("credit-notes", "creditnotes", "zoho.credit_notes", "creditnote_id", "reference_number"),
-    ("prices", "pricebooks", "zoho.price_lists", "pricebook_id", "description"),
-)
-MIRROR_TABLES: Final = (
-    "products", "customers", "invoices", "invoice_line_items", "bills", "bill_line_items",
-    "credit_notes", "credit_note_line_items", "stock_levels", "price_lists",
-    "price_list_items", "warehouses",
-)  # fmt: skip
+EDIT_FIELDS: Final = ("reference_number", "description", "phone")
+"""Text fields the demo edits, the first the entity's catalogue entry has."""
+
+
+@dataclass(frozen=True)
+class Editable:
+    entity: str
+    sim_entity: str
+    """The simulator's name for it: Zoho's path (``creditnotes``)."""
+    table: str
+    id_column: str
+    edit_field: str
+
+
+def _editable() -> list[Editable]:
+    """Every record entity with webhooks whose catalogue entry has a field the demo can edit."""
+    editable = []
+    for spec in ENTITIES.values():
+        columns = {column.name for column in spec.columns}
+        field = next((name for name in EDIT_FIELDS if name in columns), None)
+        if spec.webhook and spec.kind == "record" and field is not None:
+            path = spec.path.removeprefix("/")
+            editable.append(Editable(spec.name, path, spec.table, spec.id_field, field))
+    return editable
+
+
+EDITABLE: Final = _editable()
+MIRROR_TABLES: Final = tuple(table for spec in ENTITIES.values() for table in spec.tables)
 
 
 @dataclass
@@ -75,14 +90,22 @@ def _up(port: int) -> bool:
     return processes.port_open(port)
 
 
-def _full_sync(client: httpx.Client, org: str, report: Report) -> None:
+def _api_headers(env: dict[str, str]) -> dict[str, str]:
+    """The operator's bearer token, which bulk-sync's API asks for."""
+    token = env.get("TDS_API_TOKEN", "")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _full_sync(client: httpx.Client, org: str, report: Report, env: dict[str, str]) -> None:
     if not _up(8003):
         report.notes.append(
             "bulk-sync is not built yet: no full sync ran (rows come from webhooks)"
         )
         return
     response = client.post(
-        f"{BULK_SYNC_URL}/api/zoho/bulk-sync", json={"org_id": org, "mode": "full"}
+        f"{BULK_SYNC_URL}/api/zoho/bulk-sync",
+        json={"org_id": org, "mode": "full"},
+        headers=_api_headers(env),
     )
     if response.status_code == 404:
         report.notes.append("bulk-sync has no sync API yet: no full sync ran")
@@ -95,7 +118,9 @@ def _full_sync(client: httpx.Client, org: str, report: Report) -> None:
         pending = set(run_ids)
         while pending and time.monotonic() < deadline:
             for rid in list(pending):
-                run = client.get(f"{BULK_SYNC_URL}/api/zoho/sync/runs/{rid}").json()
+                run = client.get(
+                    f"{BULK_SYNC_URL}/api/zoho/sync/runs/{rid}", headers=_api_headers(env)
+                ).json()
                 progress.update(
                     tasks[rid],
                     description=f"full sync {run.get('entity_type', '')} [{run['status']}]",
@@ -137,20 +162,23 @@ def _make_edits(client: httpx.Client, org: str, rounds: int) -> list[Edit]:
     edits: list[Edit] = []
     with _progress() as progress:
         task = progress.add_task("edits in Zoho (simulator)", total=rounds * (len(EDITABLE) + 1))
-        for entity, sim_entity, table, id_column, edit_field in EDITABLE:
+        for editable in EDITABLE:
+            entity, sim_entity = editable.entity, editable.sim_entity
             created = client.post(f"{SIM_URL}/_sim/orgs/{org}/{sim_entity}", json={})
             created.raise_for_status()
             record: dict[str, Any] = created.json()["record"]
-            zoho_id = str(record[id_column])
+            zoho_id = str(record[editable.id_column])
             for n in range(rounds):
                 started = time.time()
                 edited = client.patch(
                     f"{SIM_URL}/_sim/orgs/{org}/{sim_entity}/{zoho_id}",
-                    json={edit_field: f"edited by make run #{n}"},
+                    json={editable.edit_field: f"edited by make run #{n}"},
                 )
                 edited.raise_for_status()
                 stamp = edited.json()["record"]["last_modified_time"]
-                edits.append(Edit(entity, table, id_column, zoho_id, stamp, started))
+                edits.append(
+                    Edit(entity, editable.table, editable.id_column, zoho_id, stamp, started)
+                )
                 progress.advance(task)
             if entity == "products":
                 _move_stock(client, org, record, rounds, progress, task)
@@ -204,9 +232,9 @@ def _summary(conn: psycopg.Connection[Any], client: httpx.Client, org: str, repo
     table = Table("mirror table", "rows", "deleted", title=f"Mirror of organization {org}")
     for name in MIRROR_TABLES:
         total, deleted = conn.execute(
-            f"SELECT count(*), count(deleted_at) FROM zoho.{name} WHERE org_id = %s", (org,)
+            f"SELECT count(*), count(deleted_at) FROM {name} WHERE org_id = %s", (org,)
         ).fetchone() or (0, 0)
-        table.add_row(name, str(total), str(deleted))
+        table.add_row(name.removeprefix("zoho."), str(total), str(deleted))
     console.print(table)
 
     if report.delays:
@@ -299,7 +327,7 @@ def run(rounds: int = 5) -> int:
     with httpx.Client(timeout=30.0) as client, psycopg.connect(env["DATABASE_URL"]) as conn:
         conn.autocommit = True
         if _up(8090):
-            _full_sync(client, org, report)
+            _full_sync(client, org, report, env)
         if {"zoho-sim", "ingest", "processor"} & set(missing):
             report.notes.append("the webhook stream needs zoho-sim, ingest and processor")
         else:

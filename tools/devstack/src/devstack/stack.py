@@ -18,6 +18,7 @@ from dotenv import dotenv_values
 
 from devstack import jaeger, kafka, postgres, processes, prometheus
 from devstack.paths import repo_root
+from devstack.tokens import service_token_env
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,16 @@ APP_START_TIMEOUT_SECONDS: Final = 60.0
 
 
 def stack_env() -> dict[str, str]:
-    """``.env.example`` < ``.env`` < the process environment."""
+    """``.env.example`` < the generated service tokens < ``.env`` < the process environment."""
     root = repo_root()
     merged: dict[str, str] = {}
-    for path in (root / ".env.example", root / ".env"):
-        if path.exists():
-            merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    example = root / ".env.example"
+    if example.exists():
+        merged.update({k: v for k, v in dotenv_values(example).items() if v is not None})
+    merged.update(service_token_env())
+    local = root / ".env"
+    if local.exists():
+        merged.update({k: v for k, v in dotenv_values(local).items() if v is not None})
     merged.update(os.environ)
     return merged
 

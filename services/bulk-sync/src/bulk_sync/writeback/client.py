@@ -27,9 +27,15 @@ from tds_common.errors import (
     UpstreamUnavailableError,
     truncate,
 )
-from tds_common.proxy_http import TIMEOUT_HEADER, announced_timeout
+from tds_common.proxy_client import (
+    Lane,
+    ProxyClient,
+    error_code,
+    is_not_found,
+    parse_retry_after,
+)
 
-LANE: Final = "write"
+LANE: Final[Lane] = "write"
 DEFAULT_RETRY_AFTER_SECONDS: Final = 5.0
 
 
@@ -42,28 +48,19 @@ class WriteSetupError(PermanentError):
 class WriteClient:
     """One organization-agnostic client; every call names its organization."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self._http = http
-
-    def _headers(self, org_id: str) -> dict[str, str]:
-        timeout = self._http.timeout.read or 30.0
-        return {"X-TDS-Org": org_id, "X-TDS-Lane": LANE,
-                TIMEOUT_HEADER: announced_timeout(timeout)}  # fmt: skip
+    def __init__(self, proxy: ProxyClient) -> None:
+        self._proxy = proxy
 
     async def _call(
         self, method: str, url: str, org_id: str, *, body: Mapping[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:  # fmt: skip
-        headers = self._headers(org_id)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        try:
-            return await self._http.request(
-                method, url, headers=headers, params=params,
-                content=json.dumps(body).encode() if body is not None else None,
-            )  # fmt: skip
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailableError(f"zoho-proxy: {type(exc).__name__}") from exc
+        if body is None:
+            return await self._proxy.request(method, url, org_id, LANE, params=params)
+        return await self._proxy.request(
+            method, url, org_id, LANE, params=params, content=json.dumps(body).encode(),
+            extra_headers={"Content-Type": "application/json"},
+        )  # fmt: skip
 
     async def send(
         self, org_id: str, entity: str, method: str, zoho_id: str | None,
@@ -78,7 +75,7 @@ class WriteClient:
     async def read(self, org_id: str, entity: str, zoho_id: str) -> dict[str, Any] | None:
         """Zoho's current record, or None when Zoho has no such record."""
         response = await self._call("GET", f"/v1/{entity}/{zoho_id}", org_id)
-        if response.status_code == 404 and _error_code(response) == "not_found":
+        if is_not_found(response):
             return None
         answer = _answer(response)
         if isinstance(answer, ZohoRejection):
@@ -112,19 +109,10 @@ class WriteClient:
         return None
 
 
-def _error_code(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return str(body["error_code"]) if isinstance(body, dict) and "error_code" in body else None
-
-
 def _answer(response: httpx.Response) -> dict[str, Any] | ZohoRejection:
     status = response.status_code
     if status == 429:
-        retry_after = response.headers.get("retry-after")
-        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        seconds = parse_retry_after(response.headers.get("Retry-After"))
         raise UpstreamRateLimitedError(
             "zoho-proxy: budget spent", retry_after_seconds=seconds or DEFAULT_RETRY_AFTER_SECONDS
         )
@@ -136,7 +124,7 @@ def _answer(response: httpx.Response) -> dict[str, Any] | ZohoRejection:
         raise UpstreamUnavailableError(f"zoho-proxy answered {status} without JSON") from exc
     if not isinstance(body, dict):
         raise UpstreamUnavailableError(f"zoho-proxy answered {status} with a non-object")
-    if "error_code" in body:  # the proxy's own refusal, not Zoho's
+    if error_code(response) is not None:  # the proxy's own refusal, not Zoho's
         raise WriteSetupError(f"zoho-proxy refused ({status}): {truncate(str(body))}")
     code = body.get("code", 0)
     if status >= 400 or code != 0:

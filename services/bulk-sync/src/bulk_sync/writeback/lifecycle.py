@@ -18,7 +18,7 @@ from bulk_sync.writeback.client import WriteClient
 from bulk_sync.writeback.relay import Relay
 from tds_common.errors import ConfigurationError
 from tds_common.health import HealthRegistry
-from tds_common.proxy_http import proxy_http_client
+from tds_common.proxy_client import ProxyClient, proxy_http_client
 from tds_common.worker import BackgroundLoop
 
 
@@ -36,7 +36,7 @@ async def relaying(
         )
     stop = asyncio.Event()
     async with proxy_http_client(settings.zoho_proxy_url, settings.proxy) as http:
-        relay = Relay(pool, WriteClient(http), settings.writeback, stop)
+        relay = Relay(pool, WriteClient(ProxyClient(http)), settings.writeback, stop)
         loop = BackgroundLoop(relay.run(), name="writeback-relay", label="write-back relay")
         health.add_liveness("writeback", loop.alive)
         try:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ingest import metrics
 from ingest.api.deps import IngestState, StateDep
 from ingest.api.schema import ERRORS, OPENAPI_BODY, ORG_SCHEMA
-from ingest.auth import check_signature, check_token
+from ingest.auth import check_org, check_signature, check_token
 from ingest.body import media_type, read_limited
 from ingest.delivery import EVENT_OPS, resolve_op, resolve_org
 from ingest.errors import PublishUnavailableError, RejectedWebhookError, UnknownEntityError
@@ -122,9 +122,10 @@ async def _handle(
     signature: str | None,
 ) -> WebhookAccepted:
     settings = state.settings
-    check_token(header_token, query_token, settings.webhook_secrets)
+    allowed_orgs = check_token(header_token, query_token, settings.webhook_secrets)
     spec = _entity_spec(entity)
     org = resolve_org(org_header, org_query, settings.zoho_organization_id)
+    check_org(org, allowed_orgs)
     operation = resolve_op(op_query, event_header)
     kind = media_type(request.headers.get("content-type"))
     body = await read_limited(

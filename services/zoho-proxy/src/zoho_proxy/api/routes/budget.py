@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from zoho_proxy.api.deps import StateDep
+from zoho_proxy.api.deps import ERRORS, StateDep, caller_token
 
-router = APIRouter(prefix="/api/zoho", tags=["budget"])
+router = APIRouter(
+    prefix="/api/zoho", tags=["budget"], responses=ERRORS, dependencies=[Depends(caller_token)]
+)
 
 
 @router.get("/budget")
