@@ -34,6 +34,9 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# `make images` sets it when the machine reaches PyPI through a proxy with its own CA: uv then
+# trusts the system store, where that build mounts the machine's CA bundle (never baked in).
+ARG UV_NATIVE_TLS
 # Without the build args the COPYs below would quietly take the workspace root instead.
 RUN test -n "$PACKAGE" && test -n "$PACKAGE_DIR" \
     || { echo "build args PACKAGE and PACKAGE_DIR are required (see skaffold.yaml)" >&2; exit 1; }

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack import demo, kafka, kube, postgres, stack
+from devstack import demo, images, kafka, kube, postgres, stack
 
 app = typer.Typer(help="TDS local stack (real Kafka, real PostgreSQL, simulator, services).")
 console = Console()
@@ -103,6 +103,25 @@ def kube_command(
         kube.stop()
     else:
         raise typer.BadParameter("action must be start or stop")
+
+
+@app.command("images")
+def images_command(
+    only: Annotated[
+        list[str] | None, typer.Option(help="Build only these images (e.g. tds-ingest).")
+    ] = None,
+) -> None:
+    """Build the images with buildah (no Docker engine) on a Debian-built base, and run each."""
+    images.require_tools()
+    with console.status(f"base image {images.BASE_IMAGE} (debootstrap the first time)…"):
+        console.print(f"{images.BASE_IMAGE}: {'built' if images.build_base() else 'cached'}")
+    chosen = [i for i in images.skaffold_images() if not only or i.name in only]
+    if not chosen:
+        raise typer.BadParameter(f"no image named {', '.join(only or [])} in skaffold.yaml")
+    for image in chosen:
+        console.print(f"[bold]building {image.tag}[/]")
+        images.build(image)
+        console.print(images.smoke_test(image))
 
 
 @app.command()
