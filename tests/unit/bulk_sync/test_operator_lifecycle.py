@@ -36,8 +36,11 @@ class FakeBulkSync:
         if path == "/api/zoho/bulk-sync":
             body = json.loads(request.content)
             self.posted.append(body)
-            run = {"id": f"run-{len(self.runs) + 1}", "entity_type": body["entities"][0],
-                   "status": "pending"}  # fmt: skip
+            run = {
+                "id": f"run-{len(self.runs) + 1}",
+                "entity_type": body["entities"][0],
+                "status": "pending",
+            }
             self.runs[run["id"]] = run
             return httpx.Response(202, json={"runs": [run]})
         run_id = path.split("/")[5]
@@ -64,8 +67,13 @@ async def fixture_api(fake: FakeBulkSync) -> AsyncIterator[httpx.AsyncClient]:
 def test_keys_name_the_resource_and_the_slot_it_serves() -> None:
     nightly = SyncSpec.model_validate({**SPEC, "schedule": "0 3 * * *"})
     at_three = plan(nightly, {}, generation=2, created=CREATED, now=CREATED + timedelta(hours=1))
-    next_night = plan(nightly, {"lastScheduleTime": "2026-06-01T03:00:00+00:00"}, generation=2,
-                      created=CREATED, now=CREATED + timedelta(days=1, hours=1))  # fmt: skip
+    next_night = plan(
+        nightly,
+        {"lastScheduleTime": "2026-06-01T03:00:00+00:00"},
+        generation=2,
+        created=CREATED,
+        now=CREATED + timedelta(days=1, hours=1),
+    )
     assert at_three.slot == "g2-t20260601T0300Z" and next_night.slot == "g2-t20260602T0300Z"
     once = plan(SyncSpec.model_validate(SPEC), {}, generation=4, created=CREATED, now=CREATED)
     assert once.slot == "g4"
@@ -85,8 +93,9 @@ async def test_a_status_patch_lost_after_the_post_repeats_the_same_key(
     selective = {**SPEC, "mode": "selective", "entities": ["invoices", "bills"], "ids": ["1"]}
     await reconcile(api, selective, {}, {**META, "generation": 2}, {}, now=CREATED)
     assert [body["idempotency_key"] for body in fake.posted[2:]] == [
-        "zohosync-6f1c-uid-g2-r0", "zohosync-6f1c-uid-g2-r1",
-    ]  # fmt: skip
+        "zohosync-6f1c-uid-g2-r0",
+        "zohosync-6f1c-uid-g2-r1",
+    ]
 
 
 async def test_a_start_and_its_end_are_events_and_a_steady_state_posts_none(
@@ -96,15 +105,30 @@ async def test_a_start_and_its_end_are_events_and_a_steady_state_posts_none(
     notices = await reconcile(api, SPEC, status, META, status, now=CREATED)
     assert [(n.type, n.reason) for n in notices] == [("Normal", "SyncStarted")]
     assert "run-1" in notices[0].message
-    fake.runs["run-1"].update(status="running", processed_items=150, total_items=200,
-                              api_calls=3, checkpoint={"customers": {"page": 2}})  # fmt: skip
+    fake.runs["run-1"].update(
+        status="running",
+        processed_items=150,
+        total_items=200,
+        api_calls=3,
+        checkpoint={"customers": {"page": 2}},
+    )
     notices = await reconcile(api, SPEC, status, META, status, now=CREATED)
     assert notices == [] and status["phase"] == "Running"
-    assert status["runs"] == [{"runId": "run-1", "entity": "customers", "status": "running",
-                               "records": 150, "listed": 200, "pages": 2, "calls": 3}]  # fmt: skip
+    assert status["runs"] == [
+        {
+            "runId": "run-1",
+            "entity": "customers",
+            "status": "running",
+            "records": 150,
+            "listed": 200,
+            "pages": 2,
+            "calls": 3,
+        }
+    ]
     assert "150/200 items, 2 pages" in status["message"]
-    fake.runs["run-1"].update(status="completed", details_pending=7,
-                              completed_at="2026-06-01T02:03:00+00:00")  # fmt: skip
+    fake.runs["run-1"].update(
+        status="completed", details_pending=7, completed_at="2026-06-01T02:03:00+00:00"
+    )
     notices = await reconcile(api, SPEC, status, META, status, now=CREATED)
     assert [(n.type, n.reason) for n in notices] == [("Normal", "SyncSucceeded")]
     assert status["detailsPending"] == 7 and "7 details pending" in notices[0].message
@@ -155,12 +179,19 @@ async def test_a_schedule_cron_cannot_read_says_so_in_the_status_once(
 
 
 def test_progress_sums_records_pages_and_details_pending() -> None:
-    runs = [
-        {"id": "a", "entity_type": "invoices", "status": "running", "processed_items": 10,
-         "total_items": 20, "api_calls": 4, "details_pending": 5,
-         "checkpoint": {"invoices": {"cursor": {"page": 3}}}},
+    runs: list[dict[str, Any]] = [
+        {
+            "id": "a",
+            "entity_type": "invoices",
+            "status": "running",
+            "processed_items": 10,
+            "total_items": 20,
+            "api_calls": 4,
+            "details_pending": 5,
+            "checkpoint": {"invoices": {"cursor": {"page": 3}}},
+        },
         {"id": "b", "entity_type": "bills", "status": "pending"},
-    ]  # fmt: skip
+    ]
     status = status_from_runs(runs, CREATED)
     assert (status["records"], status["pages"], status["detailsPending"]) == (10, 3, 5)
     assert [run["pages"] for run in status["runs"]] == [3, 0]
