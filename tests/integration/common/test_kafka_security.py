@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from pydantic import SecretStr
 
 from devstack import kafka as devkafka
@@ -96,7 +97,7 @@ async def test_a_plaintext_client_is_refused(settings: ServiceSettings) -> None:
     with pytest.raises(UpstreamUnavailableError, match="TLS listener closes plaintext"):
         await ensure_topics(settings.kafka_bootstrap_servers, {"never.created": 1}, kafka=plaintext)
     producer = create_producer(settings.kafka_bootstrap_servers, plaintext)
-    with pytest.raises(Exception, match="Unable to bootstrap"):
+    with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
         await producer.start()
     await producer.stop()
 
