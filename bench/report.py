@@ -14,6 +14,13 @@ import matplotlib.pyplot as plt
 
 from bench.results import Results
 
+BEFORE = (
+    "Before issue 18 (its own text, another run on the same kind of machine): write path "
+    "0.23 to 0.41x raw COPY, through Kafka 0.18 to 0.30x; webhook to row p99 65 to 165 ms at "
+    "100 events/s, never measured above; ingest 0.75 to 0.97x bare FastAPI with a closed-loop "
+    "driver that was itself the bottleneck (~170 req/s); memory never measured."
+)
+
 HERE = Path(__file__).parent
 RESULTS_DIR = HERE / "results"
 PLOTS_DIR = HERE / "plots"
@@ -60,6 +67,8 @@ def _markdown(results: Results, seconds: float, path: Path, plots: list[Path]) -
         f"{machine.get('load_average_at_end')}",
         "",
         *(f"> {note}" for note in results.notes),
+        "",
+        BEFORE,
         "",
         "## Every figure, with its spread over the rounds",
         "",
