@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests.conftest import free_port
@@ -57,9 +58,17 @@ def tds_json(env: dict[str, str], *args: str) -> Any:
 
 def test_a_full_sync_followed_to_the_end(tds_env: dict[str, str]) -> None:
     result = tds(
-        tds_env, "sync", "start", "--mode", "full", "--entities", "invoices", "--follow",
-        "--interval", "0.5",
-    )  # fmt: skip
+        tds_env,
+        "sync",
+        "start",
+        "--mode",
+        "full",
+        "--entities",
+        "invoices",
+        "--follow",
+        "--interval",
+        "0.5",
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "invoices [completed]" in result.stdout
     assert "budget " in result.stdout and "details pending" in result.stdout
@@ -88,8 +97,9 @@ def test_doctor_on_the_stack_and_without_postgresql(tds_env: dict[str, str]) -> 
     assert healthy.returncode == 0, healthy.stdout
     assert "OK   zoho token" in healthy.stdout
 
-    down = tds({**tds_env, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tds"},
-               "doctor")  # fmt: skip
+    down = tds(
+        {**tds_env, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tds"}, "doctor"
+    )
     assert down.returncode == 1
     (postgres,) = [line for line in down.stdout.splitlines() if " postgres " in f" {line} "]
     assert postgres.startswith("FAIL") and "PostgreSQL unreachable" in postgres
@@ -105,41 +115,45 @@ def _until(check: Callable[[], Any], what: str) -> Any:
     return found
 
 
+def _queue_row(database_url: str, zoho_id: str) -> dict[str, Any] | None:
+    """The invoice's queue row once it is parked (read directly: polling through ``tds`` would
+    start a process per look)."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT id, status, retry_count FROM tds_sync_queue WHERE zoho_entity_id = %s "
+            "AND status = 'dead_letter'",
+            (zoho_id,),
+        ).fetchone()
+
+
 def test_dead_letters_listed_shown_and_replayed(
     tds_env: dict[str, str], stack: Stack, kafka_bootstrap: str
 ) -> None:
     zoho_id = str(7 * 10**17 + uuid.uuid4().int % 10**17)
     poison = f.envelope("invoices", zoho_id, f.invoice(zoho_id, total="12,5O"), org_id=ORG_ID)
     asyncio.run(publish(kafka_bootstrap, stack.events_topic, [poison]))
+    parked = _until(lambda: _queue_row(stack.database_url, zoho_id), "the poison invoice parked")
+    queue_id = str(parked["id"])
 
-    def listed() -> dict[str, Any] | None:
-        rows = tds_json(tds_env, "dlq", "list", "--entity", "invoices", "--limit", "500")
-        return next((r for r in rows if r["zoho_entity_id"] == zoho_id), None)
-
-    letter = _until(listed, "the poison invoice dead-lettered")
-    queue_id = str(letter["queue_id"])
+    listed = tds_json(tds_env, "dlq", "list", "--entity", "invoices", "--limit", "500")
     shown = tds_json(tds_env, "dlq", "show", queue_id)
-    assert shown["status"] == "dead_letter" and "total" in shown["error_message"]
-    assert shown["raw_payload"]["total"] == "12,5O"
-
     dry = tds_json(tds_env, "dlq", "replay", "--queue-id", queue_id, "--dry-run")
     replayed = tds_json(tds_env, "dlq", "replay", "--queue-id", queue_id)
     # Still poison: the processor handles it again and parks it once more.
     again = _until(
-        lambda: (
-            (row := tds_json(tds_env, "dlq", "show", queue_id))["retry_count"] == 1
-            and row["status"] == "dead_letter"
-            and row
-        ),
+        lambda: (row := _queue_row(stack.database_url, zoho_id)) and row["retry_count"] == 1,
         "the replayed invoice handled again",
     )
     unknown = tds(tds_env, "dlq", "replay", "--queue-id", "999999999999")
     nothing = tds(tds_env, "dlq", "replay")
 
+    assert [r["queue_id"] for r in listed if r["zoho_entity_id"] == zoho_id] == [parked["id"]]
+    assert shown["status"] == "dead_letter" and "total" in shown["error_message"]
+    assert shown["raw_payload"]["total"] == "12,5O"
     assert (dry["replayed"], dry["dry_run"]) == (1, True)
     assert (replayed["selected"], replayed["replayed"], replayed["missing"]) == (1, 1, 0)
     assert replayed["scanned"] == 1  # straight to its offset on the DLQ topic
-    assert again["status"] == "dead_letter"
+    assert again
     assert unknown.returncode == 1 and "answered 404: no queue row 999999999999" in unknown.stderr
     assert nothing.returncode == 1 and "answered 422" in nothing.stderr and "all" in nothing.stderr
 
