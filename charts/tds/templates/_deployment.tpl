@@ -106,6 +106,12 @@ spec:
             - name: http
               containerPort: {{ $spec.port }}
               protocol: TCP
+            {{- if $spec.metrics }}
+            # /metrics alone, so the monitoring namespace is let in to this port and not the API.
+            - name: metrics
+              containerPort: {{ $root.Values.metrics.port }}
+              protocol: TCP
+            {{- end }}
           {{- if include "tds.sharedConfig" . }}
           envFrom:
             - configMapRef:

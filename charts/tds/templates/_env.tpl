@@ -16,6 +16,22 @@ Usage: include "tds.env" (dict "root" $ "component" "ingest")
 - name: {{ $spec.envPrefix }}SHUTDOWN_TIMEOUT_SECONDS
   value: {{ $values.shutdownTimeoutSeconds | quote }}
 {{- end }}
+{{- if $spec.metrics }}
+- name: {{ $spec.envPrefix }}METRICS_PORT
+  value: {{ $root.Values.metrics.port | quote }}
+{{- end }}
+{{- /* Bearer tokens between services: each component's Secret, key = setting name. */}}
+{{- $auth := $g.serviceAuth }}
+{{- $authSecrets := dict "zoho-proxy" $auth.zohoProxySecret "processor" $auth.processorSecret "bulk-sync" $auth.bulkSyncSecret "bulk-sync-operator" $auth.operatorSecret }}
+{{- $authKeys := dict "zoho-proxy" (list "ZOHO_PROXY_CLIENT_TOKENS" "ZOHO_PROXY_WRITER_TOKENS") "processor" (list "PROCESSOR_PROXY__TOKEN" "PROCESSOR_API_TOKENS") "bulk-sync" (list "BULK_SYNC_PROXY__TOKEN" "BULK_SYNC_API_TOKENS") "bulk-sync-operator" (list "BULK_SYNC_API_TOKEN") }}
+{{- $component := .component }}
+{{- range (get $authKeys $component | default list) }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "global.serviceAuth's Secret for %s is required (docs/deploy.md)" $component) (get $authSecrets $component) }}
+      key: {{ . }}
+{{- end }}
 {{- if has "database" $spec.secrets }}
 - name: DATABASE_URL
   valueFrom:

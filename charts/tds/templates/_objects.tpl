@@ -27,6 +27,12 @@ spec:
       port: {{ $spec.port }}
       targetPort: http
       protocol: TCP
+    {{- if $spec.metrics }}
+    - name: metrics
+      port: {{ $root.Values.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
+    {{- end }}
 {{- end -}}
 
 {{- define "tds.pdb" -}}
@@ -139,14 +145,19 @@ spec:
             matchLabels:
               {{- include "tds.componentSelectorLabels" (dict "root" $root "component" .) | nindent 14 }}
         {{- end }}
-        {{- if $spec.metrics }}
-        {{- with $root.Values.networkPolicy.metricsFrom }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-        {{- end }}
         {{- with $values.networkPolicy.from }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+    {{- if $spec.metrics }}
+    {{- with $root.Values.networkPolicy.metricsFrom }}
+    # Prometheus: the metrics port only, never the API.
+    - ports:
+        - port: metrics
+          protocol: TCP
+      from:
+        {{- toYaml . | nindent 8 }}
+    {{- end }}
+    {{- end }}
   {{- end }}
   {{- $egress := $root.Values.networkPolicy.egress }}
   {{- $callees := dict "processor" (list "zoho-proxy") "bulk-sync" (list "zoho-proxy") "bulk-sync-operator" (list "bulk-sync") "zoho-proxy" (ternary (list "zoho-sim") (list) $root.Values.zohoSim.enabled) }}
