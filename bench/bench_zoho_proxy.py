@@ -14,7 +14,7 @@ for the WAL flush) is printed as a ratio against it.
 
 Needs the local PostgreSQL (``make up`` or the test fixtures' server); works in a scratch
 database removed afterwards. Environment: ``TDS_BENCH_DATABASE_URL`` (admin DSN, default the
-local stack's), ``TDS_BENCH_PROXY_CALLS`` (per round, default 200).
+local stack's), ``TDS_BENCH_PROXY_CALLS`` (per round, default 100).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from zoho_sim.settings import (
 ADMIN_URL = os.environ.get(
     "TDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres"
 )
-CALLS = int(os.environ.get("TDS_BENCH_PROXY_CALLS", "200"))
+CALLS = int(os.environ.get("TDS_BENCH_PROXY_CALLS", "100"))
 ROUNDS = 3
 CONCURRENCY = 8
 START_TIMEOUT_SECONDS = 30.0
