@@ -14,6 +14,7 @@ import importlib
 import io
 import os
 import pkgutil
+import signal
 import sys
 import time
 import traceback
@@ -29,6 +30,15 @@ SHARED_MACHINE_NOTE = (
     "in the same run (and the same round where they alternate), which damps that noise; the "
     "spread column shows what remains."
 )
+
+
+MODULE_LIMIT_SECONDS = int(os.environ.get("BENCH_MODULE_LIMIT_SECONDS", "480"))
+"""A module still running after this long is stopped and reported as failed (a hung bench must
+not hold the whole run)."""
+
+
+def _too_long(signum: int, frame: object) -> None:
+    raise TimeoutError(f"the module ran over BENCH_MODULE_LIMIT_SECONDS ({MODULE_LIMIT_SECONDS})")
 
 
 class _Tee(io.TextIOBase):
@@ -59,6 +69,7 @@ def main() -> int:
     results = Results(machine=describe_machine(), notes=[SHARED_MACHINE_NOTE])
     failures: list[str] = []
     started = time.monotonic()
+    signal.signal(signal.SIGALRM, _too_long)
     with shared_stack() as stack:
         os.environ.setdefault("TDS_BENCH_DATABASE_URL", stack.postgres_admin_url)
         os.environ.setdefault("TDS_BENCH_KAFKA_BOOTSTRAP", stack.kafka_bootstrap)
@@ -67,6 +78,7 @@ def main() -> int:
             print(f"== {name}", flush=True)
             module = importlib.import_module(f"bench.{name}")
             began = time.monotonic()
+            signal.alarm(MODULE_LIMIT_SECONDS)
             try:
                 if hasattr(module, "run_bench"):
                     module.run_bench(results)
@@ -78,6 +90,8 @@ def main() -> int:
                 results.notes.append(f"{name} FAILED, its figures are missing or partial:")
                 results.notes.append(traceback.format_exc(limit=3).strip().replace("\n", " / "))
                 traceback.print_exc()
+            finally:
+                signal.alarm(0)
             print(f"   ({time.monotonic() - began:.0f} s)", flush=True)
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not os.environ.get("BENCH_NO_REPORT"):
