@@ -75,8 +75,13 @@ async def _fill(topic: str, count: int, target: int, queue_id: int) -> int:
                 )
                 offset = sent.offset
             else:
-                await producer.send(topic, body, key=b"other", headers=[("tds-queue-id", b"0")],
-                                    timestamp_ms=before if i < target else after)  # fmt: skip
+                await producer.send(
+                    topic,
+                    body,
+                    key=b"other",
+                    headers=[("tds-queue-id", b"0")],
+                    timestamp_ms=before if i < target else after,
+                )
         await producer.flush()
         return offset
     finally:
@@ -133,8 +138,11 @@ def _child(mode: str, database_url: str, events: str, dead_letters: str, queue_i
     elif mode == "whole-topic":
         detail = {"read": asyncio.run(_read_whole_topic(dead_letters))}
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_mib": peak_kib / 1024, "seconds": time.perf_counter() - started,
-                      **detail}))  # fmt: skip
+    print(
+        json.dumps(
+            {"peak_mib": peak_kib / 1024, "seconds": time.perf_counter() - started, **detail}
+        )
+    )
 
 
 async def _read_whole_topic(topic: str) -> int:
@@ -157,10 +165,21 @@ async def _read_whole_topic(topic: str) -> int:
 
 def _measure(mode: str, database_url: str, topics: TopicSettings, queue_id: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_replay", "child", mode, database_url, topics.events,
-         topics.dead_letters, str(queue_id)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_replay",
+            "child",
+            mode,
+            database_url,
+            topics.events,
+            topics.dead_letters,
+            str(queue_id),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -181,14 +200,17 @@ def run_bench(results: Results | None = None) -> None:
         apply_migrations(url)
         for size in SIZES:
             suffix = uuid.uuid4().hex[:8]
-            topics = TopicSettings(events=f"bench.{suffix}.events",
-                                   dead_letters=f"bench.{suffix}.events.dlq")  # fmt: skip
+            topics = TopicSettings(
+                events=f"bench.{suffix}.events", dead_letters=f"bench.{suffix}.events.dlq"
+            )
             asyncio.run(_ensure_topics(topics))
             queue_id = _dead_row(url)  # as an older release left it: no offset
             began = time.perf_counter()
             offset = asyncio.run(_fill(topics.dead_letters, size, size // 2, queue_id))
-            say(f"{size:,} letters of {LETTER_BYTES} B on the DLQ topic "
-                f"({time.perf_counter() - began:.1f} s to publish)")  # fmt: skip
+            say(
+                f"{size:,} letters of {LETTER_BYTES} B on the DLQ topic "
+                f"({time.perf_counter() - began:.1f} s to publish)"
+            )
             for label, mode, stored_offset in (
                 ("baseline", "baseline", None),
                 ("replay by time", "replay", None),
@@ -198,8 +220,10 @@ def run_bench(results: Results | None = None) -> None:
                 _reset(url, queue_id, stored_offset)
                 measured = _measure(mode, url, topics, queue_id)
                 peaks[(label, size)] = measured["peak_mib"]
-                say(f"  {label:<16} peak RSS {measured['peak_mib']:7.1f} MiB, "
-                    f"{measured['seconds']:.2f} s {_extra(measured)}")  # fmt: skip
+                say(
+                    f"  {label:<16} peak RSS {measured['peak_mib']:7.1f} MiB, "
+                    f"{measured['seconds']:.2f} s {_extra(measured)}"
+                )
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -211,8 +235,14 @@ def run_bench(results: Results | None = None) -> None:
         say(f"{label}: peak RSS at {large:,} / at {small:,} letters = {ratio:.2f}")
         if results is not None:
             target = "<= 1.1" if label.startswith("replay") else ""
-            results.add(SECTION, f"{label}: peak RSS {large:,} / {small:,} letters", ratio,
-                        "ratio", target=target, better="lower")  # fmt: skip
+            results.add(
+                SECTION,
+                f"{label}: peak RSS {large:,} / {small:,} letters",
+                ratio,
+                "ratio",
+                target=target,
+                better="lower",
+            )
 
 
 def _extra(measured: dict[str, Any]) -> str:

@@ -51,9 +51,14 @@ def main() -> None:
             response = client.get(
                 "/inventory/v1/items",
                 headers=headers,
-                params={"organization_id": ORG, "per_page": 200, "page": number,
-                        "sort_column": "last_modified_time", "sort_order": "A"},
-            )  # fmt: skip
+                params={
+                    "organization_id": ORG,
+                    "per_page": 200,
+                    "page": number,
+                    "sort_column": "last_modified_time",
+                    "sort_order": "A",
+                },
+            )
             response.raise_for_status()
 
         baseline = _median_seconds(lambda: client.get("/_sim/health"), 200)

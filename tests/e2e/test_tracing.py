@@ -113,11 +113,15 @@ def test_one_thin_webhook_is_one_trace_from_ingest_to_the_zoho_call(
     accepted = httpx.post(
         f"{stack.ingest.url}/api/zoho/webhooks/products",
         params={"token": WEBHOOK_SECRET},
-        json={"item": {"item_id": record["item_id"],
-                       "last_modified_time": record["last_modified_time"]}},
+        json={
+            "item": {
+                "item_id": record["item_id"],
+                "last_modified_time": record["last_modified_time"],
+            }
+        },
         headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
         timeout=30,
-    )  # fmt: skip
+    )
     assert accepted.status_code == 202, accepted.text
 
     deadline = time.monotonic() + TRACE_WAIT_SECONDS

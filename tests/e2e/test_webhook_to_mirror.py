@@ -62,11 +62,14 @@ def test_invoice_line_items_and_totals_match_zoho(stack: Stack) -> None:
     invoice = sim.post("/invoices", json={}).json()["record"]
     row = _eventually(
         lambda: _row(
-            stack.database_url, "zoho.invoices", "invoice_id", invoice["invoice_id"],
+            stack.database_url,
+            "zoho.invoices",
+            "invoice_id",
+            invoice["invoice_id"],
             invoice["last_modified_time"],
         ),
         "invoice",
-    )  # fmt: skip
+    )
     assert row["total"] == Decimal(str(invoice["total"]))
     with psycopg.connect(stack.database_url) as conn:
         lines = conn.execute(

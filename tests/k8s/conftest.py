@@ -99,9 +99,12 @@ def fixture_namespace(cluster: Cluster) -> Iterator[str]:
     name = f"tds-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     cluster.kubectl(
-        "label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted",
+        "label",
+        "namespace",
+        name,
+        "pod-security.kubernetes.io/enforce=restricted",
         "pod-security.kubernetes.io/enforce-version=latest",
-    )  # fmt: skip
+    )
     yield name
     # A test that failed half-way may leave a release: its cluster-wide RBAC goes with helm.
     cluster.helm("uninstall", "tds", "-n", name, "--ignore-not-found", "--wait")

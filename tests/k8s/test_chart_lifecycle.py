@@ -35,9 +35,19 @@ MONITORING_NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: moni
 def _helm_upgrade(cluster: Cluster, namespace: str, *settings: str, chart: Path = CHART_DIR) -> str:
     sets = [arg for setting in (*WITHOUT_OPERATOR_CRDS, *settings) for arg in ("--set", setting)]
     return cluster.helm(
-        "upgrade", "--install", RELEASE, str(chart), "-n", namespace,
-        "-f", str(PRODUCTION_VALUES), *sets, "--wait", "--timeout", "3m",
-    )  # fmt: skip
+        "upgrade",
+        "--install",
+        RELEASE,
+        str(chart),
+        "-n",
+        namespace,
+        "-f",
+        str(PRODUCTION_VALUES),
+        *sets,
+        "--wait",
+        "--timeout",
+        "3m",
+    )
 
 
 def _image_tags(cluster: Cluster, namespace: str) -> dict[str, str]:
@@ -69,9 +79,13 @@ def _wait_for_autoscaled_minimum(cluster: Cluster, namespace: str) -> None:
     helm's --wait passes before the HPA brings them to minReplicas (ingest 3, processor 2)."""
     for component, minimum in (("ingest", 3), ("processor", 2)):
         cluster.kubectl(
-            "wait", f"deployment/tds-{component}", "-n", namespace, "--timeout=120s",
+            "wait",
+            f"deployment/tds-{component}",
+            "-n",
+            namespace,
+            "--timeout=120s",
             f"--for=jsonpath={{.status.readyReplicas}}={minimum}",
-        )  # fmt: skip
+        )
 
 
 def _ready_replicas(cluster: Cluster, namespace: str) -> dict[str, int]:
@@ -107,8 +121,12 @@ def test_install_upgrade_rollback_undo_and_uninstall(
     assert cluster.history(RELEASE, namespace) == [(1, "deployed", "Install complete")]
     _wait_for_autoscaled_minimum(cluster, namespace)
     assert _ready_replicas(cluster, namespace) == {
-        "bulk-sync": 2, "bulk-sync-operator": 1, "ingest": 3, "processor": 2, "zoho-proxy": 2,
-    }  # fmt: skip
+        "bulk-sync": 2,
+        "bulk-sync-operator": 1,
+        "ingest": 3,
+        "processor": 2,
+        "zoho-proxy": 2,
+    }
     events = cluster.kubectl_json(
         "get", "events", "-n", namespace, "--field-selector", "involvedObject.name=tds-migrate"
     )["items"]
@@ -171,14 +189,26 @@ def test_install_upgrade_rollback_undo_and_uninstall(
     cluster.helm("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "3m")
     # helm waits for the objects it deleted; their pods go a moment later (kwok's pod-delete).
     cluster.kubectl(
-        "wait", "--for=delete", "pods", "-n", namespace, "--timeout=120s",
-        "-l", f"app.kubernetes.io/instance={RELEASE}",
-    )  # fmt: skip
+        "wait",
+        "--for=delete",
+        "pods",
+        "-n",
+        namespace,
+        "--timeout=120s",
+        "-l",
+        f"app.kubernetes.io/instance={RELEASE}",
+    )
     left = cluster.kubectl(
-        "get", "all,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies,"
+        "get",
+        "all,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies,"
         "poddisruptionbudgets,horizontalpodautoscalers,ingresses",
-        "-n", namespace, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "name",
-    )  # fmt: skip
+        "-n",
+        namespace,
+        "-l",
+        f"app.kubernetes.io/instance={RELEASE}",
+        "-o",
+        "name",
+    )
     assert left == ""
     cluster_wide = cluster.kubectl(
         "get",
@@ -229,12 +259,18 @@ def test_an_immutable_selector_change_fails_and_the_previous_revision_still_serv
 
     cluster.helm("rollback", RELEASE, "1", "-n", namespace, "--wait", "--timeout", "3m")
     assert [row[:2] for row in cluster.history(RELEASE, namespace)] == [
-        (1, "superseded"), (2, "failed"), (3, "deployed"),
-    ]  # fmt: skip
+        (1, "superseded"),
+        (2, "failed"),
+        (3, "deployed"),
+    ]
     _wait_for_autoscaled_minimum(cluster, namespace)
     assert _ready_replicas(cluster, namespace) == {
-        "bulk-sync": 2, "bulk-sync-operator": 1, "ingest": 3, "processor": 2, "zoho-proxy": 2,
-    }  # fmt: skip
+        "bulk-sync": 2,
+        "bulk-sync-operator": 1,
+        "ingest": 3,
+        "processor": 2,
+        "zoho-proxy": 2,
+    }
     cluster.helm("uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "3m")
 
 

@@ -25,9 +25,15 @@ def _examples() -> list[dict[str, object]]:
 
 def _dry_run(cluster: Cluster, namespace: str, resource: dict[str, object]) -> str:
     return cluster.kubectl(
-        "apply", "--dry-run=server", "--validate=strict", "-n", namespace, "-f", "-",
+        "apply",
+        "--dry-run=server",
+        "--validate=strict",
+        "-n",
+        namespace,
+        "-f",
+        "-",
         stdin=yaml.safe_dump(resource),
-    )  # fmt: skip
+    )
 
 
 def test_the_api_server_accepts_the_crd_as_structural_with_its_cel_rule(
@@ -57,7 +63,7 @@ def test_every_example_passes_server_side_dry_run(
         ({"organizationId": "org-1"}, "spec.organizationId in body should match '^[0-9]{1,32}$'"),
         ({"schedule": "every day"}, 'spec.schedule: Invalid value: "every day"'),
         # Five fields, so the pattern passes; the CEL rule reads each field's range.
-        ({"schedule": "61 25 * * *"}, "spec.schedule: Invalid value: \"string\": schedule must"),
+        ({"schedule": "61 25 * * *"}, 'spec.schedule: Invalid value: "string": schedule must'),
         ({"schedule": "0 0 * * 8"}, "day of week 0-7 or sun-sat"),
         ({"schedule": "*/0 * * * *"}, "schedule must be @hourly"),
         ({"suspend": "yes"}, "spec.suspend in body must be of type boolean"),
@@ -65,7 +71,7 @@ def test_every_example_passes_server_side_dry_run(
         ({"mode": "selective"}, "mode selective needs at least one id in spec.ids"),
         ({"entitys": ["products"]}, 'unknown field "spec.entitys"'),
     ],
-)  # fmt: skip
+)
 def test_bad_zohosyncs_are_refused_with_the_message_users_see(
     cluster: Cluster, crd: Path, namespace: str, change: dict[str, object], message: str
 ) -> None:
@@ -94,9 +100,15 @@ def test_a_zohosync_of_another_group_is_unknown_to_the_server(
 
 @pytest.mark.parametrize(
     "schedule",
-    ["", "@daily", "0 3 * * *", "*/15 1-5 * jan-mar mon,fri", "0  0 1,15 */2 0-7/2",
-     "0 0 30 2 *"],  # February 30th: in range, so the operator reports it (test_operator_process)
-)  # fmt: skip
+    [
+        "",
+        "@daily",
+        "0 3 * * *",
+        "*/15 1-5 * jan-mar mon,fri",
+        "0  0 1,15 */2 0-7/2",
+        "0 0 30 2 *",
+    ],  # February 30th: in range, so the operator reports it (test_operator_process)
+)
 def test_schedules_in_range_are_admitted(
     cluster: Cluster, crd: Path, namespace: str, schedule: str
 ) -> None:

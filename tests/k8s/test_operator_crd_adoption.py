@@ -38,19 +38,29 @@ def runbook_commands(namespace: str) -> list[list[str]]:
 def _install(cluster: Cluster, namespace: str) -> str:
     sets = [arg for setting in WITHOUT_OPERATOR_CRDS for arg in ("--set", setting)]
     return cluster.helm(
-        "install", "tds", str(CHART_DIR), "-n", namespace, "-f", str(PRODUCTION_VALUES),
-        *sets, "--timeout", "3m",
-    )  # fmt: skip
+        "install",
+        "tds",
+        str(CHART_DIR),
+        "-n",
+        namespace,
+        "-f",
+        str(PRODUCTION_VALUES),
+        *sets,
+        "--timeout",
+        "3m",
+    )
 
 
 @pytest.mark.timeout(600)
 def test_helm_adopts_a_crd_applied_with_kubectl_after_the_runbook_steps(
     cluster: Cluster, namespace: str, crd: Path
 ) -> None:
-    cluster.kubectl("apply", "-f", "-", stdin="apiVersion: v1\nkind: Namespace\nmetadata:\n"
-                    "  name: monitoring\n")  # fmt: skip
-    cluster.kubectl("apply", "-n", namespace, "-f", "-",
-                    stdin=zohosync("before-helm", entities=["customers"]))  # fmt: skip
+    cluster.kubectl(
+        "apply", "-f", "-", stdin="apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n"
+    )
+    cluster.kubectl(
+        "apply", "-n", namespace, "-f", "-", stdin=zohosync("before-helm", entities=["customers"])
+    )
     with pytest.raises(CommandFailed) as refused:
         _install(cluster, namespace)
     assert "cannot be imported into the current release: invalid ownership metadata" in (

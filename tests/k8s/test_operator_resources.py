@@ -42,9 +42,18 @@ def test_production_values_install_whole_against_the_upstream_operator_crds(
     cluster.kubectl("apply", "-f", "-", stdin=MONITORING_NAMESPACE)
     try:
         cluster.helm(
-            "upgrade", "--install", "tds", str(CHART_DIR), "-n", namespace,
-            "-f", str(PRODUCTION_VALUES), "--wait", "--timeout", "3m",
-        )  # fmt: skip
+            "upgrade",
+            "--install",
+            "tds",
+            str(CHART_DIR),
+            "-n",
+            namespace,
+            "-f",
+            str(PRODUCTION_VALUES),
+            "--wait",
+            "--timeout",
+            "3m",
+        )
         found = cluster.kubectl(
             "get", "servicemonitors,prometheusrules,scaledobjects", "-n", namespace, "-o", "name"
         ).split()
@@ -57,9 +66,15 @@ def test_production_values_install_whole_against_the_upstream_operator_crds(
         installed = yaml.safe_load_all(cluster.helm("get", "manifest", "tds", "-n", namespace))
         operator_objects = [doc for doc in installed if doc and doc["kind"] in OPERATOR_KINDS]
         answer = cluster.kubectl(
-            "apply", "--dry-run=server", "--validate=strict", "-n", namespace, "-f", "-",
+            "apply",
+            "--dry-run=server",
+            "--validate=strict",
+            "-n",
+            namespace,
+            "-f",
+            "-",
             stdin=yaml.safe_dump_all(operator_objects),
-        )  # fmt: skip
+        )
         assert answer.count("(server dry run)") == 3
         # With KEDA the processor has no HPA of the chart's (KEDA makes its own).
         assert cluster.kubectl("get", "hpa", "-n", namespace, "-o", "name").split() == [

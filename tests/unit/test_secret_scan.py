@@ -70,14 +70,25 @@ def test_a_session_that_logs_a_secret_fails(tmp_path: Path) -> None:
         "    logging.getLogger('tds.leaky').info('using %s', SECRET)\n"
     )
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.secret_scan",
-         "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"), str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.secret_scan",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            str(tmp_path),
+        ],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,
         text=True,
         timeout=120,
-    )  # fmt: skip
+    )
     assert "1 passed" in run.stdout
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
     assert "test secrets leaked into logs or metrics" in run.stdout

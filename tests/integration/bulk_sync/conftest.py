@@ -87,9 +87,13 @@ MakeBulk = Callable[..., AbstractAsyncContextManager[BulkSync]]
 
 @pytest.fixture(name="make_bulk")
 def fixture_make_bulk(
-    zoho: Zoho, org: str, database_url: str, kafka_bootstrap: str, topics: TopicSettings,
+    zoho: Zoho,
+    org: str,
+    database_url: str,
+    kafka_bootstrap: str,
+    topics: TopicSettings,
     db_pool: asyncpg.Pool,
-) -> MakeBulk:  # fmt: skip
+) -> MakeBulk:
     """``async with make_bulk(per_page=50, proxy={...})``: bulk-sync (API + worker) in-process,
     on the test's own topics and consumer group; keyword arguments are sync settings."""
     from bulk_sync.app import create_app
@@ -97,9 +101,14 @@ def fixture_make_bulk(
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[BulkSync]:
         settings = bulk_sync_settings(
-            database_url, kafka_bootstrap, topics, zoho.proxy_url, org,
-            group_id=f"test-bulk-sync-{uuid.uuid4().hex[:8]}", **overrides,
-        )  # fmt: skip
+            database_url,
+            kafka_bootstrap,
+            topics,
+            zoho.proxy_url,
+            org,
+            group_id=f"test-bulk-sync-{uuid.uuid4().hex[:8]}",
+            **overrides,
+        )
         app = create_app(settings)
         async with LifespanManager(app), BulkSync.connect(app, zoho, org, db_pool) as bulk:
             yield bulk

@@ -20,8 +20,9 @@ async def test_redelivered_and_malformed_commands_do_no_harm(
     producer = create_producer(kafka_bootstrap)
     await producer.start()
     try:
-        duplicate = SyncCommand(run_id=run["id"], org_id=bulk.org, entities=["warehouses"],
-                                mode="full")  # fmt: skip
+        duplicate = SyncCommand(
+            run_id=run["id"], org_id=bulk.org, entities=["warehouses"], mode="full"
+        )
         await producer.send_and_wait(topics.sync_requests, b"{not json", key=b"x")
         await producer.send_and_wait(topics.sync_requests, duplicate.to_bytes(), key=b"x")
     finally:

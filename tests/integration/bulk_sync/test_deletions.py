@@ -26,8 +26,9 @@ async def _wait_processed(bulk: BulkSync, run_id: str, at_least: int) -> None:
 
 async def test_deletions_only_after_a_complete_full_run(make_bulk: MakeBulk) -> None:
     async with make_bulk(per_page=50, proxy={"max_consecutive_failures": 2}) as bulk:
-        first = await bulk.sync(mode="full", entities=["customers", "invoices", "products",
-                                                       "stock"])  # fmt: skip
+        first = await bulk.sync(
+            mode="full", entities=["customers", "invoices", "products", "stock"]
+        )
         assert all(r["status"] == "completed" for r in first)
         customers = sorted(await _live(bulk, "customers", "contact_id"))
         invoices = sorted(await _live(bulk, "invoices", "invoice_id"))
@@ -57,8 +58,7 @@ async def test_deletions_only_after_a_complete_full_run(make_bulk: MakeBulk) -> 
         assert seen == 0  # an ended run leaves no scratch rows
 
         # The next full runs complete: exactly the deleted records are marked deleted.
-        runs = await bulk.sync(mode="full", entities=["customers", "invoices", "products",
-                                                      "stock"])  # fmt: skip
+        runs = await bulk.sync(mode="full", entities=["customers", "invoices", "products", "stock"])
         assert all(r["status"] == "completed" for r in runs), runs
         assert await _live(bulk, "customers", "contact_id") == set(customers) - set(
             gone["customers"]
@@ -70,19 +70,22 @@ async def test_deletions_only_after_a_complete_full_run(make_bulk: MakeBulk) -> 
         assert deleted["products"] == 1
         lines = await bulk.pool.fetch(
             "SELECT deleted_at FROM zoho.invoice_line_items WHERE org_id = $1 AND invoice_id = $2",
-            bulk.org, gone["invoices"][0],
-        )  # fmt: skip
+            bulk.org,
+            gone["invoices"][0],
+        )
         assert lines and all(r["deleted_at"] is not None for r in lines)
         stock = await bulk.pool.fetch(
             "SELECT deleted_at FROM zoho.stock_levels WHERE org_id = $1 AND item_id = $2",
-            bulk.org, gone["items"][0],
-        )  # fmt: skip
+            bulk.org,
+            gone["items"][0],
+        )
         assert all(r["deleted_at"] is not None for r in stock)
         assert deleted["stock"] == (1 if stock else 0)
         live_stock = await bulk.pool.fetchval(
             "SELECT count(DISTINCT item_id) FROM zoho.stock_levels WHERE org_id = $1 "
-            "AND deleted_at IS NULL", bulk.org,
-        )  # fmt: skip
+            "AND deleted_at IS NULL",
+            bulk.org,
+        )
         assert live_stock > 0
 
 

@@ -39,9 +39,13 @@ def fixture_zoho(database_url: str) -> Iterator[Zoho]:
     )
     with run_in_thread(sim) as sim_url:
         settings = proxy_settings(
-            database_url, sim_url, zoho_refresh_token=refresh_token,
-            zoho_organization_id=ORGS[0], per_minute_limit=10**6, daily_limit=10**7,
-        )  # fmt: skip
+            database_url,
+            sim_url,
+            zoho_refresh_token=refresh_token,
+            zoho_organization_id=ORGS[0],
+            per_minute_limit=10**6,
+            daily_limit=10**7,
+        )
         with serve_app_in_thread(create_proxy_app(settings)) as proxy_url:
             yield Zoho(sim_url, proxy_url)
 

@@ -55,8 +55,9 @@ async def test_full_sync_mirrors_every_record(bulk: BulkSync) -> None:
     detail = await bulk.zoho.record(bulk.org, "invoices", invoice_id)
     lines = await bulk.pool.fetch(
         "SELECT line_item_id FROM zoho.invoice_line_items WHERE org_id = $1 AND invoice_id = $2",
-        bulk.org, invoice_id,
-    )  # fmt: skip
+        bulk.org,
+        invoice_id,
+    )
     assert {r["line_item_id"] for r in lines} == {li["line_item_id"] for li in detail["line_items"]}
     # Every document got its child rows from its detail.
     for spec in RECORDS:
@@ -74,8 +75,9 @@ async def test_full_sync_mirrors_every_record(bulk: BulkSync) -> None:
     items = await bulk.zoho.item_details(bulk.org, sorted(await bulk.zoho.index(bulk.org, "stock")))
     expected = {
         (item["item_id"], wh["warehouse_id"]): str(wh["warehouse_stock_on_hand"])
-        for item in items for wh in item.get("warehouses") or ()
-    }  # fmt: skip
+        for item in items
+        for wh in item.get("warehouses") or ()
+    }
     stock = await bulk.pool.fetch(
         "SELECT item_id, warehouse_id, stock_on_hand::text AS on_hand, source "
         "FROM zoho.stock_levels WHERE org_id = $1 AND deleted_at IS NULL",

@@ -21,14 +21,19 @@ KEY = "zohosync-0b5c6a8e-5e7d-4f7a-9a51-1d2b3c4d5e6f-gen-1"
 async def _runs_with_key(bulk: BulkSync, key: str) -> list[dict[str, Any]]:
     rows = await bulk.pool.fetch(
         "SELECT id::text, status FROM tds_sync_runs WHERE org_id = $1 AND idempotency_key = $2",
-        bulk.org, key,
-    )  # fmt: skip
+        bulk.org,
+        key,
+    )
     return [dict(row) for row in rows]
 
 
 async def test_a_repeated_key_answers_the_first_runs_and_starts_none(bulk: BulkSync) -> None:
-    body = {"org_id": bulk.org, "mode": "full", "entities": ["warehouses", "prices"],
-            "idempotency_key": KEY}  # fmt: skip
+    body = {
+        "org_id": bulk.org,
+        "mode": "full",
+        "entities": ["warehouses", "prices"],
+        "idempotency_key": KEY,
+    }
     first = await bulk.api.post("/api/zoho/bulk-sync", json=body)
     assert first.status_code == 202, first.text
     ended = await wait_runs(bulk.api, [run["id"] for run in first.json()["runs"]])
@@ -53,8 +58,12 @@ async def test_a_repeated_key_answers_the_first_runs_and_starts_none(bulk: BulkS
 
 
 async def test_concurrent_repeats_of_one_key_create_one_set_of_runs(bulk: BulkSync) -> None:
-    body = {"org_id": bulk.org, "mode": "incremental", "entities": ["warehouses"],
-            "idempotency_key": KEY}  # fmt: skip
+    body = {
+        "org_id": bulk.org,
+        "mode": "incremental",
+        "entities": ["warehouses"],
+        "idempotency_key": KEY,
+    }
     answers = await asyncio.gather(
         *(bulk.api.post("/api/zoho/bulk-sync", json=body) for _ in range(4))
     )
@@ -64,8 +73,12 @@ async def test_concurrent_repeats_of_one_key_create_one_set_of_runs(bulk: BulkSy
 
 
 async def test_a_key_reused_for_another_request_is_refused(bulk: BulkSync) -> None:
-    body = {"org_id": bulk.org, "mode": "incremental", "entities": ["warehouses"],
-            "idempotency_key": KEY}  # fmt: skip
+    body = {
+        "org_id": bulk.org,
+        "mode": "incremental",
+        "entities": ["warehouses"],
+        "idempotency_key": KEY,
+    }
     assert (await bulk.api.post("/api/zoho/bulk-sync", json=body)).status_code == 202
     for change in ({"mode": "full"}, {"entities": ["warehouses", "prices"]}):
         refused = await bulk.api.post("/api/zoho/bulk-sync", json={**body, **change})

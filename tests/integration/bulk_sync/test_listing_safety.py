@@ -53,9 +53,13 @@ def fixture_zoho(database_url: str) -> Iterator[HookedZoho]:
     )
     with run_in_thread(sim) as sim_url:
         settings = proxy_settings(
-            database_url, sim_url, zoho_refresh_token=refresh_token,
-            zoho_organization_id=ORGS[0], per_minute_limit=10**6, daily_limit=10**7,
-        )  # fmt: skip
+            database_url,
+            sim_url,
+            zoho_refresh_token=refresh_token,
+            zoho_organization_id=ORGS[0],
+            per_minute_limit=10**6,
+            daily_limit=10**7,
+        )
         calls: list[tuple[str, str]] = []
         hooks: list[Hook] = []
         app = _hooked(create_proxy_app(settings), calls, hooks)
@@ -111,8 +115,11 @@ async def test_a_crowded_second_edited_during_a_full_run_deletes_nothing_live(
         assert first[0]["status"] == "completed"
         everyone = sorted(await zoho.index(bulk.org, "customers"))
         crowded = everyone[100:220]
-        imported = await zoho.sim("PATCH", f"/_sim/orgs/{bulk.org}/contacts",
-                                  {"ids": crowded, "fields": {"phone": "+1-555-0100"}})  # fmt: skip
+        imported = await zoho.sim(
+            "PATCH",
+            f"/_sim/orgs/{bulk.org}/contacts",
+            {"ids": crowded, "fields": {"phone": "+1-555-0100"}},
+        )
         assert imported["count"] == 120
         edited: list[str] = []
 
@@ -210,8 +217,10 @@ async def test_a_sweep_of_too_many_rows_is_held_until_confirmed(
         held = (await bulk.sync(mode="full", entities=["customers"]))[0]
         assert held["status"] == "needs_confirmation", held
         assert held["checkpoint"]["customers"]["sweep"] == {
-            "held": True, "candidates": 20, "live": 300,
-        }  # fmt: skip
+            "held": True,
+            "candidates": 20,
+            "live": 300,
+        }
         assert await _live(bulk, "customers", "contact_id") == set(ids)
         assert _held_gauge(bulk.org, "customers") == 1
 

@@ -54,8 +54,9 @@ async def test_incremental_picks_up_only_edits_since_the_high_water_mark(bulk: B
     assert invoice_run["api_calls"] == 1 + len(edited["invoices"])  # one page, two details
 
     # An explicit since after every edit lists nothing new.
-    later = await bulk.sync(mode="incremental", entities=["customers"],
-                            since="2099-01-01T00:00:00+0000")  # fmt: skip
+    later = await bulk.sync(
+        mode="incremental", entities=["customers"], since="2099-01-01T00:00:00+0000"
+    )
     assert later[0]["status"] == "completed" and later[0]["total_items"] == 0
 
 
@@ -100,8 +101,9 @@ async def test_bad_requests_are_refused_before_anything_is_queued(bulk: BulkSync
     for body, status in cases:
         response = await bulk.api.post("/api/zoho/bulk-sync", json={"org_id": bulk.org, **body})
         assert response.status_code == status, (body, response.text)
-    count = await bulk.pool.fetchval("SELECT count(*) FROM tds_sync_runs WHERE org_id = $1",
-                                     bulk.org)  # fmt: skip
+    count = await bulk.pool.fetchval(
+        "SELECT count(*) FROM tds_sync_runs WHERE org_id = $1", bulk.org
+    )
     assert count == 0
     missing = await bulk.api.get("/api/zoho/sync/runs/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.json()["error_code"] == "not_found"

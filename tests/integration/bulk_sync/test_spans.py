@@ -43,8 +43,11 @@ async def test_a_run_links_to_its_request_and_each_page_is_a_trace_linked_to_the
         assert _attribute(page, "tds.run_id") == run["id"]
     # Each page's list call is a client span in the page's trace, continued by zoho-proxy.
     page_ids = {page.context.span_id for page in pages}
-    calls = [s for s in finished if s.kind == SpanKind.CLIENT and s.parent is not None
-             and s.parent.span_id in page_ids]  # fmt: skip
+    calls = [
+        s
+        for s in finished
+        if s.kind == SpanKind.CLIENT and s.parent is not None and s.parent.span_id in page_ids
+    ]
     assert {call.parent.span_id for call in calls if call.parent} == page_ids
     served = {
         s.parent.span_id
@@ -66,9 +69,11 @@ async def test_each_write_back_attempt_is_a_trace_holding_its_calls_to_zoho_prox
     fast_relay(monkeypatch)
     async with make_bulk() as bulk:
         customer = write(
-            "customers", "create", "erp-traced-1",
+            "customers",
+            "create",
+            "erp-traced-1",
             {"contact_name": "Traced Customer", "contact_type": "customer"},
-        )  # fmt: skip
+        )
         (row,) = await outcomes(bulk.api, await submit(bulk.api, customer))
     assert row["status"] == "applied"
     finished = spans.get_finished_spans()
@@ -76,8 +81,13 @@ async def test_each_write_back_attempt_is_a_trace_holding_its_calls_to_zoho_prox
     assert attempt.parent is None and attempt.kind == SpanKind.PRODUCER
     assert _attribute(attempt, "tds.write_id") == row["id"]
     assert _attribute(attempt, "tds.write.result") == "applied"
-    calls = [s for s in finished if s.kind == SpanKind.CLIENT and s.parent is not None
-             and s.parent.span_id == attempt.context.span_id]  # fmt: skip
+    calls = [
+        s
+        for s in finished
+        if s.kind == SpanKind.CLIENT
+        and s.parent is not None
+        and s.parent.span_id == attempt.context.span_id
+    ]
     assert [call.name for call in calls] == ["POST zoho-proxy"]
     (ended,) = [r for r in caplog.records if r.getMessage() == "write ended"]
     assert (vars(ended)["write_id"], vars(ended)["status"]) == (row["id"], "applied")

@@ -22,8 +22,10 @@ async def _on_hand(bulk: BulkSync, item_id: str, warehouse_id: str) -> float:
     value = await bulk.pool.fetchval(
         "SELECT stock_on_hand FROM zoho.stock_levels WHERE org_id = $1 AND item_id = $2 "
         "AND warehouse_id = $3",
-        bulk.org, item_id, warehouse_id,
-    )  # fmt: skip
+        bulk.org,
+        item_id,
+        warehouse_id,
+    )
     return float(value)
 
 
@@ -36,11 +38,18 @@ async def _moved_items(bulk: BulkSync, count: int) -> list[tuple[str, str, int]]
     )
     moved = []
     for row in tracked[:: max(1, len(tracked) // count)][:count]:
-        record = await bulk.zoho.sim("POST", f"/_sim/orgs/{bulk.org}/stock", {
-            "item_id": row["item_id"], "warehouse_id": row["warehouse_id"], "delta": 7,
-        })  # fmt: skip
-        after = next(w for w in record["record"]["warehouses"]
-                     if w["warehouse_id"] == row["warehouse_id"])  # fmt: skip
+        record = await bulk.zoho.sim(
+            "POST",
+            f"/_sim/orgs/{bulk.org}/stock",
+            {
+                "item_id": row["item_id"],
+                "warehouse_id": row["warehouse_id"],
+                "delta": 7,
+            },
+        )
+        after = next(
+            w for w in record["record"]["warehouses"] if w["warehouse_id"] == row["warehouse_id"]
+        )
         moved.append((row["item_id"], row["warehouse_id"], after["warehouse_stock_on_hand"]))
     return moved
 
@@ -86,8 +95,9 @@ async def test_the_refresh_stays_within_its_cap_and_starts_with_the_stalest(
         refreshed_by = await bulk.pool.fetch(
             "SELECT item_id FROM zoho.stock_levels WHERE org_id = $1 GROUP BY item_id "
             "HAVING min(synced_at) > $2",
-            bulk.org, datetime.fromisoformat(first["started_at"]),
-        )  # fmt: skip
+            bulk.org,
+            datetime.fromisoformat(first["started_at"]),
+        )
         # The two runs refreshed the 40 stalest items, no others (besides the listed boundary).
         expected = {r["item_id"] for r in stalest[:40]}
         assert expected <= {r["item_id"] for r in refreshed_by}

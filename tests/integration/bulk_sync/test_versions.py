@@ -20,13 +20,15 @@ def _records(entity: str, outcome: str) -> float:
     return value or 0.0
 
 
-async def _delete_by_mistake(bulk: BulkSync, entity: str, table: str, column: str,
-                             zoho_id: str) -> None:  # fmt: skip
+async def _delete_by_mistake(
+    bulk: BulkSync, entity: str, table: str, column: str, zoho_id: str
+) -> None:
     """What a wrong sweep did: a delete at the stored version."""
     version = await bulk.pool.fetchval(
         f"SELECT zoho_last_modified_time FROM zoho.{table} WHERE org_id = $1 AND {column} = $2",
-        bulk.org, zoho_id,
-    )  # fmt: skip
+        bulk.org,
+        zoho_id,
+    )
     change = map_change(Change(entity, bulk.org, zoho_id, "delete", {}, "books", version))
     async with bulk.pool.acquire() as conn, conn.transaction():
         assert await write_changes(conn, [change]) == {0}
@@ -35,8 +37,9 @@ async def _delete_by_mistake(bulk: BulkSync, entity: str, table: str, column: st
 async def _alive(bulk: BulkSync, table: str, column: str, zoho_id: str) -> bool:
     deleted = await bulk.pool.fetchval(
         f"SELECT deleted_at IS NULL FROM zoho.{table} WHERE org_id = $1 AND {column} = $2",
-        bulk.org, zoho_id,
-    )  # fmt: skip
+        bulk.org,
+        zoho_id,
+    )
     return bool(deleted)
 
 
@@ -58,8 +61,9 @@ async def test_the_next_full_run_restores_a_row_deleted_by_mistake(make_bulk: Ma
         lines = await bulk.pool.fetchval(
             "SELECT count(*) FROM zoho.invoice_line_items WHERE org_id = $1 AND invoice_id = $2 "
             "AND deleted_at IS NULL",
-            bulk.org, invoice_id,
-        )  # fmt: skip
+            bulk.org,
+            invoice_id,
+        )
         in_zoho = await bulk.zoho.record(bulk.org, "invoices", invoice_id)
         assert lines == len(in_zoho["line_items"])
         assert _records("customers", "written") - written == 1  # the restored row, no other
@@ -83,9 +87,13 @@ async def test_a_write_the_mirror_refuses_is_counted_unchanged_not_written(
         contact_id = sorted(await bulk.rows("customers", "contact_id"))[1]
         # A webhook of a later edit is in the mirror already; Zoho (the read) is older.
         row = (await bulk.rows("customers", "contact_id"))[contact_id]
-        newer = {**row["raw"], "contact_name": "Newer",
-                 "last_modified_time": format_zoho_timestamp(
-                     row["zoho_last_modified_time"] + timedelta(minutes=5))}  # fmt: skip
+        newer = {
+            **row["raw"],
+            "contact_name": "Newer",
+            "last_modified_time": format_zoho_timestamp(
+                row["zoho_last_modified_time"] + timedelta(minutes=5)
+            ),
+        }
         async with bulk.pool.acquire() as conn, conn.transaction():
             change = Change("customers", bulk.org, contact_id, "upsert", newer, "webhook")
             assert await write_changes(conn, [map_change(change)]) == {0}

@@ -51,13 +51,25 @@ async def test_an_invoice_for_an_erp_customer_reaches_zoho_and_the_mirror_and_it
     before = await sim_writes(zoho)
     await zoho.sim("PUT", "/_sim/webhooks", {"url_template": WEBHOOK_SINK})
     item = await first_item(zoho, org)
-    customer = write("customers", "create", "erp-cust-1",
-                     {"contact_name": "ERP Customer One", "contact_type": "customer"})  # fmt: skip
-    invoice = write("invoices", "create", "erp-inv-1", {
-        "customer_local_ref": "erp-cust-1", "date": "2026-06-09",
-        "line_items": [{"item_id": item, "quantity": 2, "rate": 7.5},
-                       {"name": "Installation", "rate": 30}],
-    })  # fmt: skip
+    customer = write(
+        "customers",
+        "create",
+        "erp-cust-1",
+        {"contact_name": "ERP Customer One", "contact_type": "customer"},
+    )
+    invoice = write(
+        "invoices",
+        "create",
+        "erp-inv-1",
+        {
+            "customer_local_ref": "erp-cust-1",
+            "date": "2026-06-09",
+            "line_items": [
+                {"item_id": item, "quantity": 2, "rate": 7.5},
+                {"name": "Installation", "rate": 30},
+            ],
+        },
+    )
     rows = await outcomes(relay.api, await submit(relay.api, customer, invoice))
     assert [row["status"] for row in rows] == ["applied", "applied"], rows
     customer_id, invoice_id = rows[0]["zoho_id"], rows[1]["zoho_id"]
@@ -66,7 +78,9 @@ async def test_an_invoice_for_an_erp_customer_reaches_zoho_and_the_mirror_and_it
     assert in_zoho["customer_id"] == customer_id
     assert in_zoho["customer_name"] == "ERP Customer One"
     assert [(line["item_id"], line["quantity"]) for line in in_zoho["line_items"]] == [
-        (item, 2), ("", 1)]  # fmt: skip
+        (item, 2),
+        ("", 1),
+    ]
     assert in_zoho["reference_number"] == invoice["idempotency_key"]
 
     mirrored = await db_pool.fetchrow(
@@ -75,19 +89,31 @@ async def test_an_invoice_for_an_erp_customer_reaches_zoho_and_the_mirror_and_it
     assert mirrored is not None and mirrored["source"] == "tds-write"
     lines = await db_pool.fetch(
         "SELECT line_item_id FROM zoho.invoice_line_items WHERE org_id = $1 AND invoice_id = $2",
-        org, invoice_id,
-    )  # fmt: skip
+        org,
+        invoice_id,
+    )
     assert {r["line_item_id"] for r in lines} == {x["line_item_id"] for x in in_zoho["line_items"]}
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM zoho.customers WHERE org_id = $1 AND contact_id = $2",
-        org, customer_id,
-    ) == 1  # fmt: skip
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM zoho.customers WHERE org_id = $1 AND contact_id = $2",
+            org,
+            customer_id,
+        )
+        == 1
+    )
 
     # Zoho's webhook for our own create is recognised as an echo (the processor skips it).
     deliveries = await zoho.sim("GET", "/_sim/webhooks/deliveries")
     echo = next(d for d in deliveries if d["entity"] == "invoices" and d["id"] == invoice_id)
-    pushed = Change("invoices", org, invoice_id, "upsert", echo["body"]["invoice"], "webhook",
-                    observed_at=datetime.now(UTC))  # fmt: skip
+    pushed = Change(
+        "invoices",
+        org,
+        invoice_id,
+        "upsert",
+        echo["body"]["invoice"],
+        "webhook",
+        observed_at=datetime.now(UTC),
+    )
     echoes_before = ECHOES.labels("invoices")._value.get()
     async with db_pool.acquire() as conn:
         assert await echoes(conn, [pushed]) == {0}
@@ -112,11 +138,18 @@ async def test_zoho_validation_errors_end_rejected_with_code_and_message(
     relay: BulkSync, zoho: Zoho, org: str
 ) -> None:
     before = await sim_writes(zoho)
-    bad = write("invoices", "create", "erp-inv-bad",
-                {"customer_id": "123", "line_items": [{"name": "x", "rate": 1}]})  # fmt: skip
-    unknown_ref = write("invoices", "create", "erp-inv-nocust",
-                        {"customer_local_ref": "never-created",
-                         "line_items": [{"name": "x", "rate": 1}]})  # fmt: skip
+    bad = write(
+        "invoices",
+        "create",
+        "erp-inv-bad",
+        {"customer_id": "123", "line_items": [{"name": "x", "rate": 1}]},
+    )
+    unknown_ref = write(
+        "invoices",
+        "create",
+        "erp-inv-nocust",
+        {"customer_local_ref": "never-created", "line_items": [{"name": "x", "rate": 1}]},
+    )
     rows = await outcomes(relay.api, await submit(relay.api, bad, unknown_ref))
     assert rows[0]["status"] == "rejected"
     assert rows[0]["result"]["code"] == 2
@@ -155,8 +188,9 @@ async def test_deleting_a_record_already_gone_ends_applied(
     item = write("products", "create", "erp-item-2", {"name": "Gone", "rate": 1})
     created = await outcomes(relay.api, await submit(relay.api, item))
     await zoho.delete(org, "products", created[0]["zoho_id"])
-    rows = await outcomes(relay.api, await submit(
-        relay.api, write("products", "delete", "erp-item-2")))  # fmt: skip
+    rows = await outcomes(
+        relay.api, await submit(relay.api, write("products", "delete", "erp-item-2"))
+    )
     assert rows[0]["status"] == "applied"
     assert rows[0]["error"] == "already gone in Zoho"
 
@@ -170,23 +204,44 @@ async def test_an_update_older_than_zoho_is_not_sent_and_ends_conflict(
     seen = created[0]["result"]["last_modified_time"]
     zoho_id = created[0]["zoho_id"]
     theirs = await zoho.edit(org, "customers", zoho_id, {"contact_name": "Three (Zoho)"})
-    rows = await outcomes(relay.api, await submit(relay.api, write(
-        "customers", "update", "erp-cust-3", {"contact_name": "Three (ERP)"},
-        expected_last_modified_time=seen)))  # fmt: skip
+    rows = await outcomes(
+        relay.api,
+        await submit(
+            relay.api,
+            write(
+                "customers",
+                "update",
+                "erp-cust-3",
+                {"contact_name": "Three (ERP)"},
+                expected_last_modified_time=seen,
+            ),
+        ),
+    )
     assert rows[0]["status"] == "conflict"
     assert rows[0]["result"]["contact_name"] == "Three (Zoho)"
     assert (await zoho.record(org, "customers", zoho_id))["contact_name"] == "Three (Zoho)"
     assert await applied_since(zoho, before) == {"POST contacts": 1}
     mirrored = await db_pool.fetchrow(
         "SELECT contact_name, raw FROM zoho.customers WHERE org_id = $1 AND contact_id = $2",
-        org, zoho_id,
-    )  # fmt: skip
+        org,
+        zoho_id,
+    )
     assert mirrored is not None and mirrored["contact_name"] == "Three (Zoho)"
     assert theirs["last_modified_time"] > seen
     # the same update, knowing Zoho's version, goes through
-    rows = await outcomes(relay.api, await submit(relay.api, write(
-        "customers", "update", "erp-cust-3", {"contact_name": "Three (ERP)"},
-        expected_last_modified_time=theirs["last_modified_time"])))  # fmt: skip
+    rows = await outcomes(
+        relay.api,
+        await submit(
+            relay.api,
+            write(
+                "customers",
+                "update",
+                "erp-cust-3",
+                {"contact_name": "Three (ERP)"},
+                expected_last_modified_time=theirs["last_modified_time"],
+            ),
+        ),
+    )
     assert rows[0]["status"] == "applied"
     assert (await zoho.record(org, "customers", zoho_id))["contact_name"] == "Three (ERP)"
 
@@ -222,16 +277,22 @@ async def test_the_same_idempotency_key_twice_returns_the_first_write(relay: Bul
     [
         ({"zoho_id": "123"}, "a create has no zoho_id yet"),
         ({"payload": {}}, "create needs a payload"),
-        ({"payload": {"contact_name": "x", "custom_fields": [{"api_name": "cf_tds_key",
-                                                               "value": "mine"}]}},
-         "payload sets cf_tds_key"),
+        (
+            {
+                "payload": {
+                    "contact_name": "x",
+                    "custom_fields": [{"api_name": "cf_tds_key", "value": "mine"}],
+                }
+            },
+            "payload sets cf_tds_key",
+        ),
         ({"entity": "warehouses"}, "entity"),
         ({"idempotency_key": "has spaces"}, "idempotency_key"),
         ({"op": "delete", "payload": {"x": 1}}, "a delete takes no payload"),
         ({"expected_last_modified_time": "2026-06-09T09:45:21-0400"}, "updates only"),
         ({"expected_last_modified_time": "yesterday", "op": "update"}, "expected_last_modified"),
     ],
-)  # fmt: skip
+)
 async def test_bad_writes_are_refused_and_nothing_is_queued(
     relay: BulkSync, db_pool: asyncpg.Pool, change: dict[str, Any], message: str
 ) -> None:
@@ -262,8 +323,9 @@ async def test_writes_are_counted_and_a_stuck_write_shows_in_the_oldest_pending_
         "INSERT INTO tds_outbox (org_id, entity, op, local_ref, payload, idempotency_key, "
         "created_at, next_attempt_at) VALUES ($1, 'customers', 'create', 'stuck', $2::jsonb, "
         "'stuck-key', now() - interval '90 seconds', now() + interval '1 hour') RETURNING id",
-        org, {"contact_name": "Stuck"},
-    )  # fmt: skip
+        org,
+        {"contact_name": "Stuck"},
+    )
     try:
         await wait_until(lambda: OLDEST_PENDING._value.get() >= 90, what="the stuck write's age")
     finally:
@@ -289,9 +351,19 @@ async def test_an_update_whose_answers_were_lost_is_found_applied_not_taken_for_
     # every PUT the proxy makes (it retries PUTs) is applied, then answered 500
     await zoho.sim("PUT", "/_sim/write-faults", {"fail_after_apply_next": 4})
     try:
-        rows = await outcomes(relay.api, await submit(relay.api, write(
-            "customers", "update", "erp-cust-8", {"contact_name": "Eight (ERP)"},
-            expected_last_modified_time=created[0]["result"]["last_modified_time"])))  # fmt: skip
+        rows = await outcomes(
+            relay.api,
+            await submit(
+                relay.api,
+                write(
+                    "customers",
+                    "update",
+                    "erp-cust-8",
+                    {"contact_name": "Eight (ERP)"},
+                    expected_last_modified_time=created[0]["result"]["last_modified_time"],
+                ),
+            ),
+        )
     finally:
         await zoho.sim("PUT", "/_sim/write-faults", {"fail_after_apply_next": 0})
     assert (rows[0]["status"], rows[0]["attempts"]) == ("applied", 2), rows
@@ -305,8 +377,9 @@ async def test_a_malformed_row_from_the_erp_fails_clearly_and_the_relay_goes_on(
     malformed = await db_pool.fetchval(
         "INSERT INTO tds_outbox (org_id, entity, op, local_ref, payload, idempotency_key) "
         "VALUES ($1, 'customers', 'create', 'erp-bad-row', $2::jsonb, 'bad-row-key') RETURNING id",
-        org, ["not", "an", "object"],
-    )  # fmt: skip
+        org,
+        ["not", "an", "object"],
+    )
     good = write("customers", "create", "erp-cust-9", {"contact_name": "Nine"})
     rows = await outcomes(relay.api, [malformed, *await submit(relay.api, good)])
     assert rows[0]["status"] == "failed" and "cannot send" in rows[0]["error"]

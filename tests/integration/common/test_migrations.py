@@ -11,20 +11,48 @@ from tds_common.migrate import apply_migrations
 
 CONTROL_COLUMNS = {
     "tds_inbox_events": {
-        "id", "event_id", "source_type", "entity_type", "entity_id", "event_type",
-        "raw_payload", "received_at", "processed_at", "status",
+        "id",
+        "event_id",
+        "source_type",
+        "entity_type",
+        "entity_id",
+        "event_type",
+        "raw_payload",
+        "received_at",
+        "processed_at",
+        "status",
     },
     "tds_sync_queue": {
-        "id", "inbox_event_id", "entity_type", "entity_id", "zoho_entity_id", "priority",
-        "status", "retry_count", "error_message", "queued_at", "processing_started_at",
+        "id",
+        "inbox_event_id",
+        "entity_type",
+        "entity_id",
+        "zoho_entity_id",
+        "priority",
+        "status",
+        "retry_count",
+        "error_message",
+        "queued_at",
+        "processing_started_at",
         "processing_completed_at",
     },
     "tds_sync_runs": {
-        "id", "run_type", "entity_type", "source_type", "status", "total_items",
-        "processed_items", "failed_items", "started_at", "completed_at", "error_log",
-        "checkpoint", "api_calls",
+        "id",
+        "run_type",
+        "entity_type",
+        "source_type",
+        "status",
+        "total_items",
+        "processed_items",
+        "failed_items",
+        "started_at",
+        "completed_at",
+        "error_log",
+        "checkpoint",
+        "api_calls",
     },
-}  # fmt: skip
+}
+
 
 async def _columns(pool: asyncpg.Pool, schema: str, table: str) -> set[str]:
     rows = await pool.fetch(

@@ -30,8 +30,10 @@ async def test_a_sender_that_disconnects_mid_body_is_499_not_500(
     kafka_bootstrap: str, topics: TopicSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    before = {reason: _counted(status, reason) for status, reason in
-              (("499", "client_disconnected"), ("500", "internal_error"))}  # fmt: skip
+    before = {
+        reason: _counted(status, reason)
+        for status, reason in (("499", "client_disconnected"), ("500", "internal_error"))
+    }
     app = create_app(make_settings(kafka_bootstrap, topics))
     with live_server(app) as live:
         host, port = live.url.removeprefix("http://").split(":")

@@ -96,9 +96,19 @@ def _decoded_in_the_processor(record: ConsumerRecord[bytes, bytes]) -> EventEnve
 # Hostile JSON as text: what a generator of Python values never produces (lone surrogates,
 # 1e999, integers of thousands of digits, nesting past every parser's bound, U+0000).
 HOSTILE_NUMBERS = st.sampled_from(
-    ["1e999", "-1e999", "1e9999999", "1e-9999999", "-0.0", "1.7976931348623157e308",
-     "5e-324", "1" + "0" * 4000, "1" + "0" * 5000, "123456789012345678901234567890"]
-)  # fmt: skip
+    [
+        "1e999",
+        "-1e999",
+        "1e9999999",
+        "1e-9999999",
+        "-0.0",
+        "1.7976931348623157e308",
+        "5e-324",
+        "1" + "0" * 4000,
+        "1" + "0" * 5000,
+        "123456789012345678901234567890",
+    ]
+)
 ESCAPES = st.sampled_from(
     [r"\ud800", r"\udfff", r"\ud83d\ude00", r"\u0000", r"\u001f", r"\\", r"\"", "plain"]
 )
@@ -145,8 +155,12 @@ def _fuzz_hostile_bodies(base_url: str) -> tuple[Counter[int], dict[str, bytes]]
     headers = {"X-TDS-Webhook-Token": TOKEN, "Content-Type": "application/json"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
 
-        @settings(max_examples=HOSTILE_EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @settings(
+            max_examples=HOSTILE_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(body=hostile_bodies())
         def check(body: bytes) -> None:
             response = client.post("/api/zoho/webhooks/products", content=body)

@@ -29,10 +29,22 @@ async def _written_by_tds(pool: asyncpg.Pool, org: str, zoho_id: str) -> None:
         "idempotency_key, status, result, applied_at) "
         "VALUES ($1, 'customers', 'create', 'erp-1', $2, $3::jsonb, $4, 'applied', $5::jsonb, "
         "now())",
-        org, zoho_id, {"contact_name": "Written by TDS"}, f"key-{uuid.uuid4().hex[:8]}", record,
-    )  # fmt: skip
-    change = Change("customers", org, zoho_id, "upsert", record, "tds-write",
-                    observed_at=datetime.now(UTC), read=True)  # fmt: skip
+        org,
+        zoho_id,
+        {"contact_name": "Written by TDS"},
+        f"key-{uuid.uuid4().hex[:8]}",
+        record,
+    )
+    change = Change(
+        "customers",
+        org,
+        zoho_id,
+        "upsert",
+        record,
+        "tds-write",
+        observed_at=datetime.now(UTC),
+        read=True,
+    )
     async with pool.acquire() as conn, conn.transaction():
         assert await write_changes(conn, [map_change(change)]) == {0}
 
@@ -49,15 +61,19 @@ async def test_the_echo_of_a_tds_write_is_skipped_and_counted(
     settings = processor_settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings):
         echo = f.customer(zoho_id, version=1, contact_name="Written by TDS")
-        await publish(kafka_bootstrap, topics.events, [f.envelope("customers", zoho_id, echo,
-                                                                  org_id=org)])  # fmt: skip
-        await wait_until(lambda: ECHOES.labels("customers")._value.get() > echoes_before,
-                         what="the echo recognised")  # fmt: skip
+        await publish(
+            kafka_bootstrap, topics.events, [f.envelope("customers", zoho_id, echo, org_id=org)]
+        )
+        await wait_until(
+            lambda: ECHOES.labels("customers")._value.get() > echoes_before,
+            what="the echo recognised",
+        )
         assert dict(await db_pool.fetchrow(query, org, zoho_id) or {}) == before
 
         later = f.customer(zoho_id, version=2, contact_name="Edited in Zoho")
-        await publish(kafka_bootstrap, topics.events, [f.envelope("customers", zoho_id, later,
-                                                                  org_id=org)])  # fmt: skip
+        await publish(
+            kafka_bootstrap, topics.events, [f.envelope("customers", zoho_id, later, org_id=org)]
+        )
 
         async def edit_mirrored() -> bool:
             row = await db_pool.fetchrow(query, org, zoho_id)

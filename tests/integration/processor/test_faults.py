@@ -82,8 +82,11 @@ async def test_postgres_stopped_and_restarted_mid_stream_loses_nothing(
             await asyncio.to_thread(devpg.start, private_postgres)
             await publish(kafka_bootstrap, topics.events, events[200:])
             group = settings.consumer.group_id
-            await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                           what="every offset committed", limit_seconds=90)  # fmt: skip
+            await wait_until(
+                lambda: fully_committed(kafka_bootstrap, topics.events, group),
+                what="every offset committed",
+                limit_seconds=90,
+            )
         assert _transient_failures(topics.events) > outages_before  # the outage was hit
         assert await _state(pool, org) == expected
         dead = await pool.fetchval(
@@ -160,8 +163,9 @@ async def test_sigkill_mid_stream_then_restart_ends_in_the_exact_expected_state(
     try:
         await wait_until(
             lambda: fully_committed(kafka_bootstrap, topics.events, settings.consumer.group_id),
-            what="every offset committed after the restart", limit_seconds=90,
-        )  # fmt: skip
+            what="every offset committed after the restart",
+            limit_seconds=90,
+        )
         second.send_signal(signal.SIGTERM)  # graceful: finish the batch, commit, leave the group
         # uvicorn re-raises the signal after its graceful shutdown, hence -SIGTERM.
         assert await asyncio.to_thread(second.wait, 30) in (0, -signal.SIGTERM)
@@ -183,8 +187,9 @@ async def test_kafka_restarted_mid_stream_loses_nothing(
     private_kafka: devkafka.KafkaConfig, db_pool: asyncpg.Pool, database_url: str
 ) -> None:
     bootstrap = private_kafka.bootstrap
-    topics = TopicSettings(events="fault.events", sync_requests="fault.req",
-                           dead_letters="fault.dlq")  # fmt: skip
+    topics = TopicSettings(
+        events="fault.events", sync_requests="fault.req", dead_letters="fault.dlq"
+    )
     await ensure_topics(bootstrap, {topics.events: 3, topics.dead_letters: 1}, kafka=SINGLE_BROKER)
     org = new_org()
     events, expected = _stream(org, records=40, versions=4)
@@ -197,8 +202,11 @@ async def test_kafka_restarted_mid_stream_loses_nothing(
         await asyncio.to_thread(devkafka.start, private_kafka)
         await publish(bootstrap, topics.events, events[80:])
         group = settings.consumer.group_id
-        await wait_until(lambda: fully_committed(bootstrap, topics.events, group),
-                       what="every offset committed", limit_seconds=120)  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(bootstrap, topics.events, group),
+            what="every offset committed",
+            limit_seconds=120,
+        )
     assert await _state(db_pool, org) == expected
     assert await read_topic(bootstrap, topics.dead_letters) == []
     inbox = await db_pool.fetchval("SELECT count(*) FROM tds_inbox_events WHERE org_id = $1", org)

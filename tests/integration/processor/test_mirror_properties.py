@@ -16,8 +16,11 @@ from tests.unit.mirror import factories as f
 
 Op = tuple[str, int]  # ("upsert" | "delete", version)
 
-OPS = st.lists(st.tuples(st.sampled_from(["upsert", "upsert", "delete"]), st.integers(0, 4)),
-               min_size=1, max_size=8)  # fmt: skip
+OPS = st.lists(
+    st.tuples(st.sampled_from(["upsert", "upsert", "delete"]), st.integers(0, 4)),
+    min_size=1,
+    max_size=8,
+)
 
 
 def _change(entity: str, zoho_id: str, op: Op) -> Change:
@@ -27,10 +30,16 @@ def _change(entity: str, zoho_id: str, op: Op) -> Change:
         tombstone = {id_field: zoho_id, "last_modified_time": f.stamp(version)}
         return f.change(entity, zoho_id, tombstone, op="delete")
     if entity == "invoices":
-        return f.change(entity, zoho_id, f.invoice(zoho_id, version=version, lines=version + 1,
-                                                   status=f"v{version}"))  # fmt: skip
-    return f.change(entity, zoho_id, f.stock(zoho_id, version=version, warehouses=version + 1,
-                                             on_hand=str(version)))  # fmt: skip
+        return f.change(
+            entity,
+            zoho_id,
+            f.invoice(zoho_id, version=version, lines=version + 1, status=f"v{version}"),
+        )
+    return f.change(
+        entity,
+        zoho_id,
+        f.stock(zoho_id, version=version, warehouses=version + 1, on_hand=str(version)),
+    )
 
 
 def _expected(ops: list[Op]) -> tuple[bool, int | None]:
@@ -68,8 +77,9 @@ async def test_invoices_end_in_the_state_the_rule_defines(
         assert row["status"] == f"v{version}"
         lines = await db_pool.fetchval(
             "SELECT count(*) FROM zoho.invoice_line_items WHERE invoice_id = $1 "
-            "AND deleted_at IS NULL", invoice_id,
-        )  # fmt: skip
+            "AND deleted_at IS NULL",
+            invoice_id,
+        )
         assert lines == (version or 0) + 1
 
 

@@ -158,10 +158,13 @@ async def test_a_row_deleted_by_mistake_comes_back_when_a_read_shows_it_alive(
     assert (await _write(db_pool, listed)).applied == {0}
     row = await db_pool.fetchrow("SELECT * FROM zoho.bills WHERE bill_id = $1", bill_id)
     assert row is not None and row["deleted_at"] is None
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM zoho.bill_line_items WHERE bill_id = $1 AND deleted_at IS NULL",
-        bill_id,
-    ) == 2  # fmt: skip
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM zoho.bill_line_items WHERE bill_id = $1 AND deleted_at IS NULL",
+            bill_id,
+        )
+        == 2
+    )
 
 
 async def test_stock_of_one_version_follows_reads_and_flags_pushed_disagreement(

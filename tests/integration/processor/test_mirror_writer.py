@@ -54,12 +54,14 @@ async def test_every_typed_column_of_the_catalogue_is_written(
 async def test_every_entity_lands_in_its_tables_and_columns(db_pool: asyncpg.Pool) -> None:
     ids = {name: _id() for name in [*f.BUILDERS, "warehouses"]}
     changes = [f.change(name, ids[name], build(ids[name])) for name, build in f.BUILDERS.items()]
-    changes.append(f.change("warehouses", ids["warehouses"], f.warehouse(ids["warehouses"]),
-                            source="inventory"))  # fmt: skip
+    changes.append(
+        f.change(
+            "warehouses", ids["warehouses"], f.warehouse(ids["warehouses"]), source="inventory"
+        )
+    )
     assert await _write(db_pool, *changes) == set(range(len(changes)))
 
-    product = await _row(db_pool, "SELECT * FROM zoho.products WHERE item_id = $1",
-                         ids["products"])  # fmt: skip
+    product = await _row(db_pool, "SELECT * FROM zoho.products WHERE item_id = $1", ids["products"])
     assert product["org_id"] == f.ORG and product["name"] == "Widget"
     assert product["rate"] == Decimal("149.97") and product["purchase_rate"] == Decimal("80.50")
     assert product["stock_on_hand"] == Decimal("12.000") and product["reorder_level"] is None
@@ -68,13 +70,15 @@ async def test_every_entity_lands_in_its_tables_and_columns(db_pool: asyncpg.Poo
     assert product["raw"]["custom_fields"] == [] and product["source"] == "webhook"
     assert product["deleted_at"] is None
 
-    customer = await _row(db_pool, "SELECT * FROM zoho.customers WHERE contact_id = $1",
-                          ids["customers"])  # fmt: skip
+    customer = await _row(
+        db_pool, "SELECT * FROM zoho.customers WHERE contact_id = $1", ids["customers"]
+    )
     assert customer["payment_terms"] == 30 and customer["mobile"] is None
     assert customer["outstanding_receivable_amount"] == Decimal("1200.5")
 
-    invoice = await _row(db_pool, "SELECT * FROM zoho.invoices WHERE invoice_id = $1",
-                         ids["invoices"])  # fmt: skip
+    invoice = await _row(
+        db_pool, "SELECT * FROM zoho.invoices WHERE invoice_id = $1", ids["invoices"]
+    )
     assert str(invoice["date"]) == "2026-06-09" and str(invoice["due_date"]) == "2026-07-09"
     assert invoice["total"] == 100 and invoice["raw"]["billing_address"]["zip"] == "94588"
     lines = await db_pool.fetch(
@@ -105,8 +109,9 @@ async def test_every_entity_lands_in_its_tables_and_columns(db_pool: asyncpg.Poo
     assert stock[0]["stock_on_hand"] == Decimal("5.000") and stock[0]["committed_stock"] == 1
     assert stock[0]["available_for_sale_stock"] is None
 
-    prices = await _row(db_pool, "SELECT * FROM zoho.price_lists WHERE pricebook_id = $1",
-                        ids["prices"])  # fmt: skip
+    prices = await _row(
+        db_pool, "SELECT * FROM zoho.price_lists WHERE pricebook_id = $1", ids["prices"]
+    )
     assert prices["is_default"] is False and prices["percentage"] is None
     price_items = await db_pool.fetch(
         "SELECT * FROM zoho.price_list_items WHERE pricebook_id = $1 ORDER BY item_id",
@@ -114,8 +119,9 @@ async def test_every_entity_lands_in_its_tables_and_columns(db_pool: asyncpg.Poo
     )
     assert [r["pricebook_rate"] for r in price_items] == [Decimal("9.99"), Decimal("10.99")]
 
-    warehouse = await _row(db_pool, "SELECT * FROM zoho.warehouses WHERE warehouse_id = $1",
-                           ids["warehouses"])  # fmt: skip
+    warehouse = await _row(
+        db_pool, "SELECT * FROM zoho.warehouses WHERE warehouse_id = $1", ids["warehouses"]
+    )
     assert warehouse["is_primary"] is True and warehouse["source"] == "inventory"
     assert warehouse["zoho_last_modified_time"] is None
 
@@ -135,8 +141,9 @@ async def test_older_versions_never_overwrite_newer_ones(db_pool: asyncpg.Pool) 
         f.change("invoices", invoice_id, older),
     )
     assert applied == {1}  # same version as stored: rewritten, same content
-    row = await _row(db_pool, "SELECT status, raw FROM zoho.invoices WHERE invoice_id = $1",
-                     invoice_id)  # fmt: skip
+    row = await _row(
+        db_pool, "SELECT status, raw FROM zoho.invoices WHERE invoice_id = $1", invoice_id
+    )
     assert row["status"] == "paid"
     count = await db_pool.fetchval(
         "SELECT count(*) FROM zoho.invoice_line_items WHERE invoice_id = $1", invoice_id
@@ -158,9 +165,12 @@ async def test_children_are_replaced_only_with_a_winning_parent(db_pool: asyncpg
         k: v for k, v in f.price_list(pricebook_id, version=6).items() if k != "pricebook_items"
     }
     await _write(db_pool, f.change("prices", pricebook_id, bare))
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM zoho.price_list_items WHERE pricebook_id = $1", pricebook_id
-    ) == 1  # fmt: skip
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM zoho.price_list_items WHERE pricebook_id = $1", pricebook_id
+        )
+        == 1
+    )
 
 
 async def test_soft_deletes_are_monotonic_too(db_pool: asyncpg.Pool) -> None:
@@ -233,9 +243,12 @@ async def test_a_summary_of_the_same_version_fills_gaps_and_never_clobbers(
     row = await _row(db_pool, "SELECT * FROM zoho.invoices WHERE invoice_id = $1", invoice_id)
     assert row["salesperson_name"] == "Ann" and row["source"] == "books"
     assert len(row["raw"]["line_items"]) == 2 and row["raw"]["billing_address"]["zip"] == "94588"
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM zoho.invoice_line_items WHERE invoice_id = $1", invoice_id
-    ) == 2  # fmt: skip
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM zoho.invoice_line_items WHERE invoice_id = $1", invoice_id
+        )
+        == 2
+    )
     # A newer version replaces the row (its own fields only).
     newer = {**summary, "salesperson_name": "", "last_modified_time": f.stamp(6)}
     await _write(db_pool, f.change("invoices", invoice_id, newer, source="books"))

@@ -41,8 +41,13 @@ async def test_monitoring_queries_report_a_run_sensibly(
 ) -> None:
     """On a database of its own, so the numbers are exactly this run's."""
     queries = monitoring_queries()
-    assert set(queries) >= {"queue_status", "sync_delay_per_entity", "recent_failures",
-                            "webhook_success_rate", "failing_now"}  # fmt: skip
+    assert set(queries) >= {
+        "queue_status",
+        "sync_delay_per_entity",
+        "recent_failures",
+        "webhook_success_rate",
+        "failing_now",
+    }
     ids = [str(260815000000000000 + uuid.uuid4().int % 10**12) for _ in range(22)]
     events = [f.envelope("products", i, f.product(i)) for i in ids[:12]]
     events += [f.envelope("customers", i, f.customer(i)) for i in ids[12:20]]
@@ -51,8 +56,10 @@ async def test_monitoring_queries_report_a_run_sensibly(
     async with running_processor(settings):
         await publish(kafka_bootstrap, topics.events, events)
         group = settings.consumer.group_id
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                       what="every offset committed")  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, group),
+            what="every offset committed",
+        )
 
     pool = await create_pool(private_postgres.url())
     try:
@@ -96,8 +103,7 @@ async def test_stats_show_the_backlog_and_count_dead_letters_and_retries_as_fail
 
     # The failing thin read and four events behind it under one key: one partition waits.
     thin = f.envelope("products", failing, {"item_id": failing}, org_id=org)
-    behind = [f.envelope("products", failing, {"item_id": failing}, org_id=org)
-              for _ in range(4)]  # fmt: skip
+    behind = [f.envelope("products", failing, {"item_id": failing}, org_id=org) for _ in range(4)]
     others = [f.envelope("invoices", poison, f.invoice(poison, total="n/a"), org_id=org)]
     others += [f.envelope("customers", i, f.customer(i), org_id=org) for i in good]
     settings = processor_settings(database_url, kafka_bootstrap, topics)

@@ -37,8 +37,10 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
 ) -> None:
     org = new_org()
     ids = {name: _id() for name in f.BUILDERS}
-    events = [f.envelope(name, ids[name], build(ids[name]), org_id=org)
-              for name, build in f.BUILDERS.items()]  # fmt: skip
+    events = [
+        f.envelope(name, ids[name], build(ids[name]), org_id=org)
+        for name, build in f.BUILDERS.items()
+    ]
     thin_stock, gone_product = _id(), _id()
     events.append(f.envelope("stock", thin_stock, {"item_id": thin_stock}, org_id=org))
     events.append(f.envelope("products", gone_product, {"item_id": gone_product}, org_id=org))
@@ -48,8 +50,15 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
         proxy_calls.append(request)
         if request.url.path == f"/v1/stock/{thin_stock}":
             record = f.stock(thin_stock, version=3, warehouses=3)
-            return httpx.Response(200, json={"entity": "stock", "source": "inventory",
-                                             "organization_id": org, "record": record})  # fmt: skip
+            return httpx.Response(
+                200,
+                json={
+                    "entity": "stock",
+                    "source": "inventory",
+                    "organization_id": org,
+                    "record": record,
+                },
+            )
         return httpx.Response(404, json={"error_code": "not_found"})
 
     settings = processor_settings(database_url, kafka_bootstrap, topics)
@@ -61,10 +70,13 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
         ready = await client.get("/ready")
         health = (await client.get("/health")).json()
 
-    assert {r.url.path for r in proxy_calls} == {f"/v1/stock/{thin_stock}",
-                                                f"/v1/products/{gone_product}"}  # fmt: skip
-    assert all(r.headers["X-TDS-Lane"] == "webhook" and r.headers["X-TDS-Org"] == org
-               for r in proxy_calls)  # fmt: skip
+    assert {r.url.path for r in proxy_calls} == {
+        f"/v1/stock/{thin_stock}",
+        f"/v1/products/{gone_product}",
+    }
+    assert all(
+        r.headers["X-TDS-Lane"] == "webhook" and r.headers["X-TDS-Org"] == org for r in proxy_calls
+    )
     for entity in f.BUILDERS:
         spec = get_entity(entity)
         count = await db_pool.fetchval(
@@ -84,13 +96,15 @@ async def test_every_entity_and_thin_events_land_in_the_right_rows(
     assert lines == 3
     thin = await db_pool.fetch(
         "SELECT stock_on_hand FROM zoho.stock_levels WHERE org_id = $1 AND item_id = $2",
-        org, thin_stock,
-    )  # fmt: skip
+        org,
+        thin_stock,
+    )
     assert [r["stock_on_hand"] for r in thin] == [Decimal("5.000")] * 3
     gone = await db_pool.fetchrow(
-        "SELECT deleted_at FROM zoho.products WHERE org_id = $1 AND item_id = $2", org,
+        "SELECT deleted_at FROM zoho.products WHERE org_id = $1 AND item_id = $2",
+        org,
         gone_product,
-    )  # fmt: skip
+    )
     assert gone is not None and gone["deleted_at"] is not None
     statuses = await db_pool.fetch(
         "SELECT status, count(*) AS n FROM tds_inbox_events WHERE org_id = $1 GROUP BY status", org
@@ -120,8 +134,7 @@ async def test_duplicates_and_out_of_order_versions_leave_the_newest_row(
     events = []
     for invoice_id in invoice_ids:
         for version in range(5):
-            record = f.invoice(invoice_id, version=version, lines=version + 1,
-                               status=f"v{version}")  # fmt: skip
+            record = f.invoice(invoice_id, version=version, lines=version + 1, status=f"v{version}")
             events.append(f.envelope("invoices", invoice_id, record, org_id=org))
     events += rng.sample(events, 20)  # redeliveries
     rng.shuffle(events)
@@ -131,8 +144,10 @@ async def test_duplicates_and_out_of_order_versions_leave_the_newest_row(
         await wait_until(lambda: _has(db_pool, org, 75), what="all versions handled")
         # Redeliveries arrive after the originals too; wait until everything was consumed.
         group = settings.consumer.group_id
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                       what="every offset committed")  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, group),
+            what="every offset committed",
+        )
 
     rows = await db_pool.fetch(
         "SELECT invoice_id, status FROM zoho.invoices WHERE org_id = $1", org
@@ -140,8 +155,9 @@ async def test_duplicates_and_out_of_order_versions_leave_the_newest_row(
     assert {r["invoice_id"]: r["status"] for r in rows} == dict.fromkeys(invoice_ids, "v4")
     lines = await db_pool.fetch(
         "SELECT invoice_id, count(*) AS n FROM zoho.invoice_line_items WHERE org_id = $1 "
-        "GROUP BY invoice_id", org,
-    )  # fmt: skip
+        "GROUP BY invoice_id",
+        org,
+    )
     assert {r["invoice_id"]: r["n"] for r in lines} == dict.fromkeys(invoice_ids, 5)
     inbox = await db_pool.fetchval("SELECT count(*) FROM tds_inbox_events WHERE org_id = $1", org)
     assert inbox == 75  # one row per distinct event, duplicates are no-ops
@@ -177,15 +193,24 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
         if not proxy_fixed:
             return httpx.Response(400, json={"error_code": "bad_request", "message": "bad id"})
         record = f.product(rejected, version=1, name="Fixed")
-        return httpx.Response(200, json={"entity": "products", "source": "books",
-                                         "organization_id": org, "record": record})  # fmt: skip
+        return httpx.Response(
+            200,
+            json={
+                "entity": "products",
+                "source": "books",
+                "organization_id": org,
+                "record": record,
+            },
+        )
 
     settings = processor_settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings, proxy):
         await publish(kafka_bootstrap, topics.events, events)
         group = settings.consumer.group_id
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                       what="every offset committed")  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, group),
+            what="every offset committed",
+        )
         letters = await read_topic(kafka_bootstrap, topics.dead_letters)
         assert len(letters) == 5
         headers = [_dlq_headers(r) for r in letters]
@@ -207,8 +232,9 @@ async def test_poison_records_end_in_the_dlq_alone_and_replay_brings_them_back(
         assert stored == 10
         dead = await db_pool.fetch(
             "SELECT id, entity_type, error_message, kafka_offset FROM tds_sync_queue "
-            "WHERE kafka_topic = $1 AND status = 'dead_letter'", topics.events,
-        )  # fmt: skip
+            "WHERE kafka_topic = $1 AND status = 'dead_letter'",
+            topics.events,
+        )
         assert len(dead) == 5 and all(r["error_message"] for r in dead)
         assert {int(h["tds-queue-id"]) for h in headers} == {r["id"] for r in dead}
         assert {int(h["tds-original-offset"]) for h in headers} == {r["kafka_offset"] for r in dead}
@@ -255,8 +281,12 @@ async def test_a_proxy_outage_delays_thin_events_but_never_dead_letters_them(
             if calls < 3:
                 raise httpx.ConnectError("refused", request=request)
             return httpx.Response(429)
-        body = {"entity": "stock", "source": "inventory", "organization_id": org,
-                "record": f.stock(item_id, version=1)}  # fmt: skip
+        body = {
+            "entity": "stock",
+            "source": "inventory",
+            "organization_id": org,
+            "record": f.stock(item_id, version=1),
+        }
         return httpx.Response(200, json=body)
 
     good = [f.envelope("customers", i, f.customer(i), org_id=org) for i in (_id(), _id())]

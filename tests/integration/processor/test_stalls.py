@@ -39,16 +39,18 @@ LIMIT_SECONDS = 30.0
 PRODUCER_MAX_REQUEST_BYTES = 1_048_576  # aiokafka's default, and the broker's message limit
 
 
-def _settings(database_url: str, bootstrap: str, topics: TopicSettings, **consumer: Any
-              ) -> Settings:  # fmt: skip
+def _settings(
+    database_url: str, bootstrap: str, topics: TopicSettings, **consumer: Any
+) -> Settings:
     settings = processor_settings(database_url, bootstrap, topics)
     update = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2, **consumer}
     return settings.model_copy(update={"consumer": settings.consumer.model_copy(update=update)})
 
 
 def _record(entity: str, org: str, record: dict[str, Any]) -> httpx.Response:
-    return httpx.Response(200, json={"entity": entity, "source": "books", "organization_id": org,
-                                     "record": record})  # fmt: skip
+    return httpx.Response(
+        200, json={"entity": entity, "source": "books", "organization_id": org, "record": record}
+    )
 
 
 async def _rows(pool: asyncpg.Pool, table: str, org: str) -> int:
@@ -85,15 +87,23 @@ async def test_a_record_failing_on_its_own_is_parked_after_bounded_attempts_and_
     settings = _settings(database_url, kafka_bootstrap, topics, max_attempts=3)
     async with running_processor(settings, proxy) as (_, client):
         await publish(kafka_bootstrap, topics.events, events)
-        await wait_until(lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
-                         what="the failing record parked", limit_seconds=LIMIT_SECONDS)  # fmt: skip
-        await wait_until(lambda: _has_rows(db_pool, org, 9), what="every other record",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
+            what="the failing record parked",
+            limit_seconds=LIMIT_SECONDS,
+        )
+        await wait_until(
+            lambda: _has_rows(db_pool, org, 9),
+            what="every other record",
+            limit_seconds=LIMIT_SECONDS,
+        )
         (letter,) = await _letters(kafka_bootstrap, topics.dead_letters)
         parked = await db_pool.fetchrow(
             "SELECT id, status, error_message FROM tds_sync_queue WHERE org_id = $1 "
-            "AND zoho_entity_id = $2", org, failing,
-        )  # fmt: skip
+            "AND zoho_entity_id = $2",
+            org,
+            failing,
+        )
         assert parked is not None
         attempts_left = await db_pool.fetchval(
             "SELECT count(*) FROM tds_processor_attempts WHERE org_id = $1", org
@@ -102,10 +112,14 @@ async def test_a_record_failing_on_its_own_is_parked_after_bounded_attempts_and_
         reads_before_replay = calls[f"/v1/products/{failing}"]
 
         fixed = True
-        chosen = await replay(settings, Selection(queue_ids=frozenset({parked["id"]})),
-                              dry_run=False)  # fmt: skip
-        await wait_until(lambda: _queue_status(db_pool, parked["id"], "completed"),
-                         what="the replayed record", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        chosen = await replay(
+            settings, Selection(queue_ids=frozenset({parked["id"]})), dry_run=False
+        )
+        await wait_until(
+            lambda: _queue_status(db_pool, parked["id"], "completed"),
+            what="the replayed record",
+            limit_seconds=LIMIT_SECONDS,
+        )
 
     headers = _headers(letter)
     assert headers["tds-reason"] == "retries_exhausted"
@@ -132,16 +146,23 @@ async def test_a_record_too_large_for_an_index_is_parked_and_its_partition_goes_
     behind = ids_on(org, "products", 2, partition=home)
     elsewhere = ids_on(org, "products", 3, avoid=home)
     # A random sku of 8 KB: no btree index row holds it (SQLSTATE 54000, not a data error).
-    events = [f.envelope("products", huge, f.product(huge, sku=secrets.token_urlsafe(6000)),
-                         org_id=org)]  # fmt: skip
+    events = [
+        f.envelope("products", huge, f.product(huge, sku=secrets.token_urlsafe(6000)), org_id=org)
+    ]
     events += [f.envelope("products", i, f.product(i), org_id=org) for i in behind + elsewhere]
     settings = _settings(database_url, kafka_bootstrap, topics, max_attempts=3)
     async with running_processor(settings):
         await publish(kafka_bootstrap, topics.events, events)
-        await wait_until(lambda: _has_rows(db_pool, org, 5), what="the other records",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
-        await wait_until(lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
-                         what="the huge record parked", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _has_rows(db_pool, org, 5),
+            what="the other records",
+            limit_seconds=LIMIT_SECONDS,
+        )
+        await wait_until(
+            lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
+            what="the huge record parked",
+            limit_seconds=LIMIT_SECONDS,
+        )
         (letter,) = await _letters(kafka_bootstrap, topics.dead_letters)
 
     headers = _headers(letter)
@@ -183,13 +204,18 @@ async def test_a_thin_read_waiting_on_zoho_holds_back_only_its_own_partition(
     settings = _settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings, proxy):
         await publish(kafka_bootstrap, topics.events, events)
-        await wait_until(lambda: _customers(db_pool, org, len(others)),
-                         what="the other partitions while the read waits",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _customers(db_pool, org, len(others)),
+            what="the other partitions while the read waits",
+            limit_seconds=LIMIT_SECONDS,
+        )
         stock_while_waiting = await _rows(db_pool, "stock_levels", org)
         zoho_answers.set()
-        await wait_until(lambda: _stock(db_pool, org), what="the thin event once Zoho answered",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _stock(db_pool, org),
+            what="the thin event once Zoho answered",
+            limit_seconds=LIMIT_SECONDS,
+        )
 
     assert stock_while_waiting == 0
     assert calls == {f"/v1/stock/{thin}": 1}  # deferred, not asked again: the read was kept
@@ -221,17 +247,27 @@ async def test_copies_of_a_thin_webhook_and_an_offset_reset_cost_one_read(
     group = settings.consumer.group_id
     async with running_processor(settings, proxy):
         await publish(kafka_bootstrap, topics.events, [copy.model_copy() for _ in range(30)])
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                         what="the first copies", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, group),
+            what="the first copies",
+            limit_seconds=LIMIT_SECONDS,
+        )
         await publish(kafka_bootstrap, topics.events, [copy.model_copy() for _ in range(30)])
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                         what="the later copies", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, group),
+            what="the later copies",
+            limit_seconds=LIMIT_SECONDS,
+        )
     # An offset reset: a new group reads the whole topic again.
-    again = settings.model_copy(update={"consumer": settings.consumer.model_copy(
-        update={"group_id": f"{group}-reset"})})  # fmt: skip
+    again = settings.model_copy(
+        update={"consumer": settings.consumer.model_copy(update={"group_id": f"{group}-reset"})}
+    )
     async with running_processor(again, proxy):
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, f"{group}-reset"),
-                         what="the replayed topic", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, f"{group}-reset"),
+            what="the replayed topic",
+            limit_seconds=LIMIT_SECONDS,
+        )
 
     assert calls == {f"/v1/stock/{item}": 1}
     assert await _rows(db_pool, "stock_levels", org) == 2
@@ -248,10 +284,14 @@ async def test_a_nul_in_an_envelope_field_is_dead_lettered_and_its_partition_goe
     settings = _settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings):
         # Both under one key, so the good event waits behind the hostile one on one partition.
-        await publish(kafka_bootstrap, topics.events,
-                      [json.dumps(hostile).encode(), envelope.to_bytes()])  # fmt: skip
-        await wait_until(lambda: _has_rows(db_pool, org, 1), what="the event behind it",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await publish(
+            kafka_bootstrap, topics.events, [json.dumps(hostile).encode(), envelope.to_bytes()]
+        )
+        await wait_until(
+            lambda: _has_rows(db_pool, org, 1),
+            what="the event behind it",
+            limit_seconds=LIMIT_SECONDS,
+        )
         letters = await _letters(kafka_bootstrap, topics.dead_letters)
 
     assert len(letters) == 1 and letters[0].value == json.dumps(hostile).encode()
@@ -283,15 +323,17 @@ async def test_a_dead_letter_too_large_for_the_broker_is_parked_and_replayed_who
     settings = _settings(database_url, kafka_bootstrap, topics)
     async with running_processor(settings):
         await publish(kafka_bootstrap, topics.events, [poison])
-        await wait_until(lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
-                         what="the cut dead letter", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _letters_count(kafka_bootstrap, topics.dead_letters, 1),
+            what="the cut dead letter",
+            limit_seconds=LIMIT_SECONDS,
+        )
         (letter,) = await _letters(kafka_bootstrap, topics.dead_letters)
         queue_id = int(_headers(letter)["tds-queue-id"])
         stored = await db_pool.fetchval(
             "SELECT kafka_value FROM tds_dead_letter_values WHERE queue_id = $1", queue_id
         )
-        chosen = await replay(settings, Selection(queue_ids=frozenset({queue_id})),
-                              dry_run=False)  # fmt: skip
+        chosen = await replay(settings, Selection(queue_ids=frozenset({queue_id})), dry_run=False)
         group = settings.consumer.group_id
         await wait_until(
             lambda: fully_committed(kafka_bootstrap, topics.events, group),
@@ -312,8 +354,11 @@ async def test_a_dead_letter_too_large_for_the_broker_is_parked_and_replayed_who
 
 
 async def _topic_values(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(await partitions_of(bootstrap, topic))]

@@ -29,18 +29,25 @@ async def test_a_dead_letter_with_nuls_in_every_text_is_recorded_spelled_out(
     org = new_org()
     # Built without validation: whatever reaches this point must still be parkable.
     envelope = EventEnvelope.model_construct(
-        event_id="e\x00", org_id=org, entity="products", zoho_id="77\x00", op="upsert",
-        source="webhook", received_at=datetime.now(UTC), last_modified_time=None,
+        event_id="e\x00",
+        org_id=org,
+        entity="products",
+        zoho_id="77\x00",
+        op="upsert",
+        source="webhook",
+        received_at=datetime.now(UTC),
+        last_modified_time=None,
         payload={"name": "a\x00b"},
-    )  # fmt: skip
+    )
     item = Item(Record(), envelope=envelope, error=InvalidMessageError("bad \x00 byte"))
     async with db_pool.acquire() as conn:
         queue_id = await record_dead_letter(conn, item, datetime.now(UTC))
     row = await db_pool.fetchrow(
         "SELECT q.status, q.zoho_entity_id, q.error_message, q.kafka_topic, i.event_id, "
         "i.raw_payload FROM tds_sync_queue q JOIN tds_inbox_events i ON i.id = q.inbox_event_id "
-        "WHERE q.id = $1", queue_id,
-    )  # fmt: skip
+        "WHERE q.id = $1",
+        queue_id,
+    )
     assert row is not None and row["status"] == "dead_letter"
     assert row["zoho_entity_id"] == "77\\u0000" and row["event_id"] == "e\\u0000"
     assert row["kafka_topic"] == "t\\u0000opic" and "bad \\u0000 byte" in row["error_message"]

@@ -38,9 +38,15 @@ def _max_in_window(times: list[datetime], window: timedelta) -> int:
 
 async def test_three_replicas_never_exceed_window_or_in_flight(database_url: str) -> None:
     budgets = await _replicas(
-        database_url, 3, per_minute_limit=20, window_seconds=0.5, window_margin_seconds=0.0,
-        max_in_flight=4, daily_limit=10_000, daily_reserve=0,
-    )  # fmt: skip
+        database_url,
+        3,
+        per_minute_limit=20,
+        window_seconds=0.5,
+        window_margin_seconds=0.0,
+        max_in_flight=4,
+        daily_limit=10_000,
+        daily_reserve=0,
+    )
     org = unique_org()
     grants: list[datetime] = []
     in_flight = 0
@@ -93,9 +99,12 @@ async def test_bulk_is_refused_at_the_daily_reserve_but_webhooks_go_on(
 
 async def test_a_killed_replicas_leases_expire(database_url: str, db_pool: asyncpg.Pool) -> None:
     (budget,) = await _replicas(
-        database_url, 1, max_in_flight=2, request_timeout_seconds=0.1,
+        database_url,
+        1,
+        max_in_flight=2,
+        request_timeout_seconds=0.1,
         max_wait_seconds={"webhook": 0.2, "incremental": 1, "bulk": 1},
-    )  # fmt: skip
+    )
     org = unique_org()
     try:
         await budget.acquire(org, "books", "bulk")
@@ -128,9 +137,12 @@ async def test_zoho_headers_and_throttles_reach_the_shared_row(database_url: str
         lease = await budgets[0].acquire(org, "books", "webhook")
         await budgets[0].release(
             lease,
-            headers={"x-rate-limit-limit": "1000", "x-rate-limit-remaining": "12",
-                     "x-rate-limit-reset": "500"},
-        )  # fmt: skip
+            headers={
+                "x-rate-limit-limit": "1000",
+                "x-rate-limit-remaining": "12",
+                "x-rate-limit-reset": "500",
+            },
+        )
         await budgets[0].drain()  # the release's write has landed
         # Folded into the shared row with replica 0's next decision...
         await budgets[0].release(await budgets[0].acquire(org, "books", "webhook"))

@@ -35,9 +35,13 @@ async def test_three_replicas_stay_within_limits_and_use_the_budget(database_url
     async with start_sim(limits=limits) as sim, AsyncExitStack() as stack:
         await sim.put("/_sim/faults", {"latency_seconds": 0.01})
         settings = sim.proxy_settings(
-            database_url, per_minute_limit=PER_WINDOW, window_seconds=WINDOW_SECONDS,
-            window_margin_seconds=0.0, max_in_flight=IN_FLIGHT, daily_limit=100_000,
-        )  # fmt: skip
+            database_url,
+            per_minute_limit=PER_WINDOW,
+            window_seconds=WINDOW_SECONDS,
+            window_margin_seconds=0.0,
+            max_in_flight=IN_FLIGHT,
+            daily_limit=100_000,
+        )
         replicas = [await stack.enter_async_context(Replica(settings)) for _ in range(3)]
         listing = await replicas[0].client.get("/v1/customers", params={"per_page": 20})
         ids = [r["contact_id"] for r in listing.json()["records"]]
@@ -62,8 +66,10 @@ async def test_three_replicas_stay_within_limits_and_use_the_budget(database_url
         budget = await sim.budget("books")
         calls = await sim.counters()
 
-    print(f"calls={budget['calls']} in {elapsed:.2f}s, peak window={budget['peak_window_calls']}, "
-          f"in-flight peak={budget['in_flight_peak']}, callers={len(statuses)}")  # fmt: skip
+    print(
+        f"calls={budget['calls']} in {elapsed:.2f}s, peak window={budget['peak_window_calls']}, "
+        f"in-flight peak={budget['in_flight_peak']}, callers={len(statuses)}"
+    )
     assert set(statuses) == {200}, f"callers saw {set(statuses)}"
     assert budget["calls"] == CALLERS * CALLS_PER_CALLER
     # The simulator's own view: never above a limit, never a 429.
@@ -78,9 +84,13 @@ async def test_demand_above_the_window_gets_exactly_the_window_at_once(database_
     limits = {"per_minute": window_calls, "minute_window_seconds": window_seconds}
     async with start_sim(limits=limits) as sim, AsyncExitStack() as stack:
         settings = sim.proxy_settings(
-            database_url, per_minute_limit=window_calls, window_seconds=window_seconds,
-            window_margin_seconds=0.0, max_in_flight=IN_FLIGHT, daily_limit=100_000,
-        )  # fmt: skip
+            database_url,
+            per_minute_limit=window_calls,
+            window_seconds=window_seconds,
+            window_margin_seconds=0.0,
+            max_in_flight=IN_FLIGHT,
+            daily_limit=100_000,
+        )
         replicas = [await stack.enter_async_context(Replica(settings)) for _ in range(3)]
         listing = await replicas[0].client.get("/v1/customers", params={"per_page": 20})
         ids = [r["contact_id"] for r in listing.json()["records"]]

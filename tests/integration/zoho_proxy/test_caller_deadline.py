@@ -50,10 +50,12 @@ async def test_a_slow_zoho_answer_is_not_awaited_past_the_callers_deadline(
     async with start_sim() as sim:
         async with Replica(sim.proxy_settings(database_url, retry_attempts=3)) as replica:
             contact_id = await _contact_id(replica)
-            timeouts = _sample("tds_zoho_proxy_upstream_failures_total", api="books",
-                               kind="timeout")  # fmt: skip
-            retries = _sample("tds_zoho_proxy_upstream_retries_total", api="books",
-                              reason="timeout")  # fmt: skip
+            timeouts = _sample(
+                "tds_zoho_proxy_upstream_failures_total", api="books", kind="timeout"
+            )
+            retries = _sample(
+                "tds_zoho_proxy_upstream_retries_total", api="books", reason="timeout"
+            )
             await sim.put("/_sim/faults", {"latency_seconds": 1.5})
             slow = await replica.client.get(
                 f"/v1/customers/{contact_id}", headers={"X-TDS-Timeout-Seconds": "0.5"}

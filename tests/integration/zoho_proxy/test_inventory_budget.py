@@ -14,9 +14,12 @@ NO_WAIT = {"webhook": 0.0, "incremental": 0.0, "bulk": 0.0}
 
 async def test_inventory_spends_its_own_per_minute_limit(database_url: str) -> None:
     settings = proxy_settings(
-        database_url, per_minute_limit=4, inventory_per_minute_limit=2,
-        max_wait_seconds=NO_WAIT, window_seconds=60.0,
-    )  # fmt: skip
+        database_url,
+        per_minute_limit=4,
+        inventory_per_minute_limit=2,
+        max_wait_seconds=NO_WAIT,
+        window_seconds=60.0,
+    )
     pool = await create_proxy_pool(database_url, max_size=2)
     budget = Budget(pool, settings)
     org = unique_org()
@@ -29,8 +32,9 @@ async def test_inventory_spends_its_own_per_minute_limit(database_url: str) -> N
             await budget.release(await budget.acquire(org, "books", "webhook"))
         with pytest.raises(BudgetExhaustedError, match="per-minute"):
             await budget.acquire(org, "books", "webhook")
-        snapshot = {row["product"]: row for row in await budget.snapshot()
-                    if row["organization_id"] == org}  # fmt: skip
+        snapshot = {
+            row["product"]: row for row in await budget.snapshot() if row["organization_id"] == org
+        }
         assert snapshot["inventory"]["minute"] == {"limit": 2, "used": 2, "left": 0}
         assert snapshot["books"]["minute"]["limit"] == 4
     finally:
@@ -40,18 +44,24 @@ async def test_inventory_spends_its_own_per_minute_limit(database_url: str) -> N
 async def test_the_budget_answer_counts_what_zoho_just_said(database_url: str) -> None:
     """bulk-sync plans its detail reads on GET /api/zoho/budget: a new day Zoho's headers just
     announced must show at once, not after the next call folds it in."""
-    settings = proxy_settings(database_url, daily_limit=300, daily_reserve=20,
-                              max_wait_seconds=NO_WAIT)  # fmt: skip
+    settings = proxy_settings(
+        database_url, daily_limit=300, daily_reserve=20, max_wait_seconds=NO_WAIT
+    )
     pool = await create_proxy_pool(database_url, max_size=2)
     budget = Budget(pool, settings)
     org = unique_org()
-    late_in_the_day = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "25",
-                       "x-rate-limit-reset": "100"}  # fmt: skip
-    new_day = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "299",
-               "x-rate-limit-reset": "86390"}  # fmt: skip
+    late_in_the_day = {
+        "x-rate-limit-limit": "300",
+        "x-rate-limit-remaining": "25",
+        "x-rate-limit-reset": "100",
+    }
+    new_day = {
+        "x-rate-limit-limit": "300",
+        "x-rate-limit-remaining": "299",
+        "x-rate-limit-reset": "86390",
+    }
     try:
-        await budget.release(await budget.acquire(org, "books", "webhook"),
-                             headers=late_in_the_day)  # fmt: skip
+        await budget.release(await budget.acquire(org, "books", "webhook"), headers=late_in_the_day)
         await budget.release(await budget.acquire(org, "books", "webhook"))  # folds it in
         (before,) = [r for r in await budget.snapshot() if r["organization_id"] == org]
         assert before["day"]["left"] <= 25

@@ -150,9 +150,11 @@ async def test_failing_endpoint_backs_off_then_recovers(database_url: str) -> No
 
 async def test_own_mint_limit_stops_before_zoho_would(database_url: str) -> None:
     settings = proxy_settings(
-        database_url, token_max_mints=2, token_refresh_margin_seconds=0,
+        database_url,
+        token_max_mints=2,
+        token_refresh_margin_seconds=0,
         token_min_age_for_invalidation_seconds=0,
-    )  # fmt: skip
+    )
     accounts = minting()
     async with managers(settings, accounts, 1) as (manager,):
         first = await manager.get()

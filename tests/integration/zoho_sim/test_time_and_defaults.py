@@ -99,12 +99,14 @@ def test_api_settings_change_at_run_time_and_refuse_unknown_fields(sim: SimClien
 
 def test_a_bulk_edit_stamps_every_record_with_one_second(sim: SimClient) -> None:
     ids = sim.all_ids("/contacts", "contacts", "contact_id")[:250]
-    result = sim.control("PATCH", f"/orgs/{ORG}/contacts", json={"ids": ids, "fields": {
-        "notes": "imported"}})  # fmt: skip
+    result = sim.control(
+        "PATCH", f"/orgs/{ORG}/contacts", json={"ids": ids, "fields": {"notes": "imported"}}
+    )
     assert result["count"] == 250
     stamp = result["last_modified_time"]
-    body = sim.ok("/contacts", per_page=200, sort_column="last_modified_time",
-                  last_modified_time=stamp)  # fmt: skip
+    body = sim.ok(
+        "/contacts", per_page=200, sort_column="last_modified_time", last_modified_time=stamp
+    )
     assert body["page_context"]["has_more_page"]
     assert {row["last_modified_time"] for row in body["contacts"]} == {stamp}
     assert all(sim.ok(f"/contacts/{i}")["contact"]["notes"] == "imported" for i in ids[:5])

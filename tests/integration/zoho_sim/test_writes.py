@@ -20,9 +20,13 @@ def write(
     sim: SimClient, method: str, path: str, body: Any = None, **kwargs: Any
 ) -> httpx.Response:
     return sim.http.request(
-        method, f"{BOOKS}{path}", params={"organization_id": ORG}, headers=sim.auth(),
-        json=body, **kwargs,
-    )  # fmt: skip
+        method,
+        f"{BOOKS}{path}",
+        params={"organization_id": ORG},
+        headers=sim.auth(),
+        json=body,
+        **kwargs,
+    )
 
 
 def first_id(sim: SimClient, path: str, key: str, id_field: str) -> str:
@@ -34,10 +38,12 @@ def new_invoice(sim: SimClient, **fields: Any) -> dict[str, Any]:
     return {
         "customer_id": first_id(sim, "/contacts", "contacts", "contact_id"),
         "reference_number": "tds-key-1",
-        "line_items": [{"item_id": item, "quantity": 2, "rate": 10.5}, {"name": "Labour",
-                                                                         "rate": 5}],
+        "line_items": [
+            {"item_id": item, "quantity": 2, "rate": 10.5},
+            {"name": "Labour", "rate": 5},
+        ],
         **fields,
-    }  # fmt: skip
+    }
 
 
 def test_create_invoice_with_line_items_is_stored_listed_counted_and_delivered(
@@ -69,12 +75,16 @@ def test_create_invoice_with_line_items_is_stored_listed_counted_and_delivered(
 
 
 def test_json_string_form_field_and_custom_field_search(sim: SimClient) -> None:
-    contact = {"contact_name": "Acme Form", "custom_fields": [{"api_name": "cf_tds_key",
-                                                               "value": "key-7"}]}  # fmt: skip
+    contact = {
+        "contact_name": "Acme Form",
+        "custom_fields": [{"api_name": "cf_tds_key", "value": "key-7"}],
+    }
     response = sim.http.post(
-        f"{BOOKS}/contacts", params={"organization_id": ORG}, headers=sim.auth(),
+        f"{BOOKS}/contacts",
+        params={"organization_id": ORG},
+        headers=sim.auth(),
         data={"JSONString": json.dumps(contact)},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     created = response.json()["contact"]
     assert created["custom_field_hash"]["cf_tds_key"] == "key-7"
@@ -84,8 +94,12 @@ def test_json_string_form_field_and_custom_field_search(sim: SimClient) -> None:
 
 def test_update_replaces_fields_and_lines_and_bumps_the_version(sim: SimClient) -> None:
     created = write(sim, "POST", "/invoices", new_invoice(sim)).json()["invoice"]
-    response = write(sim, "PUT", f"/invoices/{created['invoice_id']}",
-                     {"notes": "changed", "line_items": [{"name": "Only", "rate": 3}]})  # fmt: skip
+    response = write(
+        sim,
+        "PUT",
+        f"/invoices/{created['invoice_id']}",
+        {"notes": "changed", "line_items": [{"name": "Only", "rate": 3}]},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["invoice"]
     assert updated["notes"] == "changed" and updated["total"] == 3.0
@@ -113,9 +127,11 @@ def test_validation_errors_change_nothing(sim: SimClient) -> None:
     bad_item = new_invoice(sim, line_items=[{"item_id": "999", "rate": 1}])
     assert write(sim, "POST", "/invoices", bad_item).json()["code"] == 2
     not_json = sim.http.post(
-        f"{BOOKS}/contacts", params={"organization_id": ORG}, headers=sim.auth(),
+        f"{BOOKS}/contacts",
+        params={"organization_id": ORG},
+        headers=sim.auth(),
         content=b"{nope",
-    )  # fmt: skip
+    )
     assert not_json.json() == {"code": 2, "message": "Invalid value passed for JSONString"}
     assert sim.control("GET", "/writes") == {}
     assert sim.ok("/invoices", reference_number="tds-key-1")["invoices"] == []
@@ -148,8 +164,7 @@ def test_a_held_answer_leaves_the_write_applied(sim: SimClient) -> None:
     sim.control("PUT", "/write-faults", json={"hold_after_apply": True})
     try:
         with pytest.raises(httpx.ReadTimeout):
-            write(sim, "POST", "/invoices", new_invoice(sim, reference_number="held"),
-                  timeout=0.5)  # fmt: skip
+            write(sim, "POST", "/invoices", new_invoice(sim, reference_number="held"), timeout=0.5)
         assert len(sim.ok("/invoices", reference_number="held")["invoices"]) == 1
     finally:
         sim.control("PUT", "/write-faults", json={"hold_after_apply": False})

@@ -33,8 +33,11 @@ def at(seconds: int) -> datetime:
 def test_first_query_has_no_filter_and_sorts_ascending() -> None:
     params = Cursor().params(200, 1)
     assert params == {
-        "page": "1", "per_page": "200", "sort_column": "last_modified_time", "sort_order": "A",
-    }  # fmt: skip
+        "page": "1",
+        "per_page": "200",
+        "sort_column": "last_modified_time",
+        "sort_order": "A",
+    }
 
 
 def test_query_starts_overlap_seconds_before_the_cursor_in_the_cursors_offset() -> None:
@@ -122,15 +125,26 @@ def test_a_first_page_without_times_is_walked_linearly_and_unproven() -> None:
 
 
 def test_checkpoint_round_trip_and_old_checkpoints() -> None:
-    cursor = Cursor(since=at(5), page=3, boundary=frozenset({"b", "a"}), high_water=at(9),
-                    start=at(1), proven=False)  # fmt: skip
+    cursor = Cursor(
+        since=at(5),
+        page=3,
+        boundary=frozenset({"b", "a"}),
+        high_water=at(9),
+        start=at(1),
+        proven=False,
+    )
     data = cursor.to_json()
     assert data["boundary"] == ["a", "b"]
     assert Cursor.from_json(data) == cursor
     _, crowded = Cursor(since=at(5)).step([("a", at(5))], True, OVERLAP)
     assert Cursor.from_json(crowded.to_json()) == crowded
-    old = {"since": at(5).isoformat(), "page": 2, "boundary": ["a"], "high_water": None,
-           "done": False}  # fmt: skip
+    old = {
+        "since": at(5).isoformat(),
+        "page": 2,
+        "boundary": ["a"],
+        "high_water": None,
+        "done": False,
+    }
     assert Cursor.from_json(old, since=at(1)) == Cursor(
         since=at(5), page=2, boundary=frozenset({"a"}), start=at(1)
     )
@@ -194,8 +208,13 @@ def stamp(state: SimState, zoho_id: str, epoch: float) -> None:
 def ids(state: SimState) -> list[str]:
     """Every contact id, oldest first."""
     table = state.orgs[ORG].tables["contacts"]
-    return table.query(column="last_modified_time", descending=False, modified_since=None,
-                       inclusive=True, filter_by="Status.All")  # fmt: skip
+    return table.query(
+        column="last_modified_time",
+        descending=False,
+        modified_since=None,
+        inclusive=True,
+        filter_by="Status.All",
+    )
 
 
 def test_a_crowded_second_edited_during_the_walk_still_lists_every_record() -> None:

@@ -23,8 +23,9 @@ CREATED = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 
 
 def spec(**fields: Any) -> SyncSpec:
-    return SyncSpec.model_validate({"organizationId": "60000000001", "entities": ["invoices"],
-                                    **fields})  # fmt: skip
+    return SyncSpec.model_validate(
+        {"organizationId": "60000000001", "entities": ["invoices"], **fields}
+    )
 
 
 def test_unscheduled_syncs_run_once_per_generation() -> None:
@@ -46,12 +47,20 @@ def test_scheduled_syncs_run_at_each_tick_never_twice_or_overlapping() -> None:
     assert due.start and due.scheduled_for == datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
     done = {"lastScheduleTime": "2026-06-01T03:00:00+00:00", "phase": "Succeeded"}
     assert not plan(nightly, done, generation=1, created=CREATED, now=at_three).start
-    busy = {"lastScheduleTime": "2026-05-31T03:00:00+00:00", "phase": "Running",
-            "lastRunIds": ["r"]}  # fmt: skip
+    busy = {
+        "lastScheduleTime": "2026-05-31T03:00:00+00:00",
+        "phase": "Running",
+        "lastRunIds": ["r"],
+    }
     assert not plan(nightly, busy, generation=1, created=CREATED, now=at_three).start
     # Three missed nights collapse into one catch-up run for the latest tick.
-    late = plan(nightly, {"lastScheduleTime": "2026-06-01T03:00:00+00:00"}, generation=1,
-                created=CREATED, now=datetime(2026, 6, 4, 9, 0, tzinfo=UTC))  # fmt: skip
+    late = plan(
+        nightly,
+        {"lastScheduleTime": "2026-06-01T03:00:00+00:00"},
+        generation=1,
+        created=CREATED,
+        now=datetime(2026, 6, 4, 9, 0, tzinfo=UTC),
+    )
     assert late.start and late.scheduled_for == datetime(2026, 6, 4, 3, 0, tzinfo=UTC)
 
 
@@ -74,16 +83,22 @@ def test_requests_split_selective_syncs_per_entity() -> None:
 
 def test_status_follows_the_runs() -> None:
     now = CREATED
-    running = status_from_runs([{"status": "completed", "processed_items": 5, "total_items": 5},
-                                {"status": "running", "processed_items": 1, "total_items": 9}],
-                               now)  # fmt: skip
+    running = status_from_runs(
+        [
+            {"status": "completed", "processed_items": 5, "total_items": 5},
+            {"status": "running", "processed_items": 1, "total_items": 9},
+        ],
+        now,
+    )
     assert running["phase"] == "Running" and "6/14 items" in running["message"]
     assert running["conditions"][0]["status"] == "False"
-    ok = status_from_runs([{"status": "completed", "completed_at": "2026-06-01T03:05:00+00:00"}],
-                          now)  # fmt: skip
+    ok = status_from_runs(
+        [{"status": "completed", "completed_at": "2026-06-01T03:05:00+00:00"}], now
+    )
     assert ok["phase"] == "Succeeded" and ok["lastSuccessfulTime"] == "2026-06-01T03:05:00+00:00"
-    failed = status_from_runs([{"status": "completed"}, {"status": "failed",
-                                                         "entity_type": "bills"}], now)  # fmt: skip
+    failed = status_from_runs(
+        [{"status": "completed"}, {"status": "failed", "entity_type": "bills"}], now
+    )
     assert failed["phase"] == "Failed" and "failed: bills" in failed["message"]
 
 
@@ -102,9 +117,14 @@ async def test_handler_posts_a_request_and_records_the_runs() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(api), base_url="http://b") as client:
         patch: dict[str, Any] = {}
         await reconcile(client, body, {}, meta, patch, now=CREATED)
-        assert posted == [{"org_id": "60000000001", "mode": "full",
-                           "entities": ["invoices", "bills"],
-                           "idempotency_key": "zohosync-u-1-g3-r0"}]  # fmt: skip
+        assert posted == [
+            {
+                "org_id": "60000000001",
+                "mode": "full",
+                "entities": ["invoices", "bills"],
+                "idempotency_key": "zohosync-u-1-g3-r0",
+            }
+        ]
         assert patch["lastRunIds"] == ["run-1", "run-2"] and patch["observedGeneration"] == 3
         assert patch["phase"] == "Running" and "lastScheduleTime" not in patch
 

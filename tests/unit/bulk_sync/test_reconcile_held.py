@@ -24,7 +24,10 @@ def test_a_held_sweep_does_not_block_the_next_scheduled_sync() -> None:
     spec = SyncSpec.model_validate(
         {"organizationId": "60000000001", "entities": ["customers"], "schedule": "@hourly"}
     )
-    status = {**status_from_runs([{"status": "needs_confirmation"}], NOW),
-              "lastRunIds": ["r1"], "lastScheduleTime": "2026-06-01T01:00:00+00:00"}  # fmt: skip
+    status = {
+        **status_from_runs([{"status": "needs_confirmation"}], NOW),
+        "lastRunIds": ["r1"],
+        "lastScheduleTime": "2026-06-01T01:00:00+00:00",
+    }
     decision = plan(spec, status, generation=1, created=NOW, now=NOW)
     assert decision.start, decision

@@ -25,10 +25,13 @@ INVOICE = {
 
 def test_the_key_goes_into_a_plain_field_or_a_custom_field() -> None:
     assert with_key({"x": 1}, "reference_number", "k1") == {"x": 1, "reference_number": "k1"}
-    body = with_key({"custom_fields": [{"api_name": "cf_region", "value": "EU"}]}, "cf_tds_key",
-                    "k2")  # fmt: skip
-    assert body["custom_fields"] == [{"api_name": "cf_region", "value": "EU"},
-                                     {"api_name": "cf_tds_key", "value": "k2"}]  # fmt: skip
+    body = with_key(
+        {"custom_fields": [{"api_name": "cf_region", "value": "EU"}]}, "cf_tds_key", "k2"
+    )
+    assert body["custom_fields"] == [
+        {"api_name": "cf_region", "value": "EU"},
+        {"api_name": "cf_tds_key", "value": "k2"},
+    ]
     assert carries_key(body, "cf_tds_key") and not carries_key(body, "cf_other")
     assert carries_key({"reference_number": "PO-1"}, "reference_number")
     assert carried_value(body, "cf_tds_key") == "k2"

@@ -11,8 +11,13 @@ from tds_common.events import EventEnvelope, parse_zoho_timestamp
 
 def _event(stamp: str) -> EventEnvelope:
     version = parse_zoho_timestamp(stamp)
-    return EventEnvelope(org_id="60000000001", entity="products", zoho_id="4600000000012345",
-                         source="webhook", last_modified_time=version)  # fmt: skip
+    return EventEnvelope(
+        org_id="60000000001",
+        entity="products",
+        zoho_id="4600000000012345",
+        source="webhook",
+        last_modified_time=version,
+    )
 
 
 def test_one_instant_written_in_two_offsets_has_one_dedup_key() -> None:

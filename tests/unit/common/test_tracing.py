@@ -38,9 +38,15 @@ TRACEPARENT = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
 
 @pytest.fixture(autouse=True)
 def _no_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                 "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_EXPORTER",
-                 "OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_PROTOCOL"):  # fmt: skip
+    for name in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_SDK_DISABLED",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -48,13 +54,20 @@ def test_export_is_off_unless_an_endpoint_is_configured() -> None:
     assert TracingSettings().traces_endpoint() is None
     base = TracingSettings(exporter_otlp_endpoint="http://jaeger:4318/")
     assert base.traces_endpoint() == "http://jaeger:4318/v1/traces"
-    full = TracingSettings(exporter_otlp_endpoint="http://a:4318",
-                           exporter_otlp_traces_endpoint="http://b:4318/traces")  # fmt: skip
+    full = TracingSettings(
+        exporter_otlp_endpoint="http://a:4318", exporter_otlp_traces_endpoint="http://b:4318/traces"
+    )
     assert full.traces_endpoint() == "http://b:4318/traces"
-    assert TracingSettings(exporter_otlp_endpoint="http://a:4318",
-                           traces_exporter="none").traces_endpoint() is None  # fmt: skip
-    assert TracingSettings(exporter_otlp_endpoint="http://a:4318",
-                           sdk_disabled=True).traces_endpoint() is None  # fmt: skip
+    assert (
+        TracingSettings(
+            exporter_otlp_endpoint="http://a:4318", traces_exporter="none"
+        ).traces_endpoint()
+        is None
+    )
+    assert (
+        TracingSettings(exporter_otlp_endpoint="http://a:4318", sdk_disabled=True).traces_endpoint()
+        is None
+    )
 
 
 def test_settings_come_from_the_standard_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,8 +229,10 @@ async def test_requests_are_server_spans_continuing_the_caller(
     assert fresh.json()["trace_id"] != CALLER_TRACE
     servers = spans.get_finished_spans()
     assert [s.name for s in servers] == [
-        "GET /v1/{entity}/{zoho_id}", "GET /v1/{entity}/{zoho_id}", "GET /boom",
-    ]  # fmt: skip
+        "GET /v1/{entity}/{zoho_id}",
+        "GET /v1/{entity}/{zoho_id}",
+        "GET /boom",
+    ]
     first = servers[0]
     assert first.kind == SpanKind.SERVER
     assert first.parent is not None and format(first.parent.span_id, "016x") == CALLER_SPAN

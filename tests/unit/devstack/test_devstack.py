@@ -25,13 +25,18 @@ def test_budget_summary_shows_the_busiest_window_and_429s() -> None:
         "budgets": {
             "60000000001": {
                 "books": {
-                    "calls": 356, "window_seconds": 60.0, "peak_window_calls": 100,
-                    "in_flight_peak": 1, "in_flight_limit": 10, "daily_used": 356,
-                    "daily_quota": 5000, "throttled": {"44": 2},
+                    "calls": 356,
+                    "window_seconds": 60.0,
+                    "peak_window_calls": 100,
+                    "in_flight_peak": 1,
+                    "in_flight_limit": 10,
+                    "daily_used": 356,
+                    "daily_quota": 5000,
+                    "throttled": {"44": 2},
                 },
             }
         }
-    }  # fmt: skip
+    }
     console = Console(record=True, width=120)
     console.print(_budget_table(counters))
     text = console.export_text()

@@ -61,17 +61,26 @@ def test_anchors_are_githubs(heading: str, anchor: str) -> None:
 
 def test_repeated_headings_are_numbered_and_code_is_not_a_heading() -> None:
     assert anchors(DOC + "```\n# comment\n```\n") == {
-        "guide", "base-urls-and-organization_id", "kafka", "kafka-1",
-    }  # fmt: skip
+        "guide",
+        "base-urls-and-organization_id",
+        "kafka",
+        "kafka-1",
+    }
 
 
 def test_existing_targets_and_headings_pass(tmp_path: Path) -> None:
-    assert problems(tmp_path, {
-        "docs/guide.md": DOC + "[up](#kafka-1) [site](https://example.com/x.md)\n",
-        "README.md": "[guide](docs/guide.md#base-urls-and-organization_id) see README.md\n",
-        "svc/a.py": '"""Topics (docs/guide.md#kafka); see services/../docs/guide.md."""\n',
-        "svc/README.md": "[guide](../docs/guide.md) and docs/guide.md#kafka\n",
-    }) == []  # fmt: skip
+    assert (
+        problems(
+            tmp_path,
+            {
+                "docs/guide.md": DOC + "[up](#kafka-1) [site](https://example.com/x.md)\n",
+                "README.md": "[guide](docs/guide.md#base-urls-and-organization_id) see README.md\n",
+                "svc/a.py": '"""Topics (docs/guide.md#kafka); see services/../docs/guide.md."""\n',
+                "svc/README.md": "[guide](../docs/guide.md) and docs/guide.md#kafka\n",
+            },
+        )
+        == []
+    )
 
 
 def test_a_link_to_a_missing_file_fails(tmp_path: Path) -> None:
@@ -81,10 +90,13 @@ def test_a_link_to_a_missing_file_fails(tmp_path: Path) -> None:
 
 
 def test_a_missing_heading_fails(tmp_path: Path) -> None:
-    found = problems(tmp_path, {
-        "docs/guide.md": DOC + "[self](#nope)\n",
-        "a.py": "# docs/guide.md#kafka-2\n",
-    })  # fmt: skip
+    found = problems(
+        tmp_path,
+        {
+            "docs/guide.md": DOC + "[self](#nope)\n",
+            "a.py": "# docs/guide.md#kafka-2\n",
+        },
+    )
     assert found == [
         "docs/guide.md:12: docs/guide.md has no heading #nope",
         "a.py:1: docs/guide.md has no heading #kafka-2",
@@ -100,11 +112,14 @@ def test_paths_and_see_references_to_missing_documents_fail(tmp_path: Path) -> N
 
 
 def test_the_old_design_documents_fail_outside_docs(tmp_path: Path) -> None:
-    found = problems(tmp_path, {
-        "docs/zoho-api.md": "# Facts\n",
-        "a.py": f"# {OLD_ARCHITECTURE} section 3\n# {OLD_FACTS} §5\n# {OUTSIDE}\n",
-        "ok.py": f"# docs/{OLD_FACTS}#facts\n",
-    })  # fmt: skip
+    found = problems(
+        tmp_path,
+        {
+            "docs/zoho-api.md": "# Facts\n",
+            "a.py": f"# {OLD_ARCHITECTURE} section 3\n# {OLD_FACTS} §5\n# {OUTSIDE}\n",
+            "ok.py": f"# docs/{OLD_FACTS}#facts\n",
+        },
+    )
     assert found == [
         "a.py:1: cites a document outside the repo; use docs/architecture.md",
         "a.py:2: cites a document outside the repo; use docs/zoho-api.md",

@@ -24,8 +24,10 @@ def _destinations(policy: Document) -> set[str]:
         for peer in rule.get("to", []):
             if 53 in ports:
                 found.add(DNS)
-            elif component := peer.get("podSelector", {}).get("matchLabels", {}).get(
-                "app.kubernetes.io/component"
+            elif (
+                component := peer.get("podSelector", {})
+                .get("matchLabels", {})
+                .get("app.kubernetes.io/component")
             ):
                 if "namespaceSelector" not in peer:
                     found.add(f"{component}:{sorted(ports)}")
@@ -62,8 +64,12 @@ def test_egress_is_denied_by_default_with_no_open_internet(render: Render) -> No
     operator (whose API server address is the user's to give)."""
     policies = by_kind(render(), "NetworkPolicy")
     assert set(policies) == {
-        "tds-ingest", "tds-processor", "tds-bulk-sync", "tds-zoho-proxy", "tds-bulk-sync-operator",
-    }  # fmt: skip
+        "tds-ingest",
+        "tds-processor",
+        "tds-bulk-sync",
+        "tds-zoho-proxy",
+        "tds-bulk-sync-operator",
+    }
     for name, policy in policies.items():
         assert "Egress" in policy["spec"]["policyTypes"], name
         for rule in policy["spec"]["egress"]:
@@ -98,8 +104,10 @@ def test_kafka_credentials_reach_only_kafka_clients_by_secret_reference(
             assert env["KAFKA__SSL_CA_FILE"]["value"] == "/etc/tds/kafka/ca/ca.crt"
             mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
             assert mounts["kafka-ca"] == {
-                "name": "kafka-ca", "mountPath": "/etc/tds/kafka/ca", "readOnly": True,
-            }  # fmt: skip
+                "name": "kafka-ca",
+                "mountPath": "/etc/tds/kafka/ca",
+                "readOnly": True,
+            }
             volumes = {v["name"]: v for v in pod["volumes"]}
             assert volumes["kafka-ca"]["secret"]["secretName"] == "tds-kafka-cluster-ca-cert"
         else:
@@ -134,7 +142,10 @@ def test_a_service_reads_the_chart_kafka_settings(
             "global.kafka.security.sasl.username is required",
         ),
         (
-            {"global.kafka.security.protocol": "SASL_SSL", "global.kafka.security.sasl.username": "u"},
+            {
+                "global.kafka.security.protocol": "SASL_SSL",
+                "global.kafka.security.sasl.username": "u",
+            },
             "global.kafka.security.sasl.existingSecret is required",
         ),
         ({"global.kafka.security.tls.caSecret": "ca"}, "uses no TLS"),

@@ -19,9 +19,11 @@ def test_a_scheduled_incremental_sync_of_every_entity_by_default(render: Render)
     sync = syncs["scheduled-incremental"]
     assert sync["apiVersion"] == "tds.dev/v1alpha1"
     assert sync["spec"] == {
-        "organizationId": "60000000001", "entities": ALL_ENTITIES, "mode": "incremental",
+        "organizationId": "60000000001",
+        "entities": ALL_ENTITIES,
+        "mode": "incremental",
         "schedule": "17 * * * *",
-    }  # fmt: skip
+    }
     # Created after the CRD exists (same release), replaced on upgrade.
     annotations = sync["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "post-install,post-upgrade"

@@ -197,8 +197,14 @@ def credit_note(creditnote_id: str, *, version: int = 0, **extra: Any) -> dict[s
     return record
 
 
-def stock(item_id: str, *, version: int = 0, warehouses: int = 2, locations: bool = False,
-          on_hand: str = "5.000") -> dict[str, Any]:  # fmt: skip
+def stock(
+    item_id: str,
+    *,
+    version: int = 0,
+    warehouses: int = 2,
+    locations: bool = False,
+    on_hand: str = "5.000",
+) -> dict[str, Any]:
     prefix, key = ("location_", "locations") if locations else ("warehouse_", "warehouses")
     entries = [
         {
@@ -311,13 +317,27 @@ BUILDERS: Final[dict[str, Callable[..., Record]]] = {
 (with Zoho's quirks), the catalogue's otherwise."""
 
 
-def change(entity: str, zoho_id: str, record: dict[str, Any], *, op: str = "upsert",
-           source: str = "webhook", org_id: str = ORG) -> Change:  # fmt: skip
+def change(
+    entity: str,
+    zoho_id: str,
+    record: dict[str, Any],
+    *,
+    op: str = "upsert",
+    source: str = "webhook",
+    org_id: str = ORG,
+) -> Change:
     return Change(entity, org_id, zoho_id, op, record, source)  # type: ignore[arg-type]
 
 
-def envelope(entity: str, zoho_id: str, record: dict[str, Any], *, op: str = "upsert",
-             org_id: str = ORG, received_at: datetime | None = None) -> EventEnvelope:  # fmt: skip
+def envelope(
+    entity: str,
+    zoho_id: str,
+    record: dict[str, Any],
+    *,
+    op: str = "upsert",
+    org_id: str = ORG,
+    received_at: datetime | None = None,
+) -> EventEnvelope:
     from tds_common.events import parse_zoho_timestamp
 
     return EventEnvelope(

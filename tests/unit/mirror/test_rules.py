@@ -15,8 +15,14 @@ A = {"status": "sent", "total": 10}
 B = {"status": "paid", "total": 10}
 
 
-def _v(modified: datetime | None = V, *, deleted: bool = False, seen: int | None = 0,
-       read: bool = False, content: dict[str, object] | None = None) -> Version:  # fmt: skip
+def _v(
+    modified: datetime | None = V,
+    *,
+    deleted: bool = False,
+    seen: int | None = 0,
+    read: bool = False,
+    content: dict[str, object] | None = None,
+) -> Version:
     observed = None if seen is None else SEEN + timedelta(seconds=seen)
     return Version(modified, deleted, observed, read, A if content is None else content)
 

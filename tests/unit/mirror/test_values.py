@@ -17,9 +17,18 @@ from tds_common.columns import (
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("", None), (None, None), ("  ", None), (12, "12"), (149.97, "149.97"), ("12.000", "12.000"),
-     ("1,200.50", "1200.50"), ("10.00%", "10.00"), (" 3 ", "3")],
-)  # fmt: skip
+    [
+        ("", None),
+        (None, None),
+        ("  ", None),
+        (12, "12"),
+        (149.97, "149.97"),
+        ("12.000", "12.000"),
+        ("1,200.50", "1200.50"),
+        ("10.00%", "10.00"),
+        (" 3 ", "3"),
+    ],
+)
 def test_numeric_accepts_zoho_shapes(value: object, expected: str | None) -> None:
     assert to_numeric(value) == expected
 
@@ -38,9 +47,17 @@ def test_integer_accepts_whole_numbers_only() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["1e9999999", "-1e1000000", "1e-9999999", "9" * 65, 10**40, 1e300, "1" + "0" * 40,
-     "0." + "0" * 40 + "1"],
-)  # fmt: skip
+    [
+        "1e9999999",
+        "-1e1000000",
+        "1e-9999999",
+        "9" * 65,
+        10**40,
+        1e300,
+        "1" + "0" * 40,
+        "0." + "0" * 40 + "1",
+    ],
+)
 def test_numeric_refuses_unbounded_numbers_before_any_arithmetic(value: object) -> None:
     """A hostile webhook number must fail at once (it once blocked the event loop for hours)."""
     with pytest.raises(MappingError, match=r"out of range|too long|decimal places"):

@@ -87,8 +87,12 @@ class FlakyProcessor:
     """Fails ``failures`` times (infrastructure), then handles every record; ``defer`` names
     records (partition, offset) that come back deferred for ``delay`` seconds."""
 
-    def __init__(self, failures: int, defer: frozenset[tuple[int, int]] = frozenset(),
-                 delay: float | None = 5.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        failures: int,
+        defer: frozenset[tuple[int, int]] = frozenset(),
+        delay: float | None = 5.0,
+    ) -> None:
         self.failures = failures
         self.defer = defer
         self.delay = delay
@@ -176,8 +180,13 @@ async def test_an_infrastructure_failure_rewinds_the_batch_and_commits_nothing()
 
 async def test_the_lag_gauge_is_refreshed_while_the_consumer_backs_off() -> None:
     fake = FakeConsumer([_batch()], ends={P0: 50, P1: 7})
-    consumer = _consumer(fake, FlakyProcessor(1), retry_initial_seconds=0.05,
-                         retry_max_seconds=0.05, lag_refresh_seconds=0.01)  # fmt: skip
+    consumer = _consumer(
+        fake,
+        FlakyProcessor(1),
+        retry_initial_seconds=0.05,
+        retry_max_seconds=0.05,
+        lag_refresh_seconds=0.01,
+    )
     await consumer._poll_once()
     # Rewound to offsets 10 and 3: the backlog is what the broker holds beyond them.
     assert metrics.CONSUMER_LAG.labels("events", "0")._value.get() == 40

@@ -90,8 +90,11 @@ async def _served_order(queue: LaneQueue, lanes: list[Lane]) -> list[str]:
 async def test_the_write_lane_goes_after_webhooks_and_before_syncs_by_default() -> None:
     arrivals: list[Lane] = ["bulk", "incremental", "write", "webhook"]
     assert await _served_order(LaneQueue(), arrivals) == [
-        "webhook", "write", "incremental", "bulk",
-    ]  # fmt: skip
+        "webhook",
+        "write",
+        "incremental",
+        "bulk",
+    ]
 
 
 async def test_the_lane_order_is_configurable() -> None:

@@ -154,9 +154,13 @@ class Cursor:
         # filter), so it continues at page 2; an incremental run has handled nothing yet.
         page = 1 if self.start is not None else 2
         return Cursor(
-            since=self.start, page=page, high_water=self.high_water, paging="linear",
-            start=self.start, proven=False,
-        )  # fmt: skip
+            since=self.start,
+            page=page,
+            high_water=self.high_water,
+            paging="linear",
+            start=self.start,
+            proven=False,
+        )
 
     def _is_new(self, zoho_id: str, modified: datetime | None) -> bool:
         """Whether a listed record still needs handling (not behind the cursor)."""
@@ -192,8 +196,11 @@ class Cursor:
         at = frozenset(i for i, t in records if t is not None and t == self.since)
         crowd = replace(crowd, current=crowd.current | at)
         boundary = self.boundary | at
-        beyond = [(i, t) for i, t in records if t is not None and self.since is not None
-                  and t > self.since]  # fmt: skip
+        beyond = [
+            (i, t)
+            for i, t in records
+            if t is not None and self.since is not None and t > self.since
+        ]
         if has_more and records and not beyond:
             return replace(self, page=self.page + 1, boundary=boundary, crowd=crowd)
         if beyond and crowd.then is None:

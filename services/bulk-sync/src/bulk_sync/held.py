@@ -48,8 +48,9 @@ async def end_held(conn: DbConnection, run_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE tds_sync_runs SET status = $2, completed_at = clock_timestamp(), "
         "updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'",
-        run_id, HELD,
-    )  # fmt: skip
+        run_id,
+        HELD,
+    )
 
 
 async def confirm(conn: DbConnection, run_id: uuid.UUID) -> RunView | None:
@@ -57,8 +58,9 @@ async def confirm(conn: DbConnection, run_id: uuid.UUID) -> RunView | None:
     async with conn.transaction():
         row = await conn.fetchrow(
             "SELECT checkpoint FROM tds_sync_runs WHERE id = $1 AND status = $2 FOR UPDATE",
-            run_id, HELD,
-        )  # fmt: skip
+            run_id,
+            HELD,
+        )
         if row is None:
             return None
         checkpoint = _json(row["checkpoint"])
@@ -69,8 +71,9 @@ async def confirm(conn: DbConnection, run_id: uuid.UUID) -> RunView | None:
         record = await conn.fetchrow(
             "UPDATE tds_sync_runs SET status = 'pending', completed_at = NULL, checkpoint = $2, "
             "updated_at = clock_timestamp() WHERE id = $1 RETURNING *",
-            run_id, checkpoint,
-        )  # fmt: skip
+            run_id,
+            checkpoint,
+        )
     assert record is not None
     return view(record)
 
@@ -87,8 +90,10 @@ async def revert(conn: DbConnection, run_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE tds_sync_runs SET status = $3, checkpoint = $2, completed_at = clock_timestamp(), "
         "updated_at = clock_timestamp() WHERE id = $1 AND status = 'pending'",
-        run_id, checkpoint, HELD,
-    )  # fmt: skip
+        run_id,
+        checkpoint,
+        HELD,
+    )
 
 
 async def refresh_gauge(conn: DbConnection) -> None:

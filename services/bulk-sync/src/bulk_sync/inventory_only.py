@@ -34,8 +34,9 @@ async def inventory_high_water(conn: DbConnection, org_id: str) -> datetime | No
         "SELECT max((checkpoint -> $2::text ->> 'high_water')::timestamptz) FROM tds_sync_runs "
         "WHERE org_id = $1 AND entity_type = 'products' AND status = 'completed' "
         "AND run_type IN ('full', 'incremental')",
-        org_id, CHECKPOINT_KEY,
-    )  # fmt: skip
+        org_id,
+        CHECKPOINT_KEY,
+    )
     return value if isinstance(value, datetime) else None
 
 
@@ -45,8 +46,9 @@ async def sync_inventory_only(ctx: RunContext, requested_since: datetime | None)
     async with ctx.pool.acquire() as conn:
         saved = await conn.fetchval(
             "SELECT checkpoint -> $2::text FROM tds_sync_runs WHERE id = $1",
-            ctx.run_id, CHECKPOINT_KEY,
-        )  # fmt: skip
+            ctx.run_id,
+            CHECKPOINT_KEY,
+        )
         since = None
         if ctx.mode == "incremental":
             since = requested_since or await inventory_high_water(conn, ctx.org_id)

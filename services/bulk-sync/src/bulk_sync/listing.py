@@ -53,9 +53,10 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
             on_page = [(i, t) for i, (_, t) in keyed.items()]
             chosen, after = cursor.step(on_page, page.has_more, s.cursor_overlap_seconds)
             if after.paging != cursor.paging:
-                logger.warning("Zoho ignored the last_modified_time filter; paging linearly",
-                               extra={"entity": ctx.entity, "org_id": ctx.org_id,
-                                      "run_id": str(ctx.run_id)})  # fmt: skip
+                logger.warning(
+                    "Zoho ignored the last_modified_time filter; paging linearly",
+                    extra={"entity": ctx.entity, "org_id": ctx.org_id, "run_id": str(ctx.run_id)},
+                )
             cursor = after
             fresh = [(i, *keyed[i]) for i in chosen]
             if ctx.entity == "stock":
@@ -66,8 +67,15 @@ async def sync_listed(ctx: RunContext, state: dict[str, Any], since: datetime | 
             state["high_water"] = cursor.to_json()["high_water"]
             listed = len(fresh) + len(result.errors)
             source = "inventory" if ctx.entity == "stock" else page.source
-            await commit_page(ctx, result, state, listed=listed, handled=listed,
-                              api_calls=ctx.proxy.calls - calls, source=source)  # fmt: skip
+            await commit_page(
+                ctx,
+                result,
+                state,
+                listed=listed,
+                handled=listed,
+                api_calls=ctx.proxy.calls - calls,
+                source=source,
+            )
 
 
 async def _record_changes(
@@ -119,5 +127,12 @@ async def _sync_warehouses(ctx: RunContext, state: dict[str, Any]) -> None:
         result.add(Change("warehouses", ctx.org_id, zoho_id, "upsert", record, page.source))
     state["cursor"] = {"done": True}
     listed = len(page.records)
-    await commit_page(ctx, result, state, listed=listed, handled=listed,
-                      api_calls=ctx.proxy.calls - calls, source=page.source)  # fmt: skip
+    await commit_page(
+        ctx,
+        result,
+        state,
+        listed=listed,
+        handled=listed,
+        api_calls=ctx.proxy.calls - calls,
+        source=page.source,
+    )

@@ -128,9 +128,15 @@ async def _insert_runs(
                 f"VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) "
                 f"ON CONFLICT (org_id, idempotency_key, entity_type) "
                 f"WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING {_COLUMNS}",
-                uuid.uuid4(), mode, entity, _source(entity), org_id, total, request,
+                uuid.uuid4(),
+                mode,
+                entity,
+                _source(entity),
+                org_id,
+                total,
+                request,
                 idempotency_key,
-            )  # fmt: skip
+            )
             if record is None:
                 raise _KeyTaken
             rows.append(view(record))
@@ -146,8 +152,11 @@ def _same_request(
 ) -> list[RunView]:
     first = existing[0].request or {}
     asked = {**request, "mode": mode, "entities": sorted(entities)}
-    stored = {**first, "mode": existing[0].run_type,
-              "entities": sorted(run.entity_type for run in existing)}  # fmt: skip
+    stored = {
+        **first,
+        "mode": existing[0].run_type,
+        "entities": sorted(run.entity_type for run in existing),
+    }
     if any(asked.get(name) != stored.get(name) for name in _COMPARED):
         raise IdempotencyKeyReusedError(
             f"idempotency key {existing[0].idempotency_key!r} was used for another request "
@@ -160,8 +169,9 @@ async def runs_of_key(conn: DbConnection, org_id: str, idempotency_key: str) -> 
     """The runs one keyed request created."""
     records = await conn.fetch(
         f"SELECT {_COLUMNS} FROM tds_sync_runs WHERE org_id = $1 AND idempotency_key = $2",
-        org_id, idempotency_key,
-    )  # fmt: skip
+        org_id,
+        idempotency_key,
+    )
     return [view(r) for r in records]
 
 
@@ -172,14 +182,25 @@ async def release_key(conn: DbConnection, run_ids: Sequence[uuid.UUID]) -> None:
     )
 
 
-async def ensure_run(conn: DbConnection, run_id: uuid.UUID, org_id: str, entity: str,
-                     mode: str, request: dict[str, Any]) -> None:  # fmt: skip
+async def ensure_run(
+    conn: DbConnection,
+    run_id: uuid.UUID,
+    org_id: str,
+    entity: str,
+    mode: str,
+    request: dict[str, Any],
+) -> None:
     """A command from another producer may name a run nobody created: create it pending."""
     await conn.execute(
         "INSERT INTO tds_sync_runs (id, run_type, entity_type, source_type, status, org_id, "
         "request) VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (id) DO NOTHING",
-        run_id, mode, entity, _source(entity), org_id, request,
-    )  # fmt: skip
+        run_id,
+        mode,
+        entity,
+        _source(entity),
+        org_id,
+        request,
+    )
 
 
 async def get_run(conn: DbConnection, run_id: uuid.UUID) -> RunView | None:
@@ -201,8 +222,9 @@ async def high_water(conn: DbConnection, org_id: str, entity: str) -> datetime |
         "WHERE org_id = $1 AND entity_type = $2 "
         "AND status IN ('completed', 'needs_confirmation') "  # held: the list was complete
         "AND run_type IN ('full', 'incremental')",
-        org_id, entity,
-    )  # fmt: skip
+        org_id,
+        entity,
+    )
     return value if isinstance(value, datetime) else None
 
 
@@ -236,9 +258,15 @@ async def save_progress(
         "failed_items = failed_items + $6, api_calls = api_calls + $7, "
         "source_type = COALESCE($8, source_type), updated_at = clock_timestamp() "
         "WHERE id = $1 AND status = 'running'",
-        run_id, entity, state, progress.listed, progress.processed,
-        progress.failed, progress.api_calls, source,
-    )  # fmt: skip
+        run_id,
+        entity,
+        state,
+        progress.listed,
+        progress.processed,
+        progress.failed,
+        progress.api_calls,
+        source,
+    )
     if result != "UPDATE 1":
         raise RunCancelledError(f"run {run_id} is no longer running")
 
@@ -264,8 +292,10 @@ async def append_error(conn: DbConnection, run_id: uuid.UUID, message: str) -> N
     await conn.execute(
         "UPDATE tds_sync_runs SET error_log = right(COALESCE(error_log || E'\\n', '') || $2, $3) "
         "WHERE id = $1",
-        run_id, message, ERROR_LOG_MAX_CHARS,
-    )  # fmt: skip
+        run_id,
+        message,
+        ERROR_LOG_MAX_CHARS,
+    )
 
 
 async def finish_run(
@@ -277,8 +307,9 @@ async def finish_run(
     await conn.execute(
         "UPDATE tds_sync_runs SET status = $2, completed_at = clock_timestamp(), "
         "updated_at = clock_timestamp() WHERE id = $1 AND status IN ('pending', 'running')",
-        run_id, status,
-    )  # fmt: skip
+        run_id,
+        status,
+    )
     await conn.execute("DELETE FROM tds_sync_run_seen WHERE run_id = $1", run_id)
 
 
@@ -289,5 +320,7 @@ async def mark_seen(
         await conn.execute(
             "INSERT INTO tds_sync_run_seen (run_id, entity, zoho_id) "
             "SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING",
-            run_id, entity, list(zoho_ids),
-        )  # fmt: skip
+            run_id,
+            entity,
+            list(zoho_ids),
+        )

@@ -29,8 +29,15 @@ async def sync_selected(ctx: RunContext, state: dict[str, Any], ids: list[str]) 
         position += len(chunk)
         state["position"] = position
         # total_items was set to len(ids) when the run was created.
-        await commit_page(ctx, result, state, listed=0, handled=len(chunk),
-                          api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+        await commit_page(
+            ctx,
+            result,
+            state,
+            listed=0,
+            handled=len(chunk),
+            api_calls=ctx.proxy.calls - calls,
+            source=None,
+        )
 
 
 async def _records(ctx: RunContext, chunk: list[str], result: PageResult) -> None:

@@ -66,6 +66,7 @@ async def stored_rows(
         f"{same_content('l', 't')} AS same FROM {spec.table} t "
         f"JOIN jsonb_to_recordset($2::text::jsonb) AS l(id text, raw jsonb) "
         f"ON t.{spec.id_field} = l.id WHERE t.org_id = $1",
-        org_id, summaries,
-    )  # fmt: skip
+        org_id,
+        summaries,
+    )
     return {r["id"]: Stored(r["modified"], r["deleted"], r["complete"], r["same"]) for r in records}

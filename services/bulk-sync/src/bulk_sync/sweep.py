@@ -70,9 +70,14 @@ async def decide(ctx: RunContext, state: dict[str, Any]) -> Decision:
     if found and len(found) > guard and not sweep_state.get("confirmed"):
         logger.warning(
             "full run %s would delete %d of %d live %s rows of org %s (more than %.1f%%): held "
-            "until confirmed", ctx.run_id, len(found), live, ctx.entity, ctx.org_id,
+            "until confirmed",
+            ctx.run_id,
+            len(found),
+            live,
+            ctx.entity,
+            ctx.org_id,
             100 * ctx.settings.max_sweep_share,
-        )  # fmt: skip
+        )
         return Decision({}, held=True, candidates=len(found), live=live)
     if listings_proven(ctx.entity, state, checkpoint) or not found:
         return Decision(found, candidates=len(found), live=live)
@@ -108,10 +113,15 @@ async def delete(conn: DbConnection, ctx: RunContext, decision: Decision) -> int
     for start in range(0, len(changes), SWEEP_CHUNK):
         deleted += len(await write_changes(conn, changes[start : start + SWEEP_CHUNK]))
     if deleted:
-        logger.info("marked rows deleted (not in Zoho)", extra={
-            "rows": deleted, "entity": ctx.entity, "org_id": ctx.org_id,
-            "run_id": str(ctx.run_id),
-        })  # fmt: skip
+        logger.info(
+            "marked rows deleted (not in Zoho)",
+            extra={
+                "rows": deleted,
+                "entity": ctx.entity,
+                "org_id": ctx.org_id,
+                "run_id": str(ctx.run_id),
+            },
+        )
         metrics.RECORDS.labels(ctx.entity, "deleted").inc(deleted)
     return deleted
 
@@ -132,8 +142,11 @@ async def _candidates(conn: DbConnection, ctx: RunContext) -> tuple[Versions, in
         f"SELECT t.{key} AS id, max(t.zoho_last_modified_time) AS modified, "
         f"bool_and({unseen}) AS candidate FROM {spec.table} t "
         f"WHERE t.org_id = $1 AND t.deleted_at IS NULL GROUP BY t.{key} ORDER BY t.{key}",
-        ctx.org_id, ctx.started_at, ctx.run_id, ctx.entity,
-    )  # fmt: skip
+        ctx.org_id,
+        ctx.started_at,
+        ctx.run_id,
+        ctx.entity,
+    )
     found = {r["id"]: r["modified"] for r in rows if r["candidate"]}
     return found, len(rows)
 
@@ -158,8 +171,9 @@ async def _confirm_gone(
 
         async def read(zoho_id: str) -> tuple[str, tuple[dict[str, Any], str] | None]:
             async with ctx.detail_gate:
-                return zoho_id, await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id,
-                                                           ctx.lane)  # fmt: skip
+                return zoho_id, await ctx.proxy.get_record(
+                    ctx.entity, ctx.org_id, zoho_id, ctx.lane
+                )
 
         for zoho_id, answer in await asyncio.gather(*(read(i) for i in ids)):
             if answer is not None:
@@ -167,10 +181,23 @@ async def _confirm_gone(
                 alive.seen.append(zoho_id)
                 alive.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", record, source))
     if alive.seen:
-        logger.info("rows missing from an unproven listing exist in Zoho: written, not deleted",
-                    extra={"rows": len(alive.seen), "entity": ctx.entity, "org_id": ctx.org_id,
-                           "run_id": str(ctx.run_id)})  # fmt: skip
-    await commit_page(ctx, alive, state, listed=0, handled=len(alive.seen),
-                      api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+        logger.info(
+            "rows missing from an unproven listing exist in Zoho: written, not deleted",
+            extra={
+                "rows": len(alive.seen),
+                "entity": ctx.entity,
+                "org_id": ctx.org_id,
+                "run_id": str(ctx.run_id),
+            },
+        )
+    await commit_page(
+        ctx,
+        alive,
+        state,
+        listed=0,
+        handled=len(alive.seen),
+        api_calls=ctx.proxy.calls - calls,
+        source=None,
+    )
     exists = set(alive.seen)
     return {zoho_id: v for zoho_id, v in found.items() if zoho_id not in exists}

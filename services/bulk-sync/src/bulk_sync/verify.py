@@ -58,8 +58,9 @@ async def _start_page(conn: DbConnection, ctx: RunContext) -> int:
         "SELECT (checkpoint -> $2::text ->> 'verify_next_page')::int FROM tds_sync_runs "
         "WHERE org_id = $1 AND entity_type = $2 AND status = 'completed' "
         "AND checkpoint -> $2::text ? 'verify_next_page' ORDER BY completed_at DESC LIMIT 1",
-        ctx.org_id, ctx.entity,
-    )  # fmt: skip
+        ctx.org_id,
+        ctx.entity,
+    )
     return int(value) if isinstance(value, int) and value >= 1 else 1
 
 
@@ -107,22 +108,33 @@ async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
         page_no = page_no + 1 if page.has_more else 1
         state["verify_page"] = page_no
         state["drift_rows"] = drift
-        await commit_page(ctx, result, state, listed=0, handled=0,
-                          api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+        await commit_page(
+            ctx, result, state, listed=0, handled=0, api_calls=ctx.proxy.calls - calls, source=None
+        )
         if page_no == first_page:
             break  # the whole list, once
     state["verify_next_page"] = page_no
     if drift:
-        logger.warning("verification found rows different from Zoho; repaired", extra={
-            "rows": drift, "entity": ctx.entity, "org_id": ctx.org_id, "run_id": str(ctx.run_id),
-        })  # fmt: skip
+        logger.warning(
+            "verification found rows different from Zoho; repaired",
+            extra={
+                "rows": drift,
+                "entity": ctx.entity,
+                "org_id": ctx.org_id,
+                "run_id": str(ctx.run_id),
+            },
+        )
     state["verified"] = True
     return drift
 
 
 def _params(ctx: RunContext, page_no: int) -> dict[str, str]:
-    params = {"page": str(page_no), "per_page": str(ctx.settings.per_page),
-              "sort_column": "created_time", "sort_order": "A"}  # fmt: skip
+    params = {
+        "page": str(page_no),
+        "per_page": str(ctx.settings.per_page),
+        "sort_column": "created_time",
+        "sort_order": "A",
+    }
     filter_by = ctx.settings.list_filter_by.get(ctx.entity)
     if filter_by:
         params["filter_by"] = filter_by
@@ -135,15 +147,19 @@ async def _stored(
     records = await conn.fetch(
         f"SELECT {spec.id_field} AS id, raw, zoho_last_modified_time, deleted_at "
         f"FROM {spec.table} WHERE org_id = $1 AND {spec.id_field} = ANY($2::text[])",
-        org_id, ids,
-    )  # fmt: skip
+        org_id,
+        ids,
+    )
     return {r["id"]: dict(r) for r in records}
 
 
 async def _unlisted(
-    conn: DbConnection, spec: EntitySpec, org_id: str, records: list[dict[str, Any]],
+    conn: DbConnection,
+    spec: EntitySpec,
+    org_id: str,
+    records: list[dict[str, Any]],
     listed: set[str],
-) -> list[tuple[str, datetime | None]]:  # fmt: skip
+) -> list[tuple[str, datetime | None]]:
     """Live rows created strictly inside the page's created_time range that it did not list."""
     if "created_time" not in {c.name for c in spec.columns}:
         return []
@@ -154,8 +170,11 @@ async def _unlisted(
         f"SELECT {spec.id_field} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
         f"WHERE org_id = $1 AND deleted_at IS NULL AND created_time > $2 AND created_time < $3 "
         f"AND {spec.id_field} <> ALL($4::text[])",
-        org_id, min(times), max(times), list(listed),
-    )  # fmt: skip
+        org_id,
+        min(times),
+        max(times),
+        list(listed),
+    )
     return [(r["id"], r["modified"]) for r in rows]
 
 
@@ -176,6 +195,17 @@ async def _confirm_gone(
         read_at = datetime.now(UTC)
         if await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, LANE) is None:
             gone += 1
-            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, modified,
-                              observed_at=read_at, read=True))  # fmt: skip
+            result.add(
+                Change(
+                    ctx.entity,
+                    ctx.org_id,
+                    zoho_id,
+                    "delete",
+                    {},
+                    source,
+                    modified,
+                    observed_at=read_at,
+                    read=True,
+                )
+            )
     return gone

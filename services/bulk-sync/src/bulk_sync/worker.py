@@ -97,8 +97,11 @@ class SyncWorker:
             command = SyncCommand.model_validate_json(value or b"")
             uuid.UUID(command.run_id)
         except (ValidationError, ValueError) as exc:
-            logger.error("dropping a malformed sync command: %s", str(exc)[:300],
-                         extra={"partition": tp.partition, "offset": offset})  # fmt: skip
+            logger.error(
+                "dropping a malformed sync command: %s",
+                str(exc)[:300],
+                extra={"partition": tp.partition, "offset": offset},
+            )
             await self._commit(tp, offset)
             return
         failures = 0

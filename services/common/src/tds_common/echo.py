@@ -34,20 +34,23 @@ WHERE o.status = 'applied' AND o.result ->> 'last_modified_time' = c.stamp
 async def echoes(conn: DbConnection, changes: Sequence[Change]) -> set[int]:
     """Indices of the pushed upserts that are echoes of an applied TDS write; counted."""
     candidates = [
-        (i, c) for i, c in enumerate(changes)
-        if c.op == "upsert" and not c.read
+        (i, c)
+        for i, c in enumerate(changes)
+        if c.op == "upsert"
+        and not c.read
         and isinstance(c.record.get("last_modified_time"), str)
         and c.record.get("last_modified_time")
-    ]  # fmt: skip
+    ]
     if not candidates:
         return set()
     rows = await conn.fetch(
         _ECHOES_SQL,
-        [c.org_id for _, c in candidates], [c.entity for _, c in candidates],
+        [c.org_id for _, c in candidates],
+        [c.entity for _, c in candidates],
         [c.zoho_id for _, c in candidates],
         [str(c.record["last_modified_time"]) for _, c in candidates],
         [i for i, _ in candidates],
-    )  # fmt: skip
+    )
     found = {int(r["i"]) for r in rows}
     for index in found:
         ECHOES.labels(changes[index].entity).inc()

@@ -63,9 +63,15 @@ def replay_command(
     from here with the processor's settings."""
     try:
         selection = Selection(
-            entity=entity, org_id=org, record_id=record_id, queue_ids=frozenset(queue_id or ()),
-            since=_utc(since), until=_utc(until), limit=limit, every=all_letters,
-        )  # fmt: skip
+            entity=entity,
+            org_id=org,
+            record_id=record_id,
+            queue_ids=frozenset(queue_id or ()),
+            since=_utc(since),
+            until=_utc(until),
+            limit=limit,
+            every=all_letters,
+        )
     except ValidationError as exc:
         raise typer.BadParameter(
             "; ".join(e["msg"] for e in exc.errors()) + " (selectors: --entity/--org/"

@@ -250,10 +250,15 @@ class EventConsumer:
                 self._consumer.seek(tp, first.record.offset)
                 self._consumer.pause(tp)
             if backing_off:
-                logger.info("partition waits at a deferred record", extra={
-                    "partition": tp.partition, "offset": first.record.offset,
-                    "wait_seconds": delay, "entity": first.entity,
-                })  # fmt: skip
+                logger.info(
+                    "partition waits at a deferred record",
+                    extra={
+                        "partition": tp.partition,
+                        "offset": first.record.offset,
+                        "wait_seconds": delay,
+                        "entity": first.entity,
+                    },
+                )
         self._set_backoff_gauge(now)
 
     def _resume_due(self) -> None:
@@ -313,8 +318,11 @@ class EventConsumer:
             self._failures, self._settings.retry_initial_seconds, self._settings.retry_max_seconds
         )
         metrics.BACKOFF_SECONDS.set(delay)
-        logger.warning("infrastructure failure; retrying: %s", reason,
-                       extra={"retry_in_seconds": delay, "attempt": self._failures})  # fmt: skip
+        logger.warning(
+            "infrastructure failure; retrying: %s",
+            reason,
+            extra={"retry_in_seconds": delay, "attempt": self._failures},
+        )
         until = time.monotonic() + delay
         while not self.stop.is_set() and (left := until - time.monotonic()) > 0:
             await sleep_unless_stopping(self.stop, min(left, self._settings.lag_refresh_seconds))

@@ -116,5 +116,7 @@ async def remember_location(pool: asyncpg.Pool, queue_id: int, where: RecordMeta
     try:
         await pool.execute(_LOCATION, queue_id, where.partition, where.offset)
     except (asyncpg.PostgresError, *CONNECTION_ERRORS) as exc:
-        logger.warning("could not store the dead letter's DLQ offset; replay will seek by time",
-                       extra={"queue_id": queue_id, "error": type(exc).__name__})  # fmt: skip
+        logger.warning(
+            "could not store the dead letter's DLQ offset; replay will seek by time",
+            extra={"queue_id": queue_id, "error": type(exc).__name__},
+        )

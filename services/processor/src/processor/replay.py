@@ -75,11 +75,19 @@ class Selection(BaseModel):
 
     @model_validator(mode="after")
     def _narrowed(self) -> Selection:
-        selectors = (self.entity, self.org_id, self.record_id, self.queue_ids, self.since,
-                     self.until)  # fmt: skip
+        selectors = (
+            self.entity,
+            self.org_id,
+            self.record_id,
+            self.queue_ids,
+            self.since,
+            self.until,
+        )
         if not self.every and not any(s for s in selectors):
-            raise ValueError("choose dead letters (entity, org_id, record_id, queue_ids, since, "
-                             "until) or set all")  # fmt: skip
+            raise ValueError(
+                "choose dead letters (entity, org_id, record_id, queue_ids, since, "
+                "until) or set all"
+            )
         if self.since is not None and self.until is not None and self.since >= self.until:
             raise ValueError("since must be before until")
         return self
@@ -103,10 +111,14 @@ class ReplayReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "selected": self.selected, "replayed": self.replayed, "missing": self.missing,
-            "taken": self.taken, "scanned": self.scanned, "dry_run": self.dry_run,
+            "selected": self.selected,
+            "replayed": self.replayed,
+            "missing": self.missing,
+            "taken": self.taken,
+            "scanned": self.scanned,
+            "dry_run": self.dry_run,
             "missing_queue_ids": self.missing_queue_ids,
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True)
@@ -213,19 +225,32 @@ class Replay:
 
     async def _candidates(self, selection: Selection, after: int, page: int) -> list[Candidate]:
         rows = await self._pool.fetch(
-            _CANDIDATES, self._options.interrupted_after_seconds, after, selection.entity,
-            selection.org_id, selection.record_id, sorted(selection.queue_ids), selection.since,
-            selection.until, page,
-        )  # fmt: skip
-        return [Candidate(r["id"], r["dlq_partition"], r["dlq_offset"], r["failed_at"],
-                          r["stored"]) for r in rows]  # fmt: skip
+            _CANDIDATES,
+            self._options.interrupted_after_seconds,
+            after,
+            selection.entity,
+            selection.org_id,
+            selection.record_id,
+            sorted(selection.queue_ids),
+            selection.since,
+            selection.until,
+            page,
+        )
+        return [
+            Candidate(r["id"], r["dlq_partition"], r["dlq_offset"], r["failed_at"], r["stored"])
+            for r in rows
+        ]
 
     async def _locate(self, candidate: Candidate) -> Letter | None:
         if candidate.stored:
             row = await self._pool.fetchrow(_STORED, candidate.queue_id)
             if row is not None:
-                return Letter(candidate.queue_id, row["kafka_key"], bytes(row["kafka_value"]),
-                              f"tds_dead_letter_values:{candidate.queue_id}")  # fmt: skip
+                return Letter(
+                    candidate.queue_id,
+                    row["kafka_key"],
+                    bytes(row["kafka_value"]),
+                    f"tds_dead_letter_values:{candidate.queue_id}",
+                )
         if candidate.dlq_partition is not None and candidate.dlq_offset is not None:
             letter = await self._reader.at_offset(
                 candidate.queue_id, candidate.dlq_partition, candidate.dlq_offset
@@ -240,8 +265,10 @@ class Replay:
         self.report.missing += 1
         if len(self.report.missing_queue_ids) < MISSING_IDS_REPORTED:
             self.report.missing_queue_ids.append(queue_id)
-        logger.warning("dead letter no longer on the DLQ topic nor stored; not replayed",
-                       extra={"queue_id": queue_id})  # fmt: skip
+        logger.warning(
+            "dead letter no longer on the DLQ topic nor stored; not replayed",
+            extra={"queue_id": queue_id},
+        )
 
     async def _replay(self, letters: list[Letter], *, dry_run: bool) -> None:
         if not letters:
@@ -262,10 +289,14 @@ class Replay:
         sends = []
         try:
             for letter in mine:
-                sends.append(await self._producer.send(
-                    self._events_topic, letter.value, key=letter.key,
-                    headers=[("tds-replay-of", letter.source.encode())],
-                ))  # fmt: skip
+                sends.append(
+                    await self._producer.send(
+                        self._events_topic,
+                        letter.value,
+                        key=letter.key,
+                        headers=[("tds-replay-of", letter.source.encode())],
+                    )
+                )
             sent = await asyncio.gather(*sends, return_exceptions=True)
         except BaseException:
             await self._pool.execute(_UNCLAIM, [d.queue_id for d in mine])
@@ -302,9 +333,11 @@ async def replay_dead_letters(
 ) -> ReplayReport:
     """Replay ``selection`` with the service's pool and producer (a consumer of its own)."""
     consumer = create_consumer(
-        settings.kafka_bootstrap_servers, None, settings.kafka,
+        settings.kafka_bootstrap_servers,
+        None,
+        settings.kafka,
         max_partition_fetch_bytes=settings.replay.fetch_bytes,
-    )  # fmt: skip
+    )
     await consumer.start()
     try:
         margin = timedelta(seconds=settings.replay.seek_margin_seconds)

@@ -261,16 +261,35 @@ async def _record_dead_letter(
             entity, org_id = db_text(envelope.entity), db_text(envelope.org_id)
             zoho_id = db_text(envelope.zoho_id)
             inbox_id = await conn.fetchval(
-                _DEAD_INBOX, db_text(envelope.event_id), envelope.source, entity, zoho_id,
-                envelope.op, _dumps(envelope.payload) if keep_payload else None,
-                envelope.received_at, org_id, envelope.last_modified_time, dedup, message,
-            )  # fmt: skip
+                _DEAD_INBOX,
+                db_text(envelope.event_id),
+                envelope.source,
+                entity,
+                zoho_id,
+                envelope.op,
+                _dumps(envelope.payload) if keep_payload else None,
+                envelope.received_at,
+                org_id,
+                envelope.last_modified_time,
+                dedup,
+                message,
+            )
             queued_at = envelope.received_at
         else:
             inbox_id = await conn.fetchval(
-                _DEAD_INBOX, dedup, "unknown", "unknown", "", "unknown", None,
-                started_at, "", None, dedup, message,
-            )  # fmt: skip
+                _DEAD_INBOX,
+                dedup,
+                "unknown",
+                "unknown",
+                "",
+                "unknown",
+                None,
+                started_at,
+                "",
+                None,
+                dedup,
+                message,
+            )
             entity, org_id, zoho_id, queued_at = "unknown", "", "", started_at
         location = (db_text(record.topic), record.partition, record.offset)
         if inbox_id is not None:
@@ -278,8 +297,16 @@ async def _record_dead_letter(
             if queue_id is not None:
                 return int(queue_id)
         queue_id = await conn.fetchval(
-            _DEAD_QUEUE_INSERT, inbox_id, message, *location, entity,
-            f"{org_id}:{entity}:{zoho_id}" if zoho_id else None, zoho_id or None,
-            _priority(item), queued_at, started_at, org_id or None,
-        )  # fmt: skip
+            _DEAD_QUEUE_INSERT,
+            inbox_id,
+            message,
+            *location,
+            entity,
+            f"{org_id}:{entity}:{zoho_id}" if zoho_id else None,
+            zoho_id or None,
+            _priority(item),
+            queued_at,
+            started_at,
+            org_id or None,
+        )
         return int(queue_id)

@@ -107,11 +107,16 @@ def fetch(config: KafkaConfig) -> bool:
     config.libs.mkdir(parents=True)
     subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(pom()),
-            "dependency:copy-dependencies", f"-DoutputDirectory={config.libs}",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(pom()),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={config.libs}",
         ],
         check=True,
-    )  # fmt: skip
+    )
     stamp.write_text(digest)
     return True
 
@@ -154,14 +159,51 @@ def make_certificates(config: KafkaConfig) -> None:
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, cwd=tls, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=tds-test-ca", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-            "-keyout", "broker.key", "-out", "broker.csr")  # fmt: skip
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tds-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "broker.key",
+        "-out",
+        "broker.csr",
+    )
     (tls / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
-            "-out", "broker.crt")  # fmt: skip
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "broker.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "broker.crt",
+    )
     openssl("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key", "-out", "broker.pk8")
     key_and_chain = (tls / "broker.pk8").read_text() + (tls / "broker.crt").read_text()
     (tls / "broker.pem").write_text(key_and_chain)
@@ -237,11 +279,20 @@ def start(config: KafkaConfig) -> bool:
             credential = f"{SCRAM_MECHANISM}=[name={user.username},password={user.password}]"
             scram = ["--add-scram", credential]
         formatted = subprocess.run(
-            _java(config, "kafka.tools.StorageTool", "format", "-t", cluster_id(),
-                  "-c", str(properties), "--ignore-formatted", *scram),
+            _java(
+                config,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id(),
+                "-c",
+                str(properties),
+                "--ignore-formatted",
+                *scram,
+            ),
             capture_output=True,
             text=True,
-        )  # fmt: skip
+        )
         if formatted.returncode != 0:
             raise RuntimeError(
                 f"formatting the Kafka storage of {config.name} failed:\n"

@@ -93,12 +93,34 @@ def _openssl(*args: str) -> None:
 def _sign(config: KubeConfig, name: str, subject: str, extensions: str) -> None:
     pki = config.pki
     _openssl("genrsa", "-out", str(pki / f"{name}.key"), "2048")
-    _openssl("req", "-new", "-key", str(pki / f"{name}.key"), "-subj", subject,
-             "-out", str(pki / f"{name}.csr"))  # fmt: skip
+    _openssl(
+        "req",
+        "-new",
+        "-key",
+        str(pki / f"{name}.key"),
+        "-subj",
+        subject,
+        "-out",
+        str(pki / f"{name}.csr"),
+    )
     (pki / f"{name}.ext").write_text(extensions)
-    _openssl("x509", "-req", "-in", str(pki / f"{name}.csr"), "-CA", str(pki / "ca.crt"),
-             "-CAkey", str(pki / "ca.key"), "-CAcreateserial", "-days", "3650",
-             "-extfile", str(pki / f"{name}.ext"), "-out", str(pki / f"{name}.crt"))  # fmt: skip
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(pki / f"{name}.csr"),
+        "-CA",
+        str(pki / "ca.crt"),
+        "-CAkey",
+        str(pki / "ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-extfile",
+        str(pki / f"{name}.ext"),
+        "-out",
+        str(pki / f"{name}.crt"),
+    )
 
 
 def ensure_pki(config: KubeConfig) -> None:
@@ -108,13 +130,28 @@ def ensure_pki(config: KubeConfig) -> None:
         return
     pki.mkdir(parents=True, exist_ok=True)
     pki.chmod(0o700)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-             "-subj", "/CN=tds-devstack-ca", "-keyout", str(pki / "ca.key"),
-             "-out", str(pki / "ca.crt"))  # fmt: skip
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=tds-devstack-ca",
+        "-keyout",
+        str(pki / "ca.key"),
+        "-out",
+        str(pki / "ca.crt"),
+    )
     names = "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
-    _sign(config, "apiserver", "/CN=kube-apiserver",
-          f"subjectAltName={names},IP:127.0.0.1,IP:{SERVICE_IP}\n"
-          "extendedKeyUsage=serverAuth\n")  # fmt: skip
+    _sign(
+        config,
+        "apiserver",
+        "/CN=kube-apiserver",
+        f"subjectAltName={names},IP:127.0.0.1,IP:{SERVICE_IP}\nextendedKeyUsage=serverAuth\n",
+    )
     _sign(config, "admin", "/O=system:masters/CN=tds-admin", "extendedKeyUsage=clientAuth\n")
     _openssl("genrsa", "-out", str(pki / "sa.key"), "2048")
     _openssl("rsa", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
@@ -148,51 +185,71 @@ def _commands(config: KubeConfig) -> dict[str, list[str]]:
     pki, kubeconfig, loopback = config.pki, str(config.kubeconfig), "127.0.0.1"
     return {
         "etcd": [
-            config.tool("etcd"), "--name=tds-devstack", f"--data-dir={config.home / 'etcd'}",
+            config.tool("etcd"),
+            "--name=tds-devstack",
+            f"--data-dir={config.home / 'etcd'}",
             f"--listen-client-urls=http://{loopback}:{config.etcd_port}",
             f"--advertise-client-urls=http://{loopback}:{config.etcd_port}",
             f"--listen-peer-urls=http://{loopback}:{config.etcd_peer_port}",
             f"--initial-advertise-peer-urls=http://{loopback}:{config.etcd_peer_port}",
             f"--initial-cluster=tds-devstack=http://{loopback}:{config.etcd_peer_port}",
-            "--log-level=warn", "--quota-backend-bytes=2147483648",
+            "--log-level=warn",
+            "--quota-backend-bytes=2147483648",
             # Throw-away state on a disk other test runs keep busy: fsync waits only slow it down.
             "--unsafe-no-fsync",
         ],
         "kube-apiserver": [
-            config.tool("kube-apiserver"), f"--etcd-servers=http://{loopback}:{config.etcd_port}",
-            f"--bind-address={loopback}", f"--secure-port={config.api_port}",
-            f"--advertise-address={loopback}", "--endpoint-reconciler-type=none",
+            config.tool("kube-apiserver"),
+            f"--etcd-servers=http://{loopback}:{config.etcd_port}",
+            f"--bind-address={loopback}",
+            f"--secure-port={config.api_port}",
+            f"--advertise-address={loopback}",
+            "--endpoint-reconciler-type=none",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}",
             f"--client-ca-file={pki / 'ca.crt'}",
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-cluster-ip-range={SERVICE_CIDR}", "--authorization-mode=RBAC",
-            "--profiling=false", "--v=0",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--authorization-mode=RBAC",
+            "--profiling=false",
+            "--v=0",
         ],
         "kube-controller-manager": [
-            config.tool("kube-controller-manager"), f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
-            f"--bind-address={loopback}", "--secure-port=10257", "--leader-elect=false",
+            config.tool("kube-controller-manager"),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--bind-address={loopback}",
+            "--secure-port=10257",
+            "--leader-elect=false",
             f"--service-account-private-key-file={pki / 'sa.key'}",
-            f"--root-ca-file={pki / 'ca.crt'}", f"--service-cluster-ip-range={SERVICE_CIDR}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--profiling=false",
         ],
         "kube-scheduler": [
-            config.tool("kube-scheduler"), f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
-            f"--bind-address={loopback}", "--secure-port=10259", "--leader-elect=false",
+            config.tool("kube-scheduler"),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--bind-address={loopback}",
+            "--secure-port=10259",
+            "--leader-elect=false",
         ],
         "kwok": [
-            config.tool("kwok"), f"--kubeconfig={kubeconfig}",
+            config.tool("kwok"),
+            f"--kubeconfig={kubeconfig}",
             f"--config={kube_build.stages_file(config.version)}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
-            f"--node-ip={loopback}", "--cidr=10.244.0.0/16", "--server-address=",
+            f"--node-ip={loopback}",
+            "--cidr=10.244.0.0/16",
+            "--server-address=",
         ],
-    }  # fmt: skip
+    }
 
 
 def kubectl(config: KubeConfig, *args: str, stdin: str | None = None) -> str:
@@ -229,9 +286,14 @@ def _wait(what: str, ready: Callable[[], bool], deadline: float, pid: int | None
 
 def _nodes_ready(config: KubeConfig) -> bool:
     statuses = kubectl(
-        config, "get", "nodes", "-l", "type=kwok",
-        "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status} {end}",
-    ).split()  # fmt: skip
+        config,
+        "get",
+        "nodes",
+        "-l",
+        "type=kwok",
+        "-o",
+        "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status} {end}",
+    ).split()
     return len(statuses) == config.nodes and all(status == "True" for status in statuses)
 
 

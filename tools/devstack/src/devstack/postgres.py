@@ -223,11 +223,20 @@ def init(config: PostgresConfig) -> bool:
     _check_reachable(config, user, bin_dir)
     subprocess.run(
         [
-            str(bin_dir / "initdb"), "-D", str(config.data), "-U", "postgres",
-            "--auth=trust", "--encoding=UTF8", "--no-instructions",
+            str(bin_dir / "initdb"),
+            "-D",
+            str(config.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-instructions",
         ],
-        check=True, user=user, stdout=subprocess.DEVNULL, cwd=config.home,
-    )  # fmt: skip
+        check=True,
+        user=user,
+        stdout=subprocess.DEVNULL,
+        cwd=config.home,
+    )
     with (config.data / "postgresql.auto.conf").open("a") as conf:
         for key, value in SERVER_SETTINGS.items():
             conf.write(f"{key} = {value}\n")

@@ -184,8 +184,9 @@ def _lines(writes: WriteState, org: Org, given: list[dict[str, Any]]) -> list[Re
     return lines
 
 
-def _apply_fields(writes: WriteState, org: Org, spec: EntitySpec, record: Record,
-                  fields: dict[str, Any]) -> None:  # fmt: skip
+def _apply_fields(
+    writes: WriteState, org: Org, spec: EntitySpec, record: Record, fields: dict[str, Any]
+) -> None:
     record.update({k: v for k, v in fields.items() if k != "line_items"})
     party = _PARTY_FIELD.get(spec.path)
     if party and party in fields:
@@ -194,9 +195,18 @@ def _apply_fields(writes: WriteState, org: Org, spec: EntitySpec, record: Record
     if spec.path in DOCUMENTS and "line_items" in fields:
         record["line_items"] = _lines(writes, org, fields["line_items"])
         total = round(sum(float(line["item_total"]) for line in record["line_items"]), 2)
-        record.update({"sub_total": total, "tax_total": 0, "taxes": [], "total": total,
-                       "bcy_sub_total": total, "bcy_tax_total": 0, "bcy_total": total,
-                       "balance": total})  # fmt: skip
+        record.update(
+            {
+                "sub_total": total,
+                "tax_total": 0,
+                "taxes": [],
+                "total": total,
+                "bcy_sub_total": total,
+                "bcy_tax_total": 0,
+                "bcy_total": total,
+                "balance": total,
+            }
+        )
     _custom_field_hash(record)
 
 

@@ -92,25 +92,40 @@ async def request_sync(
         return JSONResponse(repeated.model_dump(mode="json"), status_code=200)
     try:
         for run in created:
-            command = SyncCommand(run_id=run.id, org_id=org_id, entities=[run.entity_type],
-                                  mode=body.mode, ids=body.ids, since=body.since)  # fmt: skip
+            command = SyncCommand(
+                run_id=run.id,
+                org_id=org_id,
+                entities=[run.entity_type],
+                mode=body.mode,
+                ids=body.ids,
+                since=body.since,
+            )
             await producer.send_and_wait(
-                settings.topics.sync_requests, command.to_bytes(), key=org_id.encode(),
+                settings.topics.sync_requests,
+                command.to_bytes(),
+                key=org_id.encode(),
                 headers=kafka_headers(),  # the run's span links to this request's
-            )  # fmt: skip
+            )
     except KafkaError as exc:
         async with pool.acquire() as conn, conn.transaction():
             for run in created:
-                await runs.finish_run(conn, uuid.UUID(run.id), "failed",
-                                      "the command could not be published to Kafka")  # fmt: skip
+                await runs.finish_run(
+                    conn, uuid.UUID(run.id), "failed", "the command could not be published to Kafka"
+                )
             # The caller was told 503: a retry with the same key must start runs, not find these.
             await runs.release_key(conn, [uuid.UUID(run.id) for run in created])
-        raise UpstreamUnavailableError(f"Kafka refused the sync command: {type(exc).__name__}",
-                                       retry_after_seconds=5) from exc  # fmt: skip
-    logger.info("sync requested", extra={
-        "mode": body.mode, "entities": entities, "org_id": org_id,
-        "run_ids": [run.id for run in created],
-    })  # fmt: skip
+        raise UpstreamUnavailableError(
+            f"Kafka refused the sync command: {type(exc).__name__}", retry_after_seconds=5
+        ) from exc
+    logger.info(
+        "sync requested",
+        extra={
+            "mode": body.mode,
+            "entities": entities,
+            "org_id": org_id,
+            "run_ids": [run.id for run in created],
+        },
+    )
     accepted = RunsAccepted(request_id=request_id, runs=created)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 

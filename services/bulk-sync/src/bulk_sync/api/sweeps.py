@@ -47,10 +47,10 @@ async def confirm_sweep(
             existing = await runs.get_run(conn, key)
             if existing is None:
                 raise NotFoundError(f"no sync run {run_id}")
-            raise NotHeldError(f"sync run {run_id} is {existing.status}, not awaiting a sweep "
-                               "confirmation")  # fmt: skip
-    command = SyncCommand(run_id=run.id, org_id=run.org_id, entities=[run.entity_type],
-                          mode="full")  # fmt: skip
+            raise NotHeldError(
+                f"sync run {run_id} is {existing.status}, not awaiting a sweep confirmation"
+            )
+    command = SyncCommand(run_id=run.id, org_id=run.org_id, entities=[run.entity_type], mode="full")
     try:
         await producer.send_and_wait(
             settings.topics.sync_requests, command.to_bytes(), key=run.org_id.encode()
@@ -58,8 +58,9 @@ async def confirm_sweep(
     except KafkaError as exc:
         async with pool.acquire() as conn:
             await held.revert(conn, key)
-        raise UpstreamUnavailableError(f"Kafka refused the sync command: {type(exc).__name__}",
-                                       retry_after_seconds=5) from exc  # fmt: skip
+        raise UpstreamUnavailableError(
+            f"Kafka refused the sync command: {type(exc).__name__}", retry_after_seconds=5
+        ) from exc
     async with pool.acquire() as conn:
         await held.refresh_gauge(conn)
     logger.info(

@@ -84,12 +84,16 @@ class Decider:
         if write.op == "delete":
             return await self._delete(write, zoho_id)
         if zoho_id is None:
-            return Outcome("rejected", "rejected", error=f"{write.entity} local_ref "
-                           f"{write.local_ref!r} has no Zoho record to update")  # fmt: skip
+            return Outcome(
+                "rejected",
+                "rejected",
+                error=f"{write.entity} local_ref {write.local_ref!r} has no Zoho record to update",
+            )
         return await self._update(write, zoho_id, known)
 
-    async def _resolved(self, write: Write, payload: Mapping[str, Any],
-                        known: Mapping[tuple[str, str], str]) -> dict[str, Any]:  # fmt: skip
+    async def _resolved(
+        self, write: Write, payload: Mapping[str, Any], known: Mapping[tuple[str, str], str]
+    ) -> dict[str, Any]:
         try:
             return resolve(payload, known)
         except UnresolvedReferenceError as exc:
@@ -102,8 +106,9 @@ class Decider:
         spec = spec_of(write.entity)
         key_field = self._settings.key_fields[write.entity]
         if write.attempts > 1:  # an earlier attempt may have been applied: look before sending
-            found = await self._client.find(write.org_id, write.entity, key_field,
-                                            write.idempotency_key)  # fmt: skip
+            found = await self._client.find(
+                write.org_id, write.entity, key_field, write.idempotency_key
+            )
             if found is not None:
                 return self._applied(write, found, created=True, metric="found")
         if write.local_key in known:
@@ -124,8 +129,9 @@ class Decider:
             return _rejected(answer)
         return self._applied(write, answer.get(spec.module_key) or {}, created=True)
 
-    async def _update(self, write: Write, zoho_id: str,
-                      known: Mapping[tuple[str, str], str]) -> Outcome:  # fmt: skip
+    async def _update(
+        self, write: Write, zoho_id: str, known: Mapping[tuple[str, str], str]
+    ) -> Outcome:
         try:
             body = await self._resolved(write, write.payload, known)
         except UnresolvedReferenceError as exc:
@@ -153,41 +159,78 @@ class Decider:
 
     async def _delete(self, write: Write, zoho_id: str | None) -> Outcome:
         if zoho_id is None:  # its create never reached Zoho: nothing to delete
-            return Outcome("applied", "applied", error=f"{write.entity} local_ref "
-                           f"{write.local_ref!r} never had a Zoho record")  # fmt: skip
+            return Outcome(
+                "applied",
+                "applied",
+                error=f"{write.entity} local_ref {write.local_ref!r} never had a Zoho record",
+            )
         sent_at = datetime.now(UTC)
         answer = await self._client.send(write.org_id, write.entity, "DELETE", zoho_id, None)
         if isinstance(answer, ZohoRejection) and not answer.not_found:
             return _rejected(answer, zoho_id)
-        gone = Change(write.entity, write.org_id, zoho_id, "delete", {}, SOURCE,
-                      observed_at=sent_at, read=True)  # fmt: skip
+        gone = Change(
+            write.entity,
+            write.org_id,
+            zoho_id,
+            "delete",
+            {},
+            SOURCE,
+            observed_at=sent_at,
+            read=True,
+        )
         note = "already gone in Zoho" if isinstance(answer, ZohoRejection) else None
-        return Outcome("applied", "applied", result=None, error=note, zoho_id=zoho_id,
-                       mirror=[gone])  # fmt: skip
+        return Outcome(
+            "applied", "applied", result=None, error=note, zoho_id=zoho_id, mirror=[gone]
+        )
 
-    def _applied(self, write: Write, record: Mapping[str, Any], *, created: bool = False,
-                 metric: str = "applied") -> Outcome:  # fmt: skip
+    def _applied(
+        self,
+        write: Write,
+        record: Mapping[str, Any],
+        *,
+        created: bool = False,
+        metric: str = "applied",
+    ) -> Outcome:
         spec = spec_of(write.entity)
         zoho_id = str(record.get(spec.id_field) or "") or None
         if zoho_id is None:
-            return Outcome("failed", "failed", result=record,
-                           error=f"Zoho's answer has no {spec.id_field}")  # fmt: skip
-        change = Change(write.entity, write.org_id, zoho_id, "upsert", record, SOURCE,
-                        observed_at=datetime.now(UTC), read=True)  # fmt: skip
-        return Outcome("applied", metric, result=record, zoho_id=zoho_id, mirror=[change],
-                       created=created)  # fmt: skip
+            return Outcome(
+                "failed", "failed", result=record, error=f"Zoho's answer has no {spec.id_field}"
+            )
+        change = Change(
+            write.entity,
+            write.org_id,
+            zoho_id,
+            "upsert",
+            record,
+            SOURCE,
+            observed_at=datetime.now(UTC),
+            read=True,
+        )
+        return Outcome(
+            "applied", metric, result=record, zoho_id=zoho_id, mirror=[change], created=created
+        )
 
-    def _conflict(self, write: Write, zoho_id: str, current: Mapping[str, Any],
-                  version: datetime) -> Outcome:  # fmt: skip
+    def _conflict(
+        self, write: Write, zoho_id: str, current: Mapping[str, Any], version: datetime
+    ) -> Outcome:
         expected = write.expected_last_modified_time
-        refresh = Change(write.entity, write.org_id, zoho_id, "upsert", current, "books",
-                         observed_at=datetime.now(UTC), read=True)  # fmt: skip
+        refresh = Change(
+            write.entity,
+            write.org_id,
+            zoho_id,
+            "upsert",
+            current,
+            "books",
+            observed_at=datetime.now(UTC),
+            read=True,
+        )
         error = f"Zoho's version {version.isoformat()} is newer than the expected {expected}"
-        return Outcome("conflict", "conflict", result=current, error=error, zoho_id=zoho_id,
-                       mirror=[refresh])  # fmt: skip
+        return Outcome(
+            "conflict", "conflict", result=current, error=error, zoho_id=zoho_id, mirror=[refresh]
+        )
 
 
 def _rejected(answer: ZohoRejection, zoho_id: str | None = None) -> Outcome:
     result = {"code": answer.code, "message": answer.message, "http_status": answer.http_status}
-    return Outcome("rejected", "rejected", result=result, error=answer.describe(),
-                   zoho_id=zoho_id)  # fmt: skip
+    return Outcome("rejected", "rejected", result=result, error=answer.describe(), zoho_id=zoho_id)

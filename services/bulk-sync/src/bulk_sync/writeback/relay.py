@@ -39,8 +39,13 @@ logger = logging.getLogger(__name__)
 class Relay:
     """``await relay.run()`` until ``stop`` is set; ``await relay.step()`` handles one write."""
 
-    def __init__(self, pool: asyncpg.Pool, client: WriteClient, settings: WritebackSettings,
-                 stop: asyncio.Event) -> None:  # fmt: skip
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: WriteClient,
+        settings: WritebackSettings,
+        stop: asyncio.Event,
+    ) -> None:
         self._pool = pool
         self._client = client
         self._settings = settings
@@ -80,8 +85,9 @@ class Relay:
             outcome = await self._decider.decide(write)
         except WaitForReferenceError as exc:
             async with self._pool.acquire() as conn:
-                await store.retry_later(conn, write, self._settings.poll_seconds, str(exc),
-                                        counts=False)  # fmt: skip
+                await store.retry_later(
+                    conn, write, self._settings.poll_seconds, str(exc), counts=False
+                )
             return "waiting_for_reference"
         except TransientError as exc:
             await self._transient(write, exc)
@@ -132,9 +138,13 @@ class Relay:
                 if outcome.created and outcome.zoho_id:
                     await store.remember(conn, write.org_id, write.local_key, outcome.zoho_id)
                 finished = await store.finish(
-                    conn, write, outcome.status, result=outcome.result, error=outcome.error,
+                    conn,
+                    write,
+                    outcome.status,
+                    result=outcome.result,
+                    error=outcome.error,
                     zoho_id=outcome.zoho_id,
-                )  # fmt: skip
+                )
                 if not finished:
                     raise _ClaimLostError
         except _ClaimLostError:  # another relay took the write over: its outcome stands
@@ -144,10 +154,17 @@ class Relay:
             )
             return
         metrics.WRITES.labels(write.entity, outcome.metric).inc()
-        logger.info("write ended", extra={
-            "write_id": write.id, "op": write.op, "entity": write.entity, "org_id": write.org_id,
-            "local_ref": write.local_ref, "status": outcome.status,
-        })  # fmt: skip
+        logger.info(
+            "write ended",
+            extra={
+                "write_id": write.id,
+                "op": write.op,
+                "entity": write.entity,
+                "org_id": write.org_id,
+                "local_ref": write.local_ref,
+                "status": outcome.status,
+            },
+        )
 
 
 class _ClaimLostError(Exception):

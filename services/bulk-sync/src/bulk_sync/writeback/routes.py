@@ -104,18 +104,24 @@ def _new_write(index: int, write: WriteRequest, settings: Settings) -> store.New
             f"write {index}: payload sets {key_field}, which carries TDS's idempotency key"
         )
     return store.NewWrite(
-        org_id=org_id, entity=write.entity, op=write.op, local_ref=write.local_ref,
-        zoho_id=write.zoho_id, payload=write.payload, idempotency_key=write.idempotency_key,
+        org_id=org_id,
+        entity=write.entity,
+        op=write.op,
+        local_ref=write.local_ref,
+        zoho_id=write.zoho_id,
+        payload=write.payload,
+        idempotency_key=write.idempotency_key,
         expected_last_modified_time=write.expected_last_modified_time,
-    )  # fmt: skip
+    )
 
 
 @router.post("/writes", status_code=202, response_model=WritesAccepted)
 async def submit_writes(
-    body: WriteRequest | Annotated[list[WriteRequest], Field(min_length=1,
-                                                              max_length=MAX_WRITES_PER_REQUEST)],
-    pool: PoolDep, settings: SettingsDep,
-) -> JSONResponse:  # fmt: skip
+    body: WriteRequest
+    | Annotated[list[WriteRequest], Field(min_length=1, max_length=MAX_WRITES_PER_REQUEST)],
+    pool: PoolDep,
+    settings: SettingsDep,
+) -> JSONResponse:
     """Queue one write or a list for Zoho (202 with their ids, in the order given)."""
     writes = body if isinstance(body, list) else [body]
     rows = [_new_write(index, write, settings) for index, write in enumerate(writes)]

@@ -19,14 +19,21 @@ from tds_common.events import parse_zoho_timestamp
 
 WriteEntity = Literal["customers", "products", "invoices", "bills", "credit-notes"]
 WRITE_ENTITIES: Final[tuple[WriteEntity, ...]] = (
-    "customers", "products", "invoices", "bills", "credit-notes",
-)  # fmt: skip
+    "customers",
+    "products",
+    "invoices",
+    "bills",
+    "credit-notes",
+)
 Op = Literal["create", "update", "delete"]
 
 TOP_REFERENCES: Final = {"customer_local_ref": "customer_id", "vendor_local_ref": "vendor_id"}
 LINE_REFERENCES: Final = {"item_local_ref": "item_id"}
-REFERENCED_ENTITY: Final = {"customer_id": "customers", "vendor_id": "customers",
-                            "item_id": "products"}  # fmt: skip
+REFERENCED_ENTITY: Final = {
+    "customer_id": "customers",
+    "vendor_id": "customers",
+    "item_id": "products",
+}
 CUSTOM_FIELD_PREFIX: Final = "cf_"
 
 LocalKey = tuple[str, str]

@@ -101,14 +101,21 @@ async def insert(conn: DbConnection, writes: Iterable[NewWrite]) -> list[int]:
             "idempotency_key, expected_last_modified_time) "
             "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) "
             "ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
-            w.org_id, w.entity, w.op, w.local_ref, w.zoho_id, dict(w.payload),
-            w.idempotency_key, w.expected_last_modified_time,
-        )  # fmt: skip
+            w.org_id,
+            w.entity,
+            w.op,
+            w.local_ref,
+            w.zoho_id,
+            dict(w.payload),
+            w.idempotency_key,
+            w.expected_last_modified_time,
+        )
         if row_id is None:
             row_id = await conn.fetchval(
                 "SELECT id FROM tds_outbox WHERE org_id = $1 AND idempotency_key = $2",
-                w.org_id, w.idempotency_key,
-            )  # fmt: skip
+                w.org_id,
+                w.idempotency_key,
+            )
         ids.append(int(row_id))
     return ids
 
@@ -126,27 +133,42 @@ async def claim(conn: DbConnection, lease_seconds: float) -> Write | None:
         return None
     row = view(record)
     return Write(
-        id=row["id"], org_id=row["org_id"], entity=row["entity"], op=row["op"],
-        local_ref=row["local_ref"], zoho_id=row["zoho_id"], payload=row["payload"],
+        id=row["id"],
+        org_id=row["org_id"],
+        entity=row["entity"],
+        op=row["op"],
+        local_ref=row["local_ref"],
+        zoho_id=row["zoho_id"],
+        payload=row["payload"],
         idempotency_key=row["idempotency_key"],
         expected_last_modified_time=row["expected_last_modified_time"],
-        attempts=row["attempts"], claim_id=claim_id,
-    )  # fmt: skip
+        attempts=row["attempts"],
+        claim_id=claim_id,
+    )
 
 
 async def finish(
-    conn: DbConnection, write: Write, status: str, *, result: Mapping[str, Any] | None = None,
-    error: str | None = None, zoho_id: str | None = None,
-) -> bool:  # fmt: skip
+    conn: DbConnection,
+    write: Write,
+    status: str,
+    *,
+    result: Mapping[str, Any] | None = None,
+    error: str | None = None,
+    zoho_id: str | None = None,
+) -> bool:
     """Record the outcome; False when the claim is no longer this relay's (nothing changed)."""
     done = await conn.fetchval(
         "UPDATE tds_outbox SET status = $3, result = COALESCE($4::jsonb, result), error = $5, "
         "zoho_id = COALESCE($6, zoho_id), lease_until = NULL, claim_id = NULL, updated_at = now(), "
         "applied_at = CASE WHEN $3 = 'applied' THEN now() ELSE applied_at END "
         "WHERE id = $1 AND claim_id = $2 AND status = 'in_flight' RETURNING id",
-        write.id, write.claim_id, status, dict(result) if result is not None else None,
-        error, zoho_id,
-    )  # fmt: skip
+        write.id,
+        write.claim_id,
+        status,
+        dict(result) if result is not None else None,
+        error,
+        zoho_id,
+    )
     return done is not None
 
 
@@ -160,8 +182,12 @@ async def retry_later(
         "claim_id = NULL, next_attempt_at = now() + make_interval(secs => $4), "
         "attempts = attempts - $5, updated_at = now() "
         "WHERE id = $1 AND claim_id = $2 AND status = 'in_flight' RETURNING id",
-        write.id, write.claim_id, error, delay_seconds, 0 if counts else 1,
-    )  # fmt: skip
+        write.id,
+        write.claim_id,
+        error,
+        delay_seconds,
+        0 if counts else 1,
+    )
     return done is not None
 
 
@@ -175,8 +201,10 @@ async def zoho_ids(
     rows = await conn.fetch(
         "SELECT entity, local_ref, zoho_id FROM tds_local_refs WHERE org_id = $1 "
         "AND (entity, local_ref) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
-        org_id, [k[0] for k in wanted], [k[1] for k in wanted],
-    )  # fmt: skip
+        org_id,
+        [k[0] for k in wanted],
+        [k[1] for k in wanted],
+    )
     return {(r["entity"], r["local_ref"]): r["zoho_id"] for r in rows}
 
 
@@ -184,8 +212,11 @@ async def remember(conn: DbConnection, org_id: str, key: LocalKey, zoho_id: str)
     await conn.execute(
         "INSERT INTO tds_local_refs (org_id, entity, local_ref, zoho_id) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (org_id, entity, local_ref) DO NOTHING",
-        org_id, key[0], key[1], zoho_id,
-    )  # fmt: skip
+        org_id,
+        key[0],
+        key[1],
+        zoho_id,
+    )
 
 
 async def create_open(conn: DbConnection, org_id: str, key: LocalKey) -> bool:

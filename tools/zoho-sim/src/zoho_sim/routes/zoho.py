@@ -153,8 +153,9 @@ async def _admitted_call(
         searched = writes.search_field(state, params) if route.kind == "list" else None
         if request.method != "GET":
             assert route.spec is not None
-            body, status = await writes.apply(state, request, product, route.spec, org,
-                                              route.record_id)  # fmt: skip
+            body, status = await writes.apply(
+                state, request, product, route.spec, org, route.record_id
+            )
         elif searched is not None:
             assert route.spec is not None
             body = writes.search_body(state, org, route.spec, product, *searched)
