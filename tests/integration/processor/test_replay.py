@@ -66,8 +66,9 @@ async def _fillers(bootstrap: str, topic: str, count: int, *, age: timedelta) ->
         stamp = int((datetime.now(UTC) - age).timestamp() * 1000)
         for i in range(count):
             headers = [("tds-queue-id", b"0"), ("tds-entity", b"invoices")]
-            await producer.send(topic, b'{"filler": %d}' % i, key=b"filler", headers=headers,
-                                timestamp_ms=stamp)  # fmt: skip
+            await producer.send(
+                topic, b'{"filler": %d}' % i, key=b"filler", headers=headers, timestamp_ms=stamp
+            )
         await producer.flush()
     finally:
         await producer.stop()
@@ -76,14 +77,17 @@ async def _fillers(bootstrap: str, topic: str, count: int, *, age: timedelta) ->
 async def _queue_row(pool: asyncpg.Pool, org: str, zoho_id: str) -> asyncpg.Record:
     row = await pool.fetchrow(
         "SELECT id, status, retry_count, dlq_partition, dlq_offset, replayed_as "
-        "FROM tds_sync_queue WHERE org_id = $1 AND zoho_entity_id = $2", org, zoho_id,
-    )  # fmt: skip
+        "FROM tds_sync_queue WHERE org_id = $1 AND zoho_entity_id = $2",
+        org,
+        zoho_id,
+    )
     assert row is not None
     return row
 
 
-def _settings(database_url: str, bootstrap: str, topics: TopicSettings, group: str | None = None
-              ) -> Settings:  # fmt: skip
+def _settings(
+    database_url: str, bootstrap: str, topics: TopicSettings, group: str | None = None
+) -> Settings:
     settings = processor_settings(database_url, bootstrap, topics)
     if group is not None:
         consumer = settings.consumer.model_copy(update={"group_id": group})
@@ -101,25 +105,43 @@ async def test_one_letter_out_of_a_full_dlq_topic_is_replayed_through_the_api_by
     async with running_processor(settings, proxy) as (_, client):
         thin = f.envelope("products", poison_id, {"item_id": poison_id}, org_id=org)
         await publish(kafka_bootstrap, topics.events, [thin])
-        await wait_until(lambda: _dead(db_pool, org, poison_id), what="the dead letter",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _dead(db_pool, org, poison_id),
+            what="the dead letter",
+            limit_seconds=LIMIT_SECONDS,
+        )
         await _fillers(kafka_bootstrap, topics.dead_letters, FILLERS, age=timedelta(0))
         parked = await _queue_row(db_pool, org, poison_id)
 
+        listed = await client.get("/api/zoho/dead-letters", params={"org_id": org})
+        shown = await client.get(f"/api/zoho/dead-letters/{parked['id']}")
+        not_there = await client.get(f"/api/zoho/dead-letters/{10**15}")
+        bad_list = await client.get("/api/zoho/dead-letters", params={"org_id": "12ab"})
         unknown = await client.post("/api/zoho/dead-letters/replay", json={"queue_ids": [10**15]})
         nothing = await client.post("/api/zoho/dead-letters/replay", json={})
-        backwards = await client.post("/api/zoho/dead-letters/replay", json={
-            "since": "2026-06-10T00:00:00Z", "until": "2026-06-09T00:00:00Z"})  # fmt: skip
+        backwards = await client.post(
+            "/api/zoho/dead-letters/replay",
+            json={"since": "2026-06-10T00:00:00Z", "until": "2026-06-09T00:00:00Z"},
+        )
         bad_org = await client.post("/api/zoho/dead-letters/replay", json={"org_id": "12ab"})
 
         proxy.fixed = True
         answer = await client.post(
             "/api/zoho/dead-letters/replay", json={"queue_ids": [parked["id"]]}
         )
-        await wait_until(lambda: _status(db_pool, parked["id"], "completed"),
-                         what="the replay applied", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: _status(db_pool, parked["id"], "completed"),
+            what="the replay applied",
+            limit_seconds=LIMIT_SECONDS,
+        )
         replayed = await _queue_row(db_pool, org, poison_id)
 
+    assert [row["queue_id"] for row in listed.json()] == [parked["id"]]
+    letter = shown.json()
+    assert (letter["status"], letter["dlq_offset"], letter["value_stored"]) == (
+        "dead_letter", FILLERS, False)  # fmt: skip
+    assert letter["raw_payload"] == {"item_id": poison_id}
+    assert not_there.status_code == 404 and bad_list.status_code == 422
     assert unknown.status_code == 404 and str(10**15) in unknown.json()["message"]
     assert nothing.status_code == 422 and "set all" in nothing.text
     assert backwards.status_code == 422 and "since must be before until" in backwards.text
@@ -148,11 +170,15 @@ async def test_replaying_twice_applies_once_even_when_a_replay_died_after_publis
     thin = f.envelope("products", poison_id, {"item_id": poison_id}, org_id=org)
     async with running_processor(settings, proxy):
         await publish(kafka_bootstrap, topics.events, [thin])
-        await wait_until(lambda: _dead(db_pool, org, poison_id), what="the dead letter",
-                         limit_seconds=LIMIT_SECONDS)  # fmt: skip
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events,
-                                                 settings.consumer.group_id),
-                         what="the poison's offset committed")  # fmt: skip
+        await wait_until(
+            lambda: _dead(db_pool, org, poison_id),
+            what="the dead letter",
+            limit_seconds=LIMIT_SECONDS,
+        )
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, settings.consumer.group_id),
+            what="the poison's offset committed",
+        )
     queue_id = (await _queue_row(db_pool, org, poison_id))["id"]
     selection = Selection(queue_ids=frozenset({queue_id}))
 
@@ -161,17 +187,20 @@ async def test_replaying_twice_applies_once_even_when_a_replay_died_after_publis
     # A replay that published and died before recording it: its claim long past, no identity.
     await db_pool.execute(
         "UPDATE tds_sync_queue SET replayed_as = NULL, replayed_at = now() - interval '1 hour' "
-        "WHERE id = $1", queue_id,
-    )  # fmt: skip
+        "WHERE id = $1",
+        queue_id,
+    )
     third = await replay(settings, selection, dry_run=False)  # publishes a second copy
     fourth = await replay(settings, selection, dry_run=False)
     applied_before = _applied_products()
 
     proxy.fixed = True
     async with running_processor(settings, proxy):  # the same group: it takes both copies
-        await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events,
-                                                 settings.consumer.group_id),
-                         what="both copies consumed", limit_seconds=LIMIT_SECONDS)  # fmt: skip
+        await wait_until(
+            lambda: fully_committed(kafka_bootstrap, topics.events, settings.consumer.group_id),
+            what="both copies consumed",
+            limit_seconds=LIMIT_SECONDS,
+        )
     row = await _queue_row(db_pool, org, poison_id)
     applied = _applied_products() - applied_before
 
@@ -183,8 +212,9 @@ async def test_replaying_twice_applies_once_even_when_a_replay_died_after_publis
     assert row["status"] == "completed" and row["retry_count"] == 1  # revived once
     inbox = await db_pool.fetchval(
         "SELECT count(*) FROM tds_inbox_events WHERE org_id = $1 AND entity_id = $2",
-        org, poison_id,
-    )  # fmt: skip
+        org,
+        poison_id,
+    )
     assert inbox == 1
 
 
@@ -251,8 +281,9 @@ def _applied_products() -> float:
 async def _dead(pool: asyncpg.Pool, org: str, zoho_id: str) -> bool:
     row = await pool.fetchrow(
         "SELECT status, dlq_offset FROM tds_sync_queue WHERE org_id = $1 AND zoho_entity_id = $2",
-        org, zoho_id,
-    )  # fmt: skip
+        org,
+        zoho_id,
+    )
     return bool(
         row is not None and row["status"] == "dead_letter" and row["dlq_offset"] is not None
     )

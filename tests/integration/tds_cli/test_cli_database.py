@@ -1,4 +1,4 @@
-"""``tds`` commands that read PostgreSQL and Kafka themselves: doctor, dlq, writes, prune.
+"""``tds`` commands that read PostgreSQL and Kafka themselves: doctor, writes, prune.
 
 Each test gets a migrated database of its own (prune and doctor look at whole tables); the
 services' HTTP side is a fake that answers healthy (tests/unit/tds_cli covers the HTTP commands).
@@ -124,24 +124,6 @@ def test_doctor_warns_about_dead_letters_older_than_the_dlq_topic_keeps(
     assert result.exit_code == 0  # a warning, not a failure
 
 
-def test_dlq_list_and_show(
-    own_database_url: str, topics: TopicSettings, kafka_bootstrap: str
-) -> None:
-    mine = _dead_letter(own_database_url, "bills", age_days=1)
-    _dead_letter(own_database_url, "invoices", age_days=1)
-    listed = _tds(["-o", "json", "dlq", "list", "--entity", "bills"], own_database_url, topics,
-                  kafka_bootstrap)  # fmt: skip
-    assert [row["queue_id"] for row in json.loads(listed.output)] == [mine]
-    shown = _tds(["-o", "json", "dlq", "show", str(mine)], own_database_url, topics,
-                 kafka_bootstrap)  # fmt: skip
-    letter = json.loads(shown.output)
-    assert letter["error_message"] == "mapping failed"
-    assert letter["raw_payload"] == {"invoice": {"total": 5}}
-    missing = _tds(["dlq", "show", "999999"], own_database_url, topics, kafka_bootstrap)
-    assert missing.exit_code == 1
-    assert "no queue row 999999" in missing.output
-
-
 def test_writes_lists_the_outbox(
     own_database_url: str, topics: TopicSettings, kafka_bootstrap: str
 ) -> None:
@@ -152,8 +134,9 @@ def test_writes_lists_the_outbox(
                 "VALUES ('123', 'customers', 'create', %s, %s, %s)",
                 (ref, ref, status),
             )
-    result = _tds(["-o", "json", "writes", "--status", "pending"], own_database_url, topics,
-                  kafka_bootstrap)  # fmt: skip
+    result = _tds(
+        ["-o", "json", "writes", "--status", "pending"], own_database_url, topics, kafka_bootstrap
+    )
     assert [row["local_ref"] for row in json.loads(result.output)] == ["c-2"]
 
 
@@ -184,10 +167,13 @@ def test_doctor_warns_about_letters_deleted_from_the_dlq_topic_by_their_offset(
     gone, kept, stored = (_dead_letter(own_database_url, "bills", age_days=0) for _ in range(3))
     with psycopg.connect(own_database_url) as conn:
         for queue_id, offset in ((gone, 1), (kept, 2), (stored, 0)):
-            conn.execute("UPDATE tds_sync_queue SET dlq_partition = 0, dlq_offset = %s "
-                         "WHERE id = %s", (offset, queue_id))  # fmt: skip
-        conn.execute("INSERT INTO tds_dead_letter_values (queue_id, kafka_value) "
-                     "VALUES (%s, 'v')", (stored,))  # fmt: skip
+            conn.execute(
+                "UPDATE tds_sync_queue SET dlq_partition = 0, dlq_offset = %s WHERE id = %s",
+                (offset, queue_id),
+            )
+        conn.execute(
+            "INSERT INTO tds_dead_letter_values (queue_id, kafka_value) VALUES (%s, 'v')", (stored,)
+        )
     result = _tds(["-o", "json", "doctor"], own_database_url, topics, kafka_bootstrap)
     checks = {c["check"]: c for c in json.loads(result.output)}
     assert checks["dead letters"]["status"] == "WARN", checks["dead letters"]

@@ -20,27 +20,52 @@ RUN_ID = "5b0e2f3c-1111-4222-8333-944445555666"
 
 def _run(status: str, processed: int, page: int) -> dict[str, Any]:
     return {
-        "id": RUN_ID, "org_id": "123", "run_type": "full", "entity_type": "invoices",
-        "source_type": "books", "status": status, "total_items": 300,
-        "processed_items": processed, "failed_items": 0, "api_calls": page + 1,
-        "checkpoint": {"invoices": {"page": page}}, "request": None,
-        "requested_at": "2026-12-01T00:00:00Z", "started_at": None, "completed_at": None,
-        "updated_at": "2026-12-01T00:00:00Z", "error_log": None, "details_pending": None,
-    }  # fmt: skip
+        "id": RUN_ID,
+        "org_id": "123",
+        "run_type": "full",
+        "entity_type": "invoices",
+        "source_type": "books",
+        "status": status,
+        "total_items": 300,
+        "processed_items": processed,
+        "failed_items": 0,
+        "api_calls": page + 1,
+        "checkpoint": {"invoices": {"page": page}},
+        "request": None,
+        "requested_at": "2026-12-01T00:00:00Z",
+        "started_at": None,
+        "completed_at": None,
+        "updated_at": "2026-12-01T00:00:00Z",
+        "error_log": None,
+        "details_pending": None,
+    }
 
 
 BUDGET = {
     "budgets": [
-        {"organization_id": "123", "product": "books", "minute": {"limit": 100, "used": 7,
-         "left": 93}, "day": {"limit": 1000, "used": 40, "left": 960},
-         "in_flight": {"limit": 10, "used": 1, "left": 9}},
+        {
+            "organization_id": "123",
+            "product": "books",
+            "minute": {"limit": 100, "used": 7, "left": 93},
+            "day": {"limit": 1000, "used": 40, "left": 960},
+            "in_flight": {"limit": 10, "used": 1, "left": 9},
+        },
     ],
     "lane_waits": {},
     "token": {"state": "ok", "last_error": None},
-}  # fmt: skip
+}
 COMPLETENESS = {"organizations": {"123": {"invoices": {"rows": 300, "details_pending": 12}}}}
-REPLAYED = {"selected": 2, "replayed": 1, "missing": 1, "taken": 0, "scanned": 1,
-            "dry_run": False, "missing_queue_ids": [41]}  # fmt: skip
+LETTER = {"queue_id": 41, "entity_type": "invoices", "org_id": "123", "error": "bad total",
+          "dlq_partition": 0, "dlq_offset": 7}  # fmt: skip
+REPLAYED = {
+    "selected": 2,
+    "replayed": 1,
+    "missing": 1,
+    "taken": 0,
+    "scanned": 1,
+    "dry_run": False,
+    "missing_queue_ids": [41],
+}
 STATS = {"queue": {"pending": 3, "dead_letter": 1}, "by_entity": {}, "consumer_lag": 2}
 
 
@@ -71,14 +96,21 @@ class FakeStack:
             return httpx.Response(200, json=COMPLETENESS)
         if port == 8003 and path == "/api/zoho/writes/7":
             return httpx.Response(200, json={"id": 7, "status": "applied"})
+        if port == 8002 and path == "/api/zoho/dead-letters":
+            return httpx.Response(200, json=[LETTER])
+        if port == 8002 and path == "/api/zoho/dead-letters/41":
+            return httpx.Response(200, json={**LETTER, "raw_payload": {"total": "12,5O"}})
         if port == 8002 and method == "POST" and path == "/api/zoho/dead-letters/replay":
             body = json.loads(request.content)
             if body.get("queue_ids") == [999]:
-                return httpx.Response(404, json={"error_code": "not_found",
-                                                 "message": "no queue row 999"})  # fmt: skip
+                return httpx.Response(
+                    404, json={"error_code": "not_found", "message": "no queue row 999"}
+                )
             if not body.keys() - {"dry_run"}:
-                return httpx.Response(422, json={"detail": [
-                    {"msg": "Value error, choose dead letters (...) or set all"}]})  # fmt: skip
+                return httpx.Response(
+                    422,
+                    json={"detail": [{"msg": "Value error, choose dead letters (...) or set all"}]},
+                )
             return httpx.Response(200, json=REPLAYED)
         if port == 8002 and path == "/api/zoho/sync/stats":
             return httpx.Response(200, json=STATS)
@@ -216,16 +248,32 @@ def test_doctor_names_invalid_settings() -> None:
 def test_dlq_replay_posts_the_selection_to_the_processor() -> None:
     stack = FakeStack()
     result = _invoke(
-        stack, "-o", "json", "dlq", "replay", "--entity", "invoices", "--org", "123",
-        "--queue-id", "41", "--queue-id", "42", "--since", "2026-06-09T00:00:00",
-    )  # fmt: skip
+        stack,
+        "-o",
+        "json",
+        "dlq",
+        "replay",
+        "--entity",
+        "invoices",
+        "--org",
+        "123",
+        "--queue-id",
+        "41",
+        "--queue-id",
+        "42",
+        "--since",
+        "2026-06-09T00:00:00",
+    )
     assert result.exit_code == 0, result.output
     (request,) = stack.requests
     assert (request.method, request.url.port) == ("POST", 8002)
     assert json.loads(request.content) == {
-        "entity": "invoices", "org_id": "123", "queue_ids": [41, 42],
-        "since": "2026-06-09T00:00:00+00:00", "dry_run": False,
-    }  # fmt: skip
+        "entity": "invoices",
+        "org_id": "123",
+        "queue_ids": [41, 42],
+        "since": "2026-06-09T00:00:00+00:00",
+        "dry_run": False,
+    }
     assert json.loads(result.output) == REPLAYED
     assert request.extensions["timeout"]["read"] == 600.0  # a replay outlasts the usual 10 s
 
@@ -240,3 +288,17 @@ def test_dlq_replay_says_why_the_processor_refused() -> None:
     every = _invoke(stack := FakeStack(), "dlq", "replay", "--all", "--dry-run")
     assert every.exit_code == 0, every.output
     assert json.loads(stack.requests[0].content) == {"all": True, "dry_run": True}
+
+
+def test_dlq_list_and_show_ask_the_processor() -> None:
+    stack = FakeStack()
+    listed = _invoke(stack, "-o", "json", "dlq", "list", "--entity", "invoices", "--org", "123")
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output) == [LETTER]
+    assert dict(stack.requests[0].url.params) == {
+        "entity": "invoices", "org_id": "123", "limit": "50"}  # fmt: skip
+    shown = _invoke(stack, "-o", "json", "dlq", "show", "41")
+    assert json.loads(shown.output)["raw_payload"] == {"total": "12,5O"}
+    missing = _invoke(stack, "dlq", "show", "42")
+    assert missing.exit_code == 1
+    assert "processor answered 404" in missing.output

@@ -32,9 +32,17 @@ from tds_common.retention import RetentionSettings, prune
 P = ParamSpec("P")
 
 RUN_COLUMNS = (
-    "id", "entity_type", "run_type", "status", "processed_items", "total_items", "api_calls",
-    "details_pending", "requested_at", "completed_at",
-)  # fmt: skip
+    "id",
+    "entity_type",
+    "run_type",
+    "status",
+    "processed_items",
+    "total_items",
+    "api_calls",
+    "details_pending",
+    "requested_at",
+    "completed_at",
+)
 
 
 @dataclass
@@ -92,8 +100,9 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
     app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
     sync = typer.Typer(help="Start bulk syncs.", no_args_is_help=True)
     run = typer.Typer(help="One sync run.", no_args_is_help=True)
-    dlq = typer.Typer(help="Dead letters (tds_sync_queue rows with status dead_letter).",
-                      no_args_is_help=True)  # fmt: skip
+    dlq = typer.Typer(
+        help="Dead letters (tds_sync_queue rows with status dead_letter).", no_args_is_help=True
+    )
     app.add_typer(sync, name="sync")
     app.add_typer(run, name="run")
     app.add_typer(dlq, name="dlq")
@@ -113,13 +122,15 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
         """Operate TDS: syncs, runs, stats, budget, dead letters, writes, retention, doctor."""
         typer_ctx.obj = Context(
             overrides={
-                "ingest_url": ingest_url, "processor_url": processor_url,
-                "bulk_sync_url": bulk_sync_url, "zoho_proxy_url": zoho_proxy_url,
+                "ingest_url": ingest_url,
+                "processor_url": processor_url,
+                "bulk_sync_url": bulk_sync_url,
+                "zoho_proxy_url": zoho_proxy_url,
                 "database_url": database_url,
             },
             output=output,
             transport=transport,
-        )  # fmt: skip
+        )
 
     @sync.command("start")
     @handled
@@ -157,8 +168,9 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             accepted = services.bulk_sync.post("/api/zoho/bulk-sync", body)
             runs = accepted["runs"]
             if follow_runs:
-                runs = follow(services, [r["id"] for r in runs], ctx.console,
-                              interval_seconds=interval)  # fmt: skip
+                runs = follow(
+                    services, [r["id"] for r in runs], ctx.console, interval_seconds=interval
+                )
         finally:
             services.close()
         ctx.emit(runs, columns=RUN_COLUMNS, title=f"request {accepted['request_id']}")
@@ -208,12 +220,15 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             ctx.emit(data)
             return
         rows = [
-            {"organization": b["organization_id"], "product": b["product"],
-             "minute left": f"{b['minute']['left']}/{b['minute']['limit']}",
-             "day left": f"{b['day']['left']}/{b['day']['limit']}",
-             "in flight": b["in_flight"]["used"]}
+            {
+                "organization": b["organization_id"],
+                "product": b["product"],
+                "minute left": f"{b['minute']['left']}/{b['minute']['limit']}",
+                "day left": f"{b['day']['left']}/{b['day']['limit']}",
+                "in flight": b["in_flight"]["used"],
+            }
             for b in data.get("budgets", [])
-        ]  # fmt: skip
+        ]
         ctx.emit(rows, title=f"Zoho token: {data.get('token', {}).get('state', '?')}")
 
     @app.command("completeness")
@@ -237,28 +252,26 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
     def dlq_list(
         typer_ctx: typer.Context,
         entity: Annotated[str | None, typer.Option()] = None,
-        limit: Annotated[int, typer.Option(min=1)] = 50,
+        org_id: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+        limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     ) -> None:
-        """Dead letters, newest first (from PostgreSQL)."""
-        ctx = _ctx(typer_ctx)
-        rows = database.fetch_all(
-            ctx.settings().database_url.get_secret_value(), database.DEAD_LETTERS,
-            {"entity": entity, "limit": limit},
-        )  # fmt: skip
-        ctx.emit(rows)
+        """Dead letters, newest first (the processor's GET /api/zoho/dead-letters)."""
+        params = {"entity": entity, "org_id": org_id, "limit": limit}
+        services = _ctx(typer_ctx).services()
+        try:
+            rows = services.processor.get(
+                "/api/zoho/dead-letters", **{k: v for k, v in params.items() if v is not None}
+            )
+        finally:
+            services.close()
+        _ctx(typer_ctx).emit(rows)
 
     @dlq.command("show")
     @handled
     def dlq_show(typer_ctx: typer.Context, queue_id: int) -> None:
-        """One dead letter with its inbox event's payload."""
-        ctx = _ctx(typer_ctx)
-        rows = database.fetch_all(
-            ctx.settings().database_url.get_secret_value(), database.DEAD_LETTER,
-            {"queue_id": queue_id},
-        )  # fmt: skip
-        if not rows:
-            raise CommandError(f"no queue row {queue_id}")
-        ctx.emit(rows[0])
+        """One dead letter with its inbox event's payload and where it sits on the DLQ topic."""
+        path = f"/api/zoho/dead-letters/{queue_id}"
+        _ctx(typer_ctx).emit(_api_call(typer_ctx, "processor", "GET", path))
 
     @dlq.command("replay")
     @handled
@@ -287,10 +300,16 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
 
         Replaying twice applies once: a letter already replayed is not published again."""
         body: dict[str, Any] = {
-            "entity": entity, "org_id": org_id, "record_id": record_id,
-            "queue_ids": queue_ids or None, "since": _iso(since), "until": _iso(until),
-            "limit": limit, "all": every or None, "dry_run": dry_run,
-        }  # fmt: skip
+            "entity": entity,
+            "org_id": org_id,
+            "record_id": record_id,
+            "queue_ids": queue_ids or None,
+            "since": _iso(since),
+            "until": _iso(until),
+            "limit": limit,
+            "all": every or None,
+            "dry_run": dry_run,
+        }
         body = {key: value for key, value in body.items() if value is not None}
         services = _ctx(typer_ctx).services()
         try:
@@ -315,9 +334,10 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             ctx.emit(_api_call(typer_ctx, "bulk_sync", "GET", f"/api/zoho/writes/{write_id}"))
             return
         rows = database.fetch_all(
-            ctx.settings().database_url.get_secret_value(), database.WRITES,
+            ctx.settings().database_url.get_secret_value(),
+            database.WRITES,
             {"status": status, "limit": limit},
-        )  # fmt: skip
+        )
         ctx.emit(rows)
 
     @app.command("prune")
@@ -338,13 +358,18 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
         if ctx.output is Output.json:
             ctx.emit([{"check": c.name, "status": c.status, "detail": c.detail} for c in checks])
         else:
-            colours = {doctor.Status.OK: "green", doctor.Status.WARN: "yellow",
-                       doctor.Status.FAIL: "red"}  # fmt: skip
+            colours = {
+                doctor.Status.OK: "green",
+                doctor.Status.WARN: "yellow",
+                doctor.Status.FAIL: "red",
+            }
             for c in checks:
                 ctx.console.print(
                     f"[{colours[c.status]}]{c.status:<4}[/] {c.name:<32} {c.detail}",
-                    highlight=False, markup=True, soft_wrap=True,
-                )  # fmt: skip
+                    highlight=False,
+                    markup=True,
+                    soft_wrap=True,
+                )
         if any(c.status is doctor.Status.FAIL for c in checks):
             raise typer.Exit(1)
 
