@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -44,44 +44,43 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         logger.info("starting bulk-sync", extra={"settings": loggable(settings)})
-        pool = await create_pool(
-            settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
-        )
-        app.state.pool = pool
-        http = proxy_http_client(settings.zoho_proxy_url, settings.proxy)
-        producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
-        stop = asyncio.Event()
-        loop: BackgroundLoop | None = None
-        gauge: asyncio.Task[None] | None = None
-        try:
+        # Each resource is closed by the stack in reverse order as soon as it is open, so a start
+        # that fails half-way, a cancellation and a normal stop all release the same things.
+        async with AsyncExitStack() as resources:
+            pool = await create_pool(
+                settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
+            )
+            resources.push_async_callback(pool.close)
+            app.state.pool = pool
+            http = proxy_http_client(settings.zoho_proxy_url, settings.proxy)
+            resources.push_async_callback(http.aclose)
+            producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
+            resources.push_async_callback(producer.stop)
             await producer.start()
             app.state.producer = producer
+            # One stop event for the worker and the gauges: the run in progress checkpoints.
+            stop = asyncio.Event()
             if settings.worker_enabled:
                 proxy = SyncProxy(ProxyClient(http), settings.proxy, stop)
                 executor = RunExecutor(pool, proxy, settings.sync, stop)
                 consumer = create_consumer(
                     settings.kafka_bootstrap_servers, settings.consumer, settings.kafka
                 )
-                worker = SyncWorker(consumer, settings.topics.sync_requests, executor,
-                                    settings.consumer, stop)  # fmt: skip
+                worker = SyncWorker(
+                    consumer, settings.topics.sync_requests, executor, settings.consumer, stop
+                )
                 app.state.worker = worker
                 loop = BackgroundLoop(worker.run(), name="sync-worker", label="sync worker")
+                resources.push_async_callback(loop.wait_stopped, settings.shutdown_timeout_seconds)
                 health.add_liveness("worker", loop.alive)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             health.add_advisory("kafka_topics", topic_durability_check(settings))
             gauge = asyncio.create_task(gauges.watch(pool, stop), name="db-gauges")
-            async with writeback.relaying(settings, pool, health):
-                yield
-        finally:
-            stop.set()
-            if gauge is not None:
-                await gauge
-            if loop is not None:
-                await loop.wait_stopped(settings.shutdown_timeout_seconds)
-            await producer.stop()
-            await http.aclose()
-            await pool.close()
+            resources.push_async_callback(asyncio.wait_for, gauge, None)
+            resources.callback(stop.set)
+            await resources.enter_async_context(writeback.relaying(settings, pool, health))
+            yield
 
     app = create_service_app(
         title="TDS bulk-sync", lifespan=lifespan, health=health, http_metrics=metrics.HTTP

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -57,12 +57,11 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
             stats=InboxStats(max_window_seconds=settings.stats_max_window_seconds),
         )
         logger.info("ingest starting", extra={"settings": loggable(settings)})
-        await publisher.start(within_seconds=settings.kafka_start_timeout_seconds)
-        try:
+        async with AsyncExitStack() as resources:
+            await publisher.start(within_seconds=settings.kafka_start_timeout_seconds)
+            resources.callback(logger.info, "ingest stopped; producer flushed")
+            resources.push_async_callback(publisher.stop)
             yield
-        finally:
-            await publisher.stop()
-            logger.info("ingest stopped; producer flushed")
 
     app = create_service_app(
         title="TDS ingest", lifespan=lifespan, health=health, http_metrics=metrics.HTTP

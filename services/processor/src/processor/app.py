@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
@@ -48,18 +48,20 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         logger.info("starting processor", extra={"settings": loggable(settings)})
-        pool = await create_pool(
-            settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
-        )
-        app.state.pool = pool
-        http = proxy_http_client(settings.zoho_proxy_url, settings.proxy, proxy_transport)
-        producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
-        consumer: EventConsumer | None = None
-        loop: BackgroundLoop | None = None
-        pruning: BackgroundLoop | None = None
-        stop_pruning = asyncio.Event()
-        reads = ThinReads(RecordFetcher(ProxyClient(http)), settings.proxy.max_concurrency)
-        try:
+        # Each resource is closed by the stack in reverse order as soon as it is open, so a start
+        # that fails half-way, a cancellation and a normal stop all release the same things.
+        async with AsyncExitStack() as resources:
+            pool = await create_pool(
+                settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
+            )
+            resources.push_async_callback(pool.close)
+            app.state.pool = pool
+            http = proxy_http_client(settings.zoho_proxy_url, settings.proxy, proxy_transport)
+            resources.push_async_callback(http.aclose)
+            producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
+            resources.push_async_callback(producer.stop)
+            reads = ThinReads(RecordFetcher(ProxyClient(http)), settings.proxy.max_concurrency)
+            resources.push_async_callback(reads.close)
             await producer.start()
             app.state.producer = producer  # the DLQ's, and the replay API's
             processor = BatchProcessor(
@@ -77,34 +79,31 @@ def create_app(
             consumer = EventConsumer(kafka, settings.topics.events, processor, settings.consumer)
             app.state.consumer = consumer
             loop = BackgroundLoop(consumer.run(), name="consumer", label="consumer loop")
+            resources.push_async_callback(loop.wait_stopped, settings.shutdown_timeout_seconds)
+            # The loop finishes its in-flight batch, commits and leaves the group.
+            resources.callback(consumer.stop.set)
 
             async def consumer_started() -> None:
-                if consumer is not None and not consumer.consuming:
+                if not consumer.consuming:
                     raise RuntimeError(f"not consuming {settings.topics.events} yet")
 
             if settings.retention.enabled:
+                stop_pruning = asyncio.Event()
                 pruning = BackgroundLoop(
                     retention_loop(pool, settings.retention, stop_pruning),
                     name="retention",
                     label="retention loop",
                 )
+                resources.push_async_callback(
+                    pruning.wait_stopped, settings.shutdown_timeout_seconds
+                )
+                resources.callback(stop_pruning.set)
             health.add_liveness("consumer", loop.alive)
             health.add_readiness("consumer", consumer_started)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             health.add_advisory("kafka_topics", topic_durability_check(settings))
             yield
-        finally:
-            stop_pruning.set()
-            if pruning is not None:
-                await pruning.wait_stopped(settings.shutdown_timeout_seconds)
-            if consumer is not None and loop is not None:
-                consumer.stop.set()
-                await loop.wait_stopped(settings.shutdown_timeout_seconds)
-            await reads.close()
-            await producer.stop()
-            await http.aclose()
-            await pool.close()
 
     app = create_service_app(
         title="TDS processor", lifespan=lifespan, health=health, http_metrics=metrics.HTTP

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Final
 
 import httpx
@@ -44,17 +44,25 @@ def create_app(settings: Settings) -> FastAPI:
         logger.info("starting zoho-proxy", extra={"settings": loggable(settings)})
         if not settings.accepted_tokens():
             logger.warning("ZOHO_PROXY_CLIENT_TOKENS is empty: every call is refused (401)")
-        pool = await create_proxy_pool(
-            settings.database_url.get_secret_value(),
-            synchronous_commit=settings.synchronous_commit,
-        )
-        connections = settings.max_in_flight * 2 + HTTP_POOL_SLACK
-        http = httpx.AsyncClient(
-            timeout=settings.request_timeout_seconds,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
-        try:
+        # Each resource is closed by the stack in reverse order as soon as it is open, so a start
+        # that fails half-way, a cancellation and a normal stop all release the same things.
+        async with AsyncExitStack() as resources:
+            pool = await create_proxy_pool(
+                settings.database_url.get_secret_value(),
+                synchronous_commit=settings.synchronous_commit,
+            )
+            resources.push_async_callback(pool.close)
+            connections = settings.max_in_flight * 2 + HTTP_POOL_SLACK
+            http = httpx.AsyncClient(
+                timeout=settings.request_timeout_seconds,
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
+            )
+            resources.push_async_callback(http.aclose)
             budget = Budget(pool, settings)
+            # Release writes still in flight reach the database before the pool closes.
+            resources.push_async_callback(budget.drain)
             tokens = TokenManager(pool, http, settings)
             scopes = ScopeVerdicts(
                 pool,
@@ -69,10 +77,6 @@ def create_app(settings: Settings) -> FastAPI:
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_condition("zoho_token", lambda: _token_problem(tokens))
             yield
-            await budget.drain()
-        finally:
-            await http.aclose()
-            await pool.close()
 
     app = create_service_app(
         title="TDS zoho-proxy", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
