@@ -34,7 +34,7 @@ from typing import Final
 import asyncpg
 from pydantic import ValidationError
 
-from processor.attempts import backoff_seconds, clear_attempts, record_failures
+from processor.attempts import clear_attempts, record_failures, retry_delay
 from processor.deadletters import (
     DeadLetterPublisher,
     DeadLetterTooLargeError,
@@ -52,8 +52,8 @@ from processor.store import (
     store_dead_letter_value,
     write_batch,
 )
-from tds_common.catalogue import ENTITIES
-from tds_common.db import CONNECTION_ERRORS
+from tds_common.catalogue import ENTITIES, get_entity
+from tds_common.db_errors import DbFault, db_fault, write_isolating
 from tds_common.errors import (
     InvalidMessageError,
     PermanentError,
@@ -62,33 +62,31 @@ from tds_common.errors import (
     UpstreamUnavailableError,
 )
 from tds_common.events import EventEnvelope
-from tds_common.mirror import Change, get_spec, is_thin, map_change
+from tds_common.mirror import Change, is_thin, map_change
 from tds_common.versions import check_version
 
 logger = logging.getLogger(__name__)
 
 MAX_CONFLICT_ROUNDS: Final = 3
 """Writes of one batch while same-version conflicts are settled by reads (one is the rule)."""
-DATA_ERROR_CLASSES: Final = frozenset({"22", "23"})
-"""SQLSTATE classes that mean "this data cannot be stored": data exceptions, constraints."""
-RECORD_LIMIT_CLASSES: Final = frozenset({"54"})
-"""Program limits a record can hit by its size alone (an index row too large for a btree, a
-statement too complex): the record's own failure, tried a bounded number of times."""
 
 
 def classify(exc: BaseException) -> ServiceError:
-    """Our error for whatever a write raised: transient (retry) or permanent (poison)."""
+    """Our error for whatever a write raised: transient (retry) or permanent (poison). Whose
+    fault a database error is: :func:`tds_common.db_errors.db_fault`."""
     if isinstance(exc, ServiceError):
         return exc
-    if isinstance(exc, CONNECTION_ERRORS):
+    fault = db_fault(exc)
+    sqlstate = str(getattr(exc, "sqlstate", "") or "")
+    if fault is DbFault.UNAVAILABLE:
         return UpstreamUnavailableError(f"PostgreSQL unavailable: {type(exc).__name__}")
-    if isinstance(exc, asyncpg.PostgresError):
-        sqlstate = str(getattr(exc, "sqlstate", "") or "")
-        if sqlstate[:2] in DATA_ERROR_CLASSES:
-            return InvalidMessageError(f"PostgreSQL rejected the record ({sqlstate}): {exc}")
-        if sqlstate[:2] in RECORD_LIMIT_CLASSES:
-            return RecordFailedError(f"PostgreSQL cannot take the record ({sqlstate}): {exc}")
-        # Deadlocks, serialization failures, shutdowns, missing schema: not the record's fault.
+    if fault is DbFault.RECORD:
+        return InvalidMessageError(f"PostgreSQL rejected the record ({sqlstate}): {exc}")
+    if fault is DbFault.RECORD_SIZE:
+        # Tried a bounded number of times: a smaller retry of the same data may fit.
+        return RecordFailedError(f"PostgreSQL cannot take the record ({sqlstate}): {exc}")
+    if fault is not None:
+        # Deadlocks, serialization failures, missing schema: not the record's fault.
         return UpstreamUnavailableError(f"PostgreSQL error ({sqlstate}): {type(exc).__name__}")
     # An unexpected failure confined to one record is that record's problem (it is
     # isolated by the row-by-row retry first; a systematic bug shows up in the DLQ, replayable).
@@ -231,7 +229,7 @@ class BatchProcessor:
             except PermanentError as exc:
                 item.error = exc
                 continue
-            if not item.conflict and not is_thin(get_spec(envelope.entity), envelope.payload,
+            if not item.conflict and not is_thin(get_entity(envelope.entity), envelope.payload,
                                                  modified):  # fmt: skip
                 continue
             key = (item.record.topic, item.record.partition)
@@ -325,49 +323,55 @@ class BatchProcessor:
             item.error = None
             item.outcome = "deferred"
             item.counted = True
-            item.retry_after_seconds = backoff_seconds(
+            item.retry_after_seconds = retry_delay(
                 count, settings.retry_initial_seconds, settings.retry_max_seconds
             )
 
     async def _write(self, items: list[Item], started_at: datetime) -> None:
-        try:
+        """The batch in one transaction, else record by record (tds_common.db_errors)."""
+        blocked: set[tuple[str, int]] = set()
+
+        async def write(batch: Sequence[Item]) -> None:
             async with self._pool.acquire() as conn, conn.transaction():
-                await write_batch(conn, items, started_at)
-                await clear_attempts(conn, items)
-            return
-        except SameVersionConflictError:
-            raise
-        except Exception as exc:
+                await write_batch(conn, list(batch), started_at)
+                await clear_attempts(conn, list(batch))
+
+        def isolate(exc: BaseException) -> bool:
+            if isinstance(exc, SameVersionConflictError):
+                return False
             error = classify(exc)
             if isinstance(error, TransientError) and not isinstance(error, RecordFailedError):
                 raise error from exc
             logger.warning("batch failed on a record; retrying record by record",
                            extra={"records": len(items), "error": str(error)[:200]})  # fmt: skip
-        blocked: set[tuple[str, int]] = set()
-        for item in sorted(items, key=_position):
-            partition = (item.record.topic, item.record.partition)
-            if partition in blocked:
-                item.outcome = "held"
-                continue
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    await write_batch(conn, [item], started_at)
-                    await clear_attempts(conn, [item])
-            except SameVersionConflictError:
-                raise
-            except Exception as exc:
-                error = classify(exc)
-                if isinstance(error, TransientError) and not isinstance(error, RecordFailedError):
-                    if not await self._database_answers():
-                        raise error from exc
-                    # The database is fine and serves the others: this failure is the record's.
-                    error = RecordFailedError(f"PostgreSQL failed on this record: {error}")
-                item.outcome = "pending"
-                item.error = error
-                if isinstance(error, RecordFailedError):
-                    await self._count_failures([item])
-                    if item.outcome == "deferred":
-                        blocked.add(partition)
+            return True
+
+        def held(item: Item) -> bool:
+            """Behind a deferred record of its partition: written after it, never before."""
+            if (item.record.topic, item.record.partition) not in blocked:
+                return False
+            item.outcome = "held"
+            return True
+
+        async def failed(item: Item, exc: BaseException) -> None:
+            if isinstance(exc, SameVersionConflictError):
+                raise exc
+            error = classify(exc)
+            if isinstance(error, TransientError) and not isinstance(error, RecordFailedError):
+                if not await self._database_answers():
+                    raise error from exc
+                # The database is fine and serves the others: this failure is the record's.
+                error = RecordFailedError(f"PostgreSQL failed on this record: {error}")
+            item.outcome = "pending"
+            item.error = error
+            if isinstance(error, RecordFailedError):
+                await self._count_failures([item])
+                if item.outcome == "deferred":
+                    blocked.add((item.record.topic, item.record.partition))
+
+        await write_isolating(
+            write, items, isolate=isolate, failed=failed, skip=held, order=_position
+        )
 
     async def _database_answers(self) -> bool:
         try:
