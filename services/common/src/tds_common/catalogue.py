@@ -360,6 +360,7 @@ ENTITIES: Final[dict[str, EntitySpec]] = {spec.name: spec for spec in _CATALOGUE
 
 WEBHOOK_ENTITIES: Final = tuple(name for name, spec in ENTITIES.items() if spec.webhook)
 
+
 def get_entity(name: str) -> EntitySpec:
     """The spec for ``name``; ``KeyError`` for an unknown entity."""
     return ENTITIES[name]
