@@ -3,10 +3,13 @@
 Integration tests get the running stack from here; if it is not up, it is started (and stopped
 again at the end of the session, unless it was already running). Each test session works in a
 database of its own, migrated from scratch, and each test that asks for topics gets fresh,
-uniquely named ones, so runs never see each other's data.
+uniquely named ones, so runs never see each other's data. The database is migrated as the admin
+role and used as ``tds_app`` (the runtime role, rows only), as the services run in production.
 
 Point the suite at other servers with ``TDS_TEST_DATABASE_URL`` (an admin DSN; a scratch
-database is created beside it) and ``TDS_TEST_KAFKA_BOOTSTRAP``.
+database is created beside it; the server must let ``tds_app`` log in from loopback without a
+password, as the local server's trust authentication does) and ``TDS_TEST_KAFKA_BOOTSTRAP``.
+The suite's log and metrics scan for test secrets is tests/secret_scan.py.
 """
 
 from __future__ import annotations
