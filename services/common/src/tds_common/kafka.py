@@ -135,6 +135,24 @@ def create_producer(
     return AIOKafkaProducer(**options)
 
 
+async def abort_pending(producer: AIOKafkaProducer, error: KafkaError) -> None:
+    """Fail every batch the producer still buffers, so ``stop()`` need not wait for a dead broker.
+
+    aiokafka (0.14) has no public abort, so this is the one place that touches its private
+    internals; the pin in pyproject.toml and tests/unit/common/test_kafka_abort.py catch an
+    upgrade that moved them. The sender stops first, so nothing is re-queued concurrently.
+    """
+    await producer._sender.close()
+    accumulator = producer._message_accumulator
+    accumulator.fail_all(error)
+    # Mark the failures seen, so asyncio logs no "exception was never retrieved" noise.
+    batches = [batch for queue in accumulator._batches.values() for batch in queue]
+    for batch in [*batches, *accumulator._pending_batches]:
+        for future in (batch.future, batch._drain_waiter):
+            if future.done() and not future.cancelled():
+                future.exception()
+
+
 def create_consumer(
     bootstrap_servers: str,
     group: ConsumerGroupSettings | None,

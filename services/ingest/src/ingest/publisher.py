@@ -23,7 +23,7 @@ from ingest import metrics
 from ingest.errors import PayloadTooLargeError, PublishUnavailableError
 from tds_common.backoff import tenacity_wait
 from tds_common.events import EventEnvelope
-from tds_common.kafka import create_producer
+from tds_common.kafka import abort_pending, create_producer
 from tds_common.settings import KafkaSettings
 from tds_common.tracing import kafka_headers
 
@@ -33,17 +33,6 @@ logger = logging.getLogger(__name__)
 def _retrieve_outcome(delivery: asyncio.Future[object]) -> None:
     if not delivery.cancelled():
         delivery.exception()
-
-
-def _fail_pending(producer: AIOKafkaProducer, error: KafkaError) -> None:
-    """Fail every buffered batch (and mark the failures seen, so asyncio logs no noise)."""
-    accumulator = producer._message_accumulator
-    accumulator.fail_all(error)
-    batches = [b for queue in accumulator._batches.values() for b in queue]
-    for batch in [*batches, *accumulator._pending_batches]:
-        for future in (batch.future, batch._drain_waiter):
-            if future.done() and not future.cancelled():
-                future.exception()
 
 
 class Publisher(Protocol):
@@ -113,10 +102,7 @@ class EventPublisher:
             await asyncio.wait_for(producer.flush(), self._flush_timeout_seconds)
         except (TimeoutError, KafkaError):
             logger.warning("Kafka unreachable at shutdown; dropping unacknowledged (503) events")
-            # aiokafka has no public "abort": stop the sender first (so nothing is re-queued
-            # concurrently), then fail the pending batches so stop() need not wait for them.
-            await producer._sender.close()
-            _fail_pending(producer, KafkaTimeoutError("ingest shutting down"))
+            await abort_pending(producer, KafkaTimeoutError("ingest shutting down"))
         try:
             await asyncio.wait_for(producer.stop(), self._flush_timeout_seconds)
         except TimeoutError:
