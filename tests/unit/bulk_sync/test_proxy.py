@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -104,3 +105,18 @@ async def test_stopping_interrupts_waits() -> None:
     stop.set()
     with pytest.raises(StopRequested):
         await asyncio.wait_for(task, 5)
+
+
+async def test_the_bulk_share_is_what_the_day_has_left_above_the_reserve() -> None:
+    row: dict[str, Any] = {"organization_id": "600", "product": "books", "window_seconds": 60.0,
+           "minute": {"limit": 100, "used": 0, "left": 100},
+           "day": {"limit": 5000, "used": 4850, "left": 150, "reserve": 200,
+                   "resets_in_seconds": 10.0},
+           "in_flight": {"limit": 10, "used": 0, "left": 10}, "waiting": {},
+           "lanes_holding_back_lower": []}  # fmt: skip
+    body = {"budgets": [row, {**row, "product": "inventory", "day": {**row["day"], "left": 900}}],
+            "lane_waits": {}, "token": {"state": "ok", "last_error": None}}  # fmt: skip
+    proxy = client(lambda r: httpx.Response(200, json=body))
+    assert await proxy.bulk_share_left("600", "books") == 0
+    assert await proxy.bulk_share_left("600", "inventory") == 700
+    assert await proxy.bulk_share_left("601", "books") is None

@@ -158,3 +158,26 @@ async def test_a_429_carries_its_retry_after() -> None:
     with pytest.raises(ProxyRateLimitedError) as caught:
         await _proxy(lambda r: answer).get_json("/v1/x", "7", "webhook")
     assert caught.value.retry_after_seconds == 7.0
+
+
+BUDGET = {
+    "budgets": [{
+        "organization_id": "7", "product": "books", "window_seconds": 60.0,
+        "minute": {"limit": 100, "used": 4, "left": 96},
+        "day": {"limit": 5000, "used": 1000, "left": 4000, "reserve": 200,
+                "resets_in_seconds": 3600.0},
+        "in_flight": {"limit": 10, "used": 0, "left": 10},
+        "waiting": {"webhook": 0, "write": 0, "incremental": 0, "bulk": 1},
+        "lanes_holding_back_lower": [],
+    }],
+    "lane_waits": {"bulk": {"granted": 3, "mean_wait_seconds": 0.1}},
+    "token": {"state": "ok", "last_error": None},
+}  # fmt: skip
+
+
+async def test_the_budget_is_read_by_its_model_and_off_the_model_is_a_failed_call() -> None:
+    answer = await _proxy(lambda r: httpx.Response(200, json=BUDGET)).budget()
+    assert answer.budgets[0].day.left == 4000 and answer.budgets[0].day.reserve == 200
+    broken = {**BUDGET, "budgets": [{"organization_id": "7"}]}
+    with pytest.raises(ProxyCallFailedError, match="off the contract"):
+        await _proxy(lambda r: httpx.Response(200, json=broken)).budget()

@@ -134,13 +134,10 @@ class SyncProxy:
         """Calls the bulk lane may still spend today on ``product`` (``GET /api/zoho/budget``:
         what is left of the day above the reserve kept for live traffic). None: the proxy has
         no budget row for it yet (nothing spent today), or its answer lacks the figures."""
-        body = await self._proxy.budget()
-        for row in body.get("budgets") or ():
-            if row.get("organization_id") == org_id and row.get("product") == product:
-                day = row.get("day") or {}
-                left, reserve = day.get("left"), day.get("reserve")
-                if isinstance(left, int) and isinstance(reserve, int):
-                    return max(0, left - reserve)
+        answer = await self._proxy.budget()
+        for row in answer.budgets:
+            if row.organization_id == org_id and row.product == product:
+                return max(0, row.day.left - row.day.reserve)
         return None
 
     async def _patiently(self, call: Callable[[], Awaitable[_T]], entity: str, kind: str) -> _T:

@@ -129,6 +129,44 @@ class PageAnswer(_Answer):
 _AnswerT = TypeVar("_AnswerT", bound=_Answer)
 
 
+class UsedLeft(_Answer):
+    """One limit: how much of it is used and left."""
+
+    limit: int
+    used: int
+    left: int
+
+
+class DayBudget(UsedLeft):
+    reserve: int
+    """Calls the bulk lane leaves to live traffic."""
+    resets_in_seconds: float
+
+
+class ProductBudget(_Answer):
+    """One organization's budget on one Zoho product, as every replica sees it."""
+
+    organization_id: str
+    product: str
+    minute: UsedLeft
+    window_seconds: float
+    day: DayBudget
+    in_flight: UsedLeft
+    waiting: dict[str, int]
+    """Callers waiting per lane (this replica)."""
+    lanes_holding_back_lower: list[str]
+
+
+class BudgetAnswer(_Answer):
+    """``GET /api/zoho/budget``."""
+
+    budgets: list[ProductBudget]
+    lane_waits: dict[str, dict[str, float]]
+    """This replica's grants and mean wait per lane."""
+    token: dict[str, str | None]
+    """The access token's state and last error."""
+
+
 def error_code(response: httpx.Response) -> str | None:
     """The ``error_code`` of a TDS error body, if it has one."""
     try:
@@ -271,7 +309,7 @@ class ProxyClient:
         body = await self.get_json(f"/v1/{entity}", org_id, lane, params)
         return None if body is None else _validated(PageAnswer, body, f"a page of {entity}")
 
-    async def budget(self) -> dict[str, Any]:
+    async def budget(self) -> BudgetAnswer:
         """``GET /api/zoho/budget``: what is left of Zoho's limits, per organization."""
         try:
             response = await self._http.get("/api/zoho/budget")
@@ -284,7 +322,7 @@ class ProxyClient:
             raise ProxyCallFailedError("zoho-proxy answered its budget without JSON") from exc
         if not isinstance(body, dict):
             raise ProxyCallFailedError("zoho-proxy answered its budget with a non-object")
-        return body
+        return _validated(BudgetAnswer, body, "its budget")
 
 
 def _validated(model: type[_AnswerT], body: dict[str, Any], what: str) -> _AnswerT:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from tds_common.proxy_client import BudgetAnswer
 from zoho_proxy.api.deps import ERRORS, StateDep, caller_token
 
 router = APIRouter(
@@ -13,7 +14,7 @@ router = APIRouter(
 )
 
 
-@router.get("/budget")
+@router.get("/budget", response_model=BudgetAnswer)
 async def budget(state: StateDep) -> dict[str, Any]:
     """Minute/day/in-flight used and left (all replicas), lane waits (this replica), token."""
     return {
