@@ -6,7 +6,9 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,26 +18,57 @@ from tests.unit.k8s.chartcheck import REPO_ROOT
 PLANTED = "planted-secret-0123456789"
 
 
-def test_a_record_with_a_secret_in_its_message_extras_or_traceback_is_a_leak() -> None:
+# Code that logs as a service would: compiled under a path outside tests/.
+SERVICE_CODE = """
+import logging
+
+def log_like_a_service(logger, secret):
+    logger.warning("nothing to see")
+    logger.warning("calling with %s", secret)
+    logger.warning("calling", extra={"url": f"https://x/?token={secret}"})
+    try:
+        raise RuntimeError(f"refused {secret}")
+    except RuntimeError:
+        logger.exception("failed")
+"""
+
+
+def _service_code() -> Callable[[logging.Logger, str], None]:
+    namespace: dict[str, Any] = {}
+    exec(compile(SERVICE_CODE, str(REPO_ROOT / "services" / "fake.py"), "exec"), namespace)
+    function: Callable[[logging.Logger, str], None] = namespace["log_like_a_service"]
+    return function
+
+
+@pytest.fixture(name="scanned_logger")
+def fixture_scanned_logger() -> Iterator[tuple[logging.Logger, SecretScan]]:
     scan = SecretScan()
     scan.register_secret(PLANTED)
     logger = logging.getLogger("tds.test.planted")
     logger.propagate = False
     logger.addHandler(LeakHandler(scan))
-    try:
-        logger.warning("nothing to see")
-        assert scan.leaks == []
-        logger.warning("calling with %s", PLANTED)
-        logger.warning("calling", extra={"url": f"https://x/?token={PLANTED}"})
-        try:
-            raise RuntimeError(f"refused {PLANTED}")
-        except RuntimeError:
-            logger.exception("failed")
-    finally:
-        logger.handlers.clear()
+    yield logger, scan
+    logger.handlers.clear()
+    logger.propagate = True
+
+
+def test_a_record_with_a_secret_in_its_message_extras_or_traceback_is_a_leak(
+    scanned_logger: tuple[logging.Logger, SecretScan],
+) -> None:
+    logger, scan = scanned_logger
+    _service_code()(logger, PLANTED)
     assert len(scan.leaks) == 3
     assert all("tds.test.planted" in leak for leak in scan.leaks)
     assert not any(PLANTED in leak for leak in scan.leaks)  # never the secret itself
+
+
+def test_what_the_tests_own_code_logs_is_not_a_leak(
+    scanned_logger: tuple[logging.Logger, SecretScan],
+) -> None:
+    """A test's HTTP client logs the URL it called, ?token= and all, on purpose."""
+    logger, scan = scanned_logger
+    logger.warning("HTTP Request: POST http://127.0.0.1/api/zoho/webhooks/items?token=%s", PLANTED)
+    assert scan.leaks == []
 
 
 def test_log_files_and_metrics_pages_are_scanned_at_the_end(tmp_path: Path) -> None:
