@@ -17,6 +17,7 @@ def _own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_tokens_are_generated_once_privately_and_kept() -> None:
+    """The file holds the settings themselves, so tds (env_file) reads TDS_API_TOKEN from it."""
     first = service_token_env()
     assert stat.S_IMODE(tokens_path().stat().st_mode) == 0o600
     assert service_token_env() == first

@@ -140,7 +140,8 @@ class ProxyClientSettings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0)
     """One call to the proxy."""
     token: SecretStr | None = None
-    """Bearer token for zoho-proxy, when it requires one."""
+    """The caller's own bearer token for zoho-proxy (one of its ``ZOHO_PROXY_CLIENT_TOKENS`` or
+    ``ZOHO_PROXY_WRITER_TOKENS``); without one, zoho-proxy answers 401."""
 
 
 class ServiceSettings(BaseSettings):

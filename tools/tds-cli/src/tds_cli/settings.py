@@ -6,6 +6,8 @@ Defaults are the local stack's ports (ingest 8001, processor 8002, bulk-sync 800
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings
 
@@ -18,9 +20,12 @@ from tds_common.settings import (
     service_config,
 )
 
+LOCAL_TOKENS_FILE: Final = ".local/service-tokens.env"
+"""What ``make up`` generates (``TDS_API_TOKEN`` among the services' tokens); ``.env`` wins."""
+
 
 class CliSettings(BaseSettings):
-    model_config = service_config("TDS_")
+    model_config = {**service_config("TDS_"), "env_file": (LOCAL_TOKENS_FILE, ".env")}
 
     ingest_url: str = "http://127.0.0.1:8001"
     processor_url: str = "http://127.0.0.1:8002"
@@ -30,7 +35,8 @@ class CliSettings(BaseSettings):
         validation_alias=AliasChoices("TDS_ZOHO_PROXY_URL", "ZOHO_PROXY_URL", "zoho_proxy_url"),
     )
     api_token: SecretStr | None = None
-    """Bearer token sent to every service, when they require one."""
+    """Bearer token sent to every service (``TDS_API_TOKEN``): the processor's and bulk-sync's APIs
+    and zoho-proxy answer 401 without an accepted one. Locally: ``.local/service-tokens.env``."""
     timeout_seconds: float = Field(10.0, gt=0)
     """One HTTP call."""
     database_url: SecretStr = Field(
