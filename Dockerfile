@@ -16,7 +16,8 @@
 #   SETTINGS_PREFIX  its settings' environment prefix: PREFIX + HOST is set to 0.0.0.0
 #   DESCRIPTION      the OCI description label
 #   DEV_PACKAGES     ("dev" stage only) the installed packages skaffold syncs and watchfiles watches
-#   VERSION, REVISION  OCI version and revision labels
+#   VERSION, REVISION  OCI version and revision labels; REVISION (the commit) is also TDS_GIT_SHA,
+#                      which the services' <prefix>_build_info metric reports
 # Stages: "builder" resolves the locked dependencies into /app/.venv with uv (a layer that
 # changes only with uv.lock), then installs the workspace packages non-editable; "runtime" is a
 # clean slim image with that venv, owned by root and run by uid 10001, so the app cannot modify
@@ -81,7 +82,8 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SERVICE_MODULE=${MODULE} \
-    ${SETTINGS_PREFIX}HOST=0.0.0.0
+    ${SETTINGS_PREFIX}HOST=0.0.0.0 \
+    TDS_GIT_SHA=${REVISION}
 WORKDIR /app
 USER 10001:10001
 EXPOSE ${PORT}

@@ -90,7 +90,7 @@ dev: ## Kubernetes dev loop: skaffold dev -p dev (needs a local cluster, kubectl
 	@command -v skaffold >/dev/null 2>&1 || { \
 	  echo "skaffold is not installed (docs/deploy.md, section 6); for the local stack use make up"; \
 	  exit 1; }
-	skaffold dev -p dev
+	TDS_GIT_SHA=$$(git rev-parse HEAD) skaffold dev -p dev
 
 # A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kubectl
 # and kwok's fake nodes), built from the Go module proxy once per machine and version into

@@ -49,3 +49,17 @@ def test_a_proxy_ca_bundle_is_lent_read_only_to_the_build(
     command = _captured_build(monkeypatch)
     assert command[command.index("--volume") + 1] == f"{bundle}:{images.SYSTEM_CA_BUNDLE}:ro"
     assert "UV_NATIVE_TLS=1" in command
+
+
+def test_the_image_is_told_the_commit_it_is_built_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    command = _captured_build(monkeypatch)
+    assert f"REVISION={commit}" in command
+
+
+def test_the_dockerfile_hands_the_revision_to_the_services_build_info() -> None:
+    dockerfile = (images.repo_root() / "Dockerfile").read_text(encoding="utf-8")
+    assert "TDS_GIT_SHA=${REVISION}" in dockerfile

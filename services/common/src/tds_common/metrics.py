@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,10 +57,19 @@ def create_http_metrics(prefix: str) -> HttpMetrics:
     )
 
 
-def create_build_info(prefix: str, git_sha: str = "unknown") -> Gauge:
+class BuildSettings(BaseSettings):
+    """What the running code was built from: the Dockerfile sets ``TDS_GIT_SHA`` from its
+    ``REVISION`` build arg (``make images`` and skaffold pass the commit)."""
+
+    model_config = SettingsConfigDict(env_prefix="TDS_")
+
+    git_sha: str = "unknown"
+
+
+def create_build_info(prefix: str) -> Gauge:
     """``<prefix>_build_info`` = 1 with version and git_sha labels."""
     gauge = Gauge(f"{prefix}_build_info", "Build metadata", ["version", "git_sha"])
-    gauge.labels(version=__version__, git_sha=git_sha).set(1)
+    gauge.labels(version=__version__, git_sha=BuildSettings().git_sha).set(1)
     return gauge
 
 

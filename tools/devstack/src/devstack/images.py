@@ -137,10 +137,20 @@ def build_base() -> bool:
     return True
 
 
+def git_revision() -> str:
+    """The commit checked out, or "unknown" outside a git work tree."""
+    found = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=repo_root()
+    )
+    return found.stdout.strip() if found.returncode == 0 else "unknown"
+
+
 def build(image: Image) -> None:
     """``buildah bud`` of the root Dockerfile's runtime stage with the image's build args."""
     args = ["bud", "--isolation", "chroot", "--layers", "--target", "runtime", "-t", image.tag]
-    for name, value in {**image.build_args, "PYTHON_IMAGE": BASE_IMAGE}.items():
+    # skaffold.yaml's REVISION is a template of its own; the image reports this commit.
+    build_args = {**image.build_args, "PYTHON_IMAGE": BASE_IMAGE, "REVISION": git_revision()}
+    for name, value in build_args.items():
         args += ["--build-arg", f"{name}={value}"]
     ca_bundle = os.environ.get("SSL_CERT_FILE")
     if ca_bundle and Path(ca_bundle).is_file():
