@@ -285,3 +285,60 @@ def test_operator_reaches_bulk_sync_and_holds_no_credentials(production: list[Do
         if "podSelector" in peer
     }
     assert "bulk-sync-operator" in callers
+
+
+SCRAPED = ("tds-ingest", "tds-processor", "tds-bulk-sync", "tds-zoho-proxy")
+
+
+def test_the_monitoring_namespace_reaches_the_metrics_port_only(
+    production: list[Document],
+) -> None:
+    """Before, networkPolicy.metricsFrom's peers were let in to the whole API port (issue 17)."""
+    monitoring = {"kubernetes.io/metadata.name": "monitoring"}
+    for name in SCRAPED:
+        rules = by_kind(production, "NetworkPolicy")[name]["spec"]["ingress"]
+        for rule in rules:
+            from_monitoring = any(
+                peer.get("namespaceSelector", {}).get("matchLabels") == monitoring
+                for peer in rule["from"]
+            )
+            ports = {port["port"] for port in rule["ports"]}
+            assert ports == ({"metrics"} if from_monitoring else {"http"}), (name, rule)
+        assert any(port["port"] == "metrics" for rule in rules for port in rule["ports"]), name
+        container = by_kind(production, "Deployment")[name]["spec"]["template"]["spec"][
+            "containers"
+        ][0]
+        assert {"name": "metrics", "containerPort": 9090, "protocol": "TCP"} in container["ports"]
+        assert container["livenessProbe"]["httpGet"]["port"] == "http"  # health stays open
+        prefix = name.removeprefix("tds-").replace("-", "_").upper()
+        assert env_of(container)[f"{prefix}_METRICS_PORT"]["value"] == "9090"
+        service_ports = by_kind(production, "Service")[name]["spec"]["ports"]
+        assert {p["name"]: p["targetPort"] for p in service_ports} == {
+            "http": "http",
+            "metrics": "metrics",
+        }
+    (monitor,) = by_kind(production, "ServiceMonitor").values()
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+
+
+def test_each_component_gets_its_own_tokens_and_no_other(production: list[Document]) -> None:
+    """zoho-proxy, the processor's and bulk-sync's APIs were open to any pod that reached them."""
+    expected = {
+        "tds-zoho-proxy": {"ZOHO_PROXY_CLIENT_TOKENS", "ZOHO_PROXY_WRITER_TOKENS"},
+        "tds-processor": {"PROCESSOR_PROXY__TOKEN", "PROCESSOR_API_TOKENS"},
+        "tds-bulk-sync": {"BULK_SYNC_PROXY__TOKEN", "BULK_SYNC_API_TOKENS"},
+        "tds-bulk-sync-operator": {"BULK_SYNC_API_TOKEN"},
+        "tds-ingest": set(),
+    }
+    secrets = {"tds-zoho-proxy": "tds-zoho-proxy-auth", "tds-processor": "tds-processor-auth",
+               "tds-bulk-sync": "tds-bulk-sync-auth",
+               "tds-bulk-sync-operator": "tds-operator-auth"}  # fmt: skip
+    for name, keys in expected.items():
+        container = by_kind(production, "Deployment")[name]["spec"]["template"]["spec"][
+            "containers"
+        ][0]
+        env = env_of(container)
+        tokens = {k for k in env if k.endswith(("_TOKEN", "_TOKENS")) and "ZOHO_REFRESH" not in k}
+        assert tokens == keys, name
+        for key in keys:
+            assert env[key]["valueFrom"]["secretKeyRef"] == {"name": secrets[name], "key": key}
