@@ -295,4 +295,4 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    return parse_zoho_timestamp(value) if isinstance(value, str) else None

@@ -40,6 +40,7 @@ from bulk_sync.reconcile import (
 from bulk_sync.settings import OperatorSettings
 from bulk_sync.zohosync_events import Notice
 from tds_common.auth import bearer_headers
+from tds_common.events import parse_zoho_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ async def reconcile(
         notices.extend(zohosync_events.after_refresh(current, refreshed))
         current.update(refreshed)
         status_patch.update(refreshed)
-    created = datetime.fromisoformat(str(meta["creationTimestamp"]).replace("Z", "+00:00"))
+    created = parse_zoho_timestamp(str(meta["creationTimestamp"])) or now
     generation = int(meta.get("generation") or 1)
     try:
         decision = plan(sync, current, generation=generation, created=created, now=now)

@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field
 
+from tds_common.events import parse_zoho_timestamp
 from tds_common.identifiers import OrgId
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Suspended"]
@@ -226,7 +227,4 @@ def pages(run: Mapping[str, Any]) -> int:
 
 
 def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_zoho_timestamp(value) if isinstance(value, str) else None

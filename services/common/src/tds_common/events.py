@@ -26,7 +26,9 @@ _ZOHO_OFFSET: Final = re.compile(r"([+-]\d{2})(\d{2})$")
 def parse_zoho_timestamp(value: str | None) -> datetime | None:
     """Parse Zoho's ``YYYY-MM-DDTHH:MM:SS±HHMM`` (or ISO with a colon); ``""``/None → None.
 
-    A timestamp without an offset is taken as UTC. Raises ``ValueError`` on anything else.
+    The one timestamp parser of TDS: Zoho's texts, our own ISO checkpoints and Kubernetes'
+    ``...Z`` times all go through it, so every instant read carries a zone. A timestamp without
+    an offset is taken as UTC. Raises ``ValueError`` on anything else.
     """
     if value is None or value == "":
         return None
