@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from devstack import stack
+from devstack.demo import webhook_token
 from devstack.tokens import service_token_env, tokens_path
 
 
@@ -47,3 +48,16 @@ def test_dotenv_and_the_environment_override_generated_tokens(
     assert env["PROCESSOR_API_TOKENS"] == service_token_env()["PROCESSOR_API_TOKENS"]
     assert env["BULK_SYNC_API_TOKENS"] == "from-dotenv"
     assert env["TDS_API_TOKEN"] == "from-process"
+
+
+@pytest.mark.parametrize(
+    ("secrets", "org", "token"),
+    [("first-token-0001, second-token-002", "60000000001", "first-token-0001"),
+     ('{"60000000002": ["other-org-token"], "60000000001": ["demo-org-token", "x"]}',
+      "60000000001", "demo-org-token"),
+     ('{"60000000002": "only-org-token,y"}', "60000000001", "only-org-token")],
+)  # fmt: skip
+def test_the_demo_sends_a_webhook_token_of_its_organization(
+    secrets: str, org: str, token: str
+) -> None:
+    assert webhook_token({"WEBHOOK_SECRETS": secrets, "ZOHO_ORGANIZATION_ID": org}) == token

@@ -13,6 +13,7 @@ What is not running is said, not faked.
 
 from __future__ import annotations
 
+import json
 import secrets
 import statistics
 import time
@@ -90,6 +91,19 @@ def _up(port: int) -> bool:
     return processes.port_open(port)
 
 
+def webhook_token(env: dict[str, str]) -> str:
+    """A webhook token of the demo's organization, from either form of ``WEBHOOK_SECRETS``
+    (JSON organization -> tokens, or the comma-separated list bound to the default one)."""
+    raw = env.get("WEBHOOK_SECRETS", "").strip()
+    if not raw.startswith("{"):
+        return raw.split(",")[0].strip()
+    bound: dict[str, Any] = json.loads(raw)
+    tokens: str | list[str] = bound.get(env.get("ZOHO_ORGANIZATION_ID", "")) or next(
+        iter(bound.values()), []
+    )
+    return str(tokens.split(",")[0] if isinstance(tokens, str) else tokens[0]).strip()
+
+
 def _api_headers(env: dict[str, str]) -> dict[str, str]:
     """The operator's bearer token, which bulk-sync's API asks for."""
     token = env.get("TDS_API_TOKEN", "")
@@ -146,7 +160,7 @@ def _progress() -> Progress:
 
 
 def _configure_webhooks(client: httpx.Client, env: dict[str, str]) -> None:
-    secret = env.get("WEBHOOK_SECRETS", "").split(",")[0].strip()
+    secret = webhook_token(env)
     client.put(
         f"{SIM_URL}/_sim/webhooks",
         json={
@@ -267,7 +281,7 @@ def _trace_hint(client: httpx.Client, org: str, env: dict[str, str]) -> None:
         f"{INGEST_URL}/api/zoho/webhooks/products",
         json={"item": {"item_id": record["item_id"],
                        "last_modified_time": record["last_modified_time"]}},
-        headers={"X-TDS-Webhook-Token": env.get("WEBHOOK_SECRETS", "").split(",")[0].strip(),
+        headers={"X-TDS-Webhook-Token": webhook_token(env),
                  "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
     ).raise_for_status()  # fmt: skip
     # The UI needs a built jaeger-ui (TDS_JAEGER_UI_ASSETS); the query API always answers.
