@@ -4,9 +4,11 @@ Every secret the fixtures hand to a service (the Zoho client secret and refresh 
 tokens, service tokens, Fernet keys, database and Kafka passwords) is registered here. The scan
 looks at:
 
-- every log record emitted in this process while the suite runs (the root logger at INFO, as in
-  production), formatted as the services format it, extras and tracebacks included;
-- every service log file the suite's own processes wrote (``register_file``);
+- every log record emitted in this process while the suite runs, formatted as the services format
+  it, extras and tracebacks included (at the levels the tests' loggers are set to: the root
+  logger's level is left alone, since tests assert on what they capture);
+- every service log file the suite's own processes wrote (``register_file``): the end-to-end
+  services log at INFO, as in production, so everything they write is scanned;
 - every metrics page: this process's Prometheus registry at the end, and the pages of the
   services run as processes (``register_page``).
 
@@ -121,8 +123,6 @@ def _install_handler() -> None:
     root = logging.getLogger()
     if _HANDLER not in root.handlers:
         root.addHandler(_HANDLER)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)  # what production writes
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -100,7 +100,7 @@ def test_a_session_that_logs_a_secret_fails(tmp_path: Path) -> None:
         "from tests.secret_scan import SCAN\n"
         f"SECRET = SCAN.register_secret({PLANTED!r})\n"
         "def test_passes_but_leaks():\n"
-        "    logging.getLogger('tds.leaky').info('using %s', SECRET)\n"
+        "    logging.getLogger('tds.leaky').warning('using %s', SECRET)\n"
     )
     run = subprocess.run(
         [
