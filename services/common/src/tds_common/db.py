@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
@@ -78,8 +78,3 @@ async def check_pool(pool: asyncpg.Pool) -> None:
     """Readiness: a round trip to the database."""
     with database_unavailable_as_error():
         await pool.fetchval("SELECT 1")
-
-
-def jsonable(value: Any) -> Any:
-    """Round-trip through JSON so a payload is safe to store in a jsonb column."""
-    return json.loads(json.dumps(value, default=str))

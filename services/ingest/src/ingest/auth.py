@@ -23,7 +23,6 @@ from ingest.errors import OrgNotAllowedError, UnauthorizedError
 from tds_common.identifiers import OrgId
 
 TOKEN_HEADER: Final = "X-TDS-Webhook-Token"
-TOKEN_QUERY: Final = "token"
 SIGNATURE_HEADER: Final = "X-Zoho-Webhook-Signature"
 MAX_TOKEN_CHARS: Final = 512
 """Longer presented tokens are refused without comparing (cheap protection against junk)."""

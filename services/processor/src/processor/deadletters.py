@@ -34,7 +34,6 @@ from tds_common.errors import PermanentError, UpstreamUnavailableError, truncate
 
 logger = logging.getLogger(__name__)
 
-HEADER_PREFIX: Final = "tds-"
 ERROR_MAX_CHARS: Final = 1000
 CUT_VALUE_BYTES: Final = 64 * 1024
 """A dead letter too large for the broker carries this much of its value (the rest is in

@@ -23,9 +23,6 @@ import asyncpg
 from bulk_sync.writeback.shapes import LocalKey
 from tds_common.mirror import DbConnection
 
-OPEN_STATUSES: Final = ("pending", "in_flight")
-TERMINAL_STATUSES: Final = ("applied", "conflict", "rejected", "failed")
-
 COLUMNS: Final = (
     "id, org_id, entity, op, local_ref, zoho_id, payload, idempotency_key, "
     "expected_last_modified_time, status, result, error, attempts, created_at, applied_at"
