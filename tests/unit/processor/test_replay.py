@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from processor.api.dead_letters import ReplayRequest
 from processor.replay import Selection
-from processor.replay_api import ReplayRequest
 
 
 def test_a_selection_must_narrow_the_letters_or_say_all() -> None:

@@ -17,14 +17,14 @@ import httpx
 from fastapi import FastAPI
 
 from processor import metrics
+from processor.api import dead_letters, stats
+from processor.api.deps import ProcessorState
 from processor.consumer import EventConsumer
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
 from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
-from processor.replay_api import replay_router
 from processor.settings import Settings
-from processor.stats import stats_router
 from tds_common.app import create_service_app
 from tds_common.auth import require_bearer
 from tds_common.db import check_pool, create_pool
@@ -46,7 +46,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
         logger.info("starting processor", extra={"settings": loggable(settings)})
         # Each resource is closed by the stack in reverse order as soon as it is open, so a start
         # that fails half-way, a cancellation and a normal stop all release the same things.
@@ -55,7 +54,6 @@ def create_app(
                 settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
             )
             resources.push_async_callback(pool.close)
-            app.state.pool = pool
             http = proxy_http_client(settings.zoho_proxy_url, settings.proxy, proxy_transport)
             resources.push_async_callback(http.aclose)
             producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
@@ -63,7 +61,6 @@ def create_app(
             reads = ThinReads(RecordFetcher(ProxyClient(http)), settings.proxy.max_concurrency)
             resources.push_async_callback(reads.close)
             await producer.start()
-            app.state.producer = producer  # the DLQ's, and the replay API's
             processor = BatchProcessor(
                 pool,
                 reads,
@@ -77,7 +74,7 @@ def create_app(
                 max_partition_fetch_bytes=4 * 1024 * 1024,
             )
             consumer = EventConsumer(kafka, settings.topics.events, processor, settings.consumer)
-            app.state.consumer = consumer
+            app.state.processor = ProcessorState(settings, pool, producer, consumer)
             loop = BackgroundLoop(consumer.run(), name="consumer", label="consumer loop")
             resources.push_async_callback(loop.wait_stopped, settings.shutdown_timeout_seconds)
             # The loop finishes its in-flight batch, commits and leaves the group.
@@ -110,6 +107,6 @@ def create_app(
     )
     # Health and metrics stay open; the API wants one of PROCESSOR_API_TOKENS.
     api_auth = [require_bearer(settings.api_tokens)]
-    app.include_router(stats_router(), dependencies=api_auth)
-    app.include_router(replay_router(), dependencies=api_auth)
+    app.include_router(stats.router, dependencies=api_auth)
+    app.include_router(dead_letters.router, dependencies=api_auth)
     return app

@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any, Final
 
 import asyncpg
-from fastapi import APIRouter, Request
 
 from processor.attempts import FAILING
 from tds_common.db import database_unavailable_as_error
@@ -63,17 +62,3 @@ async def sync_stats(pool: asyncpg.Pool, window_hours: float, lag: int | None) -
         "consumer_lag": lag,
         "retrying": failing,
     }
-
-
-def stats_router() -> APIRouter:
-    router = APIRouter(tags=["sync"])
-
-    @router.get("/api/zoho/sync/stats")
-    async def get_sync_stats(request: Request) -> dict[str, Any]:
-        """Queue counts by status (pending = the real backlog) and by entity, the sync delay."""
-        state = request.app.state
-        consumer = getattr(state, "consumer", None)
-        lag = await consumer.backlog() if consumer is not None else None
-        return await sync_stats(state.pool, state.settings.stats_window_hours, lag)
-
-    return router

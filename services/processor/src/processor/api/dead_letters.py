@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import ConfigDict
 
+from processor.api.deps import StateDep
 from processor.replay import Selection, replay_dead_letters, unknown_queue_ids
 from tds_common.db import database_unavailable_as_error
 from tds_common.errors import PermanentError, UpstreamUnavailableError
@@ -61,47 +62,46 @@ class UnknownQueueIdError(PermanentError):
     error_code = "not_found"
 
 
-def replay_router() -> APIRouter:
-    router = APIRouter(tags=["dead letters"])
+router = APIRouter(tags=["dead letters"])
 
-    @router.get("/api/zoho/dead-letters")
-    async def list_dead_letters(
-        request: Request,
-        entity: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-        org_id: Annotated[str | None, Query(pattern=ORG_ID_PATTERN)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    ) -> list[dict[str, Any]]:
-        """Dead letters (queue rows ``dead_letter``), newest first."""
+
+@router.get("/api/zoho/dead-letters")
+async def list_dead_letters(
+    state: StateDep,
+    entity: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    org_id: Annotated[str | None, Query(pattern=ORG_ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict[str, Any]]:
+    """Dead letters (queue rows ``dead_letter``), newest first."""
+    with database_unavailable_as_error("PostgreSQL unavailable"):
+        rows = await state.pool.fetch(_LIST, entity, org_id, limit)
+    return [dict(row) for row in rows]
+
+
+@router.get("/api/zoho/dead-letters/{queue_id}")
+async def show_dead_letter(queue_id: int, state: StateDep) -> dict[str, Any]:
+    """One queue row (usually a dead letter) with its inbox payload; 404 when unknown."""
+    with database_unavailable_as_error("PostgreSQL unavailable"):
+        row = await state.pool.fetchrow(_ONE, queue_id)
+    if row is None:
+        raise UnknownQueueIdError(f"no queue row {queue_id}")
+    return dict(row)
+
+
+@router.post("/api/zoho/dead-letters/replay")
+async def replay(body: ReplayRequest, state: StateDep) -> dict[str, Any]:
+    """Republish the selected dead letters to the events topic; replaying twice applies once."""
+    with database_unavailable_as_error("PostgreSQL unavailable"):
+        unknown = await unknown_queue_ids(state.pool, body.queue_ids)
+    if unknown:
+        shown = ", ".join(map(str, unknown[:10]))
+        raise UnknownQueueIdError(f"no queue row {shown}")
+    selection = Selection.model_validate(body.model_dump(exclude={"dry_run"}))
+    try:
         with database_unavailable_as_error("PostgreSQL unavailable"):
-            rows = await request.app.state.pool.fetch(_LIST, entity, org_id, limit)
-        return [dict(row) for row in rows]
-
-    @router.get("/api/zoho/dead-letters/{queue_id}")
-    async def show_dead_letter(queue_id: int, request: Request) -> dict[str, Any]:
-        """One queue row (usually a dead letter) with its inbox payload; 404 when unknown."""
-        with database_unavailable_as_error("PostgreSQL unavailable"):
-            row = await request.app.state.pool.fetchrow(_ONE, queue_id)
-        if row is None:
-            raise UnknownQueueIdError(f"no queue row {queue_id}")
-        return dict(row)
-
-    @router.post("/api/zoho/dead-letters/replay")
-    async def replay(body: ReplayRequest, request: Request) -> dict[str, Any]:
-        """Republish the selected dead letters to the events topic; replaying twice applies once."""
-        state = request.app.state
-        with database_unavailable_as_error("PostgreSQL unavailable"):
-            unknown = await unknown_queue_ids(state.pool, body.queue_ids)
-        if unknown:
-            shown = ", ".join(map(str, unknown[:10]))
-            raise UnknownQueueIdError(f"no queue row {shown}")
-        selection = Selection.model_validate(body.model_dump(exclude={"dry_run"}))
-        try:
-            with database_unavailable_as_error("PostgreSQL unavailable"):
-                report = await replay_dead_letters(
-                    state.pool, state.producer, state.settings, selection, dry_run=body.dry_run
-                )
-        except KafkaError as exc:
-            raise UpstreamUnavailableError(f"Kafka unavailable: {type(exc).__name__}") from exc
-        return report.as_dict()
-
-    return router
+            report = await replay_dead_letters(
+                state.pool, state.producer, state.settings, selection, dry_run=body.dry_run
+            )
+    except KafkaError as exc:
+        raise UpstreamUnavailableError(f"Kafka unavailable: {type(exc).__name__}") from exc
+    return report.as_dict()
