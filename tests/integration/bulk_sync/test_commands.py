@@ -16,7 +16,8 @@ async def test_redelivered_and_malformed_commands_do_no_harm(
 ) -> None:
     run = (await bulk.sync(mode="full", entities=["warehouses"]))[0]
     assert run["status"] == "completed"
-    worker = bulk.app.state.worker
+    worker = bulk.app.state.bulk_sync.worker
+    assert worker is not None
     producer = create_producer(kafka_bootstrap)
     await producer.start()
     try:

@@ -9,6 +9,7 @@ request, and a request Kafka refused, whose key must not hold on to runs that ne
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
@@ -97,12 +98,12 @@ class _RefusingProducer:
 
 async def test_a_request_kafka_refused_frees_its_key(bulk: BulkSync) -> None:
     body = {"org_id": bulk.org, "mode": "full", "entities": ["warehouses"], "idempotency_key": KEY}
-    producer = bulk.app.state.producer
-    bulk.app.state.producer = _RefusingProducer()
+    state = bulk.app.state.bulk_sync
+    bulk.app.state.bulk_sync = replace(state, producer=_RefusingProducer())
     try:
         refused = await bulk.api.post("/api/zoho/bulk-sync", json=body)
     finally:
-        bulk.app.state.producer = producer
+        bulk.app.state.bulk_sync = state
     assert refused.status_code == 503, refused.text
     assert await _runs_with_key(bulk, KEY) == []
 

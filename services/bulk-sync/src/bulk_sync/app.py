@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from bulk_sync import gauges, metrics
 from bulk_sync.api import routes, sweeps
+from bulk_sync.api.deps import BulkSyncState
 from bulk_sync.executor import RunExecutor
 from bulk_sync.proxy import SyncProxy
 from bulk_sync.settings import Settings
@@ -42,7 +43,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
         logger.info("starting bulk-sync", extra={"settings": loggable(settings)})
         # Each resource is closed by the stack in reverse order as soon as it is open, so a start
         # that fails half-way, a cancellation and a normal stop all release the same things.
@@ -51,15 +51,14 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.database_url.get_secret_value(), max_size=settings.db_pool_max_size
             )
             resources.push_async_callback(pool.close)
-            app.state.pool = pool
             http = proxy_http_client(settings.zoho_proxy_url, settings.proxy)
             resources.push_async_callback(http.aclose)
             producer = create_producer(settings.kafka_bootstrap_servers, settings.kafka)
             resources.push_async_callback(producer.stop)
             await producer.start()
-            app.state.producer = producer
             # One stop event for the worker and the gauges: the run in progress checkpoints.
             stop = asyncio.Event()
+            worker: SyncWorker | None = None
             if settings.worker_enabled:
                 proxy = SyncProxy(ProxyClient(http), settings.proxy, stop)
                 executor = RunExecutor(pool, proxy, settings.sync, stop)
@@ -69,10 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
                 worker = SyncWorker(
                     consumer, settings.topics.sync_requests, executor, settings.consumer, stop
                 )
-                app.state.worker = worker
                 loop = BackgroundLoop(worker.run(), name="sync-worker", label="sync worker")
                 resources.push_async_callback(loop.wait_stopped, settings.shutdown_timeout_seconds)
                 health.add_liveness("worker", loop.alive)
+            app.state.bulk_sync = BulkSyncState(settings, pool, producer, worker)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             health.add_advisory("kafka_topics", topic_durability_check(settings))

@@ -50,7 +50,6 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
         app.state.ingest = IngestState(
             settings=settings,
             publisher=publisher,

@@ -72,7 +72,6 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.scope_denial_ttl_seconds,
             )
             client = ZohoClient(http, budget, tokens, settings, scopes)
-            app.state.settings = settings
             app.state.proxy = ProxyState(settings, budget, tokens, client, pool)
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_condition("zoho_token", lambda: _token_problem(tokens))

@@ -1,4 +1,4 @@
-"""What the lifespan opens and the routes use, in one typed object on ``app.state.proxy``."""
+"""What the lifespan opens and the routes use, in one typed object (read by ``api/deps.py``)."""
 
 from __future__ import annotations
 

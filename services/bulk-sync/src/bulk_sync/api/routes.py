@@ -13,15 +13,13 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-import asyncpg
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from bulk_sync import completeness, runs
+from bulk_sync.api.deps import PoolDep, ProducerDep, SettingsDep
 from bulk_sync.models import RunsAccepted, RunView, SyncCommand, SyncRequest
-from bulk_sync.settings import Settings
 from tds_common.catalogue import ENTITIES
 from tds_common.errors import PermanentError, UpstreamUnavailableError
 from tds_common.tracing import kafka_headers
@@ -43,26 +41,6 @@ class InvalidRequestError(PermanentError):
 
     http_status = 422
     error_code = "invalid_request"
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
-
-
-def get_producer(request: Request) -> AIOKafkaProducer:
-    producer: AIOKafkaProducer = request.app.state.producer
-    return producer
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-ProducerDep = Annotated[AIOKafkaProducer, Depends(get_producer)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 @router.post("/bulk-sync", status_code=202, response_model=RunsAccepted)

@@ -16,7 +16,8 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter
 
 from bulk_sync import held, runs
-from bulk_sync.api.routes import NotFoundError, PoolDep, ProducerDep, SettingsDep
+from bulk_sync.api.deps import PoolDep, ProducerDep, SettingsDep
+from bulk_sync.api.routes import NotFoundError
 from bulk_sync.models import RunView, SyncCommand
 from tds_common.errors import ServiceError, UpstreamUnavailableError
 

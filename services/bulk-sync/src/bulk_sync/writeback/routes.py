@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Self
 
-import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from bulk_sync.api.deps import PoolDep, SettingsDep
 from bulk_sync.settings import Settings
 from bulk_sync.writeback import store
 from bulk_sync.writeback.shapes import Op, WriteEntity, carries_key
@@ -78,20 +78,6 @@ class WriteRequest(BaseModel):
 
 class WritesAccepted(BaseModel):
     ids: list[int]
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _new_write(index: int, write: WriteRequest, settings: Settings) -> store.NewWrite:
