@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from devstack import images
+from devstack.paths import repo_root
 from tests.unit.k8s.test_image_contents import IMAGES
 
 
@@ -61,5 +62,5 @@ def test_the_image_is_told_the_commit_it_is_built_from(monkeypatch: pytest.Monke
 
 
 def test_the_dockerfile_hands_the_revision_to_the_services_build_info() -> None:
-    dockerfile = (images.repo_root() / "Dockerfile").read_text(encoding="utf-8")
+    dockerfile = (repo_root() / "Dockerfile").read_text(encoding="utf-8")
     assert "TDS_GIT_SHA=${REVISION}" in dockerfile

@@ -13,7 +13,7 @@ from devstack import kafka
 def test_an_id_starting_with_a_dash_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
     # 0xfb... encodes to "-..." in URL-safe base64: the id a format once failed on.
     draws = iter([uuid.UUID(bytes=b"\xfb" + b"\x00" * 15), uuid.UUID(int=42)])
-    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(draws))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
 
     chosen = kafka.cluster_id()
 
