@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulk_sync.context import PageResult
-from bulk_sync.stored import need, stored_rows
+from bulk_sync.stored import need
 from processor.pipeline import BatchProcessor
 from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
@@ -33,6 +33,7 @@ from processor.records import Item
 from tds_common.catalogue import get_entity
 from tds_common.events import EventEnvelope, format_zoho_timestamp, parse_zoho_timestamp
 from tds_common.mirror import Change, write_changes
+from tds_common.mirror.reads import stored_rows
 from tds_common.proxy_client import ProxyClient
 from tds_common.settings import TopicSettings
 from tests.integration.processor.helpers import processor_settings

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bulk_sync.stored import Stored, need
+from bulk_sync.stored import need
 from tds_common.catalogue import get_entity
+from tds_common.mirror.reads import Stored
 
 T = datetime(2026, 6, 9, tzinfo=UTC)
 LATER = T + timedelta(seconds=1)

@@ -35,6 +35,7 @@ from bulk_sync import metrics
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change, DbConnection, map_change, write_changes
+from tds_common.mirror.reads import Versions, unseen_live_rows
 
 logger = logging.getLogger(__name__)
 
@@ -126,29 +127,17 @@ async def delete(conn: DbConnection, ctx: RunContext, decision: Decision) -> int
     return deleted
 
 
-Versions = dict[str, datetime | None]
-
-
 async def _candidates(conn: DbConnection, ctx: RunContext) -> tuple[Versions, int]:
     """Live rows neither seen by the run nor written since it started (with their versions),
     and how many live rows the entity has."""
-    spec = get_entity(ctx.entity)
-    key = "item_id" if spec.kind == "stock" else spec.id_field
-    unseen = (
-        f"NOT EXISTS (SELECT 1 FROM tds_sync_run_seen s WHERE s.run_id = $3 AND s.entity = $4 "
-        f"AND s.zoho_id = t.{key}) AND t.synced_at < $2"
-    )
-    rows = await conn.fetch(
-        f"SELECT t.{key} AS id, max(t.zoho_last_modified_time) AS modified, "
-        f"bool_and({unseen}) AS candidate FROM {spec.table} t "
-        f"WHERE t.org_id = $1 AND t.deleted_at IS NULL GROUP BY t.{key} ORDER BY t.{key}",
+    return await unseen_live_rows(
+        conn,
+        get_entity(ctx.entity),
         ctx.org_id,
-        ctx.started_at,
-        ctx.run_id,
-        ctx.entity,
+        run_id=ctx.run_id,
+        entity=ctx.entity,
+        started_at=ctx.started_at,
     )
-    found = {r["id"]: r["modified"] for r in rows if r["candidate"]}
-    return found, len(rows)
 
 
 async def _confirm_gone(
