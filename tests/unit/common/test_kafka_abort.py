@@ -27,4 +27,3 @@ async def test_abort_fails_every_buffered_send_with_the_given_error() -> None:
             buffered.result()
     finally:
         await producer.stop()
-
