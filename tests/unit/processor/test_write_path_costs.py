@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import processor.records
 from processor.pipeline import decode
+from tds_common.mirror import content_digest
 from tests.unit.mirror import factories as f
 
 
@@ -26,13 +26,12 @@ def test_an_items_content_digest_is_computed_once_and_again_for_a_new_envelope(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     digests: list[Mapping[str, Any]] = []
-    real = processor.records.content_digest
 
     def counting(record: Mapping[str, Any]) -> str:
         digests.append(record)
-        return real(record)
+        return content_digest(record)
 
-    monkeypatch.setattr(processor.records, "content_digest", counting)
+    monkeypatch.setattr("processor.records.content_digest", counting)
     item = decode(Record(f.envelope("products", "1", f.product("1", version=2)).to_bytes()))
     first = item.dedup_key
     assert item.dedup_key == first and item.dedup_key == first
