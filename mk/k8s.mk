@@ -40,9 +40,33 @@ define go-install-pinned
 	fi
 endef
 
+# helm without a cluster (`helm template`, `helm lint`) assumes the Kubernetes version stamped into
+# it at build time; unstamped (plain go install) it is v1.20.0, which the chart's kubeVersion
+# refuses. So helm is stamped the way its own release Makefile does: its client-go v0.N gives
+# Kubernetes 1.N (read from helm's go.mod), and its own version for `helm version`. The cache
+# check also rebuilds a helm whose build flags lack the stamp (hence no -trimpath: it drops
+# -ldflags from the build info `go version -m` reads).
+HELM_MODULE := helm.sh/helm/v3
+HELM_KUBE_STAMP := $(HELM_MODULE)/pkg/chartutil.k8sVersionMinor=
+
 .PHONY: helm
-helm: ## Build helm (pinned) into .local/bin with go install (cached)
-	$(call go-install-pinned,$(HELM),helm.sh/helm/v3,$(HELM_VERSION),helm.sh/helm/v3/cmd/helm)
+helm: ## Build helm (pinned, Kubernetes version stamped as helm's release does) into .local/bin (cached)
+	@if ! { [ -x "$(HELM)" ] && $(GO) version -m "$(HELM)" 2>/dev/null \
+	    | grep -qE "mod[[:space:]]+$(HELM_MODULE)[[:space:]]+$(HELM_VERSION)([[:space:]]|$$)" \
+	  && $(GO) version -m "$(HELM)" | grep -qF "$(HELM_KUBE_STAMP)"; }; then \
+	  echo "building helm $(HELM_VERSION) with go install (cached afterwards)"; \
+	  gomod=$$(GOTOOLCHAIN=local $(GO) mod download -json $(HELM_MODULE)@$(HELM_VERSION) \
+	    | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$$/\1/p'); \
+	  minor=$$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$$gomod"); \
+	  [ -n "$$minor" ] || { echo "no k8s.io/client-go version in helm's go.mod ($$gomod)" >&2; exit 1; }; \
+	  rm -f "$(HELM)"; \
+	  GOBIN=$(CURDIR)/.local/bin GOTOOLCHAIN=local $(GO) install -ldflags "\
+	    -X $(HELM_MODULE)/internal/version.version=$(HELM_VERSION) \
+	    -X $(HELM_MODULE)/pkg/lint/rules.k8sVersionMajor=1 \
+	    -X $(HELM_MODULE)/pkg/lint/rules.k8sVersionMinor=$$minor \
+	    -X $(HELM_MODULE)/pkg/chartutil.k8sVersionMajor=1 \
+	    -X $(HELM_KUBE_STAMP)$$minor" $(HELM_MODULE)/cmd/helm@$(HELM_VERSION); \
+	fi
 
 .PHONY: kustomize
 kustomize: ## Build kustomize (pinned) into .local/bin with go install (cached)
@@ -86,11 +110,9 @@ lint-k8s: helm kustomize promtool ## Chart, manifests and Dockerfiles: helm lint
 chart-lint: lint-k8s ## Alias of lint-k8s
 
 .PHONY: dev
-dev: ## Kubernetes dev loop: skaffold dev -p dev (needs a local cluster, kubectl and skaffold)
-	@command -v skaffold >/dev/null 2>&1 || { \
-	  echo "skaffold is not installed (docs/deploy.md, section 6); for the local stack use make up"; \
-	  exit 1; }
-	TDS_GIT_SHA=$$(git rev-parse HEAD) skaffold dev -p dev
+# skaffold runs helm from PATH: the pinned ones in .local/bin come first.
+dev: helm skaffold ## Kubernetes dev loop: skaffold dev -p dev (needs a local cluster and kubectl)
+	PATH="$(dir $(SKAFFOLD)):$$PATH" TDS_GIT_SHA=$$(git rev-parse HEAD) $(SKAFFOLD) dev -p dev
 
 # A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kubectl
 # and kwok's fake nodes), built from the Go module proxy once per machine and version into
