@@ -1,13 +1,17 @@
-"""skaffold.yaml, checked structurally (skaffold itself cannot be installed here: the Go module
-proxy refuses its module, and no other registry carries it).
+"""skaffold.yaml, checked by skaffold itself and structurally.
 
-What skaffold would check at run time is checked against the repository instead: Dockerfiles and
-contexts exist, every image the chart runs is built, the values it sets exist in the chart's
-schema, file sync targets the installed packages, and port-forwards reach real Services.
+The real skaffold (``make skaffold`` builds it once per machine) parses every config
+(``skaffold diagnose --yaml-only``) and renders the chart as a deploy would (``skaffold render``,
+offline, with a fixed tag instead of building images). What skaffold only checks when it builds
+or deploys is checked against the repository: Dockerfiles and contexts exist, the values it sets
+exist in the chart's schema, file sync targets the installed packages, and port-forwards reach
+real Services.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +19,68 @@ import pytest
 import yaml
 
 from tests.unit.k8s.chartcheck import CHART_DIR, REPO_ROOT, Document
-from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind
+from tests.unit.k8s.conftest import DEV_VALUES, Render, by_kind, run_make
 from tests.unit.k8s.values_cases import VALUES_FILE, load_yaml, merge, schema_errors
 
-# The first test to need helm (or uv's package cache) may build it: minutes on a cold machine.
+# The first test to need helm or skaffold (or uv's package cache) may build it: minutes on a cold
+# machine.
 pytestmark = pytest.mark.timeout(900)
 
 
 API_VERSION = "skaffold/v4beta11"
 IMAGES = {"tds-ingest", "tds-processor", "tds-bulk-sync", "tds-zoho-proxy", "tds-zoho-sim"}
+TAG = "test-tag"
+
+
+@pytest.fixture(scope="session", name="skaffold")
+def fixture_skaffold(helm: Path) -> Path:
+    """The pinned skaffold binary (``make skaffold``); it runs the helm beside it."""
+    result = run_make("skaffold")
+    assert result.returncode == 0, result.stdout + result.stderr
+    binary = REPO_ROOT / ".local" / "bin" / "skaffold"
+    assert binary.is_file() and binary.parent == helm.parent
+    return binary
+
+
+def run_skaffold(skaffold: Path, *args: str) -> list[Document]:
+    """Run skaffold in the repository root; the documents it printed (fails the test on error)."""
+    env = {
+        **os.environ,
+        # skaffold runs `helm` from PATH: the pinned one, not whatever the machine has.
+        "PATH": f"{skaffold.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SKAFFOLD_UPDATE_CHECK": "false",
+    }
+    result = subprocess.run(
+        [str(skaffold), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def skaffold_render(skaffold: Path, *profiles: str) -> list[Document]:
+    """``skaffold render`` without building: every image gets TAG, no registry is asked."""
+    args = ["render", "--offline=true", "--digest-source=tag", "-t", TAG]
+    for name in profiles:
+        args += ["-p", name]
+    return run_skaffold(skaffold, *args)
+
+
+def deployment_images(documents: list[Document]) -> dict[str, set[str]]:
+    """Each Deployment's name and the images of its containers (init containers included)."""
+    found = {}
+    for doc in documents:
+        if doc["kind"] != "Deployment":
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        containers = pod["containers"] + pod.get("initContainers", [])
+        found[doc["metadata"]["name"]] = {container["image"] for container in containers}
+    return found
 
 
 def configs() -> dict[str, Document]:
@@ -139,3 +196,48 @@ def test_dev_profile_brings_dependencies_simulator_and_port_forwards(render: Ren
         (name, service["spec"]["ports"][0]["port"]) for name, service in services.items()
     }
     assert {port for _, port in forwards} == {8001, 8002, 8003, 8004, 8090}
+
+
+# The image each Deployment runs: the operator is the bulk-sync package's second entry point.
+DEPLOYMENT_IMAGES = {
+    "tds-ingest": "tds-ingest",
+    "tds-processor": "tds-processor",
+    "tds-bulk-sync": "tds-bulk-sync",
+    "tds-bulk-sync-operator": "tds-bulk-sync",
+    "tds-zoho-proxy": "tds-zoho-proxy",
+}
+
+
+def namespaces(documents: list[Document]) -> set[str]:
+    return {doc["metadata"]["namespace"] for doc in documents if "namespace" in doc["metadata"]}
+
+
+def test_skaffold_diagnose_reads_every_config(skaffold: Path) -> None:
+    parsed = run_skaffold(skaffold, "diagnose", "--yaml-only")
+    assert [doc["metadata"]["name"] for doc in parsed] == list(configs())
+    built = {
+        artifact["image"]
+        for doc in parsed
+        for artifact in doc.get("build", {}).get("artifacts", [])
+    }
+    assert built == IMAGES
+    (tds,) = (doc for doc in parsed if doc["metadata"]["name"] == "tds")
+    # skaffold resolves the chart path against the config's folder.
+    assert Path(tds["deploy"]["helm"]["releases"][0]["chartPath"]) == CHART_DIR
+
+
+def test_skaffold_render_runs_every_deployment_on_the_images_it_builds(skaffold: Path) -> None:
+    documents = skaffold_render(skaffold)
+    assert deployment_images(documents) == {
+        name: {f"{image}:{TAG}"} for name, image in DEPLOYMENT_IMAGES.items()
+    }
+    assert namespaces(documents) == {"tds"}
+
+
+def test_skaffold_render_dev_profile_adds_the_simulator_in_its_namespace(skaffold: Path) -> None:
+    documents = skaffold_render(skaffold, "dev")
+    assert deployment_images(documents) == {
+        name: {f"{image}:{TAG}"}
+        for name, image in {**DEPLOYMENT_IMAGES, "tds-zoho-sim": "tds-zoho-sim"}.items()
+    }
+    assert namespaces(documents) == {"tds-dev"}
