@@ -1,7 +1,7 @@
 """Migration numbers are unique, except the three historical 0002s that cannot be renamed.
 
 yoyo identifies a migration by its file name, so renumbering an applied file would apply it again
-(tds_common/migrations/README.md); the guard is against a new clash instead.
+(services/common/src/tds_common/migrations/README.md); the guard is against a new clash instead.
 """
 
 from __future__ import annotations
