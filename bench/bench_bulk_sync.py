@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet
 
 from bulk_sync import runs
 from bulk_sync.executor import RunExecutor
+from bulk_sync.inventory_only import lists_inventory_too
 from bulk_sync.models import SyncCommand
 from bulk_sync.proxy import SyncProxy
 from bulk_sync.settings import ProxySettings, SyncSettings
@@ -48,24 +49,36 @@ CLIENT_SECRET = "local-simulator-secret"
 
 
 async def _raw_listing(proxy_url: str, entity: str) -> tuple[int, float]:
-    """Page through the list exactly as a sync does, writing nothing."""
+    """Page through the lists exactly as a sync does, writing nothing.
+
+    A full products sync lists Books and then Inventory (for the items only Inventory has), and
+    counts every record of both listings, so the baseline pages through both too.
+    """
     started = time.perf_counter()
     records = 0
+    sources = [None, "inventory"] if lists_inventory_too(entity, "full") else [None]
     async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=60) as client:
-        page = 1
-        while True:
-            response = await client.get(
-                f"/v1/{entity}",
-                params={"page": page, "per_page": 200, "sort_column": "last_modified_time",
-                        "sort_order": "A"},
-                headers={"X-TDS-Org": ORG, "X-TDS-Lane": "bulk"},
-            )  # fmt: skip
-            response.raise_for_status()
-            body = response.json()
-            records += len(body["records"])
-            if not body["page_context"].get("has_more_page"):
-                return records, time.perf_counter() - started
-            page += 1
+        for source in sources:
+            page = 1
+            while True:
+                params: dict[str, str | int] = {
+                    "page": page,
+                    "per_page": 200,
+                    "sort_column": "last_modified_time",
+                    "sort_order": "A",
+                }
+                if source:
+                    params["source"] = source
+                response = await client.get(
+                    f"/v1/{entity}", params=params, headers={"X-TDS-Org": ORG, "X-TDS-Lane": "bulk"}
+                )
+                response.raise_for_status()
+                body = response.json()
+                records += len(body["records"])
+                if not body["page_context"].get("has_more_page"):
+                    break
+                page += 1
+    return records, time.perf_counter() - started
 
 
 async def _sync(executor: RunExecutor, pool: Any, entity: str) -> tuple[dict[str, Any], float]:
