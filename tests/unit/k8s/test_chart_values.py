@@ -136,3 +136,9 @@ def test_the_tds_command_in_any_pod_finds_the_services(render: Render) -> None:
     assert config["ZOHO_PROXY_URL"] == "http://tds-zoho-proxy.tds.svc:8004"
     without = by_kind(render(sets={"bulkSync.enabled": False}), "ConfigMap")["tds"]["data"]
     assert "TDS_BULK_SYNC_URL" not in without  # a service not installed is not pointed at
+    external_proxy = render(
+        sets={"zohoProxy.enabled": False, "global.zohoProxyUrl": "http://proxy.example:8004"}
+    )
+    config = by_kind(external_proxy, "ConfigMap")["tds"]["data"]
+    assert config["ZOHO_PROXY_URL"] == "http://proxy.example:8004"
+    assert config["TDS_PROCESSOR_URL"] == "http://tds-processor.tds.svc:8002"  # not tied to it
