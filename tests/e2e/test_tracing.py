@@ -158,8 +158,12 @@ def test_one_thin_webhook_is_one_trace_from_ingest_to_the_zoho_call(
     assert served["operationName"].startswith("GET /v1/{entity}/{")
     assert _parent(served) == read["spanID"]
     # ... down to the call to Zoho (the simulator), a client span below it.
-    zoho = next(s for s in spans["zoho-proxy"] if s["operationName"].startswith("zoho GET"))
-    assert _tags(zoho)["span.kind"] == "client"
+    # The stack's database may hold an access token minted by an earlier module's simulator,
+    # which this one does not know (401, code 14): the proxy then mints and calls again, so the
+    # last call is the one that answered.
+    calls = [s for s in spans["zoho-proxy"] if s["operationName"].startswith("zoho GET")]
+    assert all(_tags(call)["span.kind"] == "client" for call in calls)
+    zoho = max(calls, key=lambda call: int(call["startTime"]))
     assert _tags(zoho)["http.response.status_code"] == 200
     ancestor = _parent(zoho)
     while ancestor is not None and ancestor != served["spanID"]:

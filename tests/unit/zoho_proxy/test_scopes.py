@@ -189,3 +189,19 @@ async def test_a_kind_zoho_answered_is_never_denied_on_a_guess() -> None:
     assert tokens.invalidated == ["token-1"] and tokens.verified == [False]
     assert await _get(client, "/contacts/6") == 401  # not remembered as denied
     assert len(seen) == 3
+
+
+async def test_code_14_is_a_dead_token_however_young() -> None:
+    # Zoho no longer knows the token (revoked, or minted by another accounts server): code 14
+    # is never about scopes, so the minimum age does not hold the dead token back.
+    def unknown_first(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"].endswith("token-1"):
+            return zoho(401, {"code": 14, "message": "Invalid OAuth access token."})
+        return zoho(200, {"code": 0, "contacts": []})
+
+    tokens = FakeTokens()
+    tokens.young.add("token-1")
+    client, tokens, seen = _client(unknown_first, tokens)
+    assert await _get(client, "/contacts") == 200
+    assert tokens.invalidated == ["token-1"] and tokens.verified == [True]
+    assert paths(seen) == ["/books/v3/contacts token-1", "/books/v3/contacts token-2"]

@@ -54,6 +54,8 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"
 UNAUTHORIZED_CODES: Final = frozenset({14, 57})
 DEAD_TOKEN_OR_SCOPE_CODE: Final = 57
 """Zoho's code for a dead token and for a missing scope alike (docs/zoho-api.md, "Scopes")."""
+INVALID_TOKEN_CODE: Final = 14
+"""Zoho does not know the token (or the header is bad): never a scope, always a dead token."""
 FORWARDED_REQUEST_HEADERS: Final = ("content-type", "accept", "x-zoho-include-formatted")
 _PLAIN_SEGMENT: Final = re.compile(r"^[a-z_]{1,40}$")
 
@@ -210,7 +212,7 @@ class ZohoClient:
                 if kind is not None and response.status_code < 400:
                     await self._scopes.allow(kind)
                 return response
-            verified = False
+            verified = response.code == INVALID_TOKEN_CODE
             if kind is not None and response.code == DEAD_TOKEN_OR_SCOPE_CODE:
                 dead = await self._scopes.token_is_dead(
                     kind,
