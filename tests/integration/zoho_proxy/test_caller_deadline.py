@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from prometheus_client import REGISTRY
+
+from tds_common import backoff
 
 from .harness import Replica, start_sim
 
@@ -22,24 +25,29 @@ async def _contact_id(replica: Replica) -> str:
     return str(page["records"][0]["contact_id"])
 
 
-async def test_retries_stop_at_the_callers_deadline(database_url: str) -> None:
+async def test_retries_stop_at_the_callers_deadline(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The jitter draws the top of its range, so every pause is exactly 0.5 s: with a random
+    # pause between 0.25 and 0.5 s, two pauses could fit in the caller's time or not.
+    monkeypatch.setattr(backoff.random, "uniform", lambda low, high: high)
     async with start_sim() as sim:
         settings = sim.proxy_settings(
-            database_url, retry_attempts=4, retry_initial_seconds=0.4, retry_max_seconds=0.4
+            database_url, retry_attempts=4, retry_initial_seconds=0.5, retry_max_seconds=0.5
         )
         async with Replica(settings) as replica:
             contact_id = await _contact_id(replica)
             await sim.put("/_sim/faults", {"error_rate": 1.0, "error_status": 500})
             hurried = await replica.client.get(
-                f"/v1/customers/{contact_id}", headers={"X-TDS-Timeout-Seconds": "0.6"}
+                f"/v1/customers/{contact_id}", headers={"X-TDS-Timeout-Seconds": "0.8"}
             )
             hurried_calls = (await sim.counters())["calls"]["GET /books/v3/contacts/{id}"]
             patient = await replica.client.get(f"/v1/customers/{contact_id}")
         calls = (await sim.counters())["calls"]["GET /books/v3/contacts/{id}"]
 
     assert hurried.status_code == patient.status_code == 502
-    # Two attempts fit in 0.6 s with 0.4 s between them; the caller without a deadline gets
-    # all four.
+    # Two attempts fit in 0.8 s with 0.5 s between them (a third would start after 1 s); the
+    # caller without a deadline gets all four.
     assert hurried_calls == {"500": 2}
     assert calls == {"500": 6}
 
