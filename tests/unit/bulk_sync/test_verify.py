@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from bulk_sync.verify import differs
 from tds_common.catalogue import get_entity
+from tds_common.mirror.reads import StoredRecord
 
 LISTED: dict[str, Any] = {
     "contact_id": "460112000000000001",
@@ -20,10 +22,8 @@ LISTED: dict[str, Any] = {
 VERSION = datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
 
 
-def _stored(**changes: Any) -> dict[str, Any]:
-    row = {"raw": dict(LISTED), "zoho_last_modified_time": VERSION, "deleted_at": None}
-    row.update(changes)
-    return row
+def _stored(**changes: Any) -> StoredRecord:
+    return replace(StoredRecord(dict(LISTED), VERSION, deleted=False), **changes)
 
 
 @pytest.mark.parametrize(
@@ -35,10 +35,10 @@ def _stored(**changes: Any) -> dict[str, Any]:
         # Fields no typed column reads (formatted copies, notes) are not drift.
         (_stored(raw={**LISTED, "outstanding_receivable_amount_formatted": "$1.00"}), False),
         (None, True),  # lost row
-        (_stored(deleted_at=VERSION), True),  # deleted by mistake
-        (_stored(zoho_last_modified_time=datetime(2026, 6, 9, tzinfo=UTC)), True),
+        (_stored(deleted=True), True),  # deleted by mistake
+        (_stored(modified=datetime(2026, 6, 9, tzinfo=UTC)), True),
         (_stored(raw={**LISTED, "email": "wrong@example.com"}), True),
     ],
 )
-def test_differs(stored: dict[str, Any] | None, expected: bool) -> None:
+def test_differs(stored: StoredRecord | None, expected: bool) -> None:
     assert differs(get_entity("customers"), LISTED, stored) is expected

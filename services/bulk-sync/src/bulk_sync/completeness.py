@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 
 from bulk_sync import metrics
-from bulk_sync.details import pending_filter
 from tds_common.catalogue import ENTITIES, get_entity
 from tds_common.mirror import DbConnection
+from tds_common.mirror.reads import completeness_by_org
 
 
 async def completeness(conn: DbConnection) -> dict[str, dict[str, dict[str, int]]]:
@@ -21,22 +21,13 @@ async def completeness(conn: DbConnection) -> dict[str, dict[str, dict[str, int]
     organizations: dict[str, dict[str, dict[str, int]]] = {}
     for entity in ENTITIES:
         spec = get_entity(entity)
-        pending = (
-            f"count(*) FILTER (WHERE {pending_filter(spec)})" if spec.child is not None else "0"
-        )
-        records = await conn.fetch(
-            f"SELECT org_id, count(*) FILTER (WHERE deleted_at IS NULL) AS rows, "
-            f"{pending} AS pending FROM {spec.table} GROUP BY org_id"
-        )
-        for r in records:
-            organizations.setdefault(r["org_id"], {})[entity] = {
-                "rows": int(r["rows"]),
-                "details_pending": int(r["pending"]),
+        for org_id, counts in (await completeness_by_org(conn, spec)).items():
+            organizations.setdefault(org_id, {})[entity] = {
+                "rows": counts.rows,
+                "details_pending": counts.details_pending,
             }
-    for org_id, entities in organizations.items():
-        for entity, counts in entities.items():
-            if get_entity(entity).child is not None:
-                metrics.DETAILS_PENDING.labels(org_id, entity).set(counts["details_pending"])
+            if spec.child is not None:
+                metrics.DETAILS_PENDING.labels(org_id, entity).set(counts.details_pending)
     return organizations
 
 

@@ -23,8 +23,9 @@ from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page
-from tds_common.catalogue import EntitySpec, get_entity
-from tds_common.mirror import Change, DbConnection
+from tds_common.catalogue import get_entity
+from tds_common.mirror import Change
+from tds_common.mirror.reads import Versions, details_pending_count, newest_details_pending
 from tds_common.proxy_client import Lane
 
 logger = logging.getLogger(__name__)
@@ -38,33 +39,6 @@ def has_details(entity: str) -> bool:
     return get_entity(entity).child is not None
 
 
-def pending_filter(spec: EntitySpec) -> str:
-    """SQL condition of a live document still without its line items (see migration 0008)."""
-    assert spec.child is not None
-    return f"deleted_at IS NULL AND NOT (raw ? '{spec.child.list_field}')"
-
-
-async def pending_count(conn: DbConnection, spec: EntitySpec, org_id: str) -> int:
-    if spec.child is None:
-        return 0
-    count = await conn.fetchval(
-        f"SELECT count(*) FROM {spec.table} WHERE org_id = $1 AND {pending_filter(spec)}", org_id
-    )
-    return int(count or 0)
-
-
-async def _next_pending(
-    conn: DbConnection, spec: EntitySpec, org_id: str, tried: set[str], limit: int
-) -> list[tuple[str, Any]]:
-    records = await conn.fetch(
-        f"SELECT {spec.id_field} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
-        f"WHERE org_id = $1 AND {pending_filter(spec)} AND {spec.id_field} <> ALL($2::text[]) "
-        f"ORDER BY zoho_last_modified_time DESC NULLS LAST, {spec.id_field} LIMIT $3",
-        org_id, list(tried), limit,
-    )  # fmt: skip
-    return [(r["id"], r["modified"]) for r in records]
-
-
 async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
     """Read pending details newest first within the allowance; returns how many stay pending."""
     spec = get_entity(ctx.entity)
@@ -76,43 +50,53 @@ async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
             ctx,
             cap=ctx.settings.max_detail_calls_per_run,
             spent=ctx.detail_calls,
-            product=get_entity(ctx.entity).products[0],
+            product=spec.products[0],
             step="detail reads",
             unbounded=ctx.settings.details_batch,
         )
         if allowance <= 0:
             break
         async with ctx.pool.acquire() as conn:
-            batch = await _next_pending(
-                conn, spec, ctx.org_id, tried, min(allowance, ctx.settings.details_batch)
+            batch = await newest_details_pending(
+                conn,
+                spec,
+                ctx.org_id,
+                excluding=tried,
+                limit=min(allowance, ctx.settings.details_batch),
             )
         if not batch:
             break
-        tried.update(zoho_id for zoho_id, _ in batch)
+        tried.update(batch)
         calls = ctx.proxy.calls
         result = await _read(ctx, batch)
         ctx.detail_calls += len(batch)
         state["detail_calls"] = ctx.detail_calls
-        await commit_page(ctx, result, state, listed=0, handled=0,
-                          api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+        await commit_page(
+            ctx, result, state, listed=0, handled=0, api_calls=ctx.proxy.calls - calls, source=None
+        )
     async with ctx.pool.acquire() as conn:
-        left = await pending_count(conn, spec, ctx.org_id)
+        left = await details_pending_count(conn, spec, ctx.org_id)
     if left:
-        logger.info("documents still lack their details (carried over)", extra={
-            "details_pending": left, "entity": ctx.entity, "org_id": ctx.org_id,
-            "run_id": str(ctx.run_id),
-        })  # fmt: skip
+        logger.info(
+            "documents still lack their details (carried over)",
+            extra={
+                "details_pending": left,
+                "entity": ctx.entity,
+                "org_id": ctx.org_id,
+                "run_id": str(ctx.run_id),
+            },
+        )
     return left
 
 
-async def _read(ctx: RunContext, batch: list[tuple[str, Any]]) -> PageResult:
+async def _read(ctx: RunContext, batch: Versions) -> PageResult:
     async def read(zoho_id: str) -> tuple[dict[str, Any], str] | None:
         async with ctx.detail_gate:
             return await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, DETAIL_LANE)
 
     result = PageResult()  # before the reads: they are no older than its read_at
-    found = await asyncio.gather(*(read(zoho_id) for zoho_id, _ in batch))
-    for (zoho_id, modified), detail in zip(batch, found, strict=True):
+    found = await asyncio.gather(*(read(zoho_id) for zoho_id in batch))
+    for (zoho_id, modified), detail in zip(batch.items(), found, strict=True):
         if detail is None:  # gone from Zoho: a delete at the stored version (a newer write wins)
             source = get_entity(ctx.entity).products[0]
             result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, modified))

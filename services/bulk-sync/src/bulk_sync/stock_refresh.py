@@ -19,7 +19,9 @@ from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from tds_common.catalogue import get_entity
 from tds_common.mirror import Change
+from tds_common.mirror.reads import least_recently_synced
 from tds_common.proxy_client import Lane
 
 logger = logging.getLogger(__name__)
@@ -37,13 +39,14 @@ async def _calls_allowed(ctx: RunContext, spent: int) -> int:
 async def _stalest(ctx: RunContext, skip: set[str]) -> list[str]:
     """Items with stock rows not written by this run, the longest unrefreshed first."""
     async with ctx.pool.acquire() as conn:
-        records = await conn.fetch(
-            "SELECT item_id FROM zoho.stock_levels WHERE org_id = $1 AND deleted_at IS NULL "
-            "AND item_id <> ALL($3::text[]) GROUP BY item_id HAVING max(synced_at) < $2 "
-            "ORDER BY max(synced_at), item_id LIMIT $4",
-            ctx.org_id, ctx.started_at, list(skip), ctx.settings.itemdetails_chunk,
-        )  # fmt: skip
-    return [r["item_id"] for r in records]
+        return await least_recently_synced(
+            conn,
+            get_entity("stock"),
+            ctx.org_id,
+            synced_before=ctx.started_at,
+            excluding=skip,
+            limit=ctx.settings.itemdetails_chunk,
+        )
 
 
 async def refresh_stock(ctx: RunContext, state: dict[str, Any]) -> int:
@@ -65,14 +68,25 @@ async def refresh_stock(ctx: RunContext, state: dict[str, Any]) -> int:
         for detail in details:
             zoho_id = record_id(detail, "item_id")
             if zoho_id is not None and zoho_id in tried:
-                result.add(Change("stock", ctx.org_id, zoho_id, "upsert", detail, "inventory",
-                                  observed_at=read_at, read=True))  # fmt: skip
+                change = Change(
+                    entity="stock",
+                    org_id=ctx.org_id,
+                    zoho_id=zoho_id,
+                    op="upsert",
+                    record=detail,
+                    source="inventory",
+                    observed_at=read_at,
+                    read=True,
+                )
+                result.add(change)
         refreshed += len(result.changes)
         state["stock_refreshed"] = int(state.get("stock_refreshed") or 0) + len(result.changes)
-        await commit_page(ctx, result, state, listed=0, handled=0,
-                          api_calls=ctx.proxy.calls - calls, source=None)  # fmt: skip
+        await commit_page(
+            ctx, result, state, listed=0, handled=0, api_calls=ctx.proxy.calls - calls, source=None
+        )
     if refreshed:
-        logger.info("refreshed the stock of items", extra={
-            "items": refreshed, "org_id": ctx.org_id, "run_id": str(ctx.run_id),
-        })  # fmt: skip
+        logger.info(
+            "refreshed the stock of items",
+            extra={"items": refreshed, "org_id": ctx.org_id, "run_id": str(ctx.run_id)},
+        )
     return refreshed

@@ -30,6 +30,12 @@ from bulk_sync.cursor import record_time
 from tds_common.catalogue import EntitySpec, get_entity
 from tds_common.events import parse_zoho_timestamp
 from tds_common.mirror import Change, DbConnection
+from tds_common.mirror.reads import (
+    StoredRecord,
+    Versions,
+    live_rows_created_between,
+    stored_records,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +75,15 @@ def _fields(spec: EntitySpec) -> tuple[str, ...]:
     return tuple(field for column in spec.columns for field in column.sources)
 
 
-def differs(spec: EntitySpec, listed: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+def differs(spec: EntitySpec, listed: dict[str, Any], stored: StoredRecord | None) -> bool:
     """Whether a listed record and its stored row disagree (pure)."""
-    if stored is None or stored["deleted_at"] is not None:
+    if stored is None or stored.deleted:
         return True
-    if record_time(listed) != stored["zoho_last_modified_time"]:
+    if record_time(listed) != stored.modified:
         return True
-    raw = stored["raw"] or {}
-    return any(field in listed and raw.get(field) != listed[field] for field in _fields(spec))
+    return any(
+        field in listed and stored.raw.get(field) != listed[field] for field in _fields(spec)
+    )
 
 
 async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
@@ -84,7 +91,7 @@ async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
     if state.get("verified"):  # a resumed run: verified before its crash
         return int(state.get("drift_rows") or 0)
     spec = get_entity(ctx.entity)
-    id_field = get_entity(ctx.entity).id_field
+    id_field = spec.id_field
     async with ctx.pool.acquire() as conn:
         page_no = int(state.get("verify_page") or await _start_page(conn, ctx))
     first_page, spent, ends = page_no, 0, 0
@@ -96,7 +103,7 @@ async def verify(ctx: RunContext, state: dict[str, Any]) -> int:
         spent += 1
         listed = {i: r for r in page.records if (i := record_id(r, id_field)) is not None}
         async with ctx.pool.acquire() as conn:
-            stored = await _stored(conn, spec, ctx.org_id, list(listed))
+            stored = await stored_records(conn, spec, ctx.org_id, listed)
             missing = await _unlisted(conn, spec, ctx.org_id, page.records, set(listed))
         for zoho_id, record in listed.items():
             if differs(spec, record, stored.get(zoho_id)):
@@ -141,41 +148,20 @@ def _params(ctx: RunContext, page_no: int) -> dict[str, str]:
     return params
 
 
-async def _stored(
-    conn: DbConnection, spec: EntitySpec, org_id: str, ids: list[str]
-) -> dict[str, dict[str, Any]]:
-    records = await conn.fetch(
-        f"SELECT {spec.id_field} AS id, raw, zoho_last_modified_time, deleted_at "
-        f"FROM {spec.table} WHERE org_id = $1 AND {spec.id_field} = ANY($2::text[])",
-        org_id,
-        ids,
-    )
-    return {r["id"]: dict(r) for r in records}
-
-
 async def _unlisted(
     conn: DbConnection,
     spec: EntitySpec,
     org_id: str,
     records: list[dict[str, Any]],
     listed: set[str],
-) -> list[tuple[str, datetime | None]]:
+) -> Versions:
     """Live rows created strictly inside the page's created_time range that it did not list."""
-    if "created_time" not in {c.name for c in spec.columns}:
-        return []
     times = [t for r in records if (t := _created(r)) is not None]
     if len(times) < 2:
-        return []
-    rows = await conn.fetch(
-        f"SELECT {spec.id_field} AS id, zoho_last_modified_time AS modified FROM {spec.table} "
-        f"WHERE org_id = $1 AND deleted_at IS NULL AND created_time > $2 AND created_time < $3 "
-        f"AND {spec.id_field} <> ALL($4::text[])",
-        org_id,
-        min(times),
-        max(times),
-        list(listed),
+        return {}
+    return await live_rows_created_between(
+        conn, spec, org_id, after=min(times), before=max(times), excluding=listed
     )
-    return [(r["id"], r["modified"]) for r in rows]
 
 
 def _created(record: dict[str, Any]) -> datetime | None:
@@ -185,13 +171,11 @@ def _created(record: dict[str, Any]) -> datetime | None:
         return None
 
 
-async def _confirm_gone(
-    ctx: RunContext, missing: list[tuple[str, datetime | None]], result: PageResult
-) -> int:
+async def _confirm_gone(ctx: RunContext, missing: Versions, result: PageResult) -> int:
     """Read each unlisted row's record; the ones Zoho no longer has are marked deleted."""
     gone = 0
     source = get_entity(ctx.entity).products[0]
-    for zoho_id, modified in missing:
+    for zoho_id, modified in missing.items():
         read_at = datetime.now(UTC)
         if await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, LANE) is None:
             gone += 1
