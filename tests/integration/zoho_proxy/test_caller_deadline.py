@@ -6,12 +6,11 @@ budget, retrying and calling Zoho for nobody: budget spent twice, once for the l
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 from prometheus_client import REGISTRY
-
-from tds_common import backoff
 
 from .harness import Replica, start_sim
 
@@ -30,7 +29,7 @@ async def test_retries_stop_at_the_callers_deadline(
 ) -> None:
     # The jitter draws the top of its range, so every pause is exactly 0.5 s: with a random
     # pause between 0.25 and 0.5 s, two pauses could fit in the caller's time or not.
-    monkeypatch.setattr(backoff.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
     async with start_sim() as sim:
         settings = sim.proxy_settings(
             database_url, retry_attempts=4, retry_initial_seconds=0.5, retry_max_seconds=0.5
