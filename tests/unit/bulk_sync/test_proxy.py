@@ -8,19 +8,32 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
-from bulk_sync.proxy import ProxyGaveUpError, StopRequested, SyncProxy
+from bulk_sync.proxy import ProxyGaveUpError, ProxyRefusedRunError, StopRequested, SyncProxy
 from bulk_sync.settings import ProxySettings
-from tds_common.errors import UpstreamRejectedError
+from tds_common.errors import PermanentError, UpstreamRejectedError
 from tds_common.proxy_client import ProxyClient
 
 Handler = Callable[[httpx.Request], httpx.Response]
+TOKEN = "bulk-sync-token-0123456789abcdef"
+
+
+def _refusals(status: int) -> float:
+    value = REGISTRY.get_sample_value("tds_bulk_sync_proxy_refusals_total", {"status": str(status)})
+    return value or 0.0
+
+
 PAGE = {"entity": "customers", "source": "books", "organization_id": "600",
         "records": [{"contact_id": "1"}], "page_context": {"has_more_page": True}}  # fmt: skip
 
 
 def client(handler: Handler, stop: asyncio.Event | None = None, failures: int = 3) -> SyncProxy:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://proxy")
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(handler),
+        base_url="http://proxy",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     settings = ProxySettings(
         retry_initial_seconds=0.001, retry_max_seconds=0.002, max_consecutive_failures=failures
     )
@@ -74,7 +87,7 @@ async def test_details_404_is_none_and_other_4xx_are_rejections() -> None:
     assert await found.get_record("invoices", "1", "42", "bulk") == ({"invoice_id": "42"}, "books")
 
 
-@pytest.mark.parametrize("status", [409, 425, 408, 401, 403])
+@pytest.mark.parametrize("status", [409, 425, 408])
 async def test_conflicts_and_too_early_are_retried_like_every_caller_does(status: int) -> None:
     """The processor retries a 409/425 read; a run read the same answer as fatal (issue 15)."""
     answers = iter([httpx.Response(status, json={"error_code": "x", "message": "not now"}),
@@ -82,6 +95,45 @@ async def test_conflicts_and_too_early_are_retried_like_every_caller_does(status
     proxy = client(lambda r: next(answers))
     assert (await proxy.list_page("customers", "600", {}, "bulk")).records == PAGE["records"]
     assert proxy.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "hint"),
+    [
+        (401, "unauthenticated", "BULK_SYNC_PROXY__TOKEN"),
+        (403, "writes_refused", "ZOHO_PROXY_WRITER_TOKENS"),
+        (403, "zoho_scope_missing", "scope"),
+    ],
+)
+async def test_our_own_proxy_refusing_us_fails_the_run_at_once(
+    status: int, code: str, hint: str
+) -> None:
+    """Waiting never fixes a token or a scope: one call, then the run fails (no 30 retries)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json={"error_code": code, "message": "refused"})
+
+    before = _refusals(status)
+    with pytest.raises(ProxyRefusedRunError) as caught:
+        await client(handler, failures=30).list_page("customers", "600", {}, "bulk")
+    assert len(seen) == 1
+    assert isinstance(caught.value, PermanentError)
+    assert f"HTTP {status} {code}" in str(caught.value) and hint in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert _refusals(status) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(503, "zoho_token_revoked"), (502, "zoho_server_error")]
+)
+async def test_zohos_own_auth_trouble_stays_transient(status: int, code: str) -> None:
+    """Zoho refusing the proxy's token reaches us as the proxy's 503/502: retried, bounded."""
+    answers = iter([httpx.Response(status, json={"error_code": code, "message": "later"}),
+                    httpx.Response(200, json=PAGE)])  # fmt: skip
+    proxy = client(lambda r: next(answers))
+    assert (await proxy.list_page("customers", "600", {}, "bulk")).records == PAGE["records"]
 
 
 async def test_item_details_asks_for_many_ids_in_one_call() -> None:

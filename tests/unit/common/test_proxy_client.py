@@ -18,6 +18,7 @@ from tds_common.proxy_client import (
     ProxyCallFailedError,
     ProxyClient,
     ProxyRateLimitedError,
+    ProxyRefusedError,
     ProxyUnavailableError,
     RecordAnswer,
     parse_retry_after,
@@ -81,8 +82,8 @@ async def test_a_call_names_org_lane_and_the_callers_own_deadline() -> None:
         (503, ProxyUnavailableError),
         (500, ProxyCallFailedError),
         (502, ProxyCallFailedError),
-        (401, ProxyCallFailedError),
-        (403, ProxyCallFailedError),
+        (401, ProxyRefusedError),
+        (403, ProxyRefusedError),
         (404, ProxyCallFailedError),
         (408, ProxyCallFailedError),
         (409, ProxyCallFailedError),
@@ -181,3 +182,15 @@ async def test_the_budget_is_read_by_its_model_and_off_the_model_is_a_failed_cal
     broken = {**BUDGET, "budgets": [{"organization_id": "7"}]}
     with pytest.raises(ProxyCallFailedError, match="off the contract"):
         await _proxy(lambda r: httpx.Response(200, json=broken)).budget()
+
+
+@pytest.mark.parametrize(("status", "code"), [(401, "unauthenticated"), (403, None)])
+async def test_a_refusal_of_the_caller_says_its_status_and_code(
+    status: int, code: str | None
+) -> None:
+    """Still a failed call for callers that do not tell refusals apart (the processor)."""
+    body = {"error_code": code, "message": "no"} if code else {"detail": "no"}
+    with pytest.raises(ProxyRefusedError) as caught:
+        await _proxy(lambda r: httpx.Response(status, json=body)).get_record("x", "7", "1", "bulk")
+    assert isinstance(caught.value, ProxyCallFailedError)
+    assert caught.value.status_code == status and caught.value.code == code

@@ -29,6 +29,12 @@ API_CALLS = Counter(
     "Calls through zoho-proxy that reached Zoho, by kind (list, detail, itemdetails)",
     ["entity", "kind"],
 )
+PROXY_REFUSALS = Counter(
+    f"{PREFIX}_proxy_refusals_total",
+    "Runs failed at once because zoho-proxy refused bulk-sync itself (401: its token; 403: "
+    "what it may do, or a Zoho scope missing): an operator must fix the configuration",
+    ["status"],
+)
 RUNS = Counter(f"{PREFIX}_runs_total", "Runs ended, by status", ["entity", "mode", "status"])
 RUN_DURATION = Histogram(
     f"{PREFIX}_run_duration_seconds",

@@ -6,11 +6,17 @@
   every service does.
 - :class:`~tds_common.proxy_client.ProxyRateLimitedError` (the proxy's 429: Zoho's budget is
   spent for now): wait its ``Retry-After`` and ask again, for as long as it takes (never hammer).
+- :class:`~tds_common.proxy_client.ProxyRefusedError` (the proxy's own 401/403: our token,
+  what we may do, a Zoho scope missing) is :class:`ProxyRefusedRunError` at once: waiting never
+  fixes it, an operator does, so the run fails with a message that says what to check (and
+  ``tds_bulk_sync_proxy_refusals_total{status}``). Zoho refusing the proxy's token reaches us as
+  the proxy's 503/502: transient, below.
 - :class:`~tds_common.proxy_client.ProxyUnavailableError` and
   :class:`~tds_common.proxy_client.ProxyCallFailedError` (5xx, timeouts, refused connections,
-  401/403/404/408/409/425, answers off the contract) are retried with jittered exponential
-  backoff, up to ``max_consecutive_failures`` in a row, then :class:`ProxyGaveUpError`. Other
-  4xx are :class:`~tds_common.errors.UpstreamRejectedError` (the run fails with the message).
+  404/408/409/425, answers off the contract) are retried after
+  :func:`tds_common.backoff.backoff_seconds`, up to ``max_consecutive_failures`` in a row, then
+  :class:`ProxyGaveUpError`. Other 4xx are :class:`~tds_common.errors.UpstreamRejectedError`
+  (the run fails with the message).
 - Every wait ends early when the worker is stopping: :class:`StopRequested`, and the run resumes
   from its checkpoint later.
 
@@ -20,21 +26,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from bulk_sync import metrics
 from bulk_sync.settings import ProxySettings
+from tds_common.backoff import backoff_seconds, sleep_unless_stopping
 from tds_common.errors import PermanentError, ServiceError, UpstreamRejectedError
 from tds_common.proxy_client import (
     Lane,
     ProxyCallFailedError,
     ProxyClient,
     ProxyRateLimitedError,
+    ProxyRefusedError,
     ProxyUnavailableError,
 )
 
@@ -58,6 +64,29 @@ class ProxyGaveUpError(PermanentError):
 
     http_status = 503
     error_code = "proxy_unavailable"
+
+
+class ProxyRefusedRunError(PermanentError):
+    """zoho-proxy refused bulk-sync itself (401/403): the run fails at once."""
+
+    http_status = 503
+    error_code = "proxy_refused"
+
+
+_REFUSAL_HINTS: Final = {
+    "unauthenticated": "BULK_SYNC_PROXY__TOKEN must be one of zoho-proxy's "
+    "ZOHO_PROXY_WRITER_TOKENS",
+    "writes_refused": "BULK_SYNC_PROXY__TOKEN must be one of ZOHO_PROXY_WRITER_TOKENS",
+    "zoho_scope_missing": "the Zoho refresh token lacks the OAuth scope of this call: an "
+    "operator must issue one that has it",
+}
+"""What to check, by zoho-proxy's ``error_code``; any other refusal names the proxy's settings."""
+
+
+def _refused(exc: ProxyRefusedError) -> ProxyRefusedRunError:
+    hint = _REFUSAL_HINTS.get(exc.code or "", "check bulk-sync's token and zoho-proxy's settings")
+    metrics.PROXY_REFUSALS.labels(str(exc.status_code)).inc()
+    return ProxyRefusedRunError(f"{exc}: waiting cannot fix this; {hint}")
 
 
 class IncompleteListError(PermanentError):
@@ -152,6 +181,8 @@ class SyncProxy:
                 said = exc.retry_after_seconds
                 await self._wait(max(MIN_RETRY_AFTER_SECONDS, said or DEFAULT_RETRY_AFTER_SECONDS))
                 continue
+            except ProxyRefusedError as exc:
+                raise _refused(exc) from exc
             except (ProxyUnavailableError, ProxyCallFailedError) as exc:
                 failures = await self._failed(failures, str(exc))
                 continue
@@ -164,14 +195,11 @@ class SyncProxy:
         s = self._settings
         if failures >= s.max_consecutive_failures:
             raise ProxyGaveUpError(f"zoho-proxy failed {failures} times in a row (last: {reason})")
-        bound = min(s.retry_max_seconds, s.retry_initial_seconds * 2 ** (failures - 1))
-        delay = random.uniform(bound / 2, bound)  # jitter, not crypto
+        delay = backoff_seconds(failures, s.retry_initial_seconds, s.retry_max_seconds)
         logger.warning("zoho-proxy call failed (%s); retrying in %.1fs", reason, delay)
         await self._wait(delay)
         return failures
 
     async def _wait(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        if self._stop.is_set():
+        if await sleep_unless_stopping(self._stop, seconds):
             raise StopRequested("stopping")

@@ -21,11 +21,17 @@ Status → error, the same for every caller:
 404 with ``error_code`` ``not_found``       ``None``: no Zoho source has the record
 429                                         :class:`ProxyRateLimitedError` (its Retry-After)
 503, refused connection, timeout            :class:`ProxyUnavailableError`: nobody is served
-other 5xx; 401, 403, 404 (any other),       :class:`ProxyCallFailedError`: this call failed
-408, 409, 425; an answer off its model      and may pass (a scope fixed, a route deployed,
-                                            a conflict gone): retried a bounded number of times
+other 5xx; 404 (any other), 408, 409, 425;  :class:`ProxyCallFailedError`: this call failed
+an answer off its model                     and may pass (a route deployed, a conflict gone):
+                                            retried a bounded number of times
+401, 403                                    :class:`ProxyRefusedError` (a ProxyCallFailedError):
+                                            zoho-proxy refused the caller itself
 any other 4xx                               :class:`UpstreamRejectedError`: never retried
 ==========================================  ===============================================
+
+A 401/403 is zoho-proxy's own verdict on the caller (its token, what it may do, a Zoho scope
+the refresh token lacks); Zoho refusing the proxy's token reaches callers as 502/503 instead.
+Waiting does not fix a refusal; a caller that retries failed calls may still choose to.
 """
 
 from __future__ import annotations
@@ -65,8 +71,10 @@ NOT_FOUND: Final = "not_found"
 """zoho-proxy's ``error_code`` for a record no Zoho source has. Only this 404 means "gone": a
 404 without it (a wrong route, a proxy of another version) says nothing about the record."""
 
-CALL_FAILED_STATUSES: Final = frozenset({401, 403, 404, 408, 409, 425})
+CALL_FAILED_STATUSES: Final = frozenset({404, 408, 409, 425})
 """4xx answers that say "not this time" rather than "never": the call may be tried again."""
+REFUSED_STATUSES: Final = frozenset({401, 403})
+"""zoho-proxy refused the caller itself: its token, or what the caller or the proxy may do."""
 UNAVAILABLE_STATUSES: Final = frozenset({503})
 """zoho-proxy serves nobody now (Zoho unreachable, no access token): every caller waits."""
 MAX_RETRY_AFTER_SECONDS: Final = 3600.0
@@ -87,6 +95,19 @@ class ProxyCallFailedError(UpstreamUnavailableError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class ProxyRefusedError(ProxyCallFailedError):
+    """zoho-proxy refused the caller (401: its token; 403: what it may do, or a Zoho scope the
+    refresh token lacks). Only an operator fixes it; it stays a failed call, so a caller that
+    does not tell it apart retries it a bounded number of times."""
+
+    error_code = "proxy_refused"
+
+    def __init__(self, message: str, *, status_code: int, code: str | None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.code = code
+        """zoho-proxy's ``error_code`` (``unauthenticated``, ``writes_refused`` ...), if any."""
 
 
 class ProxyRateLimitedError(UpstreamRateLimitedError):
@@ -213,6 +234,8 @@ def raise_for_status(response: httpx.Response, what: str) -> None:
     detail = f"zoho-proxy answered HTTP {status}" + (f" {code}" if code else "") + f" to {what}"
     if status in UNAVAILABLE_STATUSES:
         raise ProxyUnavailableError(detail)
+    if status in REFUSED_STATUSES:
+        raise ProxyRefusedError(detail, status_code=status, code=code)
     if status >= 500 or status in CALL_FAILED_STATUSES:
         raise ProxyCallFailedError(detail, status_code=status)
     raise UpstreamRejectedError(detail, status_code=status, body=response.text)
