@@ -123,3 +123,23 @@ async def test_a_cancelled_run_stops_at_its_next_page_and_deletes_nothing(
 async def _run(bulk: BulkSync, run_id: str) -> dict[str, Any]:
     body: dict[str, Any] = (await bulk.api.get(f"/api/zoho/sync/runs/{run_id}")).json()
     return body
+
+
+async def test_a_run_our_proxy_refuses_fails_at_once_and_deletes_nothing(
+    make_bulk: MakeBulk,
+) -> None:
+    """A token zoho-proxy does not accept never starts working by waiting: one call, then the
+    run fails naming the setting to fix (it used to retry 30 times, about ten minutes)."""
+    wrong = "not-one-of-the-proxys-tokens-0123456789"
+    fast_retries = {"retry_initial_seconds": 0.01, "retry_max_seconds": 0.01}
+    async with make_bulk(
+        proxy={"token": wrong, "max_consecutive_failures": 30, **fast_retries}
+    ) as bulk:
+        calls = len(bulk.zoho.proxy_calls)
+        run = (await bulk.sync(mode="full", entities=["customers"]))[0]
+        lists = [path for path, _ in bulk.zoho.proxy_calls[calls:] if path == "/v1/customers"]
+
+    assert run["status"] == "failed", run
+    assert "HTTP 401 unauthenticated" in run["error_log"]
+    assert "BULK_SYNC_PROXY__TOKEN" in run["error_log"] and wrong not in run["error_log"]
+    assert lists == ["/v1/customers"]
