@@ -43,6 +43,7 @@ from tests.conftest import free_port
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack, fixture_stack
 from tests.unit.mirror import factories as f
+from tests.utils.polling import wait_ready
 from tests.utils.stack import scratch_database
 
 SECTION = "end to end (webhook → row)"
@@ -161,18 +162,6 @@ def e2e_stack(database_url: str, bootstrap: str) -> Iterator[Stack]:
         stacks.close()
 
 
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the bare endpoint did not start")
-
-
 def run_bench(results: Results) -> None:
     admin = os.environ["TDS_BENCH_DATABASE_URL"]
     bootstrap = os.environ["TDS_BENCH_KAFKA_BOOTSTRAP"]
@@ -184,7 +173,7 @@ def run_bench(results: Results) -> None:
         bare.start()
         try:
             with e2e_stack(database_url, bootstrap) as stack:
-                _wait_ready(f"http://127.0.0.1:{bare_port}")
+                wait_ready(f"http://127.0.0.1:{bare_port}/ready", what="the bare endpoint")
                 _measure(results, stack, bare_port)
         finally:
             bare.terminate()

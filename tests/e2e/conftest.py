@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from tests.conftest import free_port
 from tests.secret_scan import SCAN
 from tests.utils.auth import API_TOKEN, PROXY_READER_TOKEN, PROXY_WRITER_TOKEN
 from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.polling import wait_ready
 from tests.utils.zoho import ENCRYPTION_KEY
 from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
@@ -53,19 +53,18 @@ def _start(name: str, module: str, port: int, env: dict[str, str]) -> Service:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=1.0).status_code == 200:
-                return Service(name, url, process, log)
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"{name} not ready: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
+    try:
+        wait_ready(
+            f"{url}/ready",
+            what=name,
+            limit_seconds=START_TIMEOUT_SECONDS,
+            process=process,
+            log=log,
+        )
+    except RuntimeError:
+        process.kill()
+        raise
+    return Service(name, url, process, log)
 
 
 def _keep_metrics_page(service: Service) -> None:

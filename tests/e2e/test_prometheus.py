@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from tests.conftest import free_port
 from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack
 from tests.unit.k8s.conftest import fixture_helm  # noqa: F401  (renders the chart's rules)
 from tests.utils.auth import API_AUTH
-from tests.utils.polling import wait_until
+from tests.utils.polling import wait_ready, wait_until
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -75,7 +74,13 @@ def fixture_prometheus_url(stack: Stack, helm: Path, tmp_path_factory: Any) -> I
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _until_ready(url, process, log)
+        wait_ready(
+            f"{url}/-/ready",
+            what="prometheus",
+            limit_seconds=PROMETHEUS_START_SECONDS,
+            process=process,
+            log=log,
+        )
         yield url
     finally:
         process.terminate()
@@ -83,21 +88,6 @@ def fixture_prometheus_url(stack: Stack, helm: Path, tmp_path_factory: Any) -> I
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def _until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + PROMETHEUS_START_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"prometheus exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"prometheus not ready: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
 
 
 @dataclass
