@@ -92,7 +92,8 @@ def main() -> int:
                 traceback.print_exc()
             finally:
                 signal.alarm(0)
-            print(f"   ({time.monotonic() - began:.0f} s)", flush=True)
+            results.module_seconds[name] = round(time.monotonic() - began, 1)
+            print(f"   ({results.module_seconds[name]:.0f} s)", flush=True)
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not os.environ.get("BENCH_NO_REPORT"):
         path = report.write(results, time.monotonic() - started)

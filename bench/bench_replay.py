@@ -2,7 +2,7 @@
 
 For each topic size (10,000 and 100,000 dead letters of ~``LETTER_BYTES`` each) one letter in
 the middle of the topic is replayed by its queue id, in a fresh Python process whose peak RSS
-(``ru_maxrss``) is read when it ends:
+(``VmHWM``) is read when it ends:
 
 - **by offset**: the letter's queue row carries its DLQ offset (what the processor stores);
 - **by time**: it does not (an older release's letter): the replay seeks to minutes before its
@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -39,9 +38,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from processor.replay import Selection, replay
 from processor.settings import Settings
 from tds_common.kafka import create_producer
-from tds_common.migrate import apply_migrations
 from tds_common.retention import RetentionSettings
 from tds_common.settings import KafkaSettings, TopicSettings
+from tests.utils.stack import scratch_database
 
 if TYPE_CHECKING:
     from bench.results import Results
@@ -137,12 +136,20 @@ def _child(mode: str, database_url: str, events: str, dead_letters: str, queue_i
         detail = {"replayed": report.replayed, "scanned": report.scanned}
     elif mode == "whole-topic":
         detail = {"read": asyncio.run(_read_whole_topic(dead_letters))}
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_rss_kib()
     print(
         json.dumps(
             {"peak_mib": peak_kib / 1024, "seconds": time.perf_counter() - started, **detail}
         )
     )
+
+
+def _peak_rss_kib() -> int:
+    """This process's own peak RSS. Not ``ru_maxrss``: Linux carries that across exec from the
+    parent's image, so a child of a large bench process reported the parent's size."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1])
 
 
 async def _read_whole_topic(topic: str) -> int:
@@ -191,13 +198,8 @@ def run_bench(results: Results | None = None) -> None:
         else:
             print(line, flush=True)
 
-    name = f"tds_bench_replay_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     peaks: dict[tuple[str, int], float] = {}
-    try:
-        apply_migrations(url)
+    with scratch_database(ADMIN_URL) as url:
         for size in SIZES:
             suffix = uuid.uuid4().hex[:8]
             topics = TopicSettings(
@@ -224,9 +226,6 @@ def run_bench(results: Results | None = None) -> None:
                     f"  {label:<16} peak RSS {measured['peak_mib']:7.1f} MiB, "
                     f"{measured['seconds']:.2f} s {_extra(measured)}"
                 )
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     small, large = min(SIZES), max(SIZES)
     if small == large:
         return

@@ -22,20 +22,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
-import psycopg
 from cryptography.fernet import Fernet
 
-from tds_common.migrate import apply_migrations
+from devstack.paths import log_dir
+from tests.conftest import free_port
+from tests.utils.polling import wait_ready
+from tests.utils.stack import scratch_database
 from tests.utils.zoho import PROXY_AUTH, PROXY_READER_TOKEN
 from zoho_sim.settings import (
     DEFAULT_CLIENT_ID,
@@ -50,7 +50,8 @@ ADMIN_URL = os.environ.get(
 CALLS = int(os.environ.get("TDS_BENCH_PROXY_CALLS", "100"))
 ROUNDS = 3
 CONCURRENCY = 8
-START_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 120.0
+"""A liveness bound: a busy shared machine can take a minute to start a service."""
 
 Call = Callable[[str], Awaitable[httpx.Response]]
 
@@ -155,34 +156,26 @@ async def _run(sim_url: str, proxy_url: str, async_proxy_url: str) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _serve(module: str, env: dict[str, str], port: int) -> Iterator[str]:
     """``python -m <module>`` as a process of its own, like a pod; yields its URL."""
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", module],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = log_dir() / f"bench-{module}-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                _, err = process.communicate(timeout=5)
-                raise RuntimeError(f"{module} did not start: {err.decode()[-2000:]}")
-            time.sleep(0.1)
+        wait_ready(
+            f"{url}/ready",
+            what=module,
+            limit_seconds=START_TIMEOUT_SECONDS,
+            process=process,
+            log=log,
+        )
         yield url
     finally:
         process.terminate()
@@ -193,21 +186,16 @@ def _serve(module: str, env: dict[str, str], port: int) -> Iterator[str]:
 
 
 def main() -> None:
-    name = f"tds_bench_proxy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        apply_migrations(database_url)
+    with scratch_database(ADMIN_URL) as database_url:
         sim_env = {
-            "ZOHO_SIM_PORT": str(_free_port()),
+            "ZOHO_SIM_PORT": str(free_port()),
             "ZOHO_SIM_DEFAULT_SCALE": "100",
             "ZOHO_SIM_LIMITS__PER_MINUTE": "1000000",
             "ZOHO_SIM_LIMITS__DAILY_QUOTA": "1000000",
             "ZOHO_SIM_LOG_LEVEL": "WARNING",
         }
         with _serve("zoho_sim", sim_env, int(sim_env["ZOHO_SIM_PORT"])) as sim_url:
-            proxy_port = _free_port()
+            proxy_port = free_port()
             proxy_env = {
                 "DATABASE_URL": database_url,
                 "ZOHO_CLIENT_ID": DEFAULT_CLIENT_ID,
@@ -227,7 +215,7 @@ def main() -> None:
                 "ZOHO_PROXY_DAILY_LIMIT": "1000000",
                 "LOG_LEVEL": "WARNING",
             }
-            async_port = _free_port()
+            async_port = free_port()
             async_env = {
                 **proxy_env,
                 "ZOHO_PROXY_PORT": str(async_port),
@@ -238,9 +226,6 @@ def main() -> None:
                 _serve("zoho_proxy", async_env, async_port) as async_proxy_url,
             ):
                 asyncio.run(_run(sim_url, proxy_url, async_proxy_url))
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ def _markdown(results: Results, seconds: float, path: Path, plots: list[Path]) -
             f"| {metric.name} | {_number(metric.median)} | {_number(low)} to {_number(high)} "
             f"| {len(metric.values)} | {metric.unit} | {metric.target} | {met} |"
         )
+    if results.module_seconds:
+        lines += ["", "## Where the run's time went", "", "| module | seconds |", "|---|---:|"]
+        lines += [f"| `{name}` | {sec:.0f} |" for name, sec in results.module_seconds.items()]
+        lines.append(f"| everything (with the shared stack's start) | {seconds:.0f} |")
     notes = [m for m in results.metrics.values() if m.note]
     if notes:
         lines += ["", "Notes on figures:", ""]

@@ -60,6 +60,8 @@ class Results:
     notes: list[str] = field(default_factory=list)
     sections: dict[str, list[str]] = field(default_factory=dict)
     """Per bench module: the lines it printed (kept for the report's details)."""
+    module_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each bench module, in the order they ran (where a run's time goes)."""
 
     def metric(self, section: str, name: str, unit: str, **options: Any) -> Metric:
         key = f"{section}: {name}"
