@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bulk_sync.writeback.shapes import (
@@ -13,7 +11,6 @@ from bulk_sync.writeback.shapes import (
     carries_key,
     references,
     resolve,
-    version_of,
     with_key,
 )
 
@@ -61,8 +58,6 @@ def test_an_unknown_local_ref_is_named() -> None:
 
 def test_versions_and_an_update_already_applied() -> None:
     record = {"contact_name": "A", "rate": 3, "last_modified_time": "2026-06-09T09:45:21-0400"}
-    assert version_of(record) == datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
-    assert version_of({"last_modified_time": "not a time"}) is None
     assert already_applied({"contact_name": "A", "rate": 3}, record)
     assert not already_applied({"contact_name": "B"}, record)
     assert not already_applied({"line_items": []}, record), "nothing comparable: not proven"

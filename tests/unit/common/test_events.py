@@ -6,7 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from tds_common.catalogue import ENTITIES, WEBHOOK_ENTITIES
-from tds_common.events import EventEnvelope, format_zoho_timestamp, parse_zoho_timestamp
+from tds_common.events import (
+    EventEnvelope,
+    format_zoho_timestamp,
+    parse_zoho_timestamp,
+    record_time,
+)
 
 
 def test_zoho_timestamps_parse_with_their_offset() -> None:
@@ -60,3 +65,13 @@ def test_catalogue_matches_the_contract() -> None:
     assert ENTITIES["credit-notes"].module_key == "creditnote"
     assert ENTITIES["stock"].products == ("inventory",)
     assert ENTITIES["products"].products == ("books", "inventory")
+
+
+def test_record_time_reads_a_field_and_tolerates_junk() -> None:
+    """Zoho's answers: one odd timestamp must not fail a page (it used to crash on non-text)."""
+    record = {"last_modified_time": "2026-06-09T09:45:21-0400", "created_time": "2026-06-01"}
+    assert record_time(record) == datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
+    assert record_time(record, "created_time") == datetime(2026, 6, 1, tzinfo=UTC)
+    for junk in ("", "yesterday", 1780000000, None, ["2026-06-09"]):
+        assert record_time({"created_time": junk}, "created_time") is None
+    assert record_time({}) is None

@@ -49,17 +49,6 @@ MAX_PASSES: Final = 6
 """Passes over one crowded second before giving up proving it (it kept changing)."""
 
 
-def record_time(record: Mapping[str, Any]) -> datetime | None:
-    """A record's ``last_modified_time``; None when absent or not a timestamp."""
-    value = record.get("last_modified_time")
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_zoho_timestamp(value)
-    except ValueError:
-        return None
-
-
 Listed = tuple[str, datetime | None]
 """A listed record's id and ``last_modified_time``."""
 

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
-from bulk_sync.cursor import Cursor, record_time
+from bulk_sync.cursor import Cursor
 from bulk_sync.spans import page_span
 from bulk_sync.stored import need
 from tds_common.catalogue import get_entity
+from tds_common.events import record_time
 from tds_common.mirror import Change
 from tds_common.mirror.reads import stored_rows
 

@@ -26,9 +26,8 @@ from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page, record_id
-from bulk_sync.cursor import record_time
 from tds_common.catalogue import EntitySpec, get_entity
-from tds_common.events import parse_zoho_timestamp
+from tds_common.events import record_time
 from tds_common.mirror import Change, DbConnection
 from tds_common.mirror.reads import (
     StoredRecord,
@@ -156,19 +155,12 @@ async def _unlisted(
     listed: set[str],
 ) -> Versions:
     """Live rows created strictly inside the page's created_time range that it did not list."""
-    times = [t for r in records if (t := _created(r)) is not None]
+    times = [t for r in records if (t := record_time(r, "created_time")) is not None]
     if len(times) < 2:
         return {}
     return await live_rows_created_between(
         conn, spec, org_id, after=min(times), before=max(times), excluding=listed
     )
-
-
-def _created(record: dict[str, Any]) -> datetime | None:
-    try:
-        return parse_zoho_timestamp(record.get("created_time") or None)
-    except ValueError:
-        return None
 
 
 async def _confirm_gone(ctx: RunContext, missing: Versions, result: PageResult) -> int:

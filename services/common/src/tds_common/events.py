@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -35,6 +36,18 @@ def parse_zoho_timestamp(value: str | None) -> datetime | None:
     text = _ZOHO_OFFSET.sub(r"\1:\2", value.strip().replace("Z", "+00:00"))
     parsed = datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def record_time(record: Mapping[str, Any], field: str = "last_modified_time") -> datetime | None:
+    """A timestamp ``field`` of a Zoho record as read back from Zoho (a list, a detail); None
+    when absent or not a timestamp: one odd field must not fail a whole page."""
+    value = record.get(field)
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_zoho_timestamp(value)
+    except ValueError:
+        return None
 
 
 def format_zoho_timestamp(value: datetime) -> str:

@@ -33,10 +33,10 @@ from bulk_sync.writeback.shapes import (
     references,
     resolve,
     spec_of,
-    version_of,
     with_key,
 )
 from bulk_sync.writeback.store import Write
+from tds_common.events import record_time
 from tds_common.mirror import Change
 
 SOURCE = "tds-write"
@@ -146,7 +146,7 @@ class Decider:
                     zoho_id=zoho_id,
                     error=f"{write.entity} {zoho_id} does not exist in Zoho",
                 )
-            version = version_of(current)
+            version = record_time(current)
             if version is not None and version > expected:
                 if write.attempts > 1 and already_applied(body, current):
                     return self._applied(write, current)  # our own earlier attempt landed

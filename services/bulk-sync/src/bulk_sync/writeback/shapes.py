@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final, Literal
 
 from tds_common.catalogue import ENTITIES, EntitySpec
-from tds_common.events import parse_zoho_timestamp
 
 WriteEntity = Literal["customers", "products", "invoices", "bills", "credit-notes"]
 WRITE_ENTITIES: Final[tuple[WriteEntity, ...]] = (
@@ -122,14 +120,6 @@ def resolve(payload: Mapping[str, Any], zoho_ids: Mapping[LocalKey, str]) -> dic
             for line in payload["line_items"]
         ]
     return body
-
-
-def version_of(record: Mapping[str, Any]) -> datetime | None:
-    """Zoho's ``last_modified_time`` of a record (None when absent or unparseable)."""
-    try:
-        return parse_zoho_timestamp(record.get("last_modified_time") or None)
-    except ValueError:
-        return None
 
 
 def already_applied(payload: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
