@@ -63,6 +63,23 @@ async def test_budget_429_waits_retry_after_and_does_not_count_as_failure() -> N
     assert page.records and proxy.calls == 1
 
 
+async def test_a_429_without_retry_after_backs_off_like_every_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No fixed guess of its own (it waited 5 s): tds_common.backoff's pause, counting no
+    failure (two failures would have given up here)."""
+    waits: list[float] = []
+
+    async def wait(self: SyncProxy, seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(SyncProxy, "_wait", wait)
+    answers = iter([httpx.Response(429)] * 4 + [httpx.Response(200, json=PAGE)])
+    proxy = client(lambda request: next(answers), failures=2)
+    assert (await proxy.list_page("customers", "600", {}, "bulk")).records == PAGE["records"]
+    assert len(waits) == 4 and all(0.0005 <= w <= 0.002 for w in waits), waits
+
+
 async def test_transient_failures_are_retried_then_the_run_gives_up() -> None:
     answers = iter([httpx.Response(503), httpx.Response(502), httpx.Response(200, json=PAGE)])
     assert (await client(lambda r: next(answers)).list_page("customers", "1", {}, "bulk")).records

@@ -11,7 +11,7 @@ import pytest
 from bulk_sync.writeback.client import WriteClient, WriteSetupError
 from bulk_sync.writeback.shapes import ZohoRejection
 from tds_common.errors import UpstreamRateLimitedError, UpstreamUnavailableError
-from tds_common.proxy_client import ProxyClient
+from tds_common.proxy_client import ProxyClient, ProxyUnavailableError
 
 ORG = "60000000001"
 
@@ -53,13 +53,15 @@ async def test_zoho_refusals_are_rejections_with_code_and_message() -> None:
 @pytest.mark.parametrize(
     ("handler", "error"),
     [
-        (answer(429, {"error_code": "budget_exhausted"}, **{"Retry-After": "7"}),
-         UpstreamRateLimitedError),
+        (
+            answer(429, {"error_code": "budget_exhausted"}, **{"Retry-After": "7"}),
+            UpstreamRateLimitedError,
+        ),
         (answer(502, {"error_code": "zoho_unavailable"}), UpstreamUnavailableError),
         (lambda request: httpx.Response(200, content=b"not json"), UpstreamUnavailableError),
         (answer(403, {"error_code": "zoho_scope_missing", "message": "scope"}), WriteSetupError),
     ],
-)  # fmt: skip
+)
 async def test_unknown_outcomes_are_transient_and_proxy_refusals_are_setup_errors(
     handler: Callable[[httpx.Request], httpx.Response], error: type[Exception]
 ) -> None:
@@ -67,6 +69,19 @@ async def test_unknown_outcomes_are_transient_and_proxy_refusals_are_setup_error
         await client(handler).send(ORG, "customers", "POST", None, {"contact_name": "x"})
     if isinstance(caught.value, UpstreamRateLimitedError):
         assert caught.value.retry_after_seconds == 7
+
+
+async def test_a_429_says_its_retry_after_or_leaves_the_wait_to_the_relay() -> None:
+    """zoho-proxy's 429 is read the shared way: no guessed wait when it names none (the relay
+    backs off), and a 503 is the proxy serving nobody now."""
+    for headers, seconds in (({"Retry-After": "7"}, 7.0), ({}, None)):
+        limited = answer(429, {"error_code": "budget_exhausted", "message": "later"}, **headers)
+        with pytest.raises(UpstreamRateLimitedError) as caught:
+            await client(limited).send(ORG, "customers", "POST", None, {"contact_name": "x"})
+        assert caught.value.retry_after_seconds == seconds
+    unavailable = answer(503, {"error_code": "zoho_unavailable", "message": "down"})
+    with pytest.raises(ProxyUnavailableError, match="HTTP 503 zoho_unavailable to POST"):
+        await client(unavailable).send(ORG, "customers", "POST", None, {"contact_name": "x"})
 
 
 async def test_a_network_error_is_an_unknown_outcome() -> None:

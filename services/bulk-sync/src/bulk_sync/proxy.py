@@ -5,7 +5,8 @@
   through the shared client (:mod:`tds_common.proxy_client`), which reads every answer the way
   every service does.
 - :class:`~tds_common.proxy_client.ProxyRateLimitedError` (the proxy's 429: Zoho's budget is
-  spent for now): wait its ``Retry-After`` and ask again, for as long as it takes (never hammer).
+  spent for now): wait its ``Retry-After`` (without one: back off as below) and ask again, for
+  as long as it takes (never hammer).
 - :class:`~tds_common.proxy_client.ProxyRefusedError` (the proxy's own 401/403: our token,
   what we may do, a Zoho scope missing) is :class:`ProxyRefusedRunError` at once: waiting never
   fixes it, an operator does, so the run fails with a message that says what to check (and
@@ -46,8 +47,6 @@ from tds_common.proxy_client import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RETRY_AFTER_SECONDS: Final = 5.0
-"""The wait after a 429 that did not say how long."""
 MIN_RETRY_AFTER_SECONDS: Final = 0.1
 
 _T = TypeVar("_T")
@@ -171,15 +170,15 @@ class SyncProxy:
 
     async def _patiently(self, call: Callable[[], Awaitable[_T]], entity: str, kind: str) -> _T:
         """``call`` until it answers: 429s wait, failures back off (bounded), stop interrupts."""
-        failures = 0
+        failures = limited = 0
         while True:
             if self._stop.is_set():
                 raise StopRequested("stopping")
             try:
                 answer = await call()
             except ProxyRateLimitedError as exc:
-                said = exc.retry_after_seconds
-                await self._wait(max(MIN_RETRY_AFTER_SECONDS, said or DEFAULT_RETRY_AFTER_SECONDS))
+                limited += 1
+                await self._wait(self._rate_limited_wait(exc.retry_after_seconds, limited))
                 continue
             except ProxyRefusedError as exc:
                 raise _refused(exc) from exc
@@ -189,6 +188,13 @@ class SyncProxy:
             self.calls += 1
             metrics.API_CALLS.labels(entity, kind).inc()
             return answer
+
+    def _rate_limited_wait(self, said: float | None, times: int) -> float:
+        """The 429's ``Retry-After``; without one, the backoff of a failure (counting none)."""
+        if said is None:
+            s = self._settings
+            return backoff_seconds(times, s.retry_initial_seconds, s.retry_max_seconds)
+        return max(MIN_RETRY_AFTER_SECONDS, said)
 
     async def _failed(self, failures: int, reason: str) -> int:
         failures += 1

@@ -8,8 +8,10 @@
 Answers become one of three things: Zoho's record, a :class:`~.shapes.ZohoRejection` (Zoho
 refused: a 4xx in Zoho's envelope), or :class:`UpstreamUnavailableError` /
 :class:`UpstreamRateLimitedError` (the outcome is unknown or not yet: the relay retries, and
-re-checks a create before sending it again). A proxy error of our own making (400/403/404 with
-``error_code``) is :class:`WriteSetupError`: retrying cannot help. httpx errors stop here.
+re-checks a create before sending it again); 429 and 5xx are read by
+:func:`tds_common.proxy_client.raise_for_status`, as every caller reads them. A proxy error of
+our own making (400/401/403/404 with ``error_code``) is :class:`WriteSetupError`: retrying
+cannot help. httpx errors stop here.
 """
 
 from __future__ import annotations
@@ -21,22 +23,16 @@ from typing import Any, Final
 import httpx
 
 from bulk_sync.writeback.shapes import ZohoRejection, carried_value, spec_of
-from tds_common.errors import (
-    PermanentError,
-    UpstreamRateLimitedError,
-    UpstreamUnavailableError,
-    truncate,
-)
+from tds_common.errors import PermanentError, UpstreamUnavailableError, truncate
 from tds_common.proxy_client import (
     Lane,
     ProxyClient,
     error_code,
     is_not_found,
-    parse_retry_after,
+    raise_for_status,
 )
 
 LANE: Final[Lane] = "write"
-DEFAULT_RETRY_AFTER_SECONDS: Final = 5.0
 
 
 class WriteSetupError(PermanentError):
@@ -52,20 +48,34 @@ class WriteClient:
         self._proxy = proxy
 
     async def _call(
-        self, method: str, url: str, org_id: str, *, body: Mapping[str, Any] | None = None,
+        self,
+        method: str,
+        url: str,
+        org_id: str,
+        *,
+        body: Mapping[str, Any] | None = None,
         params: dict[str, str] | None = None,
-    ) -> httpx.Response:  # fmt: skip
+    ) -> httpx.Response:
         if body is None:
             return await self._proxy.request(method, url, org_id, LANE, params=params)
         return await self._proxy.request(
-            method, url, org_id, LANE, params=params, content=json.dumps(body).encode(),
+            method,
+            url,
+            org_id,
+            LANE,
+            params=params,
+            content=json.dumps(body).encode(),
             extra_headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+        )
 
     async def send(
-        self, org_id: str, entity: str, method: str, zoho_id: str | None,
+        self,
+        org_id: str,
+        entity: str,
+        method: str,
+        zoho_id: str | None,
         body: Mapping[str, Any] | None,
-    ) -> dict[str, Any] | ZohoRejection:  # fmt: skip
+    ) -> dict[str, Any] | ZohoRejection:
         """A create (no ``zoho_id``), update or delete: Zoho's answer body, or its refusal."""
         spec = spec_of(entity)
         url = f"/zoho/books{spec.path}" + (f"/{zoho_id}" if zoho_id else "")
@@ -88,8 +98,8 @@ class WriteClient:
     async def find(self, org_id: str, entity: str, field: str, key: str) -> dict[str, Any] | None:
         """The record whose ``field`` holds ``key`` (the create's idempotency key), in full."""
         spec = spec_of(entity)
-        answer = _answer(await self._call("GET", f"/zoho/books{spec.path}", org_id,
-                                          params={field: key}))  # fmt: skip
+        response = await self._call("GET", f"/zoho/books{spec.path}", org_id, params={field: key})
+        answer = _answer(response)
         if isinstance(answer, ZohoRejection):
             raise WriteSetupError(f"searching {entity} by {field}: {answer.describe()}")
         found = answer.get(spec.list_key)
@@ -111,13 +121,8 @@ class WriteClient:
 
 def _answer(response: httpx.Response) -> dict[str, Any] | ZohoRejection:
     status = response.status_code
-    if status == 429:
-        seconds = parse_retry_after(response.headers.get("Retry-After"))
-        raise UpstreamRateLimitedError(
-            "zoho-proxy: budget spent", retry_after_seconds=seconds or DEFAULT_RETRY_AFTER_SECONDS
-        )
-    if status >= 500:
-        raise UpstreamUnavailableError(f"zoho-proxy answered {status}: {truncate(response.text)}")
+    if status == 429 or status >= 500:  # budget spent for now, or the outcome is unknown
+        raise_for_status(response, f"{response.request.method} {response.request.url.path}")
     try:
         body = response.json()
     except ValueError as exc:
