@@ -6,9 +6,11 @@ The rules: docs/zoho-api.md#rate-limits.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from .helpers import BOOKS, INVENTORY, ORG, SimClient, wait_in_flight
 
@@ -133,3 +135,17 @@ def test_limits_reject_bad_values(sim: SimClient) -> None:
     response = sim.http.put("/_sim/limits", json={"per_second": 5})
     assert response.status_code == 422
     assert "unknown fields" in response.text
+
+
+def test_admissions_say_when_each_admitted_call_arrived(sim: SimClient) -> None:
+    sim.control("PUT", "/limits", json={"per_minute": 2})
+    assert sim.get("/items").status_code == 200
+    _advance(sim, 5)
+    assert sim.get("/items").status_code == 200
+    assert sim.get("/items").status_code == 429  # rejected: not an admission
+    _advance(sim, 60)
+    assert sim.get("/items").status_code == 200
+    books = sim.control("GET", "/admissions")[ORG]["books"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(books)]
+    assert len(books) == 3
+    assert gaps == [pytest.approx(5, abs=0.5), pytest.approx(60, abs=0.5)]

@@ -4,16 +4,21 @@ Three limits, each answered with HTTP 429 and no Retry-After: the daily quota by
 calls per minute (code 44) and calls in flight (code 1070). Besides enforcing them, a budget
 records what the caller did: the most calls that arrived in any window of the minute-window's
 length (including rejected ones, so a test can prove a client never overran), the in-flight
-peak and 429s by code.
+peak and 429s by code, and when each admitted call arrived (the last ``ADMISSION_LOG``), so a
+client's use of the window can be measured call by call.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from typing import Final
 
 from zoho_sim.clock import Clock
 from zoho_sim.settings import LimitSettings
+
+ADMISSION_LOG: Final = 10_000
+"""Admission times kept per budget: enough for several windows of any limit Zoho has."""
 
 
 class Budget:
@@ -25,6 +30,9 @@ class Budget:
         self.daily_quota = daily_quota
         self.in_flight_limit = in_flight
         now = clock.monotonic()
+        self._started = now
+        self.admissions: deque[float] = deque(maxlen=ADMISSION_LOG)
+        """Seconds from the budget's start to each admitted call's arrival, oldest first."""
         self._admitted: deque[float] = deque()
         self._fixed_start = now
         self._fixed_count = 0
@@ -97,6 +105,7 @@ class Budget:
         self.peak_window_admitted = max(
             self.peak_window_admitted, self._peak(self._admitted_window, now, length)
         )
+        self.admissions.append(now - self._started)
         self.daily_used += 1
         self.in_flight += 1
         self.in_flight_peak = max(self.in_flight_peak, self.in_flight)

@@ -67,6 +67,16 @@ async def counters(state: StateDep) -> dict[str, Any]:
     }
 
 
+@router.get("/admissions")
+async def admissions(state: StateDep) -> dict[str, dict[str, list[float]]]:
+    """Per organization and product: when each admitted call arrived, in seconds since the
+    budget began (the last 10,000): how fully a client spent the rate window, call by call."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for (org_id, pool), budget in state.budgets.items():
+        out.setdefault(org_id, {})[pool] = [round(t, 6) for t in budget.admissions]
+    return out
+
+
 @router.post("/counters/reset")
 async def reset_counters(state: StateDep) -> dict[str, str]:
     """Zero call counters and budget peaks (budgets restart their windows too)."""
