@@ -27,9 +27,16 @@ TERMINAL: Final = frozenset({"completed", "failed", "cancelled", "needs_confirma
 
 
 def bulk_sync_settings(
-    database_url: str, kafka_bootstrap: str, topics: TopicSettings, proxy_url: str, org: str,
-    *, group_id: str, proxy: dict[str, Any] | None = None, **sync: Any,
-) -> Settings:  # fmt: skip
+    database_url: str,
+    kafka_bootstrap: str,
+    topics: TopicSettings,
+    proxy_url: str,
+    org: str,
+    *,
+    group_id: str,
+    proxy: dict[str, Any] | None = None,
+    **sync: Any,
+) -> Settings:
     return Settings(
         database_url=database_url,
         kafka_bootstrap_servers=kafka_bootstrap,
@@ -72,7 +79,7 @@ class Zoho:
                     f"/v1/{entity}",
                     params={"page": page, "per_page": 200, **listing},
                     headers={"X-TDS-Org": org},
-                )  # fmt: skip
+                )
                 response.raise_for_status()
                 body = response.json()
                 for record in body["records"]:

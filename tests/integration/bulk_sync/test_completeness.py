@@ -50,8 +50,9 @@ async def test_a_capped_first_sync_says_what_it_left_and_later_runs_finish_it(
         missing = await _without_lines(bulk)
         assert len(missing) == SCALE - 120
         assert (await _completeness(bulk))["invoices"] == {
-            "rows": SCALE, "details_pending": SCALE - 120,
-        }  # fmt: skip
+            "rows": SCALE,
+            "details_pending": SCALE - 120,
+        }
         assert _gauge(bulk.org, "invoices") == SCALE - 120
         # Newest first: every document with its lines is newer than every one still without.
         rows = await bulk.rows("invoices", "invoice_id")
@@ -98,8 +99,15 @@ async def test_a_webhook_with_the_whole_record_clears_a_pending_detail(
         assert run["details_pending"] == SCALE
         invoice_id = sorted(await _without_lines(bulk))[0]
         record = await bulk.zoho.record(bulk.org, "invoices", invoice_id)
-        change = Change("invoices", bulk.org, invoice_id, "upsert", record, "webhook",
-                        parse_zoho_timestamp(record["last_modified_time"]))  # fmt: skip
+        change = Change(
+            entity="invoices",
+            org_id=bulk.org,
+            zoho_id=invoice_id,
+            op="upsert",
+            record=record,
+            source="webhook",
+            last_modified_time=parse_zoho_timestamp(record["last_modified_time"]),
+        )
         async with bulk.pool.acquire() as conn, conn.transaction():
             await write_changes(conn, [map_change(change)])
 
@@ -134,8 +142,9 @@ async def test_every_replica_reports_the_databases_backlog_and_drift(make_bulk: 
         )
         await bulk.pool.execute(
             "DELETE FROM zoho.invoices WHERE org_id = $1 AND invoice_id = ANY($2::text[])",
-            bulk.org, sorted(await _without_lines(bulk)),
-        )  # fmt: skip
+            bulk.org,
+            sorted(await _without_lines(bulk)),
+        )
         async with bulk.pool.acquire() as conn:
             await gauges.refresh_all(conn)
         assert _gauge(bulk.org, "invoices") == 0

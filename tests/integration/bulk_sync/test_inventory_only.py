@@ -95,8 +95,9 @@ async def test_an_incremental_run_picks_up_inventory_only_edits(make_bulk: MakeB
         )
         edited = only_inventory[3]
         await bulk.zoho.edit(bulk.org, "items", edited, {"name": "Gift basket (kit)"})
-        created = (await bulk.zoho.sim("POST", f"/_sim/orgs/{bulk.org}/items",
-                                       {"is_combo_product": True}))["record"]  # fmt: skip
+        created = (
+            await bulk.zoho.sim("POST", f"/_sim/orgs/{bulk.org}/items", {"is_combo_product": True})
+        )["record"]
 
         run = (await bulk.sync(mode="incremental", entities=["products"]))[0]
 

@@ -36,9 +36,12 @@ class Worker:
         self.port = int(env["BULK_SYNC_PORT"])
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bulk_sync"], env=env, cwd=cwd, stdout=self._log,
+            [sys.executable, "-m", "bulk_sync"],
+            env=env,
+            cwd=cwd,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
 
     @property
     def url(self) -> str:
@@ -68,9 +71,13 @@ class Worker:
 
 @pytest.fixture(name="spawn")
 def fixture_spawn(
-    tmp_path: Path, database_url: str, kafka_bootstrap: str, topics: TopicSettings,
-    zoho: Zoho, org: str,
-) -> Iterator[Any]:  # fmt: skip
+    tmp_path: Path,
+    database_url: str,
+    kafka_bootstrap: str,
+    topics: TopicSettings,
+    zoho: Zoho,
+    org: str,
+) -> Iterator[Any]:
     workers: list[Worker] = []
     group = f"test-bulk-sync-{uuid.uuid4().hex[:8]}"
 
@@ -165,15 +172,17 @@ async def test_killed_and_stopped_runs_resume_from_their_checkpoint(
     expected = await zoho.index(org, "customers")
     rows = await db_pool.fetch(
         "SELECT contact_id, zoho_last_modified_time, deleted_at FROM zoho.customers "
-        "WHERE org_id = $1", org,
-    )  # fmt: skip
+        "WHERE org_id = $1",
+        org,
+    )
     assert {r["contact_id"]: r["zoho_last_modified_time"] for r in rows} == expected
     assert all(r["deleted_at"] is None for r in rows)
 
     pages = Counter(
-        query for path, query in zoho.proxy_calls[first_call:]
+        query
+        for path, query in zoho.proxy_calls[first_call:]
         if path == "/v1/customers" and "sort_column=last_modified_time" in query
-    )  # fmt: skip
+    )
     repeated = sum(count - 1 for count in pages.values())
     assert repeated <= 2, pages  # at most the page in flight at each of the two interruptions
     assert len(pages) >= SCALE // PER_PAGE

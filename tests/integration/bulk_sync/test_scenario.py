@@ -32,8 +32,15 @@ from .helpers import BulkSync, Zoho
 
 Hook = Callable[[str, dict[str, list[str]]], Awaitable[None]]
 
-SCALE: Final = {"contacts": 4000, "items": 4000, "invoices": 450, "bills": 5, "creditnotes": 5,
-                "pricebooks": 5, "warehouses": 3}  # fmt: skip
+SCALE: Final = {
+    "contacts": 4000,
+    "items": 4000,
+    "invoices": 450,
+    "bills": 5,
+    "creditnotes": 5,
+    "pricebooks": 5,
+    "warehouses": 3,
+}
 INVENTORY_ONLY: Final = 25
 DAILY_QUOTA: Final = 300
 """Books and Inventory, per day: below one detail per invoice once the lists are paid for."""
@@ -59,10 +66,14 @@ def fixture_zoho(database_url: str) -> Iterator[HookedZoho]:
     sim_app = create_sim_app(sim)
     with serve_app_in_thread(sim_app) as sim_url:
         settings = proxy_settings(
-            database_url, sim_url, zoho_refresh_token=refresh_token,
-            zoho_organization_id=ORGS[0], per_minute_limit=10**6, daily_limit=DAILY_QUOTA,
+            database_url,
+            sim_url,
+            zoho_refresh_token=refresh_token,
+            zoho_organization_id=ORGS[0],
+            per_minute_limit=10**6,
+            daily_limit=DAILY_QUOTA,
             daily_reserve=RESERVE,
-        )  # fmt: skip
+        )
         calls: list[tuple[str, str]] = []
         hooks: list[Hook] = []
 
@@ -97,8 +108,14 @@ def _truth(zoho: HookedZoho, org: str, path: str, *, books: bool = False) -> dic
     """Every live record of a simulator table (Books' view: without Inventory-only items)
     with its last_modified_time, read from the simulator's state."""
     table = zoho.state.orgs[org].tables[path]
-    ids = table.query(column="last_modified_time", descending=False, modified_since=None,
-                      inclusive=True, filter_by="Status.All", books=books)  # fmt: skip
+    ids = table.query(
+        column="last_modified_time",
+        descending=False,
+        modified_since=None,
+        inclusive=True,
+        filter_by="Status.All",
+        books=books,
+    )
     found = {}
     for record_id in ids:
         record = table.get(record_id)

@@ -22,11 +22,15 @@ async def _created_order(bulk: BulkSync) -> list[dict[str, Any]]:
         page = 1
         while True:
             params: dict[str, str | int] = {
-                "page": page, "per_page": 200, "sort_column": "created_time",
-                "sort_order": "A", "filter_by": "Status.All",
-            }  # fmt: skip
-            response = await client.get("/v1/customers", params=params,
-                                        headers={"X-TDS-Org": bulk.org})  # fmt: skip
+                "page": page,
+                "per_page": 200,
+                "sort_column": "created_time",
+                "sort_order": "A",
+                "filter_by": "Status.All",
+            }
+            response = await client.get(
+                "/v1/customers", params=params, headers={"X-TDS-Org": bulk.org}
+            )
             body = response.json()
             records.extend(body["records"])
             if not body["page_context"]["has_more_page"]:
@@ -39,22 +43,31 @@ async def _break_the_mirror(bulk: BulkSync, ids: list[str]) -> None:
     a wrong deletion, a wrong column, a lost row, and a deletion whose webhook Zoho dropped."""
     wrongly_deleted, wrong_email, lost, deleted_in_zoho = ids
     org = bulk.org
-    await bulk.pool.execute("UPDATE zoho.customers SET deleted_at = now() WHERE org_id = $1 "
-                            "AND contact_id = $2", org, wrongly_deleted)  # fmt: skip
+    await bulk.pool.execute(
+        "UPDATE zoho.customers SET deleted_at = now() WHERE org_id = $1 AND contact_id = $2",
+        org,
+        wrongly_deleted,
+    )
     await bulk.pool.execute(
         "UPDATE zoho.customers SET email = 'wrong@example.com', "
         "raw = jsonb_set(raw, '{email}', '\"wrong@example.com\"') "
-        "WHERE org_id = $1 AND contact_id = $2", org, wrong_email,
-    )  # fmt: skip
-    await bulk.pool.execute("DELETE FROM zoho.customers WHERE org_id = $1 AND contact_id = $2",
-                            org, lost)  # fmt: skip
+        "WHERE org_id = $1 AND contact_id = $2",
+        org,
+        wrong_email,
+    )
+    await bulk.pool.execute(
+        "DELETE FROM zoho.customers WHERE org_id = $1 AND contact_id = $2", org, lost
+    )
     await bulk.zoho.delete(org, "customers", deleted_in_zoho)
 
 
 async def _mirror_equals_zoho(bulk: BulkSync) -> None:
     zoho = {r["contact_id"]: r for r in await _created_order(bulk)}
-    rows = {k: r for k, r in (await bulk.rows("customers", "contact_id")).items()
-            if r["deleted_at"] is None}  # fmt: skip
+    rows = {
+        k: r
+        for k, r in (await bulk.rows("customers", "contact_id")).items()
+        if r["deleted_at"] is None
+    }
     assert set(rows) == set(zoho)
     for contact_id, record in zoho.items():
         assert rows[contact_id]["email"] == (record["email"] or None), contact_id

@@ -30,9 +30,13 @@ LEASE_SECONDS = 2.0
 
 @pytest.fixture(name="spawn_relay")
 def fixture_spawn_relay(
-    tmp_path: Path, database_url: str, kafka_bootstrap: str, topics: TopicSettings,
-    zoho: Zoho, org: str,
-) -> Iterator[Any]:  # fmt: skip
+    tmp_path: Path,
+    database_url: str,
+    kafka_bootstrap: str,
+    topics: TopicSettings,
+    zoho: Zoho,
+    org: str,
+) -> Iterator[Any]:
     relays: list[Worker] = []
 
     def spawn() -> Worker:
@@ -73,11 +77,22 @@ async def test_every_write_applies_exactly_once_through_lost_answers_and_a_kille
     spawn_relay: Any, zoho: Zoho, org: str, db_pool: asyncpg.Pool
 ) -> None:
     before: dict[str, int] = await zoho.sim("GET", "/_sim/writes")
-    customers = [write("customers", "create", f"crash-cust-{n}", {"contact_name": f"Crash {n}"})
-                 for n in range(3)]  # fmt: skip
-    invoices = [write("invoices", "create", f"crash-inv-{n}", {
-        "customer_local_ref": f"crash-cust-{n}", "line_items": [{"name": "Work", "rate": 10 + n}],
-    }) for n in range(3)]  # fmt: skip
+    customers = [
+        write("customers", "create", f"crash-cust-{n}", {"contact_name": f"Crash {n}"})
+        for n in range(3)
+    ]
+    invoices = [
+        write(
+            "invoices",
+            "create",
+            f"crash-inv-{n}",
+            {
+                "customer_local_ref": f"crash-cust-{n}",
+                "line_items": [{"name": "Work", "rate": 10 + n}],
+            },
+        )
+        for n in range(3)
+    ]
     update = write("customers", "update", "crash-cust-0", {"contact_name": "Crash 0 renamed"})
 
     await zoho.sim("PUT", "/_sim/write-faults", {"hold_after_apply": True})
@@ -95,8 +110,9 @@ async def test_every_write_applies_exactly_once_through_lost_answers_and_a_kille
         assert relay.stop(signal.SIGKILL) == -signal.SIGKILL
     finally:
         # the answers still to come are lost: the next three writes fail after applying
-        await zoho.sim("PUT", "/_sim/write-faults",
-                       {"hold_after_apply": False, "fail_after_apply_next": 3})  # fmt: skip
+        await zoho.sim(
+            "PUT", "/_sim/write-faults", {"hold_after_apply": False, "fail_after_apply_next": 3}
+        )
     assert await in_flight(db_pool, org) == 1, "the killed relay left its write in_flight"
 
     relay = spawn_relay()
@@ -119,9 +135,11 @@ async def test_every_write_applies_exactly_once_through_lost_answers_and_a_kille
     invoice = await zoho.record(org, "invoices", rows[3]["zoho_id"])
     assert invoice["customer_id"] == rows[0]["zoho_id"]
     assert (await zoho.record(org, "customers", rows[0]["zoho_id"]))["contact_name"] == (
-        "Crash 0 renamed")  # fmt: skip
+        "Crash 0 renamed"
+    )
     mirrored = await db_pool.fetchval(
         "SELECT count(*) FROM zoho.invoices WHERE org_id = $1 AND invoice_id = ANY($2::text[])",
-        org, [row["zoho_id"] for row in rows[3:6]],
-    )  # fmt: skip
+        org,
+        [row["zoho_id"] for row in rows[3:6]],
+    )
     assert mirrored == 3

@@ -28,10 +28,17 @@ def key() -> str:
     return f"tds-{uuid.uuid4().hex[:16]}"
 
 
-def write(entity: str, op: str, local_ref: str, payload: dict[str, Any] | None = None,
-          **extra: Any) -> dict[str, Any]:  # fmt: skip
-    return {"entity": entity, "op": op, "local_ref": local_ref, "payload": payload or {},
-            "idempotency_key": key(), **extra}  # fmt: skip
+def write(
+    entity: str, op: str, local_ref: str, payload: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "op": op,
+        "local_ref": local_ref,
+        "payload": payload or {},
+        "idempotency_key": key(),
+        **extra,
+    }
 
 
 async def submit(api: httpx.AsyncClient, *writes: dict[str, Any]) -> list[int]:
@@ -59,8 +66,9 @@ async def outcomes(api: httpx.AsyncClient, ids: list[int]) -> list[dict[str, Any
 async def search(proxy_url: str, org: str, path: str, field: str, value: str) -> list[Any]:
     """Zoho's list search (``GET /contacts?cf_tds_key=...``) through the proxy's pass-through."""
     async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=30) as client:
-        response = await client.get(f"/zoho/books/{path}", params={field: value},
-                                    headers={"X-TDS-Org": org})  # fmt: skip
+        response = await client.get(
+            f"/zoho/books/{path}", params={field: value}, headers={"X-TDS-Org": org}
+        )
     response.raise_for_status()
     found: list[Any] = response.json()[path]
     return found

@@ -24,8 +24,13 @@ def _refusals(status: int) -> float:
     return value or 0.0
 
 
-PAGE = {"entity": "customers", "source": "books", "organization_id": "600",
-        "records": [{"contact_id": "1"}], "page_context": {"has_more_page": True}}  # fmt: skip
+PAGE = {
+    "entity": "customers",
+    "source": "books",
+    "organization_id": "600",
+    "records": [{"contact_id": "1"}],
+    "page_context": {"has_more_page": True},
+}
 
 
 def client(handler: Handler, stop: asyncio.Event | None = None, failures: int = 3) -> SyncProxy:
@@ -56,8 +61,10 @@ async def test_a_page_carries_org_and_lane_and_counts_one_call() -> None:
 
 
 async def test_budget_429_waits_retry_after_and_does_not_count_as_failure() -> None:
-    answers = iter([httpx.Response(429, headers={"Retry-After": "0.01"})] * 5
-                   + [httpx.Response(200, json=PAGE)])  # fmt: skip
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "0.01"})] * 5
+        + [httpx.Response(200, json=PAGE)]
+    )
     proxy = client(lambda request: next(answers), failures=2)
     page = await proxy.list_page("customers", "600", {}, "bulk")
     assert page.records and proxy.calls == 1
@@ -98,8 +105,12 @@ async def test_details_404_is_none_and_other_4xx_are_rejections() -> None:
     bad = client(lambda r: httpx.Response(400, json={"message": "no"}))
     with pytest.raises(UpstreamRejectedError, match="HTTP 400"):
         await bad.get_record("invoices", "1", "42", "bulk")
-    body = {"entity": "invoices", "source": "books", "organization_id": "1",
-            "record": {"invoice_id": "42"}}  # fmt: skip
+    body = {
+        "entity": "invoices",
+        "source": "books",
+        "organization_id": "1",
+        "record": {"invoice_id": "42"},
+    }
     found = client(lambda r: httpx.Response(200, json=body))
     assert await found.get_record("invoices", "1", "42", "bulk") == ({"invoice_id": "42"}, "books")
 
@@ -107,8 +118,12 @@ async def test_details_404_is_none_and_other_4xx_are_rejections() -> None:
 @pytest.mark.parametrize("status", [409, 425, 408])
 async def test_conflicts_and_too_early_are_retried_like_every_caller_does(status: int) -> None:
     """The processor retries a 409/425 read; a run read the same answer as fatal (issue 15)."""
-    answers = iter([httpx.Response(status, json={"error_code": "x", "message": "not now"}),
-                    httpx.Response(200, json=PAGE)])  # fmt: skip
+    answers = iter(
+        [
+            httpx.Response(status, json={"error_code": "x", "message": "not now"}),
+            httpx.Response(200, json=PAGE),
+        ]
+    )
     proxy = client(lambda r: next(answers))
     assert (await proxy.list_page("customers", "600", {}, "bulk")).records == PAGE["records"]
     assert proxy.calls == 1
@@ -147,8 +162,12 @@ async def test_our_own_proxy_refusing_us_fails_the_run_at_once(
 )
 async def test_zohos_own_auth_trouble_stays_transient(status: int, code: str) -> None:
     """Zoho refusing the proxy's token reaches us as the proxy's 503/502: retried, bounded."""
-    answers = iter([httpx.Response(status, json={"error_code": code, "message": "later"}),
-                    httpx.Response(200, json=PAGE)])  # fmt: skip
+    answers = iter(
+        [
+            httpx.Response(status, json={"error_code": code, "message": "later"}),
+            httpx.Response(200, json=PAGE),
+        ]
+    )
     proxy = client(lambda r: next(answers))
     assert (await proxy.list_page("customers", "600", {}, "bulk")).records == PAGE["records"]
 
@@ -177,14 +196,27 @@ async def test_stopping_interrupts_waits() -> None:
 
 
 async def test_the_bulk_share_is_what_the_day_has_left_above_the_reserve() -> None:
-    row: dict[str, Any] = {"organization_id": "600", "product": "books", "window_seconds": 60.0,
-           "minute": {"limit": 100, "used": 0, "left": 100},
-           "day": {"limit": 5000, "used": 4850, "left": 150, "reserve": 200,
-                   "resets_in_seconds": 10.0},
-           "in_flight": {"limit": 10, "used": 0, "left": 10}, "waiting": {},
-           "lanes_holding_back_lower": []}  # fmt: skip
-    body = {"budgets": [row, {**row, "product": "inventory", "day": {**row["day"], "left": 900}}],
-            "lane_waits": {}, "token": {"state": "ok", "last_error": None}}  # fmt: skip
+    row: dict[str, Any] = {
+        "organization_id": "600",
+        "product": "books",
+        "window_seconds": 60.0,
+        "minute": {"limit": 100, "used": 0, "left": 100},
+        "day": {
+            "limit": 5000,
+            "used": 4850,
+            "left": 150,
+            "reserve": 200,
+            "resets_in_seconds": 10.0,
+        },
+        "in_flight": {"limit": 10, "used": 0, "left": 10},
+        "waiting": {},
+        "lanes_holding_back_lower": [],
+    }
+    body = {
+        "budgets": [row, {**row, "product": "inventory", "day": {**row["day"], "left": 900}}],
+        "lane_waits": {},
+        "token": {"state": "ok", "last_error": None},
+    }
     proxy = client(lambda r: httpx.Response(200, json=body))
     assert await proxy.bulk_share_left("600", "books") == 0
     assert await proxy.bulk_share_left("600", "inventory") == 700

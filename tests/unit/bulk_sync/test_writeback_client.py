@@ -101,8 +101,12 @@ async def test_read_and_find() -> None:
         key = request.url.params["cf_tds_key"]
         other = {"contact_id": "6", "custom_fields": []}
         mine = {"contact_id": "7", "custom_field_hash": {"cf_tds_key": key}}
-        found = {"none": [], "one": [other, mine], "two": [mine, {**mine, "contact_id": "8"}],
-                 "blind": [{"contact_id": "9"}]}[key]  # fmt: skip
+        found = {
+            "none": [],
+            "one": [other, mine],
+            "two": [mine, {**mine, "contact_id": "8"}],
+            "blind": [{"contact_id": "9"}],
+        }[key]
         return httpx.Response(200, json={"code": 0, "contacts": found})
 
     writes = client(handler)

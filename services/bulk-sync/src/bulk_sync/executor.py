@@ -83,8 +83,9 @@ class RunExecutor:
             for entity in command.entities:
                 if entity not in ENTITIES:
                     return await self._fail_unknown(conn, run_id, command, entity)
-            await runs.ensure_run(conn, run_id, command.org_id, command.entities[0],
-                                  command.mode, request)  # fmt: skip
+            await runs.ensure_run(
+                conn, run_id, command.org_id, command.entities[0], command.mode, request
+            )
             run = await runs.start_run(conn, run_id)
         if run is None:
             logger.info("run ended already; nothing to do", extra={"run_id": str(run_id)})
@@ -101,10 +102,17 @@ class RunExecutor:
                     if state.get("done"):
                         continue
                     ctx = RunContext(
-                        self._pool, self._proxy, self._settings, run_id, command.org_id, entity,
-                        command.mode, started_at, int(state.get("detail_calls") or 0),
-                        asyncio.Semaphore(self._settings.detail_concurrency),
-                    )  # fmt: skip
+                        pool=self._pool,
+                        proxy=self._proxy,
+                        settings=self._settings,
+                        run_id=run_id,
+                        org_id=command.org_id,
+                        entity=entity,
+                        mode=command.mode,
+                        started_at=started_at,
+                        detail_calls=int(state.get("detail_calls") or 0),
+                        detail_gate=asyncio.Semaphore(self._settings.detail_concurrency),
+                    )
                     if await self._entity(ctx, command, state):
                         held.append(entity)
         except StopRequested:
@@ -135,10 +143,16 @@ class RunExecutor:
         metrics.RUN_DURATION.labels(label, command.mode).observe(max(elapsed, 0.0))
         metrics.RUNS.labels(label, command.mode, "completed").inc()
         metrics.LAST_SUCCESS.labels(f"{command.mode}-{label}").set(time.time())
-        logger.info("run completed", extra={
-            "run_id": str(run_id), "mode": command.mode, "entities": command.entities,
-            "org_id": command.org_id, "seconds_in_this_process": time.monotonic() - started,
-        })  # fmt: skip
+        logger.info(
+            "run completed",
+            extra={
+                "run_id": str(run_id),
+                "mode": command.mode,
+                "entities": command.entities,
+                "org_id": command.org_id,
+                "seconds_in_this_process": time.monotonic() - started,
+            },
+        )
         return "completed"
 
     async def _entity(self, ctx: RunContext, command: SyncCommand, state: dict[str, Any]) -> bool:
@@ -156,8 +170,9 @@ class RunExecutor:
                 state.setdefault("since", since.isoformat() if since else None)
             await sync_listed(ctx, state, since)
         if lists_inventory_too(ctx.entity, command.mode):
-            await sync_inventory_only(ctx, parse_zoho_timestamp(command.since) if command.since
-                                      else None)  # fmt: skip
+            await sync_inventory_only(
+                ctx, parse_zoho_timestamp(command.since) if command.since else None
+            )
         if verifies(ctx.entity, command.mode):
             state["drift_rows"] = await verify(ctx, state)
         if command.mode != "selective" and has_details(ctx.entity):
@@ -166,13 +181,17 @@ class RunExecutor:
             await refresh_stock(ctx, state)
         decision = await sweep.decide(ctx, state) if command.mode == "full" else None
         if decision is not None and decision.held:
-            state["sweep"] = {"held": True, "candidates": decision.candidates,
-                              "live": decision.live}  # fmt: skip
+            state["sweep"] = {
+                "held": True,
+                "candidates": decision.candidates,
+                "live": decision.live,
+            }
         state["done"] = decision is None or not decision.held
         async with self._pool.acquire() as conn, conn.transaction():
             if "details_pending" in state:
-                await record_details_pending(conn, ctx.run_id, ctx.org_id, ctx.entity,
-                                             state["details_pending"])  # fmt: skip
+                await record_details_pending(
+                    conn, ctx.run_id, ctx.org_id, ctx.entity, state["details_pending"]
+                )
             if "drift_rows" in state:
                 await record_drift(conn, ctx.run_id, ctx.entity, state["drift_rows"])
             if decision is not None and not decision.held:
@@ -191,8 +210,10 @@ class RunExecutor:
         async with self._pool.acquire() as conn:
             await held_sweeps.refresh_gauge(conn)
         metrics.RUNS.labels(label, command.mode, held_sweeps.HELD).inc()
-        logger.warning("deletion sweep held until confirmed",
-                       extra={"run_id": str(run_id), "entities": entities})  # fmt: skip
+        logger.warning(
+            "deletion sweep held until confirmed",
+            extra={"run_id": str(run_id), "entities": entities},
+        )
         return "held"
 
     async def _end(self, run_id: uuid.UUID, status: str, error: str | None = None) -> None:
@@ -203,7 +224,7 @@ class RunExecutor:
     async def _fail_unknown(
         self, conn: Any, run_id: uuid.UUID, command: SyncCommand, entity: str
     ) -> Outcome:
-        await runs.ensure_run(conn, run_id, command.org_id, entity, command.mode,
-                              command.model_dump(exclude_none=True))  # fmt: skip
+        request = command.model_dump(exclude_none=True)
+        await runs.ensure_run(conn, run_id, command.org_id, entity, command.mode, request)
         await runs.finish_run(conn, run_id, "failed", f"unknown entity {entity!r}")
         return "failed"

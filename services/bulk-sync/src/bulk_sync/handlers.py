@@ -81,19 +81,30 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 async def on_spec(
-    body: kopf.Body, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch,
-    memo: kopf.Memo, **_: Any,
-) -> None:  # fmt: skip
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
     """A ZohoSync appeared or changed: run it now unless it is scheduled or suspended."""
     post(body, await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status))
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=STATUS_REFRESH_SECONDS,
-            initial_delay=STATUS_REFRESH_SECONDS)  # fmt: skip
+@kopf.timer(
+    GROUP, VERSION, PLURAL, interval=STATUS_REFRESH_SECONDS, initial_delay=STATUS_REFRESH_SECONDS
+)
 async def on_timer(
-    body: kopf.Body, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch,
-    memo: kopf.Memo, **_: Any,
-) -> None:  # fmt: skip
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
     """Scheduled runs and the status of the last sync."""
     post(body, await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status))
 
@@ -126,8 +137,8 @@ async def reconcile(
     try:
         sync = SyncSpec.model_validate(spec)
     except ValidationError as exc:
-        return _refuse(status, status_patch, "InvalidSpec",
-                       f"invalid spec: {exc.errors()[0]['msg']}", now)  # fmt: skip
+        message = f"invalid spec: {exc.errors()[0]['msg']}"
+        return _refuse(status, status_patch, reason="InvalidSpec", message=message, now=now)
     notices: list[Notice] = []
     current = dict(status)
     run_ids = [str(i) for i in current.get("lastRunIds") or ()]
@@ -182,8 +193,11 @@ def _refuse(
     status: dict[str, Any], status_patch: Any, reason: str, message: str, now: datetime
 ) -> list[Notice]:
     """A resource the operator cannot serve: say why in its status and one Warning Event."""
-    patch = {"phase": "Failed", "message": message,
-             "conditions": [ready_condition(False, reason, message, now)]}  # fmt: skip
+    patch = {
+        "phase": "Failed",
+        "message": message,
+        "conditions": [ready_condition(False, reason, message, now)],
+    }
     status_patch.update(_keep_transition_time(status, patch))
     return zohosync_events.refused(status, reason, message)
 
@@ -226,20 +240,23 @@ async def _call(
     try:
         return await api.request(method, path, json=body)
     except httpx.TransportError as exc:
-        raise kopf.TemporaryError(f"bulk-sync API unreachable: {type(exc).__name__}",
-                                  delay=RETRY_SECONDS) from exc  # fmt: skip
+        raise kopf.TemporaryError(
+            f"bulk-sync API unreachable: {type(exc).__name__}", delay=RETRY_SECONDS
+        ) from exc
 
 
 def _body(response: httpx.Response, path: str) -> dict[str, Any]:
     if response.status_code >= 500 or response.status_code == 429:
-        raise kopf.TemporaryError(f"bulk-sync API answered {response.status_code} for {path}",
-                                  delay=RETRY_SECONDS)  # fmt: skip
+        raise kopf.TemporaryError(
+            f"bulk-sync API answered {response.status_code} for {path}", delay=RETRY_SECONDS
+        )
     if response.status_code >= 400:
         raise kopf.PermanentError(
             f"bulk-sync API refused {path} ({response.status_code}): {response.text[:200]}"
         )
     body = response.json()
     if not isinstance(body, dict):
-        raise kopf.TemporaryError(f"bulk-sync API answered no object for {path}",
-                                  delay=RETRY_SECONDS)  # fmt: skip
+        raise kopf.TemporaryError(
+            f"bulk-sync API answered no object for {path}", delay=RETRY_SECONDS
+        )
     return body
