@@ -1,0 +1,26 @@
+# Building a pinned Go program from the Go module proxy when `go install module@version` refuses it
+# (its go.mod has replace directives, as Jaeger's and skaffold's do): the module is downloaded into
+# Go's module cache and built in its own folder, with its version stamped in by -ldflags as its
+# release build does. The binary is kept per version outside the clone
+# (`${XDG_CACHE_HOME:-~/.cache}/tds/<name>/<version>`), so a new clone copies it instead of building
+# again (tens of minutes on two busy cores); the copy in .local/bin is checked by what
+# `<binary> version` prints.
+#
+# Arguments: 1 binary path (.local/bin/<name>), 2 module, 3 version, 4 package inside the module,
+# 5 -ldflags, 6 text `<binary> version` prints for this version (grep -F).
+define go-build-module
+	@if ! { [ -x "$(1)" ] && "$(1)" version 2>/dev/null | grep -qF '$(6)'; }; then \
+	  cached="$${XDG_CACHE_HOME:-$$HOME/.cache}/tds/$(notdir $(1))/$(3)/$(notdir $(1))"; \
+	  if [ ! -x "$$cached" ]; then \
+	    echo "building $(notdir $(1)) $(3) from the Go module proxy (cached afterwards)"; \
+	    mkdir -p "$$(dirname "$$cached")"; \
+	    src=$$(GOTOOLCHAIN=local $(GO) mod download -json $(2)@$(3) \
+	      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	    [ -d "$$src" ] || { echo "go mod download gave no folder for $(2)" >&2; exit 1; }; \
+	    (cd "$$src" && GOTOOLCHAIN=local nice -n 10 $(GO) build -trimpath \
+	      -ldflags "$(5)" -o "$$cached.partial" ./$(4)) || exit 1; \
+	    mv "$$cached.partial" "$$cached"; \
+	  fi; \
+	  mkdir -p "$(dir $(1))"; cp "$$cached" "$(1).partial" && mv "$(1).partial" "$(1)"; \
+	fi
+endef
