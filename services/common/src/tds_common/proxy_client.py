@@ -241,6 +241,17 @@ def raise_for_status(response: httpx.Response, what: str) -> None:
     raise UpstreamRejectedError(detail, status_code=status, body=response.text)
 
 
+def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer's JSON object; anything else is a failed call (an answer off the contract)."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ProxyCallFailedError(f"zoho-proxy answered {what} without JSON") from exc
+    if not isinstance(body, dict):
+        raise ProxyCallFailedError(f"zoho-proxy answered {what} with a non-object")
+    return body
+
+
 def is_not_found(response: httpx.Response) -> bool:
     """zoho-proxy's verdict "no Zoho source has this record"."""
     return response.status_code == 404 and error_code(response) == NOT_FOUND
@@ -310,13 +321,7 @@ class ProxyClient:
         if is_not_found(response):
             return None
         raise_for_status(response, f"GET {path}")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ProxyCallFailedError(f"zoho-proxy answered GET {path} without JSON") from exc
-        if not isinstance(body, dict):
-            raise ProxyCallFailedError(f"zoho-proxy answered GET {path} with a non-object")
-        return body
+        return json_object(response, f"GET {path}")
 
     async def get_record(
         self, entity: str, org_id: str, zoho_id: str, lane: Lane
@@ -339,13 +344,7 @@ class ProxyClient:
         except httpx.TransportError as exc:
             raise ProxyUnavailableError(f"zoho-proxy unreachable: {type(exc).__name__}") from exc
         raise_for_status(response, "GET /api/zoho/budget")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ProxyCallFailedError("zoho-proxy answered its budget without JSON") from exc
-        if not isinstance(body, dict):
-            raise ProxyCallFailedError("zoho-proxy answered its budget with a non-object")
-        return _validated(BudgetAnswer, body, "its budget")
+        return _validated(BudgetAnswer, json_object(response, "its budget"), "its budget")
 
 
 def _validated(model: type[_AnswerT], body: dict[str, Any], what: str) -> _AnswerT:

@@ -29,6 +29,7 @@ from tds_common.proxy_client import (
     ProxyClient,
     error_code,
     is_not_found,
+    json_object,
     raise_for_status,
 )
 
@@ -121,14 +122,10 @@ class WriteClient:
 
 def _answer(response: httpx.Response) -> dict[str, Any] | ZohoRejection:
     status = response.status_code
+    what = f"{response.request.method} {response.request.url.path}"
     if status == 429 or status >= 500:  # budget spent for now, or the outcome is unknown
-        raise_for_status(response, f"{response.request.method} {response.request.url.path}")
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise UpstreamUnavailableError(f"zoho-proxy answered {status} without JSON") from exc
-    if not isinstance(body, dict):
-        raise UpstreamUnavailableError(f"zoho-proxy answered {status} with a non-object")
+        raise_for_status(response, what)
+    body = json_object(response, what)
     if error_code(response) is not None:  # the proxy's own refusal, not Zoho's
         raise WriteSetupError(f"zoho-proxy refused ({status}): {truncate(str(body))}")
     code = body.get("code", 0)
