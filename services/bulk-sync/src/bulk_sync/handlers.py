@@ -80,6 +80,14 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 @kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.timer(
+    GROUP,
+    VERSION,
+    PLURAL,
+    id="on_timer",
+    interval=STATUS_REFRESH_SECONDS,
+    initial_delay=STATUS_REFRESH_SECONDS,
+)
 async def on_spec(
     body: kopf.Body,
     spec: kopf.Spec,
@@ -89,23 +97,8 @@ async def on_spec(
     memo: kopf.Memo,
     **_: Any,
 ) -> None:
-    """A ZohoSync appeared or changed: run it now unless it is scheduled or suspended."""
-    post(body, await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status))
-
-
-@kopf.timer(
-    GROUP, VERSION, PLURAL, interval=STATUS_REFRESH_SECONDS, initial_delay=STATUS_REFRESH_SECONDS
-)
-async def on_timer(
-    body: kopf.Body,
-    spec: kopf.Spec,
-    status: kopf.Status,
-    meta: kopf.Meta,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    **_: Any,
-) -> None:
-    """Scheduled runs and the status of the last sync."""
+    """A ZohoSync appeared or changed (run it now unless it is scheduled or suspended), or its
+    timer fired (scheduled runs, the status of the last sync): one reconciliation for both."""
     post(body, await reconcile(memo["api"], dict(spec), dict(status), dict(meta), patch.status))
 
 
