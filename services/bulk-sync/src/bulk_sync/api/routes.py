@@ -13,16 +13,15 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from bulk_sync import completeness, runs
 from bulk_sync.api.deps import PoolDep, ProducerDep, SettingsDep
+from bulk_sync.api.publish import CommandNotPublishedError, publish_command
 from bulk_sync.models import RunsAccepted, RunView, SyncCommand, SyncRequest
 from tds_common.catalogue import ENTITIES
-from tds_common.errors import PermanentError, UpstreamUnavailableError
-from tds_common.tracing import kafka_headers
+from tds_common.errors import PermanentError
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +77,8 @@ async def request_sync(
                 ids=body.ids,
                 since=body.since,
             )
-            await producer.send_and_wait(
-                settings.topics.sync_requests,
-                command.to_bytes(),
-                key=org_id.encode(),
-                headers=kafka_headers(),  # the run's span links to this request's
-            )
-    except KafkaError as exc:
+            await publish_command(producer, settings.topics.sync_requests, command)
+    except CommandNotPublishedError:
         async with pool.acquire() as conn, conn.transaction():
             for run in created:
                 await runs.finish_run(
@@ -92,9 +86,7 @@ async def request_sync(
                 )
             # The caller was told 503: a retry with the same key must start runs, not find these.
             await runs.release_key(conn, [uuid.UUID(run.id) for run in created])
-        raise UpstreamUnavailableError(
-            f"Kafka refused the sync command: {type(exc).__name__}", retry_after_seconds=5
-        ) from exc
+        raise
     logger.info(
         "sync requested",
         extra={

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter
 
 from bulk_sync import held, runs
 from bulk_sync.api.deps import PoolDep, ProducerDep, SettingsDep
+from bulk_sync.api.publish import CommandNotPublishedError, publish_command
 from bulk_sync.api.routes import NotFoundError
 from bulk_sync.models import RunView, SyncCommand
-from tds_common.errors import ServiceError, UpstreamUnavailableError
+from tds_common.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +53,11 @@ async def confirm_sweep(
             )
     command = SyncCommand(run_id=run.id, org_id=run.org_id, entities=[run.entity_type], mode="full")
     try:
-        await producer.send_and_wait(
-            settings.topics.sync_requests, command.to_bytes(), key=run.org_id.encode()
-        )
-    except KafkaError as exc:
+        await publish_command(producer, settings.topics.sync_requests, command)
+    except CommandNotPublishedError:
         async with pool.acquire() as conn:
             await held.revert(conn, key)
-        raise UpstreamUnavailableError(
-            f"Kafka refused the sync command: {type(exc).__name__}", retry_after_seconds=5
-        ) from exc
+        raise
     async with pool.acquire() as conn:
         await held.refresh_gauge(conn)
     logger.info(
