@@ -140,7 +140,7 @@ def _plots(results: Results) -> list[Path]:
 
 _AXES = {
     "latency_vs_rate": ("offered rate (events/s)", "milliseconds"),
-    "budget_use": ("seconds since the sync started", "calls in the last window / limit"),
+    "budget_use": ("seconds since the first call", "calls in the trailing window / limit"),
     "rss": ("phase", "peak RSS (MB)"),
 }
 
