@@ -93,6 +93,7 @@ def main() -> int:
             finally:
                 signal.alarm(0)
             results.module_seconds[name] = round(time.monotonic() - began, 1)
+            results.module_load[name] = round(os.getloadavg()[0], 2)
             print(f"   ({results.module_seconds[name]:.0f} s)", flush=True)
     results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not os.environ.get("BENCH_NO_REPORT"):

@@ -86,9 +86,18 @@ def _markdown(results: Results, seconds: float, path: Path, plots: list[Path]) -
             f"| {len(metric.values)} | {metric.unit} | {metric.target} | {met} |"
         )
     if results.module_seconds:
-        lines += ["", "## Where the run's time went", "", "| module | seconds |", "|---|---:|"]
-        lines += [f"| `{name}` | {sec:.0f} |" for name, sec in results.module_seconds.items()]
-        lines.append(f"| everything (with the shared stack's start) | {seconds:.0f} |")
+        lines += [
+            "",
+            "## Where the run's time went",
+            "",
+            "| module | seconds | load average (1 min) as it ended |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| `{name}` | {sec:.0f} | {results.module_load.get(name, float('nan')):.1f} |"
+            for name, sec in results.module_seconds.items()
+        ]
+        lines.append(f"| everything (with the shared stack's start) | {seconds:.0f} | |")
     notes = [m for m in results.metrics.values() if m.note]
     if notes:
         lines += ["", "Notes on figures:", ""]

@@ -62,6 +62,8 @@ class Results:
     """Per bench module: the lines it printed (kept for the report's details)."""
     module_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each bench module, in the order they ran (where a run's time goes)."""
+    module_load: dict[str, float] = field(default_factory=dict)
+    """The machine's 1-minute load average as each module ended (it is shared)."""
 
     def metric(self, section: str, name: str, unit: str, **options: Any) -> Metric:
         key = f"{section}: {name}"
