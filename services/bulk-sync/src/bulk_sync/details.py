@@ -17,12 +17,12 @@ list: it was written from a summary), so a webhook carrying the whole record cle
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
 from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.zoho_reads import read_records
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change
 from tds_common.mirror.reads import Versions, details_pending_count, newest_details_pending
@@ -90,13 +90,10 @@ async def complete_details(ctx: RunContext, state: dict[str, Any]) -> int:
 
 
 async def _read(ctx: RunContext, batch: Versions) -> PageResult:
-    async def read(zoho_id: str) -> tuple[dict[str, Any], str] | None:
-        async with ctx.detail_gate:
-            return await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, DETAIL_LANE)
-
     result = PageResult()  # before the reads: they are no older than its read_at
-    found = await asyncio.gather(*(read(zoho_id) for zoho_id in batch))
-    for (zoho_id, modified), detail in zip(batch.items(), found, strict=True):
+    found = await read_records(ctx, list(batch), DETAIL_LANE)
+    for zoho_id, modified in batch.items():
+        detail = found[zoho_id]
         if detail is None:  # gone from Zoho: a delete at the stored version (a newer write wins)
             source = get_entity(ctx.entity).products[0]
             result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, modified))

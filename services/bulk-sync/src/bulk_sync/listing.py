@@ -17,6 +17,7 @@ from bulk_sync.context import PageResult, RunContext, commit_page, record_id
 from bulk_sync.cursor import Cursor
 from bulk_sync.spans import page_span
 from bulk_sync.stored import need
+from bulk_sync.zoho_reads import read_stock
 from tds_common.catalogue import get_entity
 from tds_common.events import record_time
 from tds_common.mirror import Change
@@ -101,18 +102,14 @@ async def _record_changes(
 
 async def _stock_changes(ctx: RunContext, item_ids: list[str], result: PageResult) -> None:
     """Stock rows of listed items from Inventory item details; absent items are gone."""
-    chunk = ctx.settings.itemdetails_chunk
-    for start in range(0, len(item_ids), chunk):
-        ids = item_ids[start : start + chunk]
-        details = await ctx.proxy.item_details(ctx.org_id, ids, ctx.lane)
-        found = {record_id(d, "item_id"): d for d in details}
-        for zoho_id in ids:
-            detail = found.get(zoho_id)
-            if detail is None:
-                result.gone += 1
-                continue
-            result.seen.append(zoho_id)
-            result.add(Change("stock", ctx.org_id, zoho_id, "upsert", detail, "inventory"))
+    found = await read_stock(ctx, item_ids, ctx.lane)
+    for zoho_id in item_ids:
+        detail = found.get(zoho_id)
+        if detail is None:
+            result.gone += 1
+            continue
+        result.seen.append(zoho_id)
+        result.add(Change("stock", ctx.org_id, zoho_id, "upsert", detail, "inventory"))
 
 
 async def _sync_warehouses(ctx: RunContext, state: dict[str, Any]) -> None:

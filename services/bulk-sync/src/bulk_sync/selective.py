@@ -8,10 +8,10 @@ Explicitly asked ids are read whatever the run's detail budget says.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.zoho_reads import read_records, read_stock
 from tds_common.mirror import Change
 
 
@@ -41,11 +41,7 @@ async def sync_selected(ctx: RunContext, state: dict[str, Any], ids: list[str]) 
 
 
 async def _records(ctx: RunContext, chunk: list[str], result: PageResult) -> None:
-    async def read(zoho_id: str) -> tuple[str, tuple[dict[str, Any], str] | None]:
-        async with ctx.detail_gate:
-            return zoho_id, await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, ctx.lane)
-
-    for zoho_id, found in await asyncio.gather(*(read(i) for i in chunk)):
+    for zoho_id, found in (await read_records(ctx, chunk, ctx.lane)).items():
         if found is None:
             result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, "books"))
             result.gone += 1
@@ -55,8 +51,7 @@ async def _records(ctx: RunContext, chunk: list[str], result: PageResult) -> Non
 
 
 async def _stock(ctx: RunContext, chunk: list[str], result: PageResult) -> None:
-    details = await ctx.proxy.item_details(ctx.org_id, chunk, ctx.lane)
-    found = {record_id(d, "item_id"): d for d in details}
+    found = await read_stock(ctx, chunk, ctx.lane)
     for zoho_id in chunk:
         detail = found.get(zoho_id)
         if detail is None:

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
-from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.zoho_reads import read_stock
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change
 from tds_common.mirror.reads import least_recently_synced
@@ -63,22 +64,20 @@ async def refresh_stock(ctx: RunContext, state: dict[str, Any]) -> int:
         result = PageResult()
         # A read of Zoho's current stock: at the stored version (no bump) it still wins.
         read_at = datetime.now(UTC)
-        details = await ctx.proxy.item_details(ctx.org_id, ids, LANE)
+        details = await read_stock(ctx, ids, LANE)  # one call: ids are one chunk at most
         spent += 1
-        for detail in details:
-            zoho_id = record_id(detail, "item_id")
-            if zoho_id is not None and zoho_id in tried:
-                change = Change(
-                    entity="stock",
-                    org_id=ctx.org_id,
-                    zoho_id=zoho_id,
-                    op="upsert",
-                    record=detail,
-                    source="inventory",
-                    observed_at=read_at,
-                    read=True,
-                )
-                result.add(change)
+        for zoho_id, detail in details.items():
+            change = Change(
+                entity="stock",
+                org_id=ctx.org_id,
+                zoho_id=zoho_id,
+                op="upsert",
+                record=detail,
+                source="inventory",
+                observed_at=read_at,
+                read=True,
+            )
+            result.add(change)
         refreshed += len(result.changes)
         state["stock_refreshed"] = int(state.get("stock_refreshed") or 0) + len(result.changes)
         await commit_page(

@@ -25,14 +25,14 @@ then.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from bulk_sync import metrics
-from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.zoho_reads import read_records, read_stock
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change, DbConnection, map_change, write_changes
 from tds_common.mirror.reads import Versions, unseen_live_rows
@@ -148,23 +148,11 @@ async def _confirm_gone(
     alive = PageResult()
     calls = ctx.proxy.calls
     if ctx.entity == "stock":
-        chunk = ctx.settings.itemdetails_chunk
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk]
-            for detail in await ctx.proxy.item_details(ctx.org_id, part, ctx.lane):
-                item = record_id(detail, "item_id")
-                if item in found:
-                    alive.seen.append(item)
-                    alive.add(Change("stock", ctx.org_id, item, "upsert", detail, "inventory"))
+        for item, detail in (await read_stock(ctx, ids, ctx.lane)).items():
+            alive.seen.append(item)
+            alive.add(Change("stock", ctx.org_id, item, "upsert", detail, "inventory"))
     else:
-
-        async def read(zoho_id: str) -> tuple[str, tuple[dict[str, Any], str] | None]:
-            async with ctx.detail_gate:
-                return zoho_id, await ctx.proxy.get_record(
-                    ctx.entity, ctx.org_id, zoho_id, ctx.lane
-                )
-
-        for zoho_id, answer in await asyncio.gather(*(read(i) for i in ids)):
+        for zoho_id, answer in (await read_records(ctx, ids, ctx.lane)).items():
             if answer is not None:
                 record, source = answer
                 alive.seen.append(zoho_id)
