@@ -101,8 +101,9 @@ def keyset_list_calls(records: int, per_page: int = 200) -> int:
     return 1 + math.ceil((records - per_page) / (per_page - 1))
 
 
-def window_use(admissions: Sequence[float], limit: int, window: float, start: float,
-               end: float) -> float:  # fmt: skip
+def window_use(
+    admissions: Sequence[float], limit: int, window: float, start: float, end: float
+) -> float:
     """The calls admitted in the trailing window, divided by ``limit`` and averaged over every
     instant of [start, end]: 1.0 when the window is never left unspent.
 
@@ -216,8 +217,9 @@ async def _demand(proxy_url: str, org: str, ids: list[str], seconds: float) -> i
     return answered
 
 
-async def _scenario(results: Results, database_url: str, sim_url: str, proxy_url: str,
-                    org: str, scale: int) -> None:  # fmt: skip
+async def _scenario(
+    results: Results, database_url: str, sim_url: str, proxy_url: str, org: str, scale: int
+) -> None:
     say = lambda line: results.say(SECTION, line)  # noqa: E731
     async with httpx.AsyncClient(base_url=sim_url, timeout=30) as sim:
         await sim.post("/_sim/counters/reset", json={})
@@ -228,40 +230,77 @@ async def _scenario(results: Results, database_url: str, sim_url: str, proxy_url
         expected_lists = math.ceil(scale / 200)
         keyset_lists = keyset_list_calls(scale)
         new_calls = _total(calls)
-        say(f"{scale:>6} invoices, bulk-sync: {run['processed_items']} records, {lists} list "
+        say(
+            f"{scale:>6} invoices, bulk-sync: {run['processed_items']} records, {lists} list "
             f"calls (ceil(n/200) = {expected_lists}, the keyset walk's fewest {keyset_lists}), "
             f"{details.get('200', 0)} detail calls, "
-            f"{throttled} 429s, {new_seconds:.1f} s")  # fmt: skip
+            f"{throttled} 429s, {new_seconds:.1f} s"
+        )
         await sim.post("/_sim/counters/reset", json={})
         done, made, seconds = await _original_loop(proxy_url, org, ORIGINAL_SECONDS)
         throttled_original = _total(await _counters(sim), "429")
 
     original_calls = math.ceil(scale / 100) + scale
     original_seconds = seconds * scale / max(done, 1)
-    say(f"{scale:>6} invoices, original loop: {done} records in {seconds:.1f} s with {made} "
+    say(
+        f"{scale:>6} invoices, original loop: {done} records in {seconds:.1f} s with {made} "
         f"calls, {throttled_original} 429s → {original_calls} calls and "
-        f"~{original_seconds:.0f} s for all (extrapolated)")  # fmt: skip
+        f"~{original_seconds:.0f} s for all (extrapolated)"
+    )
     label = f"{scale // 1000}k invoices"
-    results.add(SECTION, f"list calls ÷ the keyset walk's fewest, {label}", lists / keyset_lists,
-                "ratio", target="<= 1.0", better="lower",
-                note="each page after the first lists the previous page's newest record again "
-                "(keyset_list_calls): 1 + ceil((n - 200) / 199) calls")  # fmt: skip
-    results.add(SECTION, f"list calls ÷ ceil(records/200), {label}", lists / expected_lists,
-                "ratio", target="<= 1.01")  # fmt: skip
-    results.add(SECTION, f"Zoho 429s during the sync, {label}", throttled + throttled_original,
-                "calls", better="lower", target="<= 0")  # fmt: skip
-    results.add(SECTION, f"calls: bulk-sync ÷ original loop, {label}", new_calls / original_calls,
-                "ratio", better="lower")  # fmt: skip
-    results.add(SECTION, f"wall time: bulk-sync ÷ original loop, {label}",
-                new_seconds / original_seconds, "ratio", better="lower",
-                note="the original loop's wall time is extrapolated from its first "
-                f"{ORIGINAL_SECONDS:.0f} s")  # fmt: skip
-    results.add(SECTION, f"bulk-sync wall time (window {WINDOW:g} s), {label}", new_seconds, "s",
-                better="lower")  # fmt: skip
+    results.add(
+        SECTION,
+        f"list calls ÷ the keyset walk's fewest, {label}",
+        lists / keyset_lists,
+        "ratio",
+        target="<= 1.0",
+        better="lower",
+        note="each page after the first lists the previous page's newest record again "
+        "(keyset_list_calls): 1 + ceil((n - 200) / 199) calls",
+    )
+    results.add(
+        SECTION,
+        f"list calls ÷ ceil(records/200), {label}",
+        lists / expected_lists,
+        "ratio",
+        target="<= 1.01",
+    )
+    results.add(
+        SECTION,
+        f"Zoho 429s during the sync, {label}",
+        throttled + throttled_original,
+        "calls",
+        better="lower",
+        target="<= 0",
+    )
+    results.add(
+        SECTION,
+        f"calls: bulk-sync ÷ original loop, {label}",
+        new_calls / original_calls,
+        "ratio",
+        better="lower",
+    )
+    results.add(
+        SECTION,
+        f"wall time: bulk-sync ÷ original loop, {label}",
+        new_seconds / original_seconds,
+        "ratio",
+        better="lower",
+        note="the original loop's wall time is extrapolated from its first "
+        f"{ORIGINAL_SECONDS:.0f} s",
+    )
+    results.add(
+        SECTION,
+        f"bulk-sync wall time (window {WINDOW:g} s), {label}",
+        new_seconds,
+        "s",
+        better="lower",
+    )
 
 
-async def _budget(results: Results, database_url: str, sim_url: str, proxy_url: str,
-                  org: str) -> None:  # fmt: skip
+async def _budget(
+    results: Results, database_url: str, sim_url: str, proxy_url: str, org: str
+) -> None:
     async with httpx.AsyncClient(base_url=sim_url, timeout=30) as sim:
         ids = await _list_ids(proxy_url, org)
         await sim.post("/_sim/counters/reset", json={})
@@ -273,22 +312,40 @@ async def _budget(results: Results, database_url: str, sim_url: str, proxy_url: 
     steady = (BUDGET_WINDOW, BUDGET_WINDOWS * BUDGET_WINDOW)  # every instant after the first window
     use = window_use(arrived, BUDGET_LIMIT, BUDGET_WINDOW, *steady)
     turnaround = statistics.median(slot_turnaround(arrived, BUDGET_LIMIT, BUDGET_WINDOW))
-    results.say(SECTION, f"{BUDGET_CALLERS} callers, limit {BUDGET_LIMIT} per {BUDGET_WINDOW:g} s "
-                f"(proxy margin {_margin(BUDGET_WINDOW) * 1e3:.0f} ms), {BUDGET_WINDOWS} windows: "
-                f"{answered} calls answered, window used {use:.1%} on average after the first, "
-                f"a slot unused for {turnaround * 1e3:.0f} ms (median) beyond the window before "
-                f"its next call, {throttled} 429s")  # fmt: skip
-    results.add(SECTION, "calls in the trailing window ÷ limit, demand above the limit", use,
-                "ratio", target=">= 0.95",
-                note=f"{BUDGET_CALLERS} concurrent callers through one zoho-proxy; the average "
-                "over every instant after the first window, from the simulator's admission "
-                "times")  # fmt: skip
-    results.add(SECTION, "a window slot's turnaround beyond the window (margin + round trip)",
-                turnaround * 1e3, "ms", better="lower",
-                note="against Zoho's 60 s window each 100 ms of it costs 0.17 % of the "
-                "budget")  # fmt: skip
-    results.add(SECTION, "Zoho 429s, demand above the limit", throttled, "calls",
-                better="lower", target="<= 0")  # fmt: skip
+    results.say(
+        SECTION,
+        f"{BUDGET_CALLERS} callers, limit {BUDGET_LIMIT} per {BUDGET_WINDOW:g} s "
+        f"(proxy margin {_margin(BUDGET_WINDOW) * 1e3:.0f} ms), {BUDGET_WINDOWS} windows: "
+        f"{answered} calls answered, window used {use:.1%} on average after the first, "
+        f"a slot unused for {turnaround * 1e3:.0f} ms (median) beyond the window before "
+        f"its next call, {throttled} 429s",
+    )
+    results.add(
+        SECTION,
+        "calls in the trailing window ÷ limit, demand above the limit",
+        use,
+        "ratio",
+        target=">= 0.95",
+        note=f"{BUDGET_CALLERS} concurrent callers through one zoho-proxy; the average "
+        "over every instant after the first window, from the simulator's admission "
+        "times",
+    )
+    results.add(
+        SECTION,
+        "a window slot's turnaround beyond the window (margin + round trip)",
+        turnaround * 1e3,
+        "ms",
+        better="lower",
+        note="against Zoho's 60 s window each 100 ms of it costs 0.17 % of the budget",
+    )
+    results.add(
+        SECTION,
+        "Zoho 429s, demand above the limit",
+        throttled,
+        "calls",
+        better="lower",
+        target="<= 0",
+    )
     step = BUDGET_WINDOW / PLOT_POINTS_PER_WINDOW
     times = [n * step for n in range(int(steady[1] / step) + 1)]
     results.series["budget_use:zoho-proxy budget use over time (demand above the limit)"] = {
@@ -296,7 +353,7 @@ async def _budget(results: Results, database_url: str, sim_url: str, proxy_url: 
         "calls in the trailing window / limit": [
             in_trailing_window(arrived, BUDGET_WINDOW, t) / BUDGET_LIMIT for t in times
         ],
-    }  # fmt: skip
+    }
 
 
 async def _list_ids(proxy_url: str, org: str) -> list[str]:
@@ -315,15 +372,22 @@ def _stack(
     calls per ``window`` seconds; yields (database URL, simulator URL, proxy URL, org)."""
     org, refresh = unique_org(), unique_refresh_token()
     limits = LimitSettings(per_minute=limit, minute_window_seconds=window)
-    sim = sim_settings(refresh, [OrgSettings(organization_id=org, daily_quota=10**7)], scale=10,
-                       limits=limits)  # fmt: skip
+    sim = sim_settings(
+        refresh, [OrgSettings(organization_id=org, daily_quota=10**7)], scale=10, limits=limits
+    )
     sim = sim.model_copy(update={"scale": {"invoices": scale}})
     with scratch_database(admin) as database_url, run_in_thread(sim) as sim_url:
         settings = proxy_settings(
-            database_url, sim_url, zoho_refresh_token=refresh, zoho_organization_id=org,
-            per_minute_limit=limit, window_seconds=window, window_margin_seconds=_margin(window),
-            daily_limit=10**7, log_json=False,
-        )  # fmt: skip
+            database_url,
+            sim_url,
+            zoho_refresh_token=refresh,
+            zoho_organization_id=org,
+            per_minute_limit=limit,
+            window_seconds=window,
+            window_margin_seconds=_margin(window),
+            daily_limit=10**7,
+            log_json=False,
+        )
         with serve_app_in_thread(create_proxy_app(settings)) as proxy_url:
             yield database_url, sim_url, proxy_url, org
 
@@ -335,8 +399,11 @@ def _margin(window: float) -> float:
 
 def run_bench(results: Results) -> None:
     admin = os.environ["TDS_BENCH_DATABASE_URL"]
-    results.say(SECTION, f"limit {LIMIT} calls per {WINDOW:g} s window (Zoho: per 60 s) in "
-                "simulator and proxy; times below are in that shortened time")  # fmt: skip
+    results.say(
+        SECTION,
+        f"limit {LIMIT} calls per {WINDOW:g} s window (Zoho: per 60 s) in "
+        "simulator and proxy; times below are in that shortened time",
+    )
     for scale in SCALES:
         with _stack(admin, scale, LIMIT, WINDOW) as (database_url, sim_url, proxy_url, org):
             asyncio.run(_scenario(results, database_url, sim_url, proxy_url, org, scale))
