@@ -5,7 +5,7 @@ drives demand over several shortened windows and checks safety: never above a li
 every call answered. The second checks that the budget is *used*: with a window long enough that
 no loaded machine can spend it by accident before it rolls, demand above the window's worth must
 get exactly the window's worth through at once while the rest waits. How close to the limit the
-proxy runs over time is a rate, so it is measured by `make bench` (bench_zoho_proxy), not here.
+proxy runs over time is a rate, so it is measured by `make bench` (bench_bulk_budget), not here.
 """
 
 from __future__ import annotations
