@@ -1,16 +1,19 @@
-"""How every step of a run reads Zoho: records within the run's gate, stock in chunks."""
+"""How every step of a run reads Zoho: records within the run's gate, stock in chunks, and
+what a record Zoho no longer has becomes."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
 import httpx
+import pytest
 
-from bulk_sync.context import RunContext
+from bulk_sync.context import RunContext, gone_from_zoho
 from bulk_sync.proxy import SyncProxy
 from bulk_sync.settings import ProxySettings, SyncSettings
 from bulk_sync.zoho_reads import read_records, read_stock
@@ -71,3 +74,20 @@ async def test_records_are_read_within_the_runs_gate_in_the_order_asked() -> Non
     assert list(found) == ids
     assert found["2"] is None and found["5"] == ({"invoice_id": "5"}, "books")
     assert 1 < peak <= 3
+
+
+@pytest.mark.parametrize(
+    ("entity", "source"),
+    [("invoices", "books"), ("warehouses", "inventory"), ("stock", "inventory")],
+)
+def test_a_record_zoho_no_longer_has_is_a_delete_from_its_own_product(
+    entity: str, source: str
+) -> None:
+    """Every step that finds a record gone says so the same way (a selective run stamped a
+    warehouse's deletion "books")."""
+    ctx = replace(context(None), entity=entity)
+    version = datetime(2026, 6, 9, 13, 45, 21, tzinfo=UTC)
+    change = gone_from_zoho(ctx, "42", version)
+    assert (change.entity, change.org_id, change.zoho_id) == (entity, ORG, "42")
+    assert (change.op, change.record, change.source) == ("delete", {}, source)
+    assert change.last_modified_time == version and change.observed_at is None

@@ -23,6 +23,7 @@ from bulk_sync import metrics, runs
 from bulk_sync.proxy import SyncProxy
 from bulk_sync.runs import Progress
 from bulk_sync.settings import SyncSettings
+from tds_common.catalogue import get_entity
 from tds_common.db import database_unavailable_as_error
 from tds_common.db_errors import is_record_fault, write_isolating
 from tds_common.errors import truncate
@@ -155,6 +156,29 @@ async def _write(conn: Any, page: PageResult) -> tuple[int, int]:
     if page.changes:
         await write_isolating(write, page.changes, failed=refused)
     return sum(written), len(failed)
+
+
+def gone_from_zoho(
+    ctx: RunContext,
+    zoho_id: str,
+    modified: datetime | None = None,
+    *,
+    observed_at: datetime | None = None,
+) -> Change:
+    """Zoho no longer has the record: a delete at the stored version ``modified`` (None: any),
+    so a newer write landing meanwhile still wins, from the entity's own Zoho product.
+    ``observed_at``: when Zoho said so, if earlier than the page's read."""
+    source = get_entity(ctx.entity).products[0]
+    return Change(
+        entity=ctx.entity,
+        org_id=ctx.org_id,
+        zoho_id=zoho_id,
+        op="delete",
+        record={},
+        source=source,
+        last_modified_time=modified,
+        observed_at=observed_at,
+    )
 
 
 def record_id(record: dict[str, Any], id_field: str) -> str | None:

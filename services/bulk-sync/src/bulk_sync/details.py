@@ -21,7 +21,7 @@ import logging
 from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
-from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.context import PageResult, RunContext, commit_page, gone_from_zoho
 from bulk_sync.zoho_reads import read_records
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change
@@ -94,9 +94,8 @@ async def _read(ctx: RunContext, batch: Versions) -> PageResult:
     found = await read_records(ctx, list(batch), DETAIL_LANE)
     for zoho_id, modified in batch.items():
         detail = found[zoho_id]
-        if detail is None:  # gone from Zoho: a delete at the stored version (a newer write wins)
-            source = get_entity(ctx.entity).products[0]
-            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, modified))
+        if detail is None:
+            result.add(gone_from_zoho(ctx, zoho_id, modified))
             result.gone += 1
         else:
             result.add(Change(ctx.entity, ctx.org_id, zoho_id, "upsert", detail[0], detail[1]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.context import PageResult, RunContext, commit_page, gone_from_zoho
 from bulk_sync.zoho_reads import read_records, read_stock
 from tds_common.mirror import Change
 
@@ -43,7 +43,7 @@ async def sync_selected(ctx: RunContext, state: dict[str, Any], ids: list[str]) 
 async def _records(ctx: RunContext, chunk: list[str], result: PageResult) -> None:
     for zoho_id, found in (await read_records(ctx, chunk, ctx.lane)).items():
         if found is None:
-            result.add(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, "books"))
+            result.add(gone_from_zoho(ctx, zoho_id))
             result.gone += 1
         else:
             record, source = found
@@ -55,7 +55,7 @@ async def _stock(ctx: RunContext, chunk: list[str], result: PageResult) -> None:
     for zoho_id in chunk:
         detail = found.get(zoho_id)
         if detail is None:
-            result.add(Change("stock", ctx.org_id, zoho_id, "delete", {}, "inventory"))
+            result.add(gone_from_zoho(ctx, zoho_id))
             result.gone += 1
         else:
             result.add(Change("stock", ctx.org_id, zoho_id, "upsert", detail, "inventory"))

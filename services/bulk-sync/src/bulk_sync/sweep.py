@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from bulk_sync import metrics
-from bulk_sync.context import PageResult, RunContext, commit_page
+from bulk_sync.context import PageResult, RunContext, commit_page, gone_from_zoho
 from bulk_sync.zoho_reads import read_records, read_stock
 from tds_common.catalogue import get_entity
 from tds_common.mirror import Change, DbConnection, map_change, write_changes
@@ -104,9 +104,8 @@ async def delete(conn: DbConnection, ctx: RunContext, decision: Decision) -> int
     if not decision.delete:
         return 0
     still, _ = await _candidates(conn, ctx)  # a webhook may have written one meanwhile
-    source = get_entity(ctx.entity).products[0]
     changes = [
-        map_change(Change(ctx.entity, ctx.org_id, zoho_id, "delete", {}, source, still[zoho_id]))
+        map_change(gone_from_zoho(ctx, zoho_id, still[zoho_id]))
         for zoho_id in decision.delete
         if zoho_id in still
     ]

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bulk_sync.allowance import calls_allowed
-from bulk_sync.context import PageResult, RunContext, commit_page, record_id
+from bulk_sync.context import PageResult, RunContext, commit_page, gone_from_zoho, record_id
 from tds_common.catalogue import EntitySpec, get_entity
 from tds_common.events import record_time
 from tds_common.mirror import Change, DbConnection
@@ -166,22 +166,9 @@ async def _unlisted(
 async def _confirm_gone(ctx: RunContext, missing: Versions, result: PageResult) -> int:
     """Read each unlisted row's record; the ones Zoho no longer has are marked deleted."""
     gone = 0
-    source = get_entity(ctx.entity).products[0]
     for zoho_id, modified in missing.items():
         read_at = datetime.now(UTC)
         if await ctx.proxy.get_record(ctx.entity, ctx.org_id, zoho_id, LANE) is None:
             gone += 1
-            result.add(
-                Change(
-                    ctx.entity,
-                    ctx.org_id,
-                    zoho_id,
-                    "delete",
-                    {},
-                    source,
-                    modified,
-                    observed_at=read_at,
-                    read=True,
-                )
-            )
+            result.add(gone_from_zoho(ctx, zoho_id, modified, observed_at=read_at))
     return gone
