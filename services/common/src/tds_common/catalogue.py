@@ -34,7 +34,7 @@ Product = Literal["books", "inventory"]
 Kind = Literal["record", "stock"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per entity: identity is equality, and hashes cheap
 class EntitySpec:
     name: str
     """URL/topic/metric name, e.g. ``credit-notes``."""

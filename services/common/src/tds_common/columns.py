@@ -11,6 +11,7 @@ ISO strings for dates and timestamps. A value that cannot be what the column say
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,7 @@ _TRUE: Final = frozenset({"true", "1", "yes", "y"})
 MAX_NUMBER_TEXT: Final = 64
 MAX_INTEGER_DIGITS: Final = 30
 MAX_FRACTION_DIGITS: Final = 30
+_INTEGER_BOUND: Final = 10**MAX_INTEGER_DIGITS
 # PostgreSQL ``integer`` columns (payment_terms, item_order).
 INT32_MIN: Final = -(2**31)
 INT32_MAX: Final = 2**31 - 1
@@ -47,10 +49,10 @@ def _empty(value: Any) -> bool:
 
 def to_text(value: Any) -> str | None:
     """Text columns: ``""`` → NULL (so ``IS NULL`` finds every empty value); numbers as text."""
-    if _empty(value):
-        return None
     if isinstance(value, str):
-        return value
+        return value if value.strip() else None
+    if value is None:
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | Decimal):
@@ -63,15 +65,24 @@ def to_numeric(value: Any) -> str | None:
 
     A trailing ``%`` (Zoho writes line discounts as ``"10.00%"``) is dropped; ``raw`` keeps it.
     """
-    if _empty(value):
+    if value is None:
         return None
     if isinstance(value, bool):
         raise MappingError(f"expected a number, got a boolean: {value!r}")
     if isinstance(value, int):
         # Python ints are exact but unbounded; bound them like any other number.
-        if abs(value) >= 10**MAX_INTEGER_DIGITS:
+        if abs(value) >= _INTEGER_BOUND:
             raise MappingError(f"number out of range (more than {MAX_INTEGER_DIGITS} digits)")
         return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        # Zoho's amounts, mostly. Without an exponent, a float's repr is what Decimal would
+        # print back, and within every bound below (repr turns to exponent notation for
+        # magnitudes under 1e-4 and from 1e16): skip the arithmetic.
+        if "e" not in text and math.isfinite(value):
+            return text
+    elif _empty(value):
+        return None
     text = str(value).strip().replace(",", "").removesuffix("%")
     if len(text) > MAX_NUMBER_TEXT:
         raise MappingError(f"number too long ({len(text)} characters), got {text[:40]!r}…")
@@ -90,6 +101,8 @@ def to_numeric(value: Any) -> str | None:
 
 def to_integer(value: Any) -> int | None:
     """Whole numbers (``payment_terms``, ``item_order``); ``"30"`` and ``30.0`` are fine."""
+    if type(value) is int and INT32_MIN <= value <= INT32_MAX:
+        return value  # what the general path below returns for it, without the arithmetic
     numeric = to_numeric(value)
     if numeric is None:
         return None
@@ -161,7 +174,7 @@ class Column:
         return self.fields or (self.name,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per child table, like EntitySpec: hashed per record
 class ChildSpec:
     """A child table replaced as a whole whenever its parent's write wins."""
 

@@ -25,7 +25,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from tds_common import pg_json
 from tds_common.catalogue import EntitySpec
-from tds_common.mirror.copy_rows import copy_rows
+from tds_common.mirror.copy_rows import copy_text
 from tds_common.mirror.mapping import ChangeKey, MappedChange
 from tds_common.mirror.rules import Version, verdict
 from tds_common.mirror.sql import child_statements, parent_statements, stock_statements
@@ -108,6 +108,11 @@ def _json(rows: list[dict[str, Any]]) -> str:
     return pg_json.dumps(rows)
 
 
+def _rows_json(items: Sequence[MappedChange]) -> str:
+    """The items' parent rows as one JSON array (each row rendered once, maybe in advance)."""
+    return "[" + ",".join([m.row_json for m in items]) + "]"
+
+
 Keys = set[tuple[str, str]]
 Conflicts = dict[tuple[str, str], datetime | None]
 """Keys in conflict, with when the stored content was seen."""
@@ -124,16 +129,16 @@ async def _write_records(
     won_upserts: Keys = set()
     conflicts: Conflicts = {}
     if upserts:
-        records = await conn.fetch(statements.upsert, _json([m.row for m in upserts]))
+        records = await conn.fetch(statements.upsert, _rows_json(upserts))
         won_upserts = {(r[0], r[1]) for r in records}
         won |= won_upserts
-        lost = [m.row for m in upserts if (m.change.org_id, m.change.zoho_id) not in won_upserts]
+        lost = [m for m in upserts if (m.change.org_id, m.change.zoho_id) not in won_upserts]
         if lost:
-            records = await conn.fetch(statements.conflicts, _json(lost))
+            records = await conn.fetch(statements.conflicts, _rows_json(lost))
             conflicts = {(r[0], r[1]): r[2] for r in records}
     won_deletes: Keys = set()
     if deletes:
-        records = await conn.fetch(statements.delete, _json([m.row for m in deletes]))
+        records = await conn.fetch(statements.delete, _rows_json(deletes))
         won_deletes = {(r[0], r[1]) for r in records}
         won |= won_deletes
     if spec.child is None:
@@ -147,9 +152,9 @@ async def _write_records(
     if replaced:
         owners = [m.change.org_id for m in replaced], [m.change.zoho_id for m in replaced]
         await conn.execute(children.clear, *owners)
-        rows = [row for m in replaced for row in m.children or ()]
-        if rows:
-            await copy_rows(conn, spec.child.table, children.columns, rows)
+        text = "".join([m.children_text for m in replaced])
+        if text:
+            await copy_text(conn, spec.child.table, children.columns, text)
     if revived:
         await conn.execute(
             children.revive,
