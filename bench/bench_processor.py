@@ -4,9 +4,10 @@ Needs the local PostgreSQL and Kafka (``make up``, or the test fixtures' servers
 scratch database and fresh topics of its own, removed afterwards. Two measurements, alternating
 with the baseline in ``TDS_BENCH_ROUNDS`` rounds (the report shows each ratio's spread):
 
-1. **Write path** (``BatchProcessor.process``: decode, map, one transaction per 500-event batch
-   with inbox + monotonic upserts + line items + queue rows) vs a **raw asyncpg COPY** of the
-   same mirror rows (parents and line items, pre-typed, no conflict handling, no audit rows)
+1. **Write path** (``BatchProcessor.prepare`` and ``write``: decode, map, one transaction per
+   500-event batch with inbox + monotonic upserts + line items + queue rows; the next batch is
+   prepared while the current one writes, as the consumer runs them) vs a **raw asyncpg COPY**
+   of the same mirror rows (parents and line items, pre-typed, no conflict handling, no audit rows)
    into identically indexed tables. Payloads: invoices with 4 line items, ~2 KB each.
 2. **End to end through Kafka**: the whole service in this process draining a topic backlog
    (in the first ``TDS_BENCH_KAFKA_ROUNDS`` rounds), against the same round's COPY.
@@ -102,47 +103,68 @@ def _typed(column: Column, value: Any) -> Any:
     return value
 
 
-def _copy_rows(events: list[EventEnvelope]) -> tuple[list[str], list[tuple[Any, ...]], list[str],
-                                                      list[tuple[Any, ...]]]:  # fmt: skip
+@dataclass
+class CopyRows:
+    """The mirror rows of a batch of invoice events, typed for a binary COPY."""
+
+    parent_columns: list[str]
+    parents: list[tuple[Any, ...]]
+    child_columns: list[str]
+    children: list[tuple[Any, ...]]
+
+
+_TAIL = ["raw", "zoho_last_modified_time", "source", "synced_at"]
+
+
+def _names(columns: tuple[Column, ...]) -> list[str]:
+    return [column.name for column in columns]
+
+
+def _copy_rows(events: list[EventEnvelope]) -> CopyRows:
     spec = ENTITIES["invoices"]
     child: ChildSpec | None = spec.child
     assert child is not None
     now = datetime.now(UTC)
-    parent_cols = ["org_id", "invoice_id", *(c.name for c in spec.columns), "raw",
-                   "zoho_last_modified_time", "source", "synced_at"]  # fmt: skip
-    child_cols = ["org_id", "invoice_id", "line_item_id", *(c.name for c in child.columns), "raw",
-                  "zoho_last_modified_time", "source", "synced_at"]  # fmt: skip
-    parents, children = [], []
+    rows = CopyRows(
+        parent_columns=["org_id", "invoice_id", *_names(spec.columns), *_TAIL],
+        parents=[],
+        child_columns=["org_id", "invoice_id", "line_item_id", *_names(child.columns), *_TAIL],
+        children=[],
+    )
     for event in events:
         mapped = map_change(f.change("invoices", event.zoho_id, event.payload, org_id=event.org_id))
-        stamp = mapped.modified
+        tail = (mapped.modified, "webhook", now)
         row = mapped.row
-        parents.append((row["org_id"], row["invoice_id"],
-                        *(_typed(c, row[c.name]) for c in spec.columns),
-                        json.dumps(row["raw"]), stamp, "webhook", now))  # fmt: skip
+        typed = [_typed(c, row[c.name]) for c in spec.columns]
+        rows.parents.append(
+            (row["org_id"], row["invoice_id"], *typed, json.dumps(row["raw"]), *tail)
+        )
         for line in mapped.children or ():
-            children.append((line["org_id"], line["invoice_id"], line["line_item_id"],
-                             *(_typed(c, line[c.name]) for c in child.columns),
-                             json.dumps(line["raw"]), stamp, "webhook", now))  # fmt: skip
-    return parent_cols, parents, child_cols, children
+            key = (line["org_id"], line["invoice_id"], line["line_item_id"])
+            typed = [_typed(c, line[c.name]) for c in child.columns]
+            rows.children.append((*key, *typed, json.dumps(line["raw"]), *tail))
+    return rows
 
 
 async def _copy_baseline(url: str, events: list[EventEnvelope]) -> float:
-    parent_cols, parents, child_cols, children = _copy_rows(events)
+    rows = _copy_rows(events)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("DROP TABLE IF EXISTS bench_invoices, bench_lines")
         await conn.execute("CREATE TABLE bench_invoices (LIKE zoho.invoices INCLUDING ALL)")
         await conn.execute("CREATE TABLE bench_lines (LIKE zoho.invoice_line_items INCLUDING ALL)")
         started = time.perf_counter()
-        for start in range(0, len(parents), BATCH):
+        for start in range(0, len(rows.parents), BATCH):
             async with conn.transaction():
+                parents = rows.parents[start : start + BATCH]
                 await conn.copy_records_to_table(
-                    "bench_invoices", records=parents[start : start + BATCH], columns=parent_cols
+                    "bench_invoices", records=parents, columns=rows.parent_columns
                 )
-                lines = children[start * 4 : (start + BATCH) * 4]
-                await conn.copy_records_to_table("bench_lines", records=lines, columns=child_cols)
-        return len(parents) / (time.perf_counter() - started)
+                lines = rows.children[start * 4 : (start + BATCH) * 4]
+                await conn.copy_records_to_table(
+                    "bench_lines", records=lines, columns=rows.child_columns
+                )
+        return len(rows.parents) / (time.perf_counter() - started)
     finally:
         await conn.close()
 
@@ -153,10 +175,16 @@ async def _write_path(pool: asyncpg.Pool, events: list[EventEnvelope]) -> float:
     no_dlq = DeadLetterPublisher(None, "unused")  # every bench event is good
     reads = ThinReads(RecordFetcher(ProxyClient(dummy)), concurrency=1)
     processor = BatchProcessor(pool, reads, no_dlq, Settings())
+    batches = [records[start : start + BATCH] for start in range(0, len(records), BATCH)]
     started = time.perf_counter()
-    for start in range(0, len(records), BATCH):
-        items = await processor.process(records[start : start + BATCH])
+    # As the consumer does: the next batch is prepared while the current one writes.
+    upcoming = await processor.prepare(batches[0])
+    for following in [*batches[1:], None]:
+        ahead = asyncio.create_task(processor.prepare(following)) if following else None
+        items = await processor.write(upcoming)
         assert all(i.outcome == "applied" for i in items), "bench events must all apply"
+        if ahead is not None:
+            upcoming = await ahead
     elapsed = time.perf_counter() - started
     await dummy.aclose()
     return len(records) / elapsed
@@ -190,10 +218,14 @@ async def _publish(topic: str, events: list[EventEnvelope], rate: float | None =
 
 
 def _settings(url: str, topics: TopicSettings) -> Settings:
-    return Settings(database_url=url, kafka_bootstrap_servers=BOOTSTRAP, topics=topics,
-                    consumer=ConsumerSettings(group_id=f"bench-{uuid.uuid4().hex[:8]}",
-                                              batch_timeout_ms=20),
-                    log_json=False, log_level="WARNING")  # fmt: skip
+    return Settings(
+        database_url=url,
+        kafka_bootstrap_servers=BOOTSTRAP,
+        topics=topics,
+        consumer=ConsumerSettings(group_id=f"bench-{uuid.uuid4().hex[:8]}", batch_timeout_ms=20),
+        log_json=False,
+        log_level="WARNING",
+    )
 
 
 async def _end_to_end(
@@ -204,8 +236,11 @@ async def _end_to_end(
     from processor.app import create_app
 
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicSettings(events=f"bench.{suffix}.events", sync_requests=f"bench.{suffix}.req",
-                           dead_letters=f"bench.{suffix}.dlq")  # fmt: skip
+    topics = TopicSettings(
+        events=f"bench.{suffix}.events",
+        sync_requests=f"bench.{suffix}.req",
+        dead_letters=f"bench.{suffix}.dlq",
+    )
     await ensure_topics(BOOTSTRAP, {topics.events: 3, topics.dead_letters: 1}, kafka=SINGLE_BROKER)
     org = _org(f"bench-{suffix}")
     events = _events(org, count)
@@ -224,8 +259,9 @@ async def _end_to_end(
             throughput = 0.0
     delays = await pool.fetch(
         "SELECT extract(epoch FROM processing_completed_at - queued_at)::float8 AS d "
-        "FROM tds_sync_queue WHERE org_id = $1", org,
-    )  # fmt: skip
+        "FROM tds_sync_queue WHERE org_id = $1",
+        org,
+    )
     return throughput, [r["d"] for r in delays]
 
 
@@ -243,24 +279,37 @@ async def _run(admin_url: str, results: Results) -> None:
         pool = await create_pool(url, max_size=5)
         try:
             size = statistics.mean(len(e.to_bytes()) for e in _events(_org("x"), 50))
-            say(f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} "
-                f"events per round, {BATCH} per transaction, {ROUNDS} rounds")  # fmt: skip
-            say(f"{'round':>5} {'raw COPY/s':>10} {'write path/s':>12} {'ratio':>6} "
-                f"{'Kafka e2e/s':>11} {'ratio':>6}")  # fmt: skip
+            say(
+                f"payload: invoice with 4 line items, {size:.0f} bytes per event, {EVENTS} "
+                f"events per round, {BATCH} per transaction, {ROUNDS} rounds"
+            )
+            say(
+                f"{'round':>5} {'raw COPY/s':>10} {'write path/s':>12} {'ratio':>6} "
+                f"{'Kafka e2e/s':>11} {'ratio':>6}"
+            )
             for n in range(ROUNDS):
                 copy = await _copy_baseline(url, _events(_org(f"copy{n}"), EVENTS))
                 write = await _write_path(pool, _events(_org(f"write{n}"), EVENTS))
                 kafka = ""
-                results.add(SECTION, "write path ÷ raw COPY (mirror, children, inbox, queue)",
-                            write / copy, "ratio", target=">= 0.5")  # fmt: skip
+                results.add(
+                    SECTION,
+                    "write path ÷ raw COPY (mirror, children, inbox, queue)",
+                    write / copy,
+                    "ratio",
+                    target=">= 0.5",
+                )
                 results.add(SECTION, "raw COPY of the same rows", copy, "events/s")
                 results.add(SECTION, "write path", write, "events/s")
                 if n < KAFKA_ROUNDS:
                     e2e, _ = await _end_to_end(url, pool, None, EVENTS)
-                    results.add(SECTION, "through Kafka (whole service, backlog) ÷ raw COPY",
-                                e2e / copy, "ratio", target=">= 0.4")  # fmt: skip
-                    results.add(SECTION, "through Kafka (whole service, backlog)", e2e,
-                                "events/s")  # fmt: skip
+                    results.add(
+                        SECTION,
+                        "through Kafka (whole service, backlog) ÷ raw COPY",
+                        e2e / copy,
+                        "ratio",
+                        target=">= 0.4",
+                    )
+                    results.add(SECTION, "through Kafka (whole service, backlog)", e2e, "events/s")
                     kafka = f"{e2e:>11.0f} {e2e / copy:>6.2f}"
                 say(f"{n + 1:>5} {copy:>10.0f} {write:>12.0f} {write / copy:>6.2f} {kafka}")
         finally:

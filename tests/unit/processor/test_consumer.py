@@ -15,7 +15,8 @@ from aiokafka.errors import KafkaConnectionError
 from processor import metrics
 from processor.attempts import retry_delay
 from processor.consumer import EventConsumer, _Rebalance
-from processor.records import Item
+from processor.pipeline import PreparedBatch
+from processor.records import Item, KafkaRecord
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
 from tests.unit.mirror import factories as f
@@ -35,7 +36,11 @@ class Rec:
 
 @dataclass
 class FakeConsumer:
-    batches: list[dict[TopicPartition, list[Rec]]]
+    """A broker's log per partition: a poll returns what lies from each partition's position
+    (at most ``per_poll`` records in all), a seek moves the position, a pause skips it."""
+
+    log: dict[TopicPartition, list[Rec]]
+    per_poll: int = 1000
     commits: list[dict[TopicPartition, int]] = field(default_factory=list)
     seeks: list[tuple[TopicPartition, int]] = field(default_factory=list)
     assigned: set[TopicPartition] = field(default_factory=lambda: {P0, P1})
@@ -46,7 +51,18 @@ class FakeConsumer:
     fail_commits: int = 0
 
     async def getmany(self, **_: Any) -> dict[TopicPartition, list[Rec]]:
-        return self.batches.pop(0) if self.batches else {}
+        batch: dict[TopicPartition, list[Rec]] = {}
+        room = self.per_poll
+        for tp, records in self.log.items():
+            if tp in self.paused or not records or room == 0:
+                continue
+            position = self.positions.get(tp, records[0].offset)
+            taken = [r for r in records if r.offset >= position][:room]
+            if taken:
+                batch[tp] = taken
+                self.positions[tp] = taken[-1].offset + 1
+                room -= len(taken)
+        return batch
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if self.fail_commits:
@@ -84,8 +100,9 @@ class FakeConsumer:
 
 
 class FlakyProcessor:
-    """Fails ``failures`` times (infrastructure), then handles every record; ``defer`` names
-    records (partition, offset) that come back deferred for ``delay`` seconds."""
+    """Fails ``failures`` writes (infrastructure), then handles every record; ``defer`` names
+    records (partition, offset) that come back deferred for ``delay`` seconds. Remembers what
+    it prepared and wrote, in order."""
 
     def __init__(
         self,
@@ -97,19 +114,26 @@ class FlakyProcessor:
         self.defer = defer
         self.delay = delay
         self.calls = 0
+        self.prepared: list[list[tuple[int, int]]] = []
+        self.written: list[list[tuple[int, int]]] = []
 
-    async def process(self, records: list[Rec]) -> list[Item]:
+    async def prepare(self, records: list[Rec]) -> PreparedBatch:
+        self.prepared.append([(r.partition, r.offset) for r in records])
+        return PreparedBatch([Item(record) for record in records], datetime.now(UTC))
+
+    async def write(self, batch: PreparedBatch) -> list[Item]:
         self.calls += 1
+        self.written.append([(i.record.partition, i.record.offset) for i in batch.items])
         if self.calls <= self.failures:
             raise UpstreamUnavailableError("PostgreSQL unavailable")
-        items = []
-        for record in records:
-            item = Item(record, outcome="applied")
-            if (record.partition, record.offset) in self.defer:
-                item.outcome = "deferred"
-                item.retry_after_seconds = self.delay
-            items.append(item)
-        return items
+        return [self.outcome(item.record) for item in batch.items]
+
+    def outcome(self, record: KafkaRecord) -> Item:
+        item = Item(record, outcome="applied")
+        if (record.partition, record.offset) in self.defer:
+            item.outcome = "deferred"
+            item.retry_after_seconds = self.delay
+        return item
 
 
 def _batch() -> dict[TopicPartition, list[Rec]]:
@@ -127,7 +151,7 @@ def _consumer(fake: FakeConsumer, processor: FlakyProcessor, **overrides: Any) -
 
 
 async def test_offsets_are_committed_after_processing_for_assigned_partitions_only() -> None:
-    fake = FakeConsumer([_batch()])
+    fake = FakeConsumer(_batch())
     consumer = _consumer(fake, FlakyProcessor(0))
     await consumer._poll_once()
     assert fake.commits == [{P0: 13, P1: 4}]
@@ -135,40 +159,45 @@ async def test_offsets_are_committed_after_processing_for_assigned_partitions_on
 
 
 async def test_a_deferred_record_holds_back_its_own_partition_only() -> None:
-    fake = FakeConsumer([_batch()])
-    consumer = _consumer(fake, FlakyProcessor(0, defer=frozenset({(0, 11)})))
+    fake = FakeConsumer(_batch())
+    processor = FlakyProcessor(0, defer=frozenset({(0, 11)}))
+    consumer = _consumer(fake, processor)
     await consumer._poll_once()
     # Partition 0 commits what came before the record, goes back to it and waits; 1 goes on.
     assert fake.commits == [{P0: 11, P1: 4}]
     assert fake.seeks == [(P0, 11)] and fake.paused == {P0}
     assert metrics.BACKOFF_SECONDS._value.get() > 0
     consumer.paused[P0].resume_at = time.monotonic()  # its wait is over
+    processor.defer = frozenset()
     await consumer._poll_once()
     assert fake.paused == set() and P0 not in consumer.paused
+    assert processor.written[-1] == [(0, 11), (0, 12)] and fake.commits[-1] == {P0: 13}
 
 
 async def test_a_partition_waiting_on_a_read_resumes_as_soon_as_the_read_is_done() -> None:
     read_done = False
 
     class WaitingForARead(FlakyProcessor):
-        async def process(self, records: list[Rec]) -> list[Item]:
-            items = await super().process(records)
+        async def write(self, batch: PreparedBatch) -> list[Item]:
+            items = await super().write(batch)
             items[0].resume_when = lambda: read_done
             return items
 
-    fake = FakeConsumer([{P1: [Rec(1, 3)]}])
-    consumer = _consumer(fake, WaitingForARead(0, defer=frozenset({(1, 3)}), delay=60))
+    fake = FakeConsumer({P1: [Rec(1, 3)]})
+    processor = WaitingForARead(0, defer=frozenset({(1, 3)}), delay=60)
+    consumer = _consumer(fake, processor)
     await consumer._poll_once()
     assert fake.paused == {P1} and metrics.BACKOFF_SECONDS._value.get() == 0  # not a failure
     await consumer._poll_once()
     assert fake.paused == {P1}
     read_done = True
+    processor.defer = frozenset()
     await consumer._poll_once()
-    assert fake.paused == set()
+    assert fake.paused == set() and fake.commits == [{P1: 4}]
 
 
 async def test_an_infrastructure_failure_rewinds_the_batch_and_commits_nothing() -> None:
-    fake = FakeConsumer([_batch(), _batch()])
+    fake = FakeConsumer(_batch())
     processor = FlakyProcessor(1)
     consumer = _consumer(fake, processor)
     await consumer._poll_once()
@@ -179,7 +208,7 @@ async def test_an_infrastructure_failure_rewinds_the_batch_and_commits_nothing()
 
 
 async def test_the_lag_gauge_is_refreshed_while_the_consumer_backs_off() -> None:
-    fake = FakeConsumer([_batch()], ends={P0: 50, P1: 7})
+    fake = FakeConsumer(_batch(), ends={P0: 50, P1: 7})
     consumer = _consumer(
         fake,
         FlakyProcessor(1),
@@ -194,7 +223,7 @@ async def test_the_lag_gauge_is_refreshed_while_the_consumer_backs_off() -> None
 
 
 async def test_the_lag_gauge_follows_a_growing_backlog_before_the_backoff_ends() -> None:
-    fake = FakeConsumer([_batch()], ends={P0: 50, P1: 7})
+    fake = FakeConsumer(_batch(), ends={P0: 50, P1: 7})
     waits = {"retry_initial_seconds": 30, "retry_max_seconds": 30, "lag_refresh_seconds": 0.01}
     consumer = _consumer(fake, FlakyProcessor(1), **waits)
     metrics.CONSUMER_LAG.labels("events", "0").set(0)  # whatever an earlier test left
@@ -214,13 +243,13 @@ async def test_the_lag_gauge_follows_a_growing_backlog_before_the_backoff_ends()
 
 
 async def test_the_backlog_counts_every_partition_of_the_group() -> None:
-    fake = FakeConsumer([], ends={P0: 50, P1: 7, P2: 5}, committed_offsets={P0: 45, P1: 7})
+    fake = FakeConsumer({}, ends={P0: 50, P1: 7, P2: 5}, committed_offsets={P0: 45, P1: 7})
     consumer = _consumer(fake, FlakyProcessor(0))
     assert await consumer.backlog() == 5 + 0 + 5  # partition 2 never committed
 
 
 async def test_stop_interrupts_a_backoff() -> None:
-    fake = FakeConsumer([_batch()])
+    fake = FakeConsumer(_batch())
     consumer = _consumer(fake, FlakyProcessor(5))
     consumer._settings = ConsumerSettings(retry_initial_seconds=30, retry_max_seconds=30)
     consumer.stop.set()
@@ -235,7 +264,7 @@ def test_backoff_grows_and_stays_capped(attempt: int) -> None:
 
 
 async def test_offsets_whose_commit_failed_are_committed_when_partitions_are_revoked() -> None:
-    fake = FakeConsumer([_batch()], fail_commits=1)
+    fake = FakeConsumer(_batch(), fail_commits=1)
     consumer = _consumer(fake, FlakyProcessor(0))
     await consumer._poll_once()
     assert fake.commits == [] and fake.seeks == []  # rows are in: no rewind, offsets remembered
@@ -246,11 +275,14 @@ async def test_offsets_whose_commit_failed_are_committed_when_partitions_are_rev
 
 async def test_records_held_behind_a_parked_one_are_polled_again_at_once() -> None:
     class ParkedThenHeld(FlakyProcessor):
-        async def process(self, records: list[Rec]) -> list[Item]:
+        async def write(self, batch: PreparedBatch) -> list[Item]:
             outcomes = {10: "dead_letter", 11: "held", 12: "held"}
-            return [Item(r, outcome=outcomes.get(r.offset, "applied")) for r in records]
+            return [
+                Item(i.record, outcome=outcomes.get(i.record.offset, "applied"))
+                for i in batch.items
+            ]
 
-    fake = FakeConsumer([{P0: [Rec(0, 10), Rec(0, 11), Rec(0, 12)]}])
+    fake = FakeConsumer({P0: [Rec(0, 10), Rec(0, 11), Rec(0, 12)]})
     consumer = _consumer(fake, ParkedThenHeld(0))
     await consumer._poll_once()
     assert fake.commits == [{P0: 11}]
@@ -262,13 +294,13 @@ async def test_the_age_of_the_oldest_waiting_event_shows_a_stall_until_it_is_don
     event = f.envelope("products", "1", f.product("1"), received_at=received)
 
     class Waiting(FlakyProcessor):
-        async def process(self, records: list[Rec]) -> list[Item]:
-            items = await super().process(records)
+        async def write(self, batch: PreparedBatch) -> list[Item]:
+            items = await super().write(batch)
             for item in items:
                 item.envelope = event
             return items
 
-    fake = FakeConsumer([{P0: [Rec(0, 10)]}, {P0: [Rec(0, 10)]}, {P0: [Rec(0, 10)]}])
+    fake = FakeConsumer({P0: [Rec(0, 10)]})
     processor = Waiting(0, defer=frozenset({(0, 10)}), delay=0.0)
     consumer = _consumer(fake, processor)
     await consumer._poll_once()
@@ -279,3 +311,78 @@ async def test_the_age_of_the_oldest_waiting_event_shows_a_stall_until_it_is_don
     await consumer._poll_once()  # done at last
     await consumer._poll_once()
     assert metrics.OLDEST_DEFERRED_AGE._value.get() == 0
+
+
+class Overlapping(FlakyProcessor):
+    """Its first ``overlaps`` writes wait for the consumer to prepare the next batch meanwhile
+    (as a write waits on PostgreSQL while the consumer polls and prepares)."""
+
+    def __init__(self, failures: int, overlaps: int, **options: Any) -> None:
+        super().__init__(failures, **options)
+        self.overlaps = overlaps
+
+    async def write(self, batch: PreparedBatch) -> list[Item]:
+        if self.overlaps:
+            self.overlaps -= 1
+            wanted = len(self.prepared) + 1
+            await wait_until(
+                lambda: len(self.prepared) >= wanted,
+                what="the next batch prepared while this one writes",
+                limit_seconds=5,
+            )
+        return await super().write(batch)
+
+
+def _log(*offsets: int, p1: bool = False) -> dict[TopicPartition, list[Rec]]:
+    log = {P0: [Rec(0, offset) for offset in offsets]}
+    return log | {P1: [Rec(1, 3)]} if p1 else log
+
+
+async def test_the_next_batch_is_prepared_while_the_current_one_writes() -> None:
+    fake = FakeConsumer(_log(10, 11, 12, 13), per_poll=2)
+    processor = Overlapping(0, overlaps=1)
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    assert processor.written == [[(0, 10), (0, 11)]]
+    assert processor.prepared == [[(0, 10), (0, 11)], [(0, 12), (0, 13)]]
+    assert fake.commits == [{P0: 12}]  # only what was written
+    await consumer._poll_once()  # the prepared batch, not polled again
+    assert processor.written[1] == [(0, 12), (0, 13)] and len(processor.prepared) == 2
+    assert fake.commits == [{P0: 12}, {P0: 14}]
+
+
+async def test_a_failed_write_commits_neither_it_nor_the_batch_prepared_meanwhile() -> None:
+    fake = FakeConsumer(_log(10, 11, 12, 13, p1=True), per_poll=3)
+    processor = Overlapping(1, overlaps=2)
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    assert processor.prepared == [[(0, 10), (0, 11), (0, 12)], [(0, 13), (1, 3)]]
+    assert fake.commits == []
+    # Both batches are polled again: partition 1, only in the second, from its first record.
+    assert sorted(fake.seeks) == [(P0, 10), (P1, 3)]
+    await consumer._poll_once()
+    await consumer._poll_once()
+    assert processor.written == [
+        [(0, 10), (0, 11), (0, 12)],  # failed
+        [(0, 10), (0, 11), (0, 12)],
+        [(0, 13), (1, 3)],
+    ]
+    assert fake.commits == [{P0: 13}, {P0: 14, P1: 4}]
+
+
+async def test_records_polled_before_their_partition_went_back_are_polled_again_in_order() -> None:
+    fake = FakeConsumer(_log(10, 11, 12, 13, p1=True), per_poll=3)
+    processor = Overlapping(0, overlaps=1, defer=frozenset({(0, 11)}))
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    # Offset 13 was polled while 11 was being deferred: dropped, and partition 0 sent back to
+    # 11 again (the poll had moved past it). Partition 1's record goes on.
+    assert processor.prepared[1] == [(0, 13), (1, 3)]
+    assert fake.commits == [{P0: 11}] and fake.seeks == [(P0, 11), (P0, 11)]
+    await consumer._poll_once()
+    assert processor.written[1] == [(1, 3)] and fake.commits[-1] == {P1: 4}
+    consumer.paused[P0].resume_at = time.monotonic()
+    processor.defer = frozenset()
+    await consumer._poll_once()
+    assert processor.written == [[(0, 10), (0, 11), (0, 12)], [(1, 3)], [(0, 11), (0, 12), (0, 13)]]
+    assert fake.commits == [{P0: 11}, {P1: 4}, {P0: 14}]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
 import pytest
 
-from processor.pipeline import classify, decode
-from processor.records import dedup_key
+from processor.errors import RecordFailedError
+from processor.pipeline import BatchProcessor, classify, decode
+from processor.records import Item, dedup_key
+from processor.settings import Settings
 from tds_common.errors import InvalidMessageError, TransientError, UpstreamUnavailableError
 from tests.unit.mirror import factories as f
 
@@ -96,3 +99,50 @@ def test_a_program_limit_is_the_records_own_failure() -> None:
 
     error = classify(asyncpg.exceptions.ProgramLimitExceededError("index row size 6120 exceeds"))
     assert isinstance(error, RecordFailedError)  # bounded attempts, then parked
+
+
+def _processor() -> BatchProcessor:
+    # Preparing needs no database, no zoho-proxy and no DLQ.
+    return BatchProcessor(None, None, None, Settings())  # type: ignore[arg-type]
+
+
+def _products(count: int) -> list[Record]:
+    return [
+        Record(f.envelope("products", str(n), f.product(str(n))).to_bytes(), offset=n)
+        for n in range(count)
+    ]
+
+
+async def test_preparing_a_batch_lets_the_write_before_it_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("processor.pipeline.PREPARE_SLICE_SECONDS", 0.0)  # a turn per record
+    turns = 0
+
+    async def the_write_before() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(the_write_before())
+    await asyncio.sleep(0)
+    before = turns
+    batch = await _processor().prepare(_products(20))
+    running.cancel()
+    assert turns - before >= 20
+    # Complete events come out mapped and rendered: the write only checks and sends.
+    assert all(i.error is None and i.mapped is not None for i in batch.items)
+    assert all(i.inbox_json and i.mapped and "row_json" in vars(i.mapped) for i in batch.items)
+
+
+async def test_a_record_that_breaks_preparing_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(record: Record) -> Item:
+        if record.offset == 1:
+            raise RuntimeError("a bug this record alone meets")
+        return decode(record)
+
+    monkeypatch.setattr("processor.pipeline.decode", broken)
+    batch = await _processor().prepare(_products(3))
+    assert [type(i.error) for i in batch.items] == [type(None), RecordFailedError, type(None)]
+    assert batch.items[1].record.offset == 1 and batch.items[1].envelope is None

@@ -39,7 +39,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 
 from processor import metrics
 from processor.attempts import retry_delay
-from processor.pipeline import BatchProcessor
+from processor.pipeline import BatchProcessor, PreparedBatch
 from processor.records import Item, KafkaRecord
 from processor.settings import ConsumerSettings
 from tds_common.backoff import sleep_unless_stopping
@@ -113,6 +113,8 @@ class EventConsumer:
         self._failures = 0
         self._lag_refreshed = 0.0
         self._backlog: tuple[float, int | None] = (0.0, None)
+        self._ahead: PreparedBatch | None = None
+        """The batch polled and prepared while the last one was written: written next."""
 
     async def run(self) -> None:
         self._consumer.subscribe([self._topic], listener=_Rebalance(self))
@@ -141,38 +143,105 @@ class EventConsumer:
         return False
 
     async def _poll_once(self) -> None:
-        self._resume_due()
+        """Write one batch while the next one is polled and prepared.
+
+        Writing mostly waits on PostgreSQL and preparing (decode, digest, map) is CPU work, so
+        the two overlap. The next batch is only written after this one committed its rows and
+        offsets; its records of a partition this batch left unfinished are dropped (the
+        partition is sought back to its first open record, which comes before them).
+        """
+        batch, self._ahead = self._ahead, None
+        if batch is None:
+            try:
+                batch = await self._poll()
+            except KafkaError as exc:
+                await self._back_off(f"Kafka poll failed: {type(exc).__name__}", [])
+                return
+            if batch is None:
+                await self._refresh_lag()
+                return
+        ahead = asyncio.create_task(self._poll())
         try:
-            batch = await self._consumer.getmany(
-                timeout_ms=self._settings.batch_timeout_ms,
-                max_records=self._settings.batch_max_records,
-            )
-        except KafkaError as exc:
-            await self._back_off(f"Kafka poll failed: {type(exc).__name__}", [])
-            return
-        records: list[KafkaRecord] = [r for rs in batch.values() for r in rs]
-        if not records:
-            await self._refresh_lag()
-            return
+            await self._write_during(batch, ahead)
+        finally:
+            if not ahead.done():  # cancelled (shutdown): the poll's records were never ours
+                ahead.cancel()
+
+    async def _write_during(
+        self, batch: PreparedBatch, ahead: asyncio.Task[PreparedBatch | None]
+    ) -> None:
         started = time.perf_counter()
         try:
             async with self.batch_lock:
-                items = await self._processor.process(records)
+                items = await self._processor.write(batch)
                 await self._commit(items)
                 self._defer(items)
-        except TransientError as exc:
-            metrics.MESSAGES_FAILED.labels(self._topic, type(exc).__name__).inc(len(records))
-            await self._back_off(str(exc), records)
-            return
-        except Exception as exc:  # a bug: never lose the batch, never kill the loop silently
-            logger.exception("unexpected failure processing a batch")
-            metrics.MESSAGES_FAILED.labels(self._topic, type(exc).__name__).inc(len(records))
-            await self._back_off(f"unexpected {type(exc).__name__}", records)
+        except Exception as exc:
+            if isinstance(exc, TransientError):
+                reason = str(exc)
+            else:  # a bug: never lose the batch, never kill the loop silently
+                logger.exception("unexpected failure processing a batch")
+                reason = f"unexpected {type(exc).__name__}"
+            metrics.MESSAGES_FAILED.labels(self._topic, type(exc).__name__).inc(len(batch.items))
+            # Nothing of either batch is committed: both are polled again, in order.
+            later = await _records_of(ahead)
+            await self._back_off(reason, [*batch.records, *later])
             return
         self._failures = 0
         self.batches_done += 1
         self._observe(items, time.perf_counter() - started)
+        try:
+            upcoming = await ahead
+        except KafkaError as exc:
+            await self._back_off(f"Kafka poll failed: {type(exc).__name__}", [])
+            return
+        self._ahead = self._after(items, upcoming)
         await self._refresh_lag()
+
+    async def _poll(self) -> PreparedBatch | None:
+        """The next batch, prepared; None when there is none. KafkaError: nothing was taken."""
+        self._resume_due()
+        batch = await self._consumer.getmany(
+            timeout_ms=self._settings.batch_timeout_ms,
+            max_records=self._settings.batch_max_records,
+        )
+        records: list[KafkaRecord] = [r for rs in batch.values() for r in rs]
+        if not records:
+            return None
+        return await self._processor.prepare(records)
+
+    def _after(
+        self, written: Sequence[Item], upcoming: PreparedBatch | None
+    ) -> PreparedBatch | None:
+        """``upcoming``, less what was polled before :meth:`_defer` sought partitions back.
+
+        A partition ``written`` left unfinished was sought back to its first open record. Its
+        records in ``upcoming`` start there when they were polled since: they are what comes
+        next. Otherwise they were polled before and come after that record: they are dropped,
+        and the partition is sought back to the open record once more (the poll moved on)."""
+        if upcoming is None:
+            return None
+        reopened: dict[TopicPartition, int] = {}
+        for item in written:
+            if not item.done:
+                tp = TopicPartition(item.record.topic, item.record.partition)
+                reopened[tp] = min(reopened.get(tp, item.record.offset), item.record.offset)
+        stale: set[TopicPartition] = set()
+        for tp, part in _by_partition(upcoming.items).items():
+            if tp in reopened and part[0].record.offset != reopened[tp]:
+                stale.add(tp)
+        if not stale:
+            return upcoming
+        assigned = self._consumer.assignment()
+        for tp in stale & assigned:
+            with contextlib.suppress(IllegalStateError):
+                self._consumer.seek(tp, reopened[tp])
+        kept = [
+            item
+            for item in upcoming.items
+            if TopicPartition(item.record.topic, item.record.partition) not in stale
+        ]
+        return PreparedBatch(kept, upcoming.started_at) if kept else None
 
     def _observe(self, items: list[Item], elapsed: float) -> None:
         done = [item for item in items if item.done]
@@ -381,6 +450,15 @@ class EventConsumer:
             committed = await self._consumer.committed(tp)
             total += max(0, ends[tp] - (committed or 0))
         return total
+
+
+async def _records_of(polling: asyncio.Task[PreparedBatch | None]) -> list[KafkaRecord]:
+    """The records a poll took (none when it failed): to be sought back to."""
+    try:
+        batch = await polling
+    except KafkaError:
+        return []
+    return batch.records if batch else []
 
 
 def _by_partition(items: Sequence[Item]) -> dict[TopicPartition, list[Item]]:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -47,6 +49,7 @@ from processor.settings import Settings
 from processor.spans import batch_spans, within
 from processor.store import (
     SameVersionConflictError,
+    inbox_json,
     known_events,
     record_dead_letter,
     store_dead_letter_value,
@@ -69,6 +72,22 @@ logger = logging.getLogger(__name__)
 
 MAX_CONFLICT_ROUNDS: Final = 3
 """Writes of one batch while same-version conflicts are settled by reads (one is the rule)."""
+PREPARE_SLICE_SECONDS: Final = 0.001
+"""Preparing yields to the event loop after this much work: the write running meanwhile sends
+its next statement with no longer a wait than that."""
+
+
+@dataclass
+class PreparedBatch:
+    """Records decoded, keyed and, where complete, mapped (:meth:`BatchProcessor.prepare`)."""
+
+    items: list[Item]
+    started_at: datetime
+    """When preparing began: the queue rows' ``processing_started_at``."""
+
+    @property
+    def records(self) -> list[KafkaRecord]:
+        return [item.record for item in self.items]
 
 
 def classify(exc: BaseException) -> ServiceError:
@@ -145,10 +164,53 @@ class BatchProcessor:
 
     async def process(self, records: Sequence[KafkaRecord]) -> list[Item]:
         """Handle a batch; returns the items with their outcome. Raises TransientError."""
+        return await self.write(await self.prepare(records))
+
+    async def prepare(self, records: Sequence[KafkaRecord]) -> PreparedBatch:
+        """The batch's CPU work, which needs neither PostgreSQL nor Zoho: decode each record,
+        compute its dedup key (the payload's digest) and map the events complete enough to be
+        written as they are (most). The consumer runs it for the next batch while the current
+        one writes, so it yields to the event loop every :data:`PREPARE_SLICE_SECONDS` (the
+        write's next statement goes out meanwhile). Never raises: it touches nothing, and a
+        prepared batch may be dropped unwritten."""
         started_at = datetime.now(UTC)
-        items = [decode(record) for record in records]
-        with batch_spans(items):
-            return await self._process(items, started_at)
+        items: list[Item] = []
+        slice_started = time.perf_counter()
+        for record in records:
+            items.append(self._prepared(record))
+            if time.perf_counter() - slice_started >= PREPARE_SLICE_SECONDS:
+                await asyncio.sleep(0)
+                slice_started = time.perf_counter()
+        return PreparedBatch(items, started_at)
+
+    def _prepared(self, record: KafkaRecord) -> Item:
+        try:
+            item = decode(record)
+        except Exception as exc:  # a bug met by this record alone: bounded retries, then parked
+            logger.exception("cannot decode a record")
+            item = Item(record)
+            item.error = RecordFailedError(f"cannot decode the record: {type(exc).__name__}")
+            return item
+        if item.envelope is None or item.error is not None:
+            return item
+        _ = item.dedup_key  # its payload's digest, computed here rather than while writing
+        try:
+            needs_read = self._needs_read(item)
+        except PermanentError as exc:
+            item.error = exc
+            return item
+        if not needs_read:
+            self._map(item)
+        # What the write sends, rendered now, while the batch before is being written.
+        inbox_json(item)
+        if item.mapped is not None:
+            item.mapped.render()
+        return item
+
+    async def write(self, batch: PreparedBatch) -> list[Item]:
+        """Write a prepared batch; returns its items with their outcome. Raises TransientError."""
+        with batch_spans(batch.items):
+            return await self._process(batch.items, batch.started_at)
 
     async def _process(self, items: list[Item], started_at: datetime) -> list[Item]:
         try:
@@ -166,7 +228,7 @@ class BatchProcessor:
             seen.add(item.dedup_key)
         await self._complete([i for i in items if i.outcome == "pending" and i.error is None])
         for item in items:
-            if item.outcome == "pending" and item.error is None:
+            if item.outcome == "pending" and item.error is None and item.mapped is None:
                 self._map(item)
         hold_behind_deferred(items)
         failing = [
@@ -191,8 +253,9 @@ class BatchProcessor:
                 await self._write(good, started_at)
             except SameVersionConflictError as conflict:
                 clashing = [i for i in good if id(i.mapped) in conflict.seen_at]
-                logger.info("%d event(s) meet another content at their version; reading Zoho",
-                            len(clashing))  # fmt: skip
+                logger.info(
+                    "%d event(s) meet another content at their version; reading Zoho", len(clashing)
+                )
                 for item in clashing:
                     item.conflict = True
                     item.conflict_seen_at = conflict.seen_at[id(item.mapped)]
@@ -221,22 +284,22 @@ class BatchProcessor:
         for item in items:
             envelope = item.envelope
             assert envelope is not None
-            # A versioned delete is final; one without a version is checked with Zoho.
-            if envelope.op != "upsert" and envelope.last_modified_time is not None:
-                continue
             try:
-                modified = self._change(item).modified
+                if item.mapped is not None or not self._needs_read(item):
+                    continue
             except PermanentError as exc:
                 item.error = exc
-                continue
-            if not item.conflict and not is_thin(get_entity(envelope.entity), envelope.payload,
-                                                 modified):  # fmt: skip
                 continue
             key = (item.record.topic, item.record.partition)
             identity = (envelope.org_id, envelope.entity, envelope.zoho_id)
             with within(item):  # the read joins the event's trace
-                task = self._reads.read(identity, key, item.record.offset, covers[key],
-                                        not_before=item.conflict_seen_at)  # fmt: skip
+                task = self._reads.read(
+                    identity,
+                    key,
+                    offset=item.record.offset,
+                    covers_through=covers[key],
+                    not_before=item.conflict_seen_at,
+                )
             item.read_at = self._reads.requested_at(task)
             reads.append((item, task))
         running = {task for _, task in reads if not task.done()}
@@ -259,6 +322,17 @@ class BatchProcessor:
                 item.completed = record
         self._reads.forget_failures()
 
+    def _needs_read(self, item: Item) -> bool:
+        """Whether the event is written only after a read through zoho-proxy: it is thin, or
+        its content met another at its version. PermanentError: its version is no timestamp."""
+        envelope = item.envelope
+        assert envelope is not None
+        # A versioned delete is final; one without a version is checked with Zoho.
+        if envelope.op != "upsert" and envelope.last_modified_time is not None:
+            return False
+        modified = self._change(item).modified
+        return item.conflict or is_thin(get_entity(envelope.entity), envelope.payload, modified)
+
     def _failed(self, item: Item, error: BaseException) -> None:
         if isinstance(error, PermanentError | RecordFailedError):
             item.error = error
@@ -280,16 +354,37 @@ class BatchProcessor:
         envelope = item.envelope
         assert envelope is not None
         if item.gone:  # a read: Zoho does not have it now, whatever the event's version
-            return Change(envelope.entity, envelope.org_id, envelope.zoho_id, "delete",
-                          envelope.payload, envelope.source, None,
-                          observed_at=item.read_at, read=True)  # fmt: skip
+            return Change(
+                entity=envelope.entity,
+                org_id=envelope.org_id,
+                zoho_id=envelope.zoho_id,
+                op="delete",
+                record=envelope.payload,
+                source=envelope.source,
+                observed_at=item.read_at,
+                read=True,
+            )
         if item.completed is not None:  # the fetched record carries its own version
-            return Change(envelope.entity, envelope.org_id, envelope.zoho_id, "upsert",
-                          item.completed, envelope.source,
-                          observed_at=item.read_at, read=True)  # fmt: skip
-        return Change(envelope.entity, envelope.org_id, envelope.zoho_id, envelope.op,
-                      envelope.payload, envelope.source, envelope.last_modified_time,
-                      observed_at=envelope.received_at)  # fmt: skip
+            return Change(
+                entity=envelope.entity,
+                org_id=envelope.org_id,
+                zoho_id=envelope.zoho_id,
+                op="upsert",
+                record=item.completed,
+                source=envelope.source,
+                observed_at=item.read_at,
+                read=True,
+            )
+        return Change(
+            entity=envelope.entity,
+            org_id=envelope.org_id,
+            zoho_id=envelope.zoho_id,
+            op=envelope.op,
+            record=envelope.payload,
+            source=envelope.source,
+            last_modified_time=envelope.last_modified_time,
+            observed_at=envelope.received_at,
+        )
 
     def _map(self, item: Item) -> None:
         try:
@@ -313,10 +408,17 @@ class BatchProcessor:
         settings = self._consumer
         for item in items:
             count = attempts.get(item.dedup_key, settings.max_attempts)
-            logger.warning("record failed: %s", item.error, extra={
-                "entity": item.entity, "attempt": count, "max_attempts": settings.max_attempts,
-                "partition": item.record.partition, "offset": item.record.offset,
-            })  # fmt: skip
+            logger.warning(
+                "record failed: %s",
+                item.error,
+                extra={
+                    "entity": item.entity,
+                    "attempt": count,
+                    "max_attempts": settings.max_attempts,
+                    "partition": item.record.partition,
+                    "offset": item.record.offset,
+                },
+            )
             if count >= settings.max_attempts:
                 item.error = RetriesExhaustedError(count, str(item.error))
                 continue
@@ -342,8 +444,10 @@ class BatchProcessor:
             error = classify(exc)
             if isinstance(error, TransientError) and not isinstance(error, RecordFailedError):
                 raise error from exc
-            logger.warning("batch failed on a record; retrying record by record",
-                           extra={"records": len(items), "error": str(error)[:200]})  # fmt: skip
+            logger.warning(
+                "batch failed on a record; retrying record by record",
+                extra={"records": len(items), "error": str(error)[:200]},
+            )
             return True
 
         def held(item: Item) -> bool:
@@ -393,8 +497,10 @@ class BatchProcessor:
             where = await self._dead_letters.publish(item, queue_id)
         except DeadLetterTooLargeError as exc:
             # Parked all the same: the full bytes stay in PostgreSQL, the DLQ gets a cut copy.
-            logger.warning("dead letter too large for the broker; publishing a cut copy",
-                           extra={"queue_id": queue_id, "bytes": exc.size})  # fmt: skip
+            logger.warning(
+                "dead letter too large for the broker; publishing a cut copy",
+                extra={"queue_id": queue_id, "bytes": exc.size},
+            )
             try:
                 async with self._pool.acquire() as conn:
                     await store_dead_letter_value(conn, queue_id, item.record)
@@ -402,10 +508,16 @@ class BatchProcessor:
                 raise _infrastructure(db_exc, "cannot store dead letter value") from db_exc
             where = await self._dead_letters.publish(item, queue_id, cut=True)
         await remember_location(self._pool, queue_id, where)
-        logger.warning("dead-lettered a record", extra={
-            "topic": item.record.topic, "partition": item.record.partition,
-            "offset": item.record.offset, "entity": item.entity, "error": str(item.error)[:300],
-        })  # fmt: skip
+        logger.warning(
+            "dead-lettered a record",
+            extra={
+                "topic": item.record.topic,
+                "partition": item.record.partition,
+                "offset": item.record.offset,
+                "entity": item.entity,
+                "error": str(item.error)[:300],
+            },
+        )
 
 
 def _infrastructure(exc: BaseException, what: str = "") -> TransientError:

@@ -50,8 +50,9 @@ class _Read:
 class ThinReads:
     """The reads in flight or finished recently, by record."""
 
-    def __init__(self, proxy: RecordFetcher, concurrency: int,
-                 ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:  # fmt: skip
+    def __init__(
+        self, proxy: RecordFetcher, concurrency: int, ttl_seconds: float = DEFAULT_TTL_SECONDS
+    ) -> None:
         self._proxy = proxy
         self._slots = asyncio.Semaphore(concurrency)
         self._ttl_seconds = ttl_seconds
@@ -60,8 +61,15 @@ class ThinReads:
     def __len__(self) -> int:
         return len(self._reads)
 
-    def read(self, record: RecordKey, partition: PartitionKey, offset: int,
-             covers_through: int, not_before: datetime | None = None) -> ReadTask:  # fmt: skip
+    def read(
+        self,
+        record: RecordKey,
+        partition: PartitionKey,
+        *,
+        offset: int,
+        covers_through: int,
+        not_before: datetime | None = None,
+    ) -> ReadTask:
         """The read serving the event at ``offset``: one that covers it (and was asked for no
         earlier than ``not_before``, when given), or a new one."""
         self._expire()

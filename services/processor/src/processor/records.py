@@ -79,6 +79,8 @@ class Item:
     """Deferred after a failure of its own (an attempt was counted), not merely waiting."""
     span: Span | None = None
     """This event's trace span while its batch runs (:mod:`processor.spans`)."""
+    inbox_json: str | None = field(default=None, repr=False)
+    """Its inbox row, rendered ahead of the write (:func:`processor.store.inbox_json`)."""
     _dedup: tuple[EventEnvelope | None, str] | None = field(default=None, repr=False)
     """The dedup key with the envelope it was computed from: a batch asks for it several times
     and its content digest (canonical JSON of the whole payload, hashed) is the costly part."""

@@ -51,12 +51,14 @@ _QUEUE_INSERT: Final = """
 INSERT INTO tds_sync_queue (inbox_event_id, entity_type, entity_id, zoho_entity_id, priority,
     status, queued_at, processing_started_at, processing_completed_at, org_id, kafka_topic,
     kafka_partition, kafka_offset)
-SELECT r.inbox_event_id, r.entity_type, r.entity_id, r.zoho_entity_id, r.priority, 'completed',
-    r.queued_at, $2, clock_timestamp(), r.org_id, r.kafka_topic, r.kafka_partition, r.kafka_offset
-FROM jsonb_to_recordset($1::text::jsonb) AS r(inbox_event_id bigint, entity_type text,
-    entity_id text, zoho_entity_id text, priority integer, queued_at timestamptz, org_id text,
-    kafka_topic text, kafka_partition integer, kafka_offset bigint)
+SELECT i.id, i.entity_type, i.org_id || ':' || i.entity_type || ':' || i.entity_id, i.entity_id,
+    q.priority, 'completed', i.received_at, $2, clock_timestamp(), i.org_id, q.kafka_topic,
+    q.kafka_partition, q.kafka_offset
+FROM unnest($1::bigint[], $3::integer[], $4::text[], $5::integer[], $6::bigint[])
+    AS q(inbox_event_id, priority, kafka_topic, kafka_partition, kafka_offset)
+JOIN tds_inbox_events i ON i.id = q.inbox_event_id
 """
+"""Queue rows of the inbox rows just written: what they share with them is read back there."""
 
 _QUEUE_REVIVE: Final = """
 UPDATE tds_sync_queue SET status = 'completed', retry_count = retry_count + 1,
@@ -173,21 +175,12 @@ def _inbox_row(item: Item) -> dict[str, Any]:
     }
 
 
-def _queue_row(item: Item, inbox_id: int) -> dict[str, Any]:
-    envelope = item.envelope
-    assert envelope is not None
-    return {
-        "inbox_event_id": inbox_id,
-        "entity_type": envelope.entity,
-        "entity_id": f"{envelope.org_id}:{envelope.entity}:{envelope.zoho_id}",
-        "zoho_entity_id": envelope.zoho_id,
-        "priority": _priority(item),
-        "queued_at": envelope.received_at.isoformat(),
-        "org_id": envelope.org_id,
-        "kafka_topic": item.record.topic,
-        "kafka_partition": item.record.partition,
-        "kafka_offset": item.record.offset,
-    }
+def inbox_json(item: Item) -> str:
+    """The item's inbox row as :data:`_INBOX_INSERT` takes it (JSON), rendered once: the
+    processor renders it while the batch before is being written."""
+    if item.inbox_json is None:
+        item.inbox_json = _dumps(_inbox_row(item))
+    return item.inbox_json
 
 
 async def write_batch(conn: DbConnection, items: list[Item], started_at: datetime) -> None:
@@ -201,7 +194,8 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
             item.outcome = "duplicate"
         else:
             unique[item.dedup_key] = item
-    inbox = await conn.fetch(_INBOX_INSERT, _dumps([_inbox_row(i) for i in unique.values()]))
+    rows = "[" + ",".join([inbox_json(i) for i in unique.values()]) + "]"
+    inbox = await conn.fetch(_INBOX_INSERT, rows)
     fresh: list[tuple[Item, int, bool]] = []
     returned = {r["dedup_key"]: (r["id"], r["revived"]) for r in inbox}
     for key, item in unique.items():
@@ -225,9 +219,17 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
             stale.append(inbox_id)
     if stale:
         await conn.execute(_INBOX_SKIPPED, stale)
-    new_rows = [_queue_row(item, inbox_id) for item, inbox_id, revived in fresh if not revived]
-    if new_rows:
-        await conn.execute(_QUEUE_INSERT, _dumps(new_rows), started_at)
+    queued = [(item, inbox_id) for item, inbox_id, revived in fresh if not revived]
+    if queued:
+        await conn.execute(
+            _QUEUE_INSERT,
+            [inbox_id for _, inbox_id in queued],
+            started_at,
+            [_priority(item) for item, _ in queued],
+            [item.record.topic for item, _ in queued],
+            [item.record.partition for item, _ in queued],
+            [item.record.offset for item, _ in queued],
+        )
     revived_ids = [inbox_id for _, inbox_id, revived in fresh if revived]
     if revived_ids:
         await conn.execute(_QUEUE_REVIVE, revived_ids, started_at)
