@@ -38,8 +38,9 @@ def partition_of(org: str, entity: str, zoho_id: str) -> int:
     return int(murmur2(event_key(org, entity, zoho_id)) & 0x7FFFFFFF) % TEST_PARTITIONS
 
 
-def ids_on(org: str, entity: str, count: int, *, partition: int | None = None,
-           avoid: int | None = None) -> list[str]:  # fmt: skip
+def ids_on(
+    org: str, entity: str, count: int, *, partition: int | None = None, avoid: int | None = None
+) -> list[str]:
     """New ids whose records land on ``partition`` (any, when None) and not on ``avoid``."""
     ids: list[str] = []
     while len(ids) < count:
@@ -55,8 +56,9 @@ def new_org() -> str:
     return str(10**12 + uuid.uuid4().int % 10**12)  # Zoho organization ids are digits
 
 
-def processor_settings(database_url: str, bootstrap: str, topics: TopicSettings,
-                       **overrides: Any) -> Settings:  # fmt: skip
+def processor_settings(
+    database_url: str, bootstrap: str, topics: TopicSettings, **overrides: Any
+) -> Settings:
     consumer = ConsumerSettings(
         group_id=f"test-processor-{uuid.uuid4().hex[:8]}",
         batch_timeout_ms=50,
@@ -101,8 +103,9 @@ async def running_processor(
             yield app, client
 
 
-async def publish(bootstrap: str, topic: str, events: Iterable[EventEnvelope | bytes],
-                  *, key: bytes = b"poison") -> None:  # fmt: skip
+async def publish(
+    bootstrap: str, topic: str, events: Iterable[EventEnvelope | bytes], *, key: bytes = b"poison"
+) -> None:
     producer = create_producer(bootstrap)
     await producer.start()
     try:
@@ -145,8 +148,9 @@ def start_subprocess(settings_env: dict[str, str], log: Path) -> subprocess.Pope
 
 async def fully_committed(bootstrap: str, topic: str, group_id: str) -> bool:
     """Whether the group's committed offsets reached the end of every partition of ``topic``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id,
-                                enable_auto_commit=False)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]

@@ -139,7 +139,10 @@ async def test_one_letter_out_of_a_full_dlq_topic_is_replayed_through_the_api_by
     assert [row["queue_id"] for row in listed.json()] == [parked["id"]]
     letter = shown.json()
     assert (letter["status"], letter["dlq_offset"], letter["value_stored"]) == (
-        "dead_letter", FILLERS, False)  # fmt: skip
+        "dead_letter",
+        FILLERS,
+        False,
+    )
     assert letter["raw_payload"] == {"item_id": poison_id}
     assert not_there.status_code == 404 and bad_list.status_code == 422
     assert unknown.status_code == 404 and str(10**15) in unknown.json()["message"]

@@ -52,17 +52,22 @@ def _zoho(database_url: str, org: str) -> Iterator[tuple[str, str]]:
     )
     with run_in_thread(sim) as sim_url:
         settings = proxy_settings(
-            database_url, sim_url, zoho_refresh_token=refresh_token, zoho_organization_id=org,
-            per_minute_limit=PER_WINDOW, window_seconds=WINDOW_SECONDS,
-        )  # fmt: skip
+            database_url,
+            sim_url,
+            zoho_refresh_token=refresh_token,
+            zoho_organization_id=org,
+            per_minute_limit=PER_WINDOW,
+            window_seconds=WINDOW_SECONDS,
+        )
         with serve_app_in_thread(create_proxy_app(settings)) as proxy_url:
             yield sim_url, proxy_url
 
 
 @asynccontextmanager
 async def _processor(settings: Settings) -> AsyncIterator[None]:
-    async with LifespanManager(create_processor_app(settings), startup_timeout=30,
-                               shutdown_timeout=30):  # fmt: skip
+    async with LifespanManager(
+        create_processor_app(settings), startup_timeout=30, shutdown_timeout=30
+    ):
         yield
 
 
@@ -71,8 +76,9 @@ async def _stock_items(proxy_url: str, org: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=proxy_url, headers=PROXY_AUTH, timeout=60) as client:
         page = 1
         while True:
-            body = (await client.get("/v1/stock", params={"page": page, "per_page": 200},
-                                     headers={"X-TDS-Org": org})).json()  # fmt: skip
+            params = {"page": page, "per_page": 200}
+            response = await client.get("/v1/stock", params=params, headers={"X-TDS-Org": org})
+            body = response.json()
             items += body["records"]
             if not body["page_context"].get("has_more_page"):
                 return items
@@ -91,18 +97,22 @@ def _thin(org: str, item: dict[str, Any]) -> EventEnvelope:
     from tds_common.events import parse_zoho_timestamp
 
     return EventEnvelope(
-        org_id=org, entity="stock", zoho_id=item["item_id"], source="webhook",
+        org_id=org,
+        entity="stock",
+        zoho_id=item["item_id"],
+        source="webhook",
         last_modified_time=parse_zoho_timestamp(item["last_modified_time"]),
         payload={"item_id": item["item_id"], "last_modified_time": item["last_modified_time"]},
-    )  # fmt: skip
+    )
 
 
 async def _handled(pool: asyncpg.Pool, org: str) -> dict[str, int]:
     """Distinct items per inbox status (items without warehouses have no stock rows)."""
     rows = await pool.fetch(
         "SELECT status, count(DISTINCT entity_id) AS n FROM tds_inbox_events WHERE org_id = $1 "
-        "GROUP BY status", org,
-    )  # fmt: skip
+        "GROUP BY status",
+        org,
+    )
     return {r["status"]: r["n"] for r in rows}
 
 
@@ -112,8 +122,9 @@ async def test_a_burst_of_thin_webhooks_converges_with_about_one_read_per_record
     org = unique_org()
     with _zoho(database_url, org) as (sim_url, proxy_url):
         items = (await _stock_items(proxy_url, org))[:ITEMS]
-        settings = processor_settings(database_url, kafka_bootstrap, topics,
-                                      zoho_proxy_url=proxy_url)  # fmt: skip
+        settings = processor_settings(
+            database_url, kafka_bootstrap, topics, zoho_proxy_url=proxy_url
+        )
         group = settings.consumer.group_id
         # 1,000 copies of one thin webhook (Zoho retrying a delivery, a replayed backlog).
         copy = _thin(org, items[0])
@@ -123,12 +134,18 @@ async def test_a_burst_of_thin_webhooks_converges_with_about_one_read_per_record
         random.Random(11).shuffle(burst)
         async with _processor(settings):
             await publish(kafka_bootstrap, topics.events, copies)
-            await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                             what="the copies handled", limit_seconds=60)  # fmt: skip
+            await wait_until(
+                lambda: fully_committed(kafka_bootstrap, topics.events, group),
+                what="the copies handled",
+                limit_seconds=60,
+            )
             reads_for_copies = await _reads(sim_url)
             await publish(kafka_bootstrap, topics.events, burst)
-            await wait_until(lambda: fully_committed(kafka_bootstrap, topics.events, group),
-                             what="the burst handled", limit_seconds=120)  # fmt: skip
+            await wait_until(
+                lambda: fully_committed(kafka_bootstrap, topics.events, group),
+                what="the burst handled",
+                limit_seconds=120,
+            )
         reads = await _reads(sim_url)
 
     assert reads_for_copies == {"200": 1}  # 1,000 copies cost one call

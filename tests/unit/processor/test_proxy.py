@@ -10,13 +10,18 @@ from processor.proxy import RecordFetcher
 from tds_common.errors import TransientError, UpstreamRateLimitedError, UpstreamRejectedError
 from tds_common.proxy_client import ProxyClient
 
-RECORD = {"entity": "stock", "source": "inventory", "organization_id": "7",
-          "record": {"item_id": "1"}}  # fmt: skip
+RECORD = {
+    "entity": "stock",
+    "source": "inventory",
+    "organization_id": "7",
+    "record": {"item_id": "1"},
+}
 
 
 def _fetcher(handler: httpx.MockTransport, timeout_seconds: float = 10.0) -> RecordFetcher:
-    http = httpx.AsyncClient(transport=handler, base_url="http://proxy.test",
-                             timeout=timeout_seconds)  # fmt: skip
+    http = httpx.AsyncClient(
+        transport=handler, base_url="http://proxy.test", timeout=timeout_seconds
+    )
     return RecordFetcher(ProxyClient(http))
 
 
@@ -45,9 +50,12 @@ async def test_404_not_found_means_the_record_is_gone() -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    [httpx.Response(404), httpx.Response(404, json={"error_code": "bad_route"}),
-     httpx.Response(404, text="<html>Not Found</html>")],
-)  # fmt: skip
+    [
+        httpx.Response(404),
+        httpx.Response(404, json={"error_code": "bad_route"}),
+        httpx.Response(404, text="<html>Not Found</html>"),
+    ],
+)
 async def test_a_404_that_is_not_a_verdict_on_the_record_never_deletes(
     answer: httpx.Response,
 ) -> None:
@@ -59,11 +67,19 @@ async def test_a_404_that_is_not_a_verdict_on_the_record_never_deletes(
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(429, UpstreamRateLimitedError), (503, ProxyWaitError),
-     (500, ProxyRecordError), (502, ProxyRecordError), (401, ProxyRecordError),
-     (403, ProxyRecordError), (409, ProxyRecordError), (425, ProxyRecordError),
-     (400, UpstreamRejectedError), (422, UpstreamRejectedError)],
-)  # fmt: skip
+    [
+        (429, UpstreamRateLimitedError),
+        (503, ProxyWaitError),
+        (500, ProxyRecordError),
+        (502, ProxyRecordError),
+        (401, ProxyRecordError),
+        (403, ProxyRecordError),
+        (409, ProxyRecordError),
+        (425, ProxyRecordError),
+        (400, UpstreamRejectedError),
+        (422, UpstreamRejectedError),
+    ],
+)
 async def test_statuses_map_to_waiting_counted_or_permanent_errors(
     status: int, error: type
 ) -> None:
