@@ -72,7 +72,7 @@ async def test_a_404_that_is_not_a_verdict_on_the_record_never_deletes(
         (503, ProxyWaitError),
         (500, ProxyRecordError),
         (502, ProxyRecordError),
-        (401, ProxyRecordError),
+        (401, ProxyWaitError),
         (403, ProxyRecordError),
         (409, ProxyRecordError),
         (425, ProxyRecordError),
@@ -104,3 +104,16 @@ async def test_an_unreachable_proxy_waits_and_a_body_without_a_record_counts() -
     no_record = httpx.MockTransport(lambda r: httpx.Response(200, json={"entity": "products"}))
     with pytest.raises(ProxyRecordError, match="off the contract"):
         await _fetcher(no_record).fetch("products", "7", "1")
+
+
+async def test_our_own_token_refused_waits_instead_of_dead_lettering_every_event() -> None:
+    """A 401 is zoho-proxy refusing the processor's service token: every record would fail the
+    same way until someone fixes the Secret, so no event may be counted toward the dead-letter
+    topic for it; a 403 (a Zoho scope or an org this token may not read) stays about this record."""
+    refused = httpx.Response(401, json={"error_code": "unauthorized", "message": "bad token"})
+    with pytest.raises(ProxyWaitError, match="401") as caught:
+        await _fetcher(httpx.MockTransport(lambda r: refused)).fetch("products", "7", "1")
+    assert not isinstance(caught.value, RecordFailedError)
+    scope = httpx.Response(403, json={"error_code": "scope_missing", "message": "no scope"})
+    with pytest.raises(ProxyRecordError, match="scope_missing"):
+        await _fetcher(httpx.MockTransport(lambda r: scope)).fetch("products", "7", "1")

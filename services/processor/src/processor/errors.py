@@ -2,9 +2,10 @@
 
     TransientError (tds_common.errors)
     ├── RecordFailedError          this record's own failure, retriable: counted, bounded
-    │   └── ProxyRecordError       zoho-proxy answered 5xx (not 503) or 401/403 for this record
-    └── ProxyWaitError             zoho-proxy unreachable, or Zoho/tokens unavailable (503):
-                                   the record's partition waits; nothing is counted
+    │   └── ProxyRecordError       zoho-proxy answered 5xx (not 503) or 403 for this record
+    └── ProxyWaitError             zoho-proxy unreachable, Zoho/tokens unavailable (503), or our
+                                   own token refused (401): the record's partition waits;
+                                   nothing is counted
     InvalidMessageError (tds_common.errors)
     └── RetriesExhaustedError      a RecordFailedError came back too often: parked (DLQ)
 
@@ -24,7 +25,7 @@ class RecordFailedError(TransientError):
 
 
 class ProxyRecordError(RecordFailedError):
-    """zoho-proxy answered 5xx (other than 503) or 401/403 for one record's read."""
+    """zoho-proxy answered 5xx (other than 503) or 403 for one record's read."""
 
     error_code = "proxy_record_error"
 

@@ -8,8 +8,13 @@ the processor's policy about what each failure costs a record:
   spent for now, wait its ``Retry-After`` and count nothing;
 - :class:`~tds_common.proxy_client.ProxyUnavailableError` (refused, timeout, 503) →
   :class:`ProxyWaitError`: the record's partition waits, counting nothing;
-- :class:`~tds_common.proxy_client.ProxyCallFailedError` (other 5xx, 401/403/404/408/409/425,
-  an answer off the contract) → :class:`ProxyRecordError`: tried again a bounded number of times;
+- a 401: zoho-proxy refuses the processor's own service token. Every record would fail the same
+  way until the Secret is fixed, so this waits too (the backoff alert tells someone) instead of
+  sending the whole stream to the dead-letter topic;
+- :class:`~tds_common.proxy_client.ProxyCallFailedError` (other 5xx, 403/404/408/409/425, an
+  answer off the contract) → :class:`ProxyRecordError`: tried again a bounded number of times.
+  A 403 is about this record: a Zoho scope the refresh token lacks for its module, or an org
+  this token may not read; parked records are replayed once a human fixes it;
 - other 4xx stay :class:`~tds_common.errors.UpstreamRejectedError`: a dead letter.
 """
 
@@ -22,6 +27,7 @@ from tds_common.proxy_client import (
     Lane,
     ProxyCallFailedError,
     ProxyClient,
+    ProxyRefusedError,
     ProxyUnavailableError,
 )
 
@@ -40,6 +46,12 @@ class RecordFetcher:
             answer = await self._proxy.get_record(entity, org_id, zoho_id, LANE)
         except ProxyUnavailableError as exc:
             raise ProxyWaitError(str(exc)) from exc
+        except ProxyRefusedError as exc:
+            if exc.status_code != 401:
+                raise ProxyRecordError(f"{exc} ({entity} {zoho_id})") from exc
+            raise ProxyWaitError(
+                f"{exc}: check PROCESSOR_PROXY__TOKEN against ZOHO_PROXY_CLIENT_TOKENS"
+            ) from exc
         except ProxyCallFailedError as exc:
             raise ProxyRecordError(f"{exc} ({entity} {zoho_id})") from exc
         return None if answer is None else answer.record
