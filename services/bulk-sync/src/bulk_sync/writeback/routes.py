@@ -1,9 +1,13 @@
-"""``POST /api/zoho/writes`` and ``GET /api/zoho/writes/{id}``: the outbox over HTTP.
+"""``POST /api/zoho/writes``, ``GET /api/zoho/writes`` and ``GET /api/zoho/writes/{id}``: the
+outbox over HTTP.
 
 The same rows the ERP may insert into ``tds_outbox`` in its own transaction. A request is one
 write or a list, all inserted in one transaction (all or nothing) and answered 202 with their
 ids; an idempotency key already used in the organization yields the first write's id and
 inserts nothing. Bad input is a 422 that names the write and the field.
+
+The list is newest first and paged by key: ``before_id`` is the previous page's
+``next_before_id`` (None once the list is exhausted); ``status`` narrows it to one status.
 """
 
 from __future__ import annotations
@@ -11,14 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Self
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bulk_sync.api.deps import PoolDep, SettingsDep
 from bulk_sync.settings import Settings
 from bulk_sync.writeback import store
-from bulk_sync.writeback.shapes import Op, WriteEntity, carries_key
+from bulk_sync.writeback.shapes import Op, WriteEntity, WriteStatus, carries_key
 from tds_common.errors import PermanentError
 from tds_common.events import parse_zoho_timestamp
 from tds_common.identifiers import OrgId
@@ -26,6 +30,8 @@ from tds_common.identifiers import OrgId
 router = APIRouter(prefix="/api/zoho", tags=["write-back"])
 
 MAX_WRITES_PER_REQUEST: Final = 500
+MAX_WRITES_PER_PAGE: Final = 1000
+DEFAULT_WRITES_PER_PAGE: Final = 50
 KEY_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,50}$"
 """The key travels in a Zoho field (``reference_number``: 50 characters, UNCONFIRMED)."""
 
@@ -80,6 +86,31 @@ class WritesAccepted(BaseModel):
     ids: list[int]
 
 
+class WriteSummary(BaseModel):
+    """One write as listed; ``GET /api/zoho/writes/{id}`` adds its payload and Zoho's result."""
+
+    id: int
+    org_id: str
+    entity: WriteEntity
+    op: Op
+    local_ref: str
+    zoho_id: str | None
+    status: WriteStatus
+    attempts: int
+    error: str | None
+    """The first 120 characters of the last error."""
+    created_at: datetime
+    updated_at: datetime
+    applied_at: datetime | None
+
+
+class WritesPage(BaseModel):
+    writes: list[WriteSummary]
+    """Newest first."""
+    next_before_id: int | None
+    """``before_id`` of the next (older) page; None when this page came back short."""
+
+
 def _new_write(index: int, write: WriteRequest, settings: Settings) -> store.NewWrite:
     org_id = write.org_id or settings.zoho_organization_id
     if not org_id:
@@ -114,6 +145,21 @@ async def submit_writes(
     async with pool.acquire() as conn, conn.transaction():
         ids = await store.insert(conn, rows)
     return JSONResponse(WritesAccepted(ids=ids).model_dump(), status_code=202)
+
+
+@router.get("/writes", response_model=WritesPage)
+async def list_writes(
+    pool: PoolDep,
+    status: WriteStatus | None = None,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_WRITES_PER_PAGE)] = DEFAULT_WRITES_PER_PAGE,
+) -> WritesPage:
+    """The newest writes first (only ``status`` ones when given), older than ``before_id``."""
+    async with pool.acquire() as conn:
+        rows = await store.list_writes(conn, status, before_id, limit)
+    writes = [WriteSummary.model_validate(row) for row in rows]
+    last = writes[-1].id if len(writes) == limit else None
+    return WritesPage(writes=writes, next_before_id=last)
 
 
 @router.get("/writes/{write_id}")

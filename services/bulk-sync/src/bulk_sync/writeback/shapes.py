@@ -24,6 +24,8 @@ WRITE_ENTITIES: Final[tuple[WriteEntity, ...]] = (
     "credit-notes",
 )
 Op = Literal["create", "update", "delete"]
+WriteStatus = Literal["pending", "in_flight", "applied", "conflict", "rejected", "failed"]
+"""An outbox row's status (``tds_outbox.status``; see :mod:`bulk_sync.writeback.store`)."""
 
 TOP_REFERENCES: Final = {"customer_local_ref": "customer_id", "vendor_local_ref": "vendor_id"}
 LINE_REFERENCES: Final = {"item_local_ref": "item_id"}

@@ -28,6 +28,17 @@ COLUMNS: Final = (
     "expected_last_modified_time, status, result, error, attempts, created_at, applied_at"
 )
 
+SUMMARY_ERROR_CHARS: Final = 120
+"""A listed write shows the start of its error; ``fetch`` gives the whole row."""
+
+_LIST: Final = f"""
+SELECT id, org_id, entity, op, local_ref, zoho_id, status, attempts,
+    left(error, {SUMMARY_ERROR_CHARS}) AS error, created_at, updated_at, applied_at
+FROM tds_outbox
+WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR id < $2)
+ORDER BY id DESC LIMIT $3
+"""
+
 _CLAIM: Final = f"""
 WITH candidate AS (
     SELECT o.id FROM tds_outbox o
@@ -120,6 +131,16 @@ async def insert(conn: DbConnection, writes: Iterable[NewWrite]) -> list[int]:
 async def fetch(conn: DbConnection, write_id: int) -> dict[str, Any] | None:
     record = await conn.fetchrow(f"SELECT {COLUMNS} FROM tds_outbox WHERE id = $1", write_id)
     return None if record is None else view(record)
+
+
+async def list_writes(
+    conn: DbConnection, status: str | None, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first: at most ``limit`` writes (of ``status``) with ids below ``before_id``.
+
+    Keyset paging down the primary key: a page deep in the list costs what the first one does
+    (no OFFSET); finished writes are bounded by retention (``PROCESSOR_RETENTION__OUTBOX_DAYS``)."""
+    return [dict(record) for record in await conn.fetch(_LIST, status, before_id, limit)]
 
 
 async def claim(conn: DbConnection, lease_seconds: float) -> Write | None:
