@@ -1,8 +1,12 @@
 """Migrations against a busy, large schema: writes keep going, a blocked DDL gives up.
 
-The database starts at the first release's schema (0001 and 0002), gets a million inbox rows
-and a million queue rows, and then the rest of the migrations run while a writer inserts rows
-one at a time; the longest a single write waited is reported (``-s`` shows it).
+The database starts at the first release's schema (0001 and 0002), gets 100,000 inbox rows and
+as many queue rows, and then the rest of the migrations run while a writer inserts rows one at a
+time; the longest a single write waited is reported (``-s`` shows it). What is asserted is the
+overlap (writes committed while the migrations ran, none failing) and what concurrent writes
+could break (the seeded queue counts stay exact, the constraint is validated, the concurrently
+built indexes are valid), not the table's size: at this size the migrations take hundreds of
+writes' time, and a million rows only made filling the tables take 15-30 s.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from tds_common.migrate import MIGRATIONS_DIR, MigrationSettings, apply_migratio
 
 pytestmark = pytest.mark.integration
 
-ROWS = 1_000_000
+ROWS = 100_000
 FIRST_RELEASE = ("0001.", "0002.")
 
 _INBOX_ROW = """
@@ -97,7 +101,7 @@ def _fill(url: str) -> None:
         conn.execute("ANALYZE tds_inbox_events, tds_sync_queue")
 
 
-def test_migrations_on_a_million_rows_keep_taking_writes(first_release_url: str) -> None:
+def test_migrations_on_a_large_table_keep_taking_writes(first_release_url: str) -> None:
     _fill(first_release_url)
     writer = Writer(first_release_url)
     writer.start()
