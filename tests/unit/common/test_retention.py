@@ -1,13 +1,11 @@
-"""Retention's passes and loop, against a stand-in pool (the SQL runs in the integration tests)."""
+"""Retention's passes, against a stand-in pool (the SQL runs in the integration tests; the
+processor's loop around them: tests/unit/processor/test_retention.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import asyncpg
-
-from tds_common.retention import FOLD_COUNTS, RULES, RetentionSettings, prune, retention_loop
+from tds_common.retention import FOLD_COUNTS, RULES, RetentionSettings, prune
 
 PASS_CALLS = len(RULES) + 1
 """One batch per rule, then the fold of the queue's count deltas."""
@@ -16,15 +14,12 @@ PASS_CALLS = len(RULES) + 1
 class ScriptedPool:
     """Answers ``execute`` from a script of command tags or exceptions, then ``DELETE 0``."""
 
-    def __init__(self, script: list[str | BaseException], stop: asyncio.Event | None = None):
+    def __init__(self, script: list[str | BaseException]):
         self.script = script
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
-        self.stop = stop
 
     async def execute(self, sql: str, *args: Any) -> str:
         self.calls.append((sql, args))
-        if self.stop is not None and len(self.calls) == 1 + PASS_CALLS:
-            self.stop.set()  # the second pass's last batch
         step = self.script.pop(0) if self.script else "DELETE 0"
         if isinstance(step, BaseException):
             raise step
@@ -46,15 +41,6 @@ async def test_each_rule_gets_its_own_age_in_seconds() -> None:
     await prune(pool, settings)  # type: ignore[arg-type]
     ages = [args[0] for sql, args in pool.calls if sql != FOLD_COUNTS]
     assert ages[:2] == [86_400.0, 2 * 86_400.0]
-
-
-async def test_the_loop_survives_a_failed_pass() -> None:
-    stop = asyncio.Event()
-    # The pool's own failure (a connection lost mid-pass), not only an error from the server.
-    pool = ScriptedPool([asyncpg.InterfaceError("connection was closed")], stop)
-    settings = RetentionSettings(interval_seconds=0.001)
-    await asyncio.wait_for(retention_loop(pool, settings, stop), 30)  # type: ignore[arg-type]
-    assert len(pool.calls) == 1 + PASS_CALLS  # the failed first call, then a whole pass
 
 
 async def test_every_pass_ends_by_folding_the_queue_counts() -> None:

@@ -20,7 +20,8 @@ What is kept whatever its age:
 Each pass also folds the queue's count deltas (``tds_sync_queue_counts``, kept by triggers for
 ``/api/zoho/sync/stats``) into one row per entity and status, so that table stays small too.
 
-Run by the processor (a background loop, ``PROCESSOR_RETENTION__*``) and by ``tds prune``.
+Run by the processor with its ``PROCESSOR_RETENTION__*`` ages (``processor.retention``: a
+background loop, and ``POST /api/zoho/retention/prune``, which ``tds prune`` calls).
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ from typing import Final
 import asyncpg
 from pydantic import BaseModel, Field
 
-from tds_common.backoff import sleep_unless_stopping
-from tds_common.db import CONNECTION_ERRORS
-
 logger = logging.getLogger(__name__)
 
 DAY_SECONDS: Final = 86_400.0
@@ -45,7 +43,7 @@ class RetentionSettings(BaseModel):
     """How long each control table keeps finished rows (days), and how it is pruned."""
 
     enabled: bool = True
-    """Off: the service never prunes (``tds prune`` still does)."""
+    """Off: no background loop (``tds prune``, through the processor's API, still prunes)."""
     queue_days: float = Field(14.0, gt=0)
     """``tds_sync_queue`` rows ``completed`` or ``failed``, by ``queued_at``."""
     inbox_days: float = Field(14.0, gt=0)
@@ -182,15 +180,3 @@ async def prune(pool: asyncpg.Pool, settings: RetentionSettings) -> dict[str, in
     if any(deleted.values()):
         logger.info("pruned control tables", extra={"deleted": deleted})
     return deleted
-
-
-async def retention_loop(
-    pool: asyncpg.Pool, settings: RetentionSettings, stop: asyncio.Event
-) -> None:
-    """Prune every ``interval_seconds`` until ``stop`` is set; a failed pass is retried later."""
-    while not stop.is_set():
-        try:
-            await prune(pool, settings)
-        except (asyncpg.PostgresError, *CONNECTION_ERRORS):
-            logger.warning("retention pass failed; trying again next interval", exc_info=True)
-        await sleep_unless_stopping(stop, settings.interval_seconds)

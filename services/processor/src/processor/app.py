@@ -17,13 +17,14 @@ import httpx
 from fastapi import FastAPI
 
 from processor import metrics
-from processor.api import dead_letters, stats
+from processor.api import dead_letters, retention, stats
 from processor.api.deps import ProcessorState
 from processor.consumer import EventConsumer
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
 from processor.proxy import RecordFetcher
 from processor.reads import ThinReads
+from processor.retention import Retention
 from processor.settings import Settings
 from tds_common.app import create_service_app
 from tds_common.auth import require_bearer
@@ -32,7 +33,6 @@ from tds_common.health import HealthRegistry
 from tds_common.kafka import check_producer, create_consumer, create_producer
 from tds_common.kafka_durability import topic_durability_check
 from tds_common.proxy_client import ProxyClient, proxy_http_client
-from tds_common.retention import retention_loop
 from tds_common.settings import loggable
 from tds_common.worker import BackgroundLoop
 
@@ -74,7 +74,8 @@ def create_app(
                 max_partition_fetch_bytes=4 * 1024 * 1024,
             )
             consumer = EventConsumer(kafka, settings.topics.events, processor, settings.consumer)
-            app.state.processor = ProcessorState(settings, pool, producer, consumer)
+            pruner = Retention(pool, settings.retention)
+            app.state.processor = ProcessorState(settings, pool, producer, consumer, pruner)
             loop = BackgroundLoop(consumer.run(), name="consumer", label="consumer loop")
             resources.push_async_callback(loop.wait_stopped, settings.shutdown_timeout_seconds)
             # The loop finishes its in-flight batch, commits and leaves the group.
@@ -87,7 +88,7 @@ def create_app(
             if settings.retention.enabled:
                 stop_pruning = asyncio.Event()
                 pruning = BackgroundLoop(
-                    retention_loop(pool, settings.retention, stop_pruning),
+                    pruner.run(stop_pruning),
                     name="retention",
                     label="retention loop",
                 )
@@ -109,4 +110,5 @@ def create_app(
     api_auth = [require_bearer(settings.api_tokens)]
     app.include_router(stats.router, dependencies=api_auth)
     app.include_router(dead_letters.router, dependencies=api_auth)
+    app.include_router(retention.router, dependencies=api_auth)
     return app

@@ -1,1 +1,2 @@
-"""The processor's HTTP API: routes (``stats``, ``dead_letters``) and their dependencies."""
+"""The processor's HTTP API: routes (``stats``, ``dead_letters``, ``retention``) and their
+dependencies."""

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
 
 from processor.consumer import EventConsumer
+from processor.retention import Retention
 from processor.settings import Settings
 
 
@@ -20,6 +21,8 @@ class ProcessorState:
     producer: AIOKafkaProducer
     """The DLQ's producer; the replay API republishes with it."""
     consumer: EventConsumer
+    retention: Retention
+    """The control tables' retention (its background loop runs only when enabled)."""
 
 
 def get_state(request: Request) -> ProcessorState:
