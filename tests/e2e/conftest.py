@@ -43,7 +43,8 @@ class Service:
     log: Path
 
 
-def _start(name: str, module: str, port: int, env: dict[str, str]) -> Service:
+def _launch(name: str, module: str, port: int, env: dict[str, str]) -> Service:
+    """Start a service without waiting for it: the stack's services start side by side."""
     log = log_dir() / f"e2e-{name}-{port}.log"
     SCAN.register_file(log)  # scanned for the test secrets at the end of the session
     process = subprocess.Popen(
@@ -52,19 +53,17 @@ def _start(name: str, module: str, port: int, env: dict[str, str]) -> Service:
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(
-            f"{url}/ready",
-            what=name,
-            limit_seconds=START_TIMEOUT_SECONDS,
-            process=process,
-            log=log,
-        )
-    except RuntimeError:
-        process.kill()
-        raise
-    return Service(name, url, process, log)
+    return Service(name, f"http://127.0.0.1:{port}", process, log)
+
+
+def _until_ready(service: Service) -> None:
+    wait_ready(
+        f"{service.url}/ready",
+        what=service.name,
+        limit_seconds=START_TIMEOUT_SECONDS,
+        process=service.process,
+        log=service.log,
+    )
 
 
 def _keep_metrics_page(service: Service) -> None:
@@ -141,14 +140,17 @@ def fixture_stack(
     }
     started: list[Service] = []
     try:
-        sim = _start(
+        # Launched side by side, then awaited: none needs another to be ready to start (each
+        # one's readiness is its own database and Kafka), and five Python start-ups one after
+        # the other were most of a module's setup.
+        sim = _launch(
             "zoho-sim",
             "zoho_sim",
             ports["sim"],
             {"ZOHO_SIM_PORT": str(ports["sim"]), "ZOHO_SIM_DEFAULT_SCALE": "50"},
         )
         started.append(sim)
-        proxy = _start(
+        proxy = _launch(
             "zoho-proxy",
             "zoho_proxy",
             ports["proxy"],
@@ -171,14 +173,14 @@ def fixture_stack(
             },
         )
         started.append(proxy)
-        ingest = _start(
+        ingest = _launch(
             "ingest",
             "ingest",
             ports["ingest"],
             {**common, "INGEST_PORT": str(ports["ingest"]), "WEBHOOK_SECRETS": WEBHOOK_SECRET},
         )
         started.append(ingest)
-        processor = _start(
+        processor = _launch(
             "processor",
             "processor",
             ports["processor"],
@@ -192,7 +194,7 @@ def fixture_stack(
             },
         )
         started.append(processor)
-        bulk_sync = _start(
+        bulk_sync = _launch(
             "bulk-sync",
             "bulk_sync",
             ports["bulk"],
@@ -206,6 +208,8 @@ def fixture_stack(
             },
         )
         started.append(bulk_sync)
+        for service in started:
+            _until_ready(service)
         httpx.put(
             f"{sim.url}/_sim/webhooks",
             json={
