@@ -3,7 +3,8 @@
 A full sync of invoices is followed to its end with ``--follow``; the read commands answer
 from the same services; ``tds doctor`` passes on the stack, and fails naming PostgreSQL when it
 cannot reach it; a poison event is listed, shown and replayed through the processor's API;
-the ERP's writes are listed and shown; ``tds prune`` applies the retention.
+the ERP's writes are listed (bulk-sync's list, paged) and shown; ``tds prune`` applies the
+retention the processor was configured with, not what the operator's own environment says.
 """
 
 from __future__ import annotations
@@ -32,12 +33,22 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300
 
 CLI_TIMEOUT_SECONDS = 180
 WAIT_SECONDS = 60.0
+SERVICE_QUEUE_DAYS = 3650
+"""The stack's processor keeps finished queue rows ten years; an operator's ``tds`` knows only
+the default (14 days)."""
+
+
+@pytest.fixture(scope="module", name="stack_extra_env")
+def fixture_stack_extra_env() -> dict[str, str]:
+    return {"PROCESSOR_RETENTION__QUEUE_DAYS": str(SERVICE_QUEUE_DAYS)}
 
 
 @pytest.fixture(scope="module", name="tds_env")
 def fixture_tds_env(stack: Stack) -> dict[str, str]:
-    """The whole stack as processes (tests/e2e/conftest.py); the environment for ``tds``."""
-    return stack.tds_env()
+    """The whole stack as processes (tests/e2e/conftest.py); the environment for ``tds``, as on
+    an operator's laptop: none of the processor's own settings."""
+    env = stack.tds_env()
+    return {name: value for name, value in env.items() if not name.startswith("PROCESSOR_")}
 
 
 def tds(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -158,23 +169,75 @@ def test_dead_letters_listed_shown_and_replayed(
     assert nothing.returncode == 1 and "answered 422" in nothing.stderr and "all" in nothing.stderr
 
 
-def test_writes_and_prune(tds_env: dict[str, str], stack: Stack) -> None:
-    key = f"e2e-tds-{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+def _insert_write(database_url: str, key: str) -> int:
+    """An applied write (the stack's relay leaves it as it is)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(
-            "INSERT INTO tds_outbox (org_id, entity, op, local_ref, idempotency_key, payload) "
-            "VALUES (%s, 'customers', 'create', %s, %s, %s) RETURNING id",
+            "INSERT INTO tds_outbox (org_id, entity, op, local_ref, idempotency_key, payload, "
+            "status) VALUES (%s, 'customers', 'create', %s, %s, %s, 'applied') RETURNING id",
             (ORG_ID, key, key, Jsonb({"contact_name": f"TDS CLI {key}"})),
         ).fetchone()
     assert row is not None
-    write_id = row[0]
+    return int(row[0])
 
-    listed = tds_json(tds_env, "writes", "--limit", "500")
-    one = tds_json(tds_env, "writes", str(write_id))
+
+def _finished_queue_rows(database_url: str, entity: str, ages_days: list[int]) -> list[int]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return [
+            int(row[0])
+            for age in ages_days
+            if (
+                row := conn.execute(
+                    "INSERT INTO tds_sync_queue (entity_type, status, queued_at) "
+                    "VALUES (%s, 'completed', now() - make_interval(days => %s)) RETURNING id",
+                    (entity, age),
+                ).fetchone()
+            )
+        ]
+
+
+def _queue_ids(database_url: str, entity: str) -> list[int]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT id FROM tds_sync_queue WHERE entity_type = %s ORDER BY id", (entity,)
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def test_writes_listed_paged_and_shown_through_bulk_sync(
+    tds_env: dict[str, str], stack: Stack
+) -> None:
+    key = f"e2e-tds-{uuid.uuid4().hex[:12]}"
+    older = _insert_write(stack.database_url, f"{key}-a")
+    newer = _insert_write(stack.database_url, f"{key}-b")
+    # PostgreSQL out of reach: the commands go through bulk-sync's API only.
+    env = {**tds_env, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/tds"}
+
+    first_page = tds_json(env, "writes", "--limit", "1", "--before-id", str(newer + 1))
+    second_page = tds_json(env, "writes", "--limit", "1", "--before-id", str(newer))
+    applied = tds_json(env, "writes", "--status", "applied", "--limit", "500")
+    one = tds_json(env, "writes", str(older))
+    bad_status = tds(env, "writes", "--status", "done")
+
+    assert [w["id"] for w in first_page] == [newer]
+    assert [(w["id"], w["local_ref"]) for w in second_page] == [(older, f"{key}-a")]
+    assert {older, newer} <= {w["id"] for w in applied}
+    assert {w["status"] for w in applied} == {"applied"}
+    assert one["id"] == older and one["entity"] == "customers"
+    assert bad_status.returncode == 1 and "bulk-sync answered 422" in bad_status.stderr
+
+
+def test_prune_applies_the_processors_retention_not_the_clis_environment(
+    tds_env: dict[str, str], stack: Stack
+) -> None:
+    # Finished 30 days ago: past the default age, well within the processor's configured one.
+    entity = f"e2e-prune-{uuid.uuid4().hex[:8]}"
+    kept, _expired = _finished_queue_rows(stack.database_url, entity, [30, SERVICE_QUEUE_DAYS + 30])
+
     pruned = tds_json(tds_env, "prune")
 
-    assert any(w["id"] == write_id and w["local_ref"] == key for w in listed)
-    assert one["id"] == write_id and one["entity"] == "customers"
+    assert _queue_ids(stack.database_url, entity) == [kept]
     assert {"tds_sync_queue", "tds_inbox_events", "tds_outbox", "tds_processor_attempts"} <= set(
-        pruned
+        pruned["deleted"]
     )
+    assert pruned["days"]["queue_days"] == SERVICE_QUEUE_DAYS

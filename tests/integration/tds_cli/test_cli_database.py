@@ -1,7 +1,8 @@
-"""``tds`` commands that read PostgreSQL and Kafka themselves: doctor, writes, prune.
+"""``tds doctor``, the one command that reads PostgreSQL and Kafka itself.
 
-Each test gets a migrated database of its own (prune and doctor look at whole tables); the
-services' HTTP side is a fake that answers healthy (tests/unit/tds_cli covers the HTTP commands).
+Each test gets a migrated database of its own (doctor looks at whole tables); the services' HTTP
+side is a fake that answers healthy (tests/unit/tds_cli covers the HTTP commands, among them
+``tds writes`` and ``tds prune``; tests/e2e/test_tds_cli.py runs them against the services).
 """
 
 from __future__ import annotations
@@ -122,40 +123,6 @@ def test_doctor_warns_about_dead_letters_older_than_the_dlq_topic_keeps(
     assert checks["dead letters"]["status"] == "WARN"
     assert checks["dead letters"]["detail"].startswith("1 older than the DLQ topic's retention")
     assert result.exit_code == 0  # a warning, not a failure
-
-
-def test_writes_lists_the_outbox(
-    own_database_url: str, topics: TopicSettings, kafka_bootstrap: str
-) -> None:
-    with psycopg.connect(own_database_url) as conn:
-        for ref, status in (("c-1", "applied"), ("c-2", "pending")):
-            conn.execute(
-                "INSERT INTO tds_outbox (org_id, entity, op, local_ref, idempotency_key, status) "
-                "VALUES ('123', 'customers', 'create', %s, %s, %s)",
-                (ref, ref, status),
-            )
-    result = _tds(
-        ["-o", "json", "writes", "--status", "pending"], own_database_url, topics, kafka_bootstrap
-    )
-    assert [row["local_ref"] for row in json.loads(result.output)] == ["c-2"]
-
-
-def test_prune_applies_the_retention_now(
-    own_database_url: str, topics: TopicSettings, kafka_bootstrap: str
-) -> None:
-    with psycopg.connect(own_database_url) as conn:
-        conn.execute(
-            "INSERT INTO tds_sync_queue (entity_type, status, queued_at) VALUES "
-            "('invoices', 'completed', now() - interval '30 days'), "
-            "('invoices', 'completed', now()), "
-            "('invoices', 'pending', now() - interval '30 days')"
-        )
-    result = _tds(["-o", "json", "prune"], own_database_url, topics, kafka_bootstrap)
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["tds_sync_queue"] == 1
-    with psycopg.connect(own_database_url) as conn:
-        left = conn.execute("SELECT status FROM tds_sync_queue ORDER BY id").fetchall()
-    assert left == [("completed",), ("pending",)]
 
 
 def test_doctor_warns_about_letters_deleted_from_the_dlq_topic_by_their_offset(

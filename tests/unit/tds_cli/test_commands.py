@@ -55,8 +55,14 @@ BUDGET = {
     "token": {"state": "ok", "last_error": None},
 }
 COMPLETENESS = {"organizations": {"123": {"invoices": {"rows": 300, "details_pending": 12}}}}
-LETTER = {"queue_id": 41, "entity_type": "invoices", "org_id": "123", "error": "bad total",
-          "dlq_partition": 0, "dlq_offset": 7}  # fmt: skip
+LETTER = {
+    "queue_id": 41,
+    "entity_type": "invoices",
+    "org_id": "123",
+    "error": "bad total",
+    "dlq_partition": 0,
+    "dlq_offset": 7,
+}
 REPLAYED = {
     "selected": 2,
     "replayed": 1,
@@ -67,6 +73,23 @@ REPLAYED = {
     "missing_queue_ids": [41],
 }
 STATS = {"queue": {"pending": 3, "dead_letter": 1}, "by_entity": {}, "consumer_lag": 2}
+WRITE = {
+    "id": 9,
+    "org_id": "123",
+    "entity": "customers",
+    "op": "create",
+    "local_ref": "c-9",
+    "status": "pending",
+    "attempts": 0,
+    "error": None,
+}
+WRITES_PAGE = {"writes": [WRITE], "next_before_id": 9}
+PRUNED = {
+    "deleted": {"tds_sync_queue": 4, "tds_outbox": 0},
+    "days": {"queue_days": 3650.0, "outbox_days": 30.0},
+}
+NOWHERE = "postgresql://tds@127.0.0.1:9/nowhere"
+"""A DATABASE_URL nothing answers: the command must not need PostgreSQL."""
 
 
 class FakeStack:
@@ -94,6 +117,8 @@ class FakeStack:
             return httpx.Response(200, json=[_run("completed", 300, 3)])
         if port == 8003 and path == "/api/zoho/sync/completeness":
             return httpx.Response(200, json=COMPLETENESS)
+        if port == 8003 and method == "GET" and path == "/api/zoho/writes":
+            return httpx.Response(200, json=WRITES_PAGE)
         if port == 8003 and path == "/api/zoho/writes/7":
             return httpx.Response(200, json={"id": 7, "status": "applied"})
         if port == 8002 and path == "/api/zoho/dead-letters":
@@ -112,6 +137,8 @@ class FakeStack:
                     json={"detail": [{"msg": "Value error, choose dead letters (...) or set all"}]},
                 )
             return httpx.Response(200, json=REPLAYED)
+        if port == 8002 and method == "POST" and path == "/api/zoho/retention/prune":
+            return httpx.Response(200, json=PRUNED)
         if port == 8002 and path == "/api/zoho/sync/stats":
             return httpx.Response(200, json=STATS)
         if port == 8004 and path == "/api/zoho/budget":
@@ -119,9 +146,9 @@ class FakeStack:
         return httpx.Response(404, json={"error": {"message": f"no route {path}"}})
 
 
-def _invoke(stack: FakeStack, *args: str) -> Any:
+def _invoke(stack: FakeStack, *args: str, env: dict[str, str] | None = None) -> Any:
     app = create_app(httpx.MockTransport(stack))
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
 
 
 def test_sync_start_posts_the_request_and_lists_the_runs() -> None:
@@ -295,10 +322,47 @@ def test_dlq_list_and_show_ask_the_processor() -> None:
     listed = _invoke(stack, "-o", "json", "dlq", "list", "--entity", "invoices", "--org", "123")
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.output) == [LETTER]
-    assert dict(stack.requests[0].url.params) == {
-        "entity": "invoices", "org_id": "123", "limit": "50"}  # fmt: skip
+    expected = {"entity": "invoices", "org_id": "123", "limit": "50"}
+    assert dict(stack.requests[0].url.params) == expected
     shown = _invoke(stack, "-o", "json", "dlq", "show", "41")
     assert json.loads(shown.output)["raw_payload"] == {"total": "12,5O"}
     missing = _invoke(stack, "dlq", "show", "42")
     assert missing.exit_code == 1
     assert "processor answered 404" in missing.output
+
+
+def test_writes_are_listed_by_bulk_sync_without_postgresql() -> None:
+    stack = FakeStack()
+    args = ("-o", "json", "writes", "--status", "pending", "--limit", "20", "--before-id", "30")
+    result = _invoke(stack, *args, env={"DATABASE_URL": NOWHERE})
+    assert result.exit_code == 0, result.output
+    (request,) = stack.requests
+    assert (request.method, request.url.port, request.url.path) == ("GET", 8003, "/api/zoho/writes")
+    assert dict(request.url.params) == {"status": "pending", "limit": "20", "before_id": "30"}
+    assert json.loads(result.output) == [WRITE]
+
+
+def test_the_writes_table_says_how_to_see_the_next_page() -> None:
+    result = _invoke(FakeStack(), "writes", env={"DATABASE_URL": NOWHERE})
+    assert result.exit_code == 0, result.output
+    assert "c-9" in result.output
+    assert "older: tds writes --before-id 9" in result.output
+
+
+def test_prune_asks_the_processor_whatever_the_local_retention_settings() -> None:
+    stack = FakeStack()
+    local = {"DATABASE_URL": NOWHERE, "PROCESSOR_RETENTION__QUEUE_DAYS": "1"}
+    result = _invoke(stack, "-o", "json", "prune", env=local)
+    assert result.exit_code == 0, result.output
+    (request,) = stack.requests
+    assert (request.method, request.url.port) == ("POST", 8002)
+    assert request.url.path == "/api/zoho/retention/prune"
+    assert request.extensions["timeout"]["read"] == 600.0  # a pass outlasts the usual 10 s
+    assert json.loads(result.output) == PRUNED
+
+
+def test_prune_shows_the_counts_and_the_ages_the_processor_applied() -> None:
+    result = _invoke(FakeStack(), "prune")
+    assert result.exit_code == 0, result.output
+    assert "rows deleted" in result.output and "tds_sync_queue" in result.output
+    assert "queue_days" in result.output and "3650.0" in result.output

@@ -1,4 +1,6 @@
-"""What no API serves yet, read from PostgreSQL (``DATABASE_URL``): the list of writes."""
+"""PostgreSQL itself (``DATABASE_URL``), for ``tds doctor``'s direct checks only: that it answers,
+that every migration is applied, which dead letters aged out. Every other command goes through
+the services' APIs."""
 
 from __future__ import annotations
 
@@ -11,14 +13,6 @@ from tds_cli.api import CommandError
 
 CONNECT_TIMEOUT_SECONDS: Final = 5
 
-WRITES: Final = """
-SELECT id, org_id, entity, op, local_ref, zoho_id, status, attempts, left(error, 120) AS error,
-    created_at, applied_at
-FROM tds_outbox
-WHERE (%(status)s::text IS NULL OR status = %(status)s)
-ORDER BY id DESC LIMIT %(limit)s
-"""
-
 
 def connect(database_url: str) -> psycopg.Connection[dict[str, Any]]:
     try:
@@ -28,11 +22,3 @@ def connect(database_url: str) -> psycopg.Connection[dict[str, Any]]:
     except psycopg.OperationalError as exc:
         # psycopg's message names host and port, never the password.
         raise CommandError(f"PostgreSQL unreachable: {' '.join(str(exc).split())}") from exc
-
-
-def fetch_all(database_url: str, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connect(database_url) as conn:
-        try:
-            return conn.execute(sql, params).fetchall()
-        except psycopg.Error as exc:
-            raise CommandError(f"PostgreSQL refused the query: {str(exc).splitlines()[0]}") from exc

@@ -7,7 +7,6 @@ API's JSON with ``--output json``) and exits 1 with a one-line reason when somet
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,14 +19,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from tds_cli import database, doctor
+from tds_cli import doctor
 from tds_cli.api import CommandError, Services
 from tds_cli.follow import follow
 from tds_cli.render import Output, emit
-from tds_cli.settings import CliSettings, ProcessorRetention
+from tds_cli.settings import CliSettings
 from tds_common.catalogue import ENTITIES
-from tds_common.db import create_pool
-from tds_common.retention import RetentionSettings, prune
 
 P = ParamSpec("P")
 
@@ -324,30 +321,50 @@ def create_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
     @handled
     def writes(
         typer_ctx: typer.Context,
-        write_id: Annotated[int | None, typer.Argument(help="One write (bulk-sync's API).")] = None,
+        write_id: Annotated[int | None, typer.Argument(help="One write, in full.")] = None,
         status: Annotated[str | None, typer.Option(help="pending, in_flight, applied, …")] = None,
-        limit: Annotated[int, typer.Option(min=1)] = 50,
+        limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+        before_id: Annotated[
+            int | None, typer.Option(min=1, help="Older than this id: the next page.")
+        ] = None,
     ) -> None:
-        """Write-back to Zoho: the newest writes (tds_outbox), or one by id."""
+        """Write-back to Zoho through bulk-sync: the newest writes, or one by id."""
         ctx = _ctx(typer_ctx)
         if write_id is not None:
             ctx.emit(_api_call(typer_ctx, "bulk_sync", "GET", f"/api/zoho/writes/{write_id}"))
             return
-        rows = database.fetch_all(
-            ctx.settings().database_url.get_secret_value(),
-            database.WRITES,
-            {"status": status, "limit": limit},
-        )
-        ctx.emit(rows)
+        params = {"status": status, "limit": limit, "before_id": before_id}
+        services = ctx.services()
+        try:
+            page = services.bulk_sync.get(
+                "/api/zoho/writes", **{k: v for k, v in params.items() if v is not None}
+            )
+        finally:
+            services.close()
+        older = page.get("next_before_id")
+        ctx.emit(page["writes"], title=f"older: tds writes --before-id {older}" if older else None)
 
     @app.command("prune")
     @handled
-    def prune_now(typer_ctx: typer.Context) -> None:
-        """Apply the control tables' retention now (PROCESSOR_RETENTION__* ages)."""
+    def prune_now(
+        typer_ctx: typer.Context,
+        timeout: Annotated[
+            float, typer.Option(min=1, help="Seconds to wait for the processor's answer.")
+        ] = 600.0,
+    ) -> None:
+        """Apply the control tables' retention now, with the processor's own ages (its API)."""
         ctx = _ctx(typer_ctx)
-        retention = ProcessorRetention().retention
-        deleted = asyncio.run(_prune(ctx.settings().database_url.get_secret_value(), retention))
-        ctx.emit(deleted, title="rows deleted")
+        services = ctx.services()
+        try:
+            # A large backlog takes a while; the processor deletes in small batches meanwhile.
+            report = services.processor.post("/api/zoho/retention/prune", timeout=timeout)
+        finally:
+            services.close()
+        if ctx.output is Output.json:
+            ctx.emit(report)
+            return
+        ctx.emit(report["deleted"], title="rows deleted")
+        ctx.emit(report["days"], title="ages applied (days)")
 
     @app.command("doctor")
     @handled
@@ -381,14 +398,6 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
-async def _prune(database_url: str, retention: RetentionSettings) -> dict[str, int]:
-    pool = await create_pool(database_url, max_size=1)
-    try:
-        return await prune(pool, retention)
-    finally:
-        await pool.close()
 
 
 def main() -> None:

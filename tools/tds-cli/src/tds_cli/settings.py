@@ -11,7 +11,6 @@ from typing import Final
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings
 
-from tds_common.retention import RetentionSettings
 from tds_common.settings import (
     LOCAL_DATABASE_URL,
     LOCAL_KAFKA_BOOTSTRAP,
@@ -43,7 +42,7 @@ class CliSettings(BaseSettings):
         SecretStr(LOCAL_DATABASE_URL),
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
     )
-    """For what no API serves (dead letters, write lists, prune, doctor's checks)."""
+    """Only ``tds doctor``'s direct checks: PostgreSQL answers, migrations, aged-out letters."""
     kafka_bootstrap_servers: str = Field(
         LOCAL_KAFKA_BOOTSTRAP,
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
@@ -55,11 +54,3 @@ class CliSettings(BaseSettings):
     topics: TopicSettings = Field(
         default_factory=TopicSettings, validation_alias=AliasChoices("KAFKA_TOPICS", "topics")
     )
-
-
-class ProcessorRetention(BaseSettings):
-    """The processor's ``PROCESSOR_RETENTION__*`` ages, so ``tds prune`` prunes as it does."""
-
-    model_config = service_config("PROCESSOR_")
-
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
