@@ -228,6 +228,9 @@ def _commands(config: KubeConfig) -> dict[str, list[str]]:
             f"--root-ca-file={pki / 'ca.crt'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--profiling=false",
+            # The HPAs bring a fresh install to its minReplicas on their next sync: 15 s by
+            # default, waited out after each install in tests/k8s.
+            "--horizontal-pod-autoscaler-sync-period=2s",
         ],
         "kube-scheduler": [
             config.tool("kube-scheduler"),
