@@ -117,15 +117,18 @@ def test_one_thin_webhook_is_one_trace_from_ingest_to_the_zoho_call(
     # Sent with http.client: httpx would log the URL, token included, in this process.
     ingest = urlsplit(stack.ingest.url)
     connection = http.client.HTTPConnection(ingest.hostname or "", ingest.port, timeout=30)
-    body = {"item": {"item_id": record["item_id"],
-                     "last_modified_time": record["last_modified_time"]}}  # fmt: skip
+    body = {
+        "item": {"item_id": record["item_id"], "last_modified_time": record["last_modified_time"]}
+    }
     connection.request(
         "POST",
         f"/api/zoho/webhooks/products?{urlencode({'token': WEBHOOK_SECRET})}",
         body=json.dumps(body),
-        headers={"Content-Type": "application/json",
-                 "traceparent": f"00-{trace_id}-{caller_span}-01"},
-    )  # fmt: skip
+        headers={
+            "Content-Type": "application/json",
+            "traceparent": f"00-{trace_id}-{caller_span}-01",
+        },
+    )
     accepted = connection.getresponse()
     assert accepted.status == 202, accepted.read()
     connection.close()

@@ -30,6 +30,16 @@ from tests.utils.auth import API_TOKEN
 
 SERVICE_ACCOUNT: Final = "tds-bulk-sync-operator"
 START_TIMEOUT_SECONDS: Final = 60.0
+KOPF_RUN: Final = (
+    sys.executable,
+    "-m",
+    "kopf",
+    "run",
+    "--standalone",
+    "--module",
+    "bulk_sync.handlers",
+)
+"""kopf running the operator's handlers; each start adds its namespace and liveness port."""
 WAIT_SECONDS: Final = 120.0
 """A safety bound for what the operator should do within a few refreshes, not a speed check."""
 REFRESH_SECONDS: Final = 1
@@ -50,11 +60,9 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_SECONDS)
 def operator_rbac(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
     """The chart's operator ServiceAccount, Role(Binding) and ClusterRole(Binding) for
     ``namespace``, rendered by helm."""
-    rendered = cluster.helm(
-        "template", "tds", str(CHART_DIR), "-n", namespace,
-        "--kube-version", cluster.config.version.lstrip("v"),
-        "--show-only", "templates/bulk-sync-operator-rbac.yaml",
-    )  # fmt: skip
+    kube_version = cluster.config.version.lstrip("v")
+    args = ["template", "tds", str(CHART_DIR), "-n", namespace, "--kube-version", kube_version]
+    rendered = cluster.helm(*args, "--show-only", "templates/bulk-sync-operator-rbac.yaml")
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
@@ -101,17 +109,25 @@ class Operator:
         with self.log.open("ab") as log:
             log.write(f"--- start {self.starts} ---\n".encode())
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "kopf", "run", "--standalone",
-                 f"--namespace={self.namespace}", f"--liveness=http://127.0.0.1:{port}/healthz",
-                 "--module", "bulk_sync.handlers"],
-                env={**os.environ, "KUBECONFIG": str(self.kubeconfig),
-                     "BULK_SYNC_API_URL": self.api_url, "BULK_SYNC_API_TOKEN": API_TOKEN,
-                     "BULK_SYNC_STATUS_REFRESH_SECONDS": str(REFRESH_SECONDS),
-                     "LOG_JSON": "false"},
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_for("the operator's liveness endpoint", lambda: self._live(port),
-                 START_TIMEOUT_SECONDS)  # fmt: skip
+                [
+                    *KOPF_RUN,
+                    f"--namespace={self.namespace}",
+                    f"--liveness=http://127.0.0.1:{port}/healthz",
+                ],
+                env={
+                    **os.environ,
+                    "KUBECONFIG": str(self.kubeconfig),
+                    "BULK_SYNC_API_URL": self.api_url,
+                    "BULK_SYNC_API_TOKEN": API_TOKEN,
+                    "BULK_SYNC_STATUS_REFRESH_SECONDS": str(REFRESH_SECONDS),
+                    "LOG_JSON": "false",
+                },
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(
+            "the operator's liveness endpoint", lambda: self._live(port), START_TIMEOUT_SECONDS
+        )
 
     def _live(self, port: int) -> bool:
         assert self.process is not None

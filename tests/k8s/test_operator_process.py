@@ -41,8 +41,9 @@ def fixture_stack_extra_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module", name="operator_namespace")
-def fixture_operator_namespace(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
-                               ) -> Iterator[tuple[str, Path]]:  # fmt: skip
+def fixture_operator_namespace(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     """A namespace with the CRD and the chart's operator RBAC; yields it and a kubeconfig of
     the operator's ServiceAccount."""
     namespace = f"tds-op-{os.urandom(4).hex()}"
@@ -55,12 +56,13 @@ def fixture_operator_namespace(cluster: Cluster, tmp_path_factory: pytest.TempPa
     yield namespace, service_account_kubeconfig(cluster, namespace, kubeconfig)
     # The operator is gone by now: its finalizers would keep the resources (and the CRD).
     for name in cluster.kubectl("get", "zohosyncs", "-n", namespace, "-o", "name").split():
-        cluster.kubectl("patch", name, "-n", namespace, "--type=merge",
-                        "-p", '{"metadata":{"finalizers":null}}')  # fmt: skip
+        no_finalizers = '{"metadata":{"finalizers":null}}'
+        cluster.kubectl("patch", name, "-n", namespace, "--type=merge", "-p", no_finalizers)
     for doc in rbac:
         if doc["kind"].startswith("Cluster"):
-            cluster.kubectl("delete", doc["kind"].lower(), doc["metadata"]["name"],
-                            "--ignore-not-found")  # fmt: skip
+            cluster.kubectl(
+                "delete", doc["kind"].lower(), doc["metadata"]["name"], "--ignore-not-found"
+            )
     cluster.kubectl("delete", "namespace", namespace, "--wait=false")
     cluster.delete_crd()
 
@@ -83,17 +85,29 @@ class Gateway:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]
-                   if k.lower() in (b"authorization", b"content-type")}  # fmt: skip
+        headers = {
+            k.decode(): v.decode()
+            for k, v in scope["headers"]
+            if k.lower() in (b"authorization", b"content-type")
+        }
         async with httpx.AsyncClient(base_url=self.bulk_sync_url) as client:
-            answer = await client.request(scope["method"], scope["path"], content=body,
-                                          params=scope["query_string"].decode(),
-                                          headers=headers)  # fmt: skip
+            answer = await client.request(
+                scope["method"],
+                scope["path"],
+                content=body,
+                params=scope["query_string"].decode(),
+                headers=headers,
+            )
         victim = self.kill_after_post
         if victim is not None and (scope["method"], scope["path"]) == ("POST", SYNC_REQUESTS):
             os.kill(victim.pid(), signal.SIGKILL)
-        await send({"type": "http.response.start", "status": answer.status_code,
-                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status_code,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": answer.content})
 
 
@@ -173,6 +187,12 @@ def _posted(events: str, kind: str, reason: str) -> bool:
     return re.search(rf"^\s*{kind}\s+{reason}\s", events, re.MULTILINE) is not None
 
 
+def _suspend(cluster: Cluster, operator: Operator, name: str, suspend: bool) -> None:
+    patch = json.dumps({"spec": {"suspend": suspend}})
+    namespace = operator.namespace
+    cluster.kubectl("patch", "zohosync", name, "-n", namespace, "--type=merge", "-p", patch)
+
+
 def _create(cluster: Cluster, operator: Operator, name: str, **spec: Any) -> str:
     cluster.kubectl("apply", "-n", operator.namespace, "-f", "-", stdin=zohosync(name, **spec))
     return str(_resource(cluster, operator, name)["metadata"]["uid"])
@@ -191,9 +211,8 @@ def test_a_zohosync_starts_runs_and_its_status_follows_them(
     assert set(progress) == {"customers", "invoices"}
     for run in runs:
         entry = progress[run["entity_type"]]
-        assert (entry["runId"], entry["status"], entry["records"], entry["calls"]) == (
-            run["id"], "completed", run["processed_items"], run["api_calls"],
-        )  # fmt: skip
+        expected = (run["id"], "completed", run["processed_items"], run["api_calls"])
+        assert (entry["runId"], entry["status"], entry["records"], entry["calls"]) == expected
     # Invoices are read with their details; what is still without them is said.
     assert progress["invoices"]["detailsPending"] == runs[1]["details_pending"]
     assert status["detailsPending"] == runs[1]["details_pending"]
@@ -212,10 +231,12 @@ def test_suspend_and_delete_cancel_the_sync_in_progress(
     httpx.put(faults, json={"hold": True}).raise_for_status()  # every Zoho call waits
     try:
         uid = _create(cluster, operator, "held", entities=["customers"])
-        wait_for("a running run", lambda: [r for r in _runs_of(stack, uid)
-                                           if r["status"] == "running"])  # fmt: skip
-        cluster.kubectl("patch", "zohosync", "held", "-n", operator.namespace, "--type=merge",
-                        "-p", '{"spec": {"suspend": true}}')  # fmt: skip
+
+        def running() -> list[dict[str, Any]]:
+            return [r for r in _runs_of(stack, uid) if r["status"] == "running"]
+
+        wait_for("a running run", running)
+        _suspend(cluster, operator, "held", True)
         status = _status_when(cluster, operator, "held", "Suspended")
         first = _runs_of(stack, uid)
         assert [run["status"] for run in first] == ["cancelled"]
@@ -224,8 +245,7 @@ def test_suspend_and_delete_cancel_the_sync_in_progress(
         assert _posted(events, "Normal", "SyncCancelled")
 
         # Resumed, it syncs its spec again; deleted, that sync is cancelled with it.
-        cluster.kubectl("patch", "zohosync", "held", "-n", operator.namespace, "--type=merge",
-                        "-p", '{"spec": {"suspend": false}}')  # fmt: skip
+        _suspend(cluster, operator, "held", False)
         second = wait_for("a second run", lambda: _runs_of(stack, uid)[1:])
         assert second[0]["status"] in ("pending", "running")
         cluster.kubectl("delete", "zohosync", "held", "-n", operator.namespace, "--timeout=60s")
@@ -270,8 +290,8 @@ def test_a_schedule_cron_cannot_read_ends_in_a_condition_and_an_event(
     uid = _create(cluster, operator, "never", entities=["customers"], schedule="0 0 30 2 *")
     status = _status_when(cluster, operator, "never", "Failed")
     ready = status["conditions"][0]
-    assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False",
-                                                                  "InvalidSchedule")  # fmt: skip
+    expected = ("Ready", "False", "InvalidSchedule")
+    assert (ready["type"], ready["status"], ready["reason"]) == expected
     assert "invalid schedule '0 0 30 2 *'" in ready["message"]
     events = _events_once(cluster, operator, "never", "InvalidSchedule")
     assert _posted(events, "Warning", "InvalidSchedule") and "0 0 30 2 *" in events

@@ -49,9 +49,12 @@ async def _call(app: FastAPI, method: str, path: str, token: str | None, **kw: A
 
 @pytest.mark.parametrize(("factory", "method", "path", "kw"), SERVICES)
 async def test_the_api_wants_one_of_its_tokens(
-    factory: AppFactory, method: str, path: str, kw: dict[str, Any],
+    factory: AppFactory,
+    method: str,
+    path: str,
+    kw: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     caplog.set_level(logging.DEBUG)
     app = factory([OLD, TOKEN])
     assert await _call(app, method, path, None, **kw) == 401

@@ -162,18 +162,27 @@ async def test_a_429_carries_its_retry_after() -> None:
 
 
 BUDGET = {
-    "budgets": [{
-        "organization_id": "7", "product": "books", "window_seconds": 60.0,
-        "minute": {"limit": 100, "used": 4, "left": 96},
-        "day": {"limit": 5000, "used": 1000, "left": 4000, "reserve": 200,
-                "resets_in_seconds": 3600.0},
-        "in_flight": {"limit": 10, "used": 0, "left": 10},
-        "waiting": {"webhook": 0, "write": 0, "incremental": 0, "bulk": 1},
-        "lanes_holding_back_lower": [],
-    }],
+    "budgets": [
+        {
+            "organization_id": "7",
+            "product": "books",
+            "window_seconds": 60.0,
+            "minute": {"limit": 100, "used": 4, "left": 96},
+            "day": {
+                "limit": 5000,
+                "used": 1000,
+                "left": 4000,
+                "reserve": 200,
+                "resets_in_seconds": 3600.0,
+            },
+            "in_flight": {"limit": 10, "used": 0, "left": 10},
+            "waiting": {"webhook": 0, "write": 0, "incremental": 0, "bulk": 1},
+            "lanes_holding_back_lower": [],
+        }
+    ],
     "lane_waits": {"bulk": {"granted": 3, "mean_wait_seconds": 0.1}},
     "token": {"state": "ok", "last_error": None},
-}  # fmt: skip
+}
 
 
 async def test_the_budget_is_read_by_its_model_and_off_the_model_is_a_failed_call() -> None:

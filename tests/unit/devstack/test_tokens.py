@@ -22,8 +22,8 @@ def test_tokens_are_generated_once_privately_and_kept() -> None:
     first = service_token_env()
     assert stat.S_IMODE(tokens_path().stat().st_mode) == 0o600
     assert service_token_env() == first
-    assert len({first["PROCESSOR_PROXY__TOKEN"], first["BULK_SYNC_PROXY__TOKEN"],
-                first["TDS_API_TOKEN"]}) == 3  # fmt: skip
+    callers = ("PROCESSOR_PROXY__TOKEN", "BULK_SYNC_PROXY__TOKEN", "TDS_API_TOKEN")
+    assert len({first[name] for name in callers}) == len(callers)  # one token per caller
 
 
 def test_each_caller_sends_a_token_its_callee_accepts() -> None:
@@ -52,11 +52,16 @@ def test_dotenv_and_the_environment_override_generated_tokens(
 
 @pytest.mark.parametrize(
     ("secrets", "org", "token"),
-    [("first-token-0001, second-token-002", "60000000001", "first-token-0001"),
-     ('{"60000000002": ["other-org-token"], "60000000001": ["demo-org-token", "x"]}',
-      "60000000001", "demo-org-token"),
-     ('{"60000000002": "only-org-token,y"}', "60000000001", "only-org-token")],
-)  # fmt: skip
+    [
+        ("first-token-0001, second-token-002", "60000000001", "first-token-0001"),
+        (
+            '{"60000000002": ["other-org-token"], "60000000001": ["demo-org-token", "x"]}',
+            "60000000001",
+            "demo-org-token",
+        ),
+        ('{"60000000002": "only-org-token,y"}', "60000000001", "only-org-token"),
+    ],
+)
 def test_the_demo_sends_a_webhook_token_of_its_organization(
     secrets: str, org: str, token: str
 ) -> None:

@@ -234,10 +234,14 @@ async def test_logs_carry_request_id_and_trace_id_as_json(
 
 @pytest.mark.parametrize(
     ("headers", "query"),
-    [({"X-TDS-Org": "60000000002"}, ""), ({}, "?org_id=60000000001"), ({}, ""),
-     ({"X-TDS-Org": "60000000001"}, f"?org_id={OTHER_ORG}")],
+    [
+        ({"X-TDS-Org": "60000000002"}, ""),
+        ({}, "?org_id=60000000001"),
+        ({}, ""),
+        ({"X-TDS-Org": "60000000001"}, f"?org_id={OTHER_ORG}"),
+    ],
     ids=["header", "query", "default-org", "header-wins"],
-)  # fmt: skip
+)
 async def test_a_token_of_another_organization_is_403_and_publishes_nothing(
     client: httpx.AsyncClient, publisher: FakePublisher, headers: dict[str, str], query: str
 ) -> None:

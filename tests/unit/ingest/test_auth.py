@@ -33,8 +33,10 @@ def test_a_token_writes_only_its_own_organizations() -> None:
 
 
 def test_a_token_listed_for_several_organizations_writes_each() -> None:
-    shared = [*SECRETS, WebhookToken(token=SecretStr("other-orgs-own-secret"),
-                                     orgs=frozenset({ORG}))]  # fmt: skip
+    shared = [
+        *SECRETS,
+        WebhookToken(token=SecretStr("other-orgs-own-secret"), orgs=frozenset({ORG})),
+    ]
     assert check_token("other-orgs-own-secret", None, shared) == {ORG, OTHER}
 
 

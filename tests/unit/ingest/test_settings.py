@@ -87,10 +87,15 @@ def test_unbound_tokens_without_a_default_organization_fail_at_startup_saying_wh
 
 @pytest.mark.parametrize(
     "value",
-    ['{"60000000001": ["short"]}', '{"not-an-org": ["' + GOOD + '"]}', '{"60000000001": [',
-     '{"60000000001": []}', "{}"],
+    [
+        '{"60000000001": ["short"]}',
+        '{"not-an-org": ["' + GOOD + '"]}',
+        '{"60000000001": [',
+        '{"60000000001": []}',
+        "{}",
+    ],
     ids=["short-token", "bad-org", "broken-json", "no-tokens", "empty"],
-)  # fmt: skip
+)
 def test_bad_bound_tokens_fail_without_echoing_them(
     value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

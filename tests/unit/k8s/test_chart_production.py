@@ -275,8 +275,11 @@ def test_operator_reaches_bulk_sync_and_holds_no_credentials(production: list[Do
     env = env_of(operator["spec"]["template"]["spec"]["containers"][0])
     assert env["BULK_SYNC_API_URL"]["value"] == "http://tds-bulk-sync.tds.svc:8003"
     # Its bearer token for bulk-sync's API, and nothing else secret (no database, no Zoho).
-    secrets = {name: entry["valueFrom"]["secretKeyRef"]["name"]
-               for name, entry in env.items() if "valueFrom" in entry}  # fmt: skip
+    secrets = {
+        name: entry["valueFrom"]["secretKeyRef"]["name"]
+        for name, entry in env.items()
+        if "valueFrom" in entry
+    }
     assert secrets == {"BULK_SYNC_API_TOKEN": "tds-operator-auth"}
     rule = by_kind(production, "NetworkPolicy")["tds-bulk-sync"]["spec"]["ingress"][0]
     callers = {
@@ -330,9 +333,12 @@ def test_each_component_gets_its_own_tokens_and_no_other(production: list[Docume
         "tds-bulk-sync-operator": {"BULK_SYNC_API_TOKEN"},
         "tds-ingest": set(),
     }
-    secrets = {"tds-zoho-proxy": "tds-zoho-proxy-auth", "tds-processor": "tds-processor-auth",
-               "tds-bulk-sync": "tds-bulk-sync-auth",
-               "tds-bulk-sync-operator": "tds-operator-auth"}  # fmt: skip
+    secrets = {
+        "tds-zoho-proxy": "tds-zoho-proxy-auth",
+        "tds-processor": "tds-processor-auth",
+        "tds-bulk-sync": "tds-bulk-sync-auth",
+        "tds-bulk-sync-operator": "tds-operator-auth",
+    }
     for name, keys in expected.items():
         container = by_kind(production, "Deployment")[name]["spec"]["template"]["spec"][
             "containers"

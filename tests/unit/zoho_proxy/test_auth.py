@@ -71,9 +71,14 @@ def client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
 @pytest.mark.parametrize("token", [None, "wrong-token-0123456789abcdefgh", READER[:-1]])
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v1/products/1"), ("GET", "/v1/products"), ("GET", "/zoho/books/items"),
-     ("POST", "/zoho/books/invoices"), ("GET", "/api/zoho/budget")],
-)  # fmt: skip
+    [
+        ("GET", "/v1/products/1"),
+        ("GET", "/v1/products"),
+        ("GET", "/zoho/books/items"),
+        ("POST", "/zoho/books/invoices"),
+        ("GET", "/api/zoho/budget"),
+    ],
+)
 async def test_calls_without_an_accepted_token_are_401_and_reach_nothing(
     token: str | None, method: str, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:

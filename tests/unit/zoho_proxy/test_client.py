@@ -51,9 +51,13 @@ async def test_adds_token_and_organization_and_reports_headers_to_the_budget() -
         )
     )
     response = await client.call(
-        "books", "GET", "/items/1", org_id="60000000002", lane="webhook",
+        "books",
+        "GET",
+        "/items/1",
+        org_id="60000000002",
+        lane="webhook",
         params=[("organization_id", "spoofed"), ("x", "y")],
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     request = seen[0]
     assert request.url.path == "/books/v3/items/1"

@@ -57,8 +57,9 @@ def _bound_tokens(value: Any) -> Any:
         return [{"token": token, "orgs": orgs} for token, orgs in orgs_of.items()]
     parts = _split_secrets(value)
     if isinstance(parts, list):
-        return [p if isinstance(p, WebhookToken | dict) else {"token": p, "orgs": ()}
-                for p in parts]  # fmt: skip
+        return [
+            p if isinstance(p, WebhookToken | dict) else {"token": p, "orgs": ()} for p in parts
+        ]
     return parts
 
 

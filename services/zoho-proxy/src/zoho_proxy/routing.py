@@ -26,8 +26,13 @@ NOT_FOUND_CODES: Final = frozenset({1002})
 """``<Entity> does not exist.`` (docs/zoho-api.md#error-format)."""
 
 LIST_PARAMS: Final = (
-    "page", "per_page", "sort_column", "sort_order", "last_modified_time", "filter_by"
-)  # fmt: skip
+    "page",
+    "per_page",
+    "sort_column",
+    "sort_order",
+    "last_modified_time",
+    "filter_by",
+)
 """Query parameters ``GET /v1/{entity}`` forwards to Zoho."""
 
 

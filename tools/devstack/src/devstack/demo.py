@@ -209,9 +209,12 @@ def _move_stock(
     for _ in range(rounds):
         client.post(
             f"{SIM_URL}/_sim/orgs/{org}/stock",
-            json={"item_id": item["item_id"], "warehouse_id": warehouses[0]["warehouse_id"],
-                  "delta": 1},
-        ).raise_for_status()  # fmt: skip
+            json={
+                "item_id": item["item_id"],
+                "warehouse_id": warehouses[0]["warehouse_id"],
+                "delta": 1,
+            },
+        ).raise_for_status()
         progress.advance(task)
 
 
@@ -269,26 +272,35 @@ def _trace_hint(client: httpx.Client, org: str, env: dict[str, str]) -> None:
     """Send one thin webhook with a trace id of ours and say where Jaeger shows its trace."""
     config = jaeger.JaegerConfig()
     if not jaeger.running(config):
-        console.print("tracing: Jaeger is not running, spans are not exported "
-                      "(make jaeger builds it; make down && make up starts it)")  # fmt: skip
+        console.print(
+            "tracing: Jaeger is not running, spans are not exported "
+            "(make jaeger builds it; make down && make up starts it)"
+        )
         return
     created = client.post(f"{SIM_URL}/_sim/orgs/{org}/items", json={})
     created.raise_for_status()
     record = created.json()["record"]
     trace_id = secrets.token_hex(16)
     # The id and version only: the processor reads the record through zoho-proxy.
+    thin = {"item_id": record["item_id"], "last_modified_time": record["last_modified_time"]}
     client.post(
         f"{INGEST_URL}/api/zoho/webhooks/products",
-        json={"item": {"item_id": record["item_id"],
-                       "last_modified_time": record["last_modified_time"]}},
-        headers={"X-TDS-Webhook-Token": webhook_token(env),
-                 "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
-    ).raise_for_status()  # fmt: skip
+        json={"item": thin},
+        headers={
+            "X-TDS-Webhook-Token": webhook_token(env),
+            "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+        },
+    ).raise_for_status()
     # The UI needs a built jaeger-ui (TDS_JAEGER_UI_ASSETS); the query API always answers.
-    where = (jaeger.trace_url(config.ui_url, trace_id) if config.ui_assets
-             else jaeger.trace_api_url(config.ui_url, trace_id))  # fmt: skip
-    console.print(f"Jaeger: {config.ui_url}; one thin webhook's trace (ingest → processor → "
-                  f"zoho-proxy → Zoho), trace id {trace_id}: {where}")  # fmt: skip
+    where = (
+        jaeger.trace_url(config.ui_url, trace_id)
+        if config.ui_assets
+        else jaeger.trace_api_url(config.ui_url, trace_id)
+    )
+    console.print(
+        f"Jaeger: {config.ui_url}; one thin webhook's trace (ingest → processor → "
+        f"zoho-proxy → Zoho), trace id {trace_id}: {where}"
+    )
 
 
 def _metrics_hint() -> None:
@@ -311,12 +323,19 @@ def _metrics_hint() -> None:
     )
 
 
+BUDGET_COLUMNS: Final = (
+    "org / product",
+    "calls",
+    "busiest window",
+    "in flight",
+    "day used",
+    "429s",
+)
+
+
 def _budget_table(counters: dict[str, Any]) -> Table:
     """What Zoho (the simulator) saw: calls, the busiest window against the limit, 429s."""
-    table = Table(
-        "org / product", "calls", "busiest window", "in flight", "day used", "429s",
-        title="Zoho API budget, as Zoho saw it",
-    )  # fmt: skip
+    table = Table(*BUDGET_COLUMNS, title="Zoho API budget, as Zoho saw it")
     for org_id, products in (counters.get("budgets") or {}).items():
         for product, n in products.items():
             throttled = sum((n.get("throttled") or {}).values())

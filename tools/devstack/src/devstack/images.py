@@ -72,11 +72,14 @@ def _buildah(*args: str) -> list[str]:
     storage = cache_dir() / "storage"
     return [
         "buildah",
-        "--storage-driver", "overlay",
-        "--root", str(storage / "root"),
-        "--runroot", str(storage / "run"),
+        "--storage-driver",
+        "overlay",
+        "--root",
+        str(storage / "root"),
+        "--runroot",
+        str(storage / "run"),
         *args,
-    ]  # fmt: skip
+    ]
 
 
 def _run(
@@ -115,10 +118,16 @@ def build_base() -> bool:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     _run(
-        ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-         DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR],
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(BASE_PACKAGES)}",
+            DEBIAN_SUITE,
+            str(rootfs),
+            DEBIAN_MIRROR,
+        ],
         quiet=True,
-    )  # fmt: skip
+    )
     # What the official python image gives a Dockerfile: `python` and `pip` on PATH, and pip
     # allowed to install (the builder stage installs uv with it; Debian marks the system
     # Python as externally managed). No package lists or downloaded .debs in the image.

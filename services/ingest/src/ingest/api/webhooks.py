@@ -8,6 +8,7 @@ Kafka acknowledged the event. Every outcome is counted in the metrics and the in
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -43,6 +44,20 @@ class WebhookAccepted(BaseModel):
     entity: str
     zoho_id: str
     op: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a request says besides its body: token, organization and operation (each from a
+    header or the query), and the body's signature."""
+
+    header_token: str | None
+    query_token: str | None
+    org_header: str | None
+    org_query: str | None
+    op_query: str | None
+    event_header: str | None
+    signature: str | None
 
 
 def _entity_spec(entity: str) -> EntitySpec:
@@ -85,10 +100,16 @@ async def receive_webhook(
         "trace_id": current_trace_id(),
     }
     try:
-        accepted = await _handle(
-            request, state, entity, x_tds_webhook_token, token, x_tds_org, org_id,
-            op, x_tds_event, x_zoho_webhook_signature,
-        )  # fmt: skip
+        delivery = Delivery(
+            header_token=x_tds_webhook_token,
+            query_token=token,
+            org_header=x_tds_org,
+            org_query=org_id,
+            op_query=op,
+            event_header=x_tds_event,
+            signature=x_zoho_webhook_signature,
+        )
+        accepted = await _handle(request, state, entity, delivery)
     except (RejectedWebhookError, PublishUnavailableError) as exc:
         state.stats.rejected(label, exc.reason)
         metrics.WEBHOOKS.labels(label, str(exc.http_status), exc.reason).inc()
@@ -110,29 +131,22 @@ async def receive_webhook(
 
 
 async def _handle(
-    request: Request,
-    state: IngestState,
-    entity: str,
-    header_token: str | None,
-    query_token: str | None,
-    org_header: str | None,
-    org_query: str | None,
-    op_query: str | None,
-    event_header: str | None,
-    signature: str | None,
+    request: Request, state: IngestState, entity: str, delivery: Delivery
 ) -> WebhookAccepted:
     settings = state.settings
-    allowed_orgs = check_token(header_token, query_token, settings.webhook_secrets)
+    allowed_orgs = check_token(
+        delivery.header_token, delivery.query_token, settings.webhook_secrets
+    )
     spec = _entity_spec(entity)
-    org = resolve_org(org_header, org_query, settings.zoho_organization_id)
+    org = resolve_org(delivery.org_header, delivery.org_query, settings.zoho_organization_id)
     check_org(org, allowed_orgs)
-    operation = resolve_op(op_query, event_header)
+    operation = resolve_op(delivery.op_query, delivery.event_header)
     kind = media_type(request.headers.get("content-type"))
     body = await read_limited(
         request.stream(), request.headers.get("content-length"), settings.max_body_bytes
     )
     metrics.PAYLOAD_BYTES.labels(spec.name).observe(len(body))
-    check_signature(body, signature, settings.webhook_hmac_secrets)
+    check_signature(body, delivery.signature, settings.webhook_hmac_secrets)
     parsed = parse_webhook(body, kind, spec)
     refuse_future_version(parsed.last_modified_time, settings.max_version_skew_seconds)
     envelope = EventEnvelope(
