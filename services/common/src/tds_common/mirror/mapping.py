@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Literal
 
 from tds_common import pg_json
@@ -120,18 +120,10 @@ Plan = tuple[tuple[str, tuple[str, ...], Converter], ...]
 """Per column: its name, the fields it reads (first non-empty wins) and its converter."""
 
 
-_PLANS: dict[int, tuple[tuple[Column, ...], Plan]] = {}
-
-
-def _plan(columns: tuple[Column, ...]) -> Plan:
-    # Keyed by identity: hashing the columns (frozen dataclasses, field by field) on every
-    # record cost more than the plan saves. The entry holds the tuple, so its id stays its own.
-    known = _PLANS.get(id(columns))
-    if known is not None and known[0] is columns:
-        return known[1]
-    plan = tuple((c.name, c.sources, c.convert) for c in columns)
-    _PLANS[id(columns)] = (columns, plan)
-    return plan
+@cache
+def _plan(owner: EntitySpec | ChildSpec) -> Plan:
+    """The columns of an entity or child table (both hashed by identity: cheap per record)."""
+    return tuple((c.name, c.sources, c.convert) for c in owner.columns)
 
 
 def _fill(row: dict[str, Any], plan: Plan, record: Mapping[str, Any]) -> None:
@@ -170,7 +162,7 @@ def _child_rows(
     if not isinstance(items, list):
         raise MappingError(f"{child.list_field} is not a list")
     base = _base(change, spec, stamp)
-    plan = _plan(child.columns)
+    plan = _plan(child)
     rows: dict[str, dict[str, Any]] = {}
     for position, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -228,6 +220,6 @@ def map_change(change: Change) -> MappedChange:
         return MappedChange(change, spec, modified, row, None)
     if spec.kind == "stock":
         return MappedChange(change, spec, modified, row, _stock_rows(change, spec, stamp))
-    _fill(row, _plan(spec.columns), change.record)
+    _fill(row, _plan(spec), change.record)
     children = _child_rows(change, spec, spec.child, stamp) if spec.child else None
     return MappedChange(change, spec, modified, row, children)
