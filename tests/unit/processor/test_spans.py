@@ -9,7 +9,8 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from processor.pipeline import decode
+from processor.pipeline import BatchProcessor, decode
+from processor.settings import Settings
 from processor.spans import batch_spans, within
 from tds_common.errors import InvalidMessageError
 from tests.unit.mirror import factories as f
@@ -85,3 +86,44 @@ async def test_event_spans_end_when_the_batch_fails(monkeypatch: pytest.MonkeyPa
     attributes = found["process products"].attributes
     assert attributes is not None and attributes["tds.outcome"] == "pending"
     assert found["tds.zoho.events process"].status.status_code == StatusCode.ERROR
+
+
+async def test_a_batch_opens_its_spans_while_prepared_and_ends_them_written_or_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spans = recorded_spans(monkeypatch)
+    processor = BatchProcessor(None, None, None, Settings())  # type: ignore[arg-type]
+    records = [
+        Record(f.envelope("products", str(n), f.product(str(n))).to_bytes(), offset=n)
+        for n in range(3)
+    ]
+    batch = await processor.prepare(records)
+    assert batch.span is not None and all(item.span is not None for item in batch.items)
+    assert spans.get_finished_spans() == ()  # opened while preparing, ended by what follows
+    # The last record is dropped (polled again later): its span ends, not done in this batch.
+    rest = batch.without(batch.items[2:])
+    assert rest is not None and rest.span is batch.span and len(rest.items) == 2
+    with batch_spans(rest.items, rest.span):
+        assert trace.get_current_span() is batch.span  # current while the batch writes
+        for item in rest.items:
+            item.outcome = "applied"
+    ended = spans.get_finished_spans()
+    by_offset = {
+        (s.attributes or {})["messaging.kafka.offset"]: (s.attributes or {})["tds.outcome"]
+        for s in ended
+        if s.name == "process products"
+    }
+    assert by_offset == {0: "applied", 1: "applied", 2: "held"}
+    assert [s.name for s in ended].count("tds.zoho.events process") == 1
+
+
+async def test_a_batch_dropped_whole_ends_its_own_span_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    spans = recorded_spans(monkeypatch)
+    processor = BatchProcessor(None, None, None, Settings())  # type: ignore[arg-type]
+    batch = await processor.prepare(
+        [Record(f.envelope("stock", "7", {"item_id": "7"}).to_bytes(), 4)]
+    )
+    batch.discard()
+    found = by_name(spans)
+    assert (found["process stock"].attributes or {})["tds.outcome"] == "held"
+    assert "tds.zoho.events process" in found

@@ -125,6 +125,9 @@ class EventConsumer:
                 while not self.stop.is_set():
                     await self._poll_once()
         finally:
+            if self._ahead is not None:  # never written: polled again by the partitions' owner
+                self._ahead.discard()
+                self._ahead = None
             await self._consumer.stop()
             logger.info("consumer stopped")
 
@@ -184,8 +187,10 @@ class EventConsumer:
                 reason = f"unexpected {type(exc).__name__}"
             metrics.MESSAGES_FAILED.labels(self._topic, type(exc).__name__).inc(len(batch.items))
             # Nothing of either batch is committed: both are polled again, in order.
-            later = await _records_of(ahead)
-            await self._back_off(reason, [*batch.records, *later])
+            later = await _polled(ahead)
+            if later is not None:
+                later.discard()
+            await self._back_off(reason, [*batch.records, *(later.records if later else [])])
             return
         self._failures = 0
         self.batches_done += 1
@@ -236,12 +241,12 @@ class EventConsumer:
         for tp in stale & assigned:
             with contextlib.suppress(IllegalStateError):
                 self._consumer.seek(tp, reopened[tp])
-        kept = [
+        dropped = [
             item
             for item in upcoming.items
-            if TopicPartition(item.record.topic, item.record.partition) not in stale
+            if TopicPartition(item.record.topic, item.record.partition) in stale
         ]
-        return PreparedBatch(kept, upcoming.started_at) if kept else None
+        return upcoming.without(dropped)
 
     def _observe(self, items: list[Item], elapsed: float) -> None:
         done = [item for item in items if item.done]
@@ -452,13 +457,12 @@ class EventConsumer:
         return total
 
 
-async def _records_of(polling: asyncio.Task[PreparedBatch | None]) -> list[KafkaRecord]:
-    """The records a poll took (none when it failed): to be sought back to."""
+async def _polled(polling: asyncio.Task[PreparedBatch | None]) -> PreparedBatch | None:
+    """What a poll took (nothing when it failed)."""
     try:
-        batch = await polling
+        return await polling
     except KafkaError:
-        return []
-    return batch.records if batch else []
+        return None
 
 
 def _by_partition(items: Sequence[Item]) -> dict[TopicPartition, list[Item]]:

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 import asyncpg
+from opentelemetry.trace import Span
 from pydantic import ValidationError
 
 from processor.attempts import clear_attempts, record_failures, retry_delay
@@ -46,7 +47,7 @@ from processor.errors import RecordFailedError, RetriesExhaustedError
 from processor.reads import ReadTask, ThinReads
 from processor.records import Item, KafkaRecord
 from processor.settings import Settings
-from processor.spans import batch_spans, within
+from processor.spans import batch_spans, end_spans, open_spans, within
 from processor.store import (
     SameVersionConflictError,
     inbox_json,
@@ -84,10 +85,30 @@ class PreparedBatch:
     items: list[Item]
     started_at: datetime
     """When preparing began: the queue rows' ``processing_started_at``."""
+    span: Span | None = None
+    """The batch's span, its events' spans on the items (:func:`processor.spans.open_spans`)."""
 
     @property
     def records(self) -> list[KafkaRecord]:
         return [item.record for item in self.items]
+
+    def without(self, dropped: Sequence[Item]) -> PreparedBatch | None:
+        """The batch less ``dropped`` (not written after all: their spans end ``held``), or
+        None when nothing is left (its own span ends too)."""
+        for item in dropped:
+            item.outcome = "held"
+        end_spans(dropped)
+        gone = {id(item) for item in dropped}
+        kept = [item for item in self.items if id(item) not in gone]
+        if kept:
+            return PreparedBatch(kept, self.started_at, self.span)
+        if self.span is not None:
+            self.span.end()
+        return None
+
+    def discard(self) -> None:
+        """Not written after all (polled again later): end its spans."""
+        self.without(self.items)
 
 
 def classify(exc: BaseException) -> ServiceError:
@@ -168,11 +189,12 @@ class BatchProcessor:
 
     async def prepare(self, records: Sequence[KafkaRecord]) -> PreparedBatch:
         """The batch's CPU work, which needs neither PostgreSQL nor Zoho: decode each record,
-        compute its dedup key (the payload's digest) and map the events complete enough to be
-        written as they are (most). The consumer runs it for the next batch while the current
-        one writes, so it yields to the event loop every :data:`PREPARE_SLICE_SECONDS` (the
-        write's next statement goes out meanwhile). Never raises: it touches nothing, and a
-        prepared batch may be dropped unwritten."""
+        compute its dedup key (the payload's digest), map the events complete enough to be
+        written as they are (most), and open the spans. The consumer runs it for the next
+        batch while the current one writes, so it yields to the event loop every
+        :data:`PREPARE_SLICE_SECONDS` (the write's next statement goes out meanwhile). Never
+        raises: it writes nothing, and a prepared batch may be dropped unwritten
+        (:meth:`PreparedBatch.without`)."""
         started_at = datetime.now(UTC)
         items: list[Item] = []
         slice_started = time.perf_counter()
@@ -181,7 +203,7 @@ class BatchProcessor:
             if time.perf_counter() - slice_started >= PREPARE_SLICE_SECONDS:
                 await asyncio.sleep(0)
                 slice_started = time.perf_counter()
-        return PreparedBatch(items, started_at)
+        return PreparedBatch(items, started_at, open_spans(items))
 
     def _prepared(self, record: KafkaRecord) -> Item:
         try:
@@ -209,7 +231,7 @@ class BatchProcessor:
 
     async def write(self, batch: PreparedBatch) -> list[Item]:
         """Write a prepared batch; returns its items with their outcome. Raises TransientError."""
-        with batch_spans(batch.items):
+        with batch_spans(batch.items, batch.span):
             return await self._process(batch.items, batch.started_at)
 
     async def _process(self, items: list[Item], started_at: datetime) -> list[Item]:
