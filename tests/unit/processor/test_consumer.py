@@ -386,3 +386,32 @@ async def test_records_polled_before_their_partition_went_back_are_polled_again_
     await consumer._poll_once()
     assert processor.written == [[(0, 10), (0, 11), (0, 12)], [(1, 3)], [(0, 11), (0, 12), (0, 13)]]
     assert fake.commits == [{P0: 11}, {P1: 4}, {P0: 14}]
+
+
+async def test_a_batch_prepared_ahead_drops_the_records_of_partitions_revoked_meanwhile() -> None:
+    """After a revoke another consumer owns the partition from its committed offset: records we
+    polled before must not be written (a second writer of one partition, and reads of Zoho
+    spent twice), nor their offsets committed."""
+    fake = FakeConsumer(_log(10, 11, 12, p1=True), per_poll=2)
+    processor = Overlapping(0, overlaps=1)
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    assert processor.prepared[1] == [(0, 12), (1, 3)]  # ready, not written yet
+    fake.assigned = {P0}
+    await _Rebalance(consumer).on_partitions_revoked([P1])
+    await consumer._poll_once()
+    assert processor.written == [[(0, 10), (0, 11)], [(0, 12)]]
+    assert all(P1 not in commit for commit in fake.commits)
+
+
+async def test_a_batch_polled_while_a_revoke_went_by_is_written_for_owned_partitions_only() -> None:
+    # The revoke ran while the poll ahead was still under way: the batch reached the consumer
+    # after the listener had looked; what is no longer assigned is dropped when it is taken.
+    fake = FakeConsumer(_log(10, 11, 12, p1=True), per_poll=2)
+    processor = Overlapping(0, overlaps=1)
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    fake.assigned = {P0}
+    await consumer._poll_once()
+    assert processor.written == [[(0, 10), (0, 11)], [(0, 12)]]
+    assert all(P1 not in commit for commit in fake.commits)

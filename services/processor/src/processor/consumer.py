@@ -76,6 +76,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._owner.commit_pending(set(revoked))
             for tp in revoked:
                 self._owner.forget(tp)
+            self._owner.drop_ahead(set(revoked))
         logger.info("partitions revoked", extra={"partitions": [tp.partition for tp in revoked]})
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -154,6 +155,8 @@ class EventConsumer:
         partition is sought back to its first open record, which comes before them).
         """
         batch, self._ahead = self._ahead, None
+        if batch is not None:  # a revoke may have come while it was polled
+            batch = _less(batch, lambda tp: tp not in self._consumer.assignment())
         if batch is None:
             try:
                 batch = await self._poll()
@@ -364,6 +367,13 @@ class EventConsumer:
             metrics.CONSUMER_LAG.remove(*labels)
             self.lag_labels.discard(labels)
 
+    def drop_ahead(self, revoked: set[TopicPartition]) -> None:
+        """The batch prepared ahead, less the records of ``revoked`` partitions: their new owner
+        starts from the committed offset, so writing them here would make two writers of one
+        partition (and spend Zoho reads twice)."""
+        if self._ahead is not None:
+            self._ahead = _less(self._ahead, revoked.__contains__)
+
     async def commit_pending(self, partitions: set[TopicPartition]) -> None:
         """Commit remembered offsets of ``partitions`` (called on revoke, under the lock)."""
         offsets = {tp: o for tp, o in self.pending_offsets.items() if tp in partitions}
@@ -463,6 +473,12 @@ async def _polled(polling: asyncio.Task[PreparedBatch | None]) -> PreparedBatch 
         return await polling
     except KafkaError:
         return None
+
+
+def _less(batch: PreparedBatch, gone: Callable[[TopicPartition], bool]) -> PreparedBatch | None:
+    """``batch`` without the items of partitions ``gone`` says are no longer ours."""
+    dropped = [i for i in batch.items if gone(TopicPartition(i.record.topic, i.record.partition))]
+    return batch.without(dropped) if dropped else batch
 
 
 def _by_partition(items: Sequence[Item]) -> dict[TopicPartition, list[Item]]:
