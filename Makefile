@@ -70,8 +70,19 @@ entity-lists: ## Write the entity lists of the CRD (both copies), the values sch
 typecheck: ## mypy --strict
 	$(RUN) mypy services/*/src tools/*/src tests bench
 
+# What `make test` checks before pytest (lint, types, and the TEST_CHECKS of mk/*.mk: lint-k8s and
+# the tools the tests run), TEST_JOBS at a time. Cold, the Go builds (control plane, Jaeger,
+# skaffold, helm, kustomize) overlap one another's downloads and single-threaded links; warm, mypy
+# overlaps lint-k8s. --output-sync prints each check's output whole when it ends, so a failure
+# reads as it would alone.
+TEST_JOBS ?= 2
+
+.PHONY: test-checks
+test-checks: lint typecheck $(TEST_CHECKS)
+
 .PHONY: test
-test: install lint typecheck $(TEST_CHECKS) ## Install everything, then lint, typecheck and run the whole suite
+test: install ## Install everything, then lint, typecheck and run the whole suite
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-checks
 	$(RUN) pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
