@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from processor import metrics
 from processor.api import dead_letters, retention, stats
 from processor.api.deps import ProcessorState
+from processor.collector import tuned_collector
 from processor.consumer import EventConsumer
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
@@ -101,6 +102,8 @@ def create_app(
             health.add_readiness("postgres", lambda: check_pool(pool))
             health.add_readiness("kafka", lambda: check_producer(producer))
             health.add_advisory("kafka_topics", topic_durability_check(settings))
+            # Start-up is done: what exists now lives as long as the service.
+            resources.enter_context(tuned_collector(settings.gc))
             yield
 
     app = create_service_app(
