@@ -12,4 +12,4 @@ jaeger: ## Build Jaeger v2 (pinned) from the Go module proxy, cached outside the
 	$(call go-build-module,$(JAEGER),$(JAEGER_MODULE),$(JAEGER_MODULE_VERSION),cmd/jaeger,-X $(JAEGER_MODULE)/internal/version.latestVersion=$(JAEGER_MODULE_VERSION),"gitVersion":"$(JAEGER_MODULE_VERSION)")
 
 # make test's e2e tracing test needs it.
-TEST_CHECKS += jaeger
+TEST_TOOLS += jaeger

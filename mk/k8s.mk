@@ -26,9 +26,11 @@ HELM_TEMPLATE = $(HELM) template tds $(K8S_CHART) --namespace tds --kube-version
 ALERT_TESTS_OUT = $(K8S_OUT)/alerts
 
 TEST_CHECKS += lint-k8s
+# Built before the checks run side by side, so no Go build shares the two cores with another.
+TEST_TOOLS += helm kustomize promtool
 # make test's pytest runs tests/k8s as well; it needs the control plane's binaries (built once
 # per machine, cached outside the clone) and starts the control plane itself.
-TEST_CHECKS += k8s-control-plane
+TEST_TOOLS += k8s-control-plane
 
 # go install when the binary is missing or was built from another version (`go version -m`
 # reads the module version recorded in the binary). Arguments: binary, module, version, package.

@@ -12,7 +12,7 @@ prometheus: ## Install the Prometheus server and promtool (Debian's prometheus p
 	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 # make test's e2e tests need the server.
-TEST_CHECKS += prometheus
+TEST_TOOLS += prometheus
 
 # `make up` tries to install it too, but runs without it (devstack says so) when it cannot.
 .PHONY: prometheus-optional

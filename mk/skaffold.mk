@@ -12,4 +12,4 @@ skaffold: ## Build skaffold (pinned) from the Go module proxy, cached outside th
 	$(call go-build-module,$(SKAFFOLD),$(SKAFFOLD_MODULE),$(SKAFFOLD_VERSION),cmd/skaffold,-X $(SKAFFOLD_MODULE)/pkg/skaffold/version.version=$(SKAFFOLD_VERSION),$(SKAFFOLD_VERSION))
 
 # make test's skaffold tests run it.
-TEST_CHECKS += skaffold
+TEST_TOOLS += skaffold
