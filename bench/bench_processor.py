@@ -40,6 +40,7 @@ import httpx
 import psycopg
 
 from bench.results import Results
+from processor.collector import tuned_collector
 from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
 from processor.proxy import RecordFetcher
@@ -234,22 +235,23 @@ async def _write_path(pool: asyncpg.Pool, events: list[EventEnvelope]) -> float:
     dummy = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
     no_dlq = DeadLetterPublisher(None, "unused")  # every bench event is good
     reads = ThinReads(RecordFetcher(ProxyClient(dummy)), concurrency=1)
-    processor = BatchProcessor(pool, reads, no_dlq, Settings())
+    settings = Settings()
+    processor = BatchProcessor(pool, reads, no_dlq, settings)
     batches = [records[start : start + BATCH] for start in range(0, len(records), BATCH)]
-    # The bench's own inputs (every event of the round, built up front) are kept out of the
-    # garbage collector's passes: the service never holds such a backlog in memory.
-    gc.freeze()
-    started = time.perf_counter()
-    # As the consumer does: the next batch is prepared while the current one writes.
-    upcoming = await processor.prepare(batches[0])
-    for following in [*batches[1:], None]:
-        ahead = asyncio.create_task(processor.prepare(following)) if following else None
-        items = await processor.write(upcoming)
-        assert all(i.outcome == "applied" for i in items), "bench events must all apply"
-        if ahead is not None:
-            upcoming = await ahead
-    elapsed = time.perf_counter() - started
-    gc.unfreeze()
+    # The collector as the running service tunes it; the freeze also keeps the bench's own
+    # inputs (every event of the round, built up front) out of the collector's passes: the
+    # service never holds such a backlog in memory.
+    with tuned_collector(settings.gc):
+        started = time.perf_counter()
+        # As the consumer does: the next batch is prepared while the current one writes.
+        upcoming = await processor.prepare(batches[0])
+        for following in [*batches[1:], None]:
+            ahead = asyncio.create_task(processor.prepare(following)) if following else None
+            items = await processor.write(upcoming)
+            assert all(i.outcome == "applied" for i in items), "bench events must all apply"
+            if ahead is not None:
+                upcoming = await ahead
+        elapsed = time.perf_counter() - started
     await dummy.aclose()
     return len(records) / elapsed
 
