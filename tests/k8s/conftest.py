@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from tests.unit.k8s.chartcheck import CHART_DIR, CRD_FILE, REPO_ROOT
 HELM = REPO_ROOT / ".local" / "bin" / "helm"
 PRODUCTION_VALUES = CHART_DIR / "ci" / "production-values.yaml"
 CRD_NAME = "zohosyncs.tds.dev"
+ESTABLISHED_SECONDS = 60.0
 
 
 class CommandFailed(RuntimeError):
@@ -70,6 +72,20 @@ class Cluster:
         """``helm history``: (revision, status, description) per revision."""
         rows = json.loads(self.helm("history", release, "-n", namespace, "-o", "json"))
         return [(row["revision"], row["status"], row["description"]) for row in rows]
+
+    def wait_established(self, crd: str = CRD_NAME) -> None:
+        """Until the API server serves ``crd``. Not ``kubectl wait --for=condition=Established``:
+        a CRD created a moment ago can still have ``status.conditions: null``, which kubectl
+        reports as an error instead of waiting (it failed a full run on a loaded machine)."""
+        deadline = time.monotonic() + ESTABLISHED_SECONDS
+        while True:
+            status = self.kubectl_json("get", "crd", crd).get("status") or {}
+            conditions = status.get("conditions") or []
+            if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"CRD {crd} not Established after {ESTABLISHED_SECONDS:g} s")
+            time.sleep(0.2)
 
     def delete_crd(self) -> None:
         self.kubectl("delete", "crd", CRD_NAME, "--ignore-not-found", "--wait=true")
@@ -116,6 +132,6 @@ def fixture_crd(cluster: Cluster) -> Iterator[Path]:
     """The ZohoSync CRD applied by kubectl (as `kubectl apply -k k8s/crds` does), then removed."""
     cluster.delete_crd()
     cluster.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    cluster.wait_established()
     yield CRD_FILE
     cluster.delete_crd()

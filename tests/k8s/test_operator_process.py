@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Stack, fixture_stack  # noqa: F401  (the services as processes)
-from tests.k8s.conftest import CRD_NAME, Cluster
+from tests.k8s.conftest import Cluster
 from tests.k8s.operator_process import (
     Operator,
     operator_rbac,
@@ -48,7 +48,7 @@ def fixture_operator_namespace(
     the operator's ServiceAccount."""
     namespace = f"tds-op-{os.urandom(4).hex()}"
     cluster.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    cluster.wait_established()
     cluster.kubectl("create", "namespace", namespace)
     rbac = operator_rbac(cluster, namespace)
     cluster.kubectl("apply", "-f", "-", stdin="\n---\n".join(json.dumps(doc) for doc in rbac))

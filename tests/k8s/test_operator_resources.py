@@ -28,7 +28,7 @@ def fixture_operator_crds(cluster: Cluster) -> Iterator[list[Path]]:
         cluster.kubectl("apply", "--server-side", "-f", str(crd))
     names = [crd.stem.split("_", 1)[1] + "." + crd.stem.split("_", 1)[0] for crd in crds]
     for name in names:
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+        cluster.wait_established(name)
     yield crds
     for name in names:
         cluster.kubectl("delete", "crd", name, "--ignore-not-found", "--wait=true")
