@@ -14,6 +14,7 @@ The suite's log and metrics scan for test secrets is tests/secret_scan.py.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import secrets
@@ -43,7 +44,7 @@ from tests.secret_scan import pytest_sessionfinish as pytest_sessionfinish
 from tests.secret_scan import pytest_sessionstart as pytest_sessionstart
 from tests.secret_scan import pytest_terminal_summary as pytest_terminal_summary
 from tests.utils import zoho
-from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER, delete_topics
 from zoho_sim.settings import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
 # The suite's brokers are single nodes: every service built by a test (Settings() or a process)
@@ -146,6 +147,7 @@ def fixture_kafka_bootstrap(stack_users: Callable[[], bool]) -> Iterator[str]:
     with FileLock(str(state_dir() / "kafka.start.lock")):
         started = _start_or_exit("Kafka", lambda: devkafka.start(config))
     yield config.bootstrap
+    asyncio.run(delete_topics(config.bootstrap, CREATED_TOPICS))
     if started and not os.environ.get("TDS_KEEP_STACK") and stack_users():
         devkafka.stop(config)
 
@@ -164,6 +166,7 @@ async def fixture_topics(kafka_bootstrap: str) -> TopicSettings:
         {topics.events: 3, topics.sync_requests: 1, topics.dead_letters: 1},
         kafka=SINGLE_BROKER,
     )
+    CREATED_TOPICS.extend((topics.events, topics.sync_requests, topics.dead_letters))
     return topics
 
 

@@ -23,7 +23,7 @@ from tds_common.settings import TopicSettings
 from tests.conftest import free_port
 from tests.secret_scan import SCAN
 from tests.utils.auth import API_TOKEN, PROXY_READER_TOKEN, PROXY_WRITER_TOKEN
-from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER
 from tests.utils.polling import wait_ready
 from tests.utils.zoho import ENCRYPTION_KEY
 from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
@@ -119,6 +119,7 @@ def fixture_stack(
         dead_letters=f"e2e.{suffix}.events.dlq",
     )
     partitions = {names.events: 3, names.sync_requests: 1, names.dead_letters: 1}
+    CREATED_TOPICS.extend(partitions)
     asyncio.run(
         ensure_topics(
             kafka_bootstrap, partitions, kafka=SINGLE_BROKER, configs=topic_configs(names)

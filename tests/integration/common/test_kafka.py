@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devstack import kafka as devkafka
 from tds_common.kafka import (
+    admin_session,
     create_producer,
     ensure_topics,
     topic_configs,
@@ -16,7 +17,8 @@ from tds_common.kafka import (
     topic_settings,
 )
 from tds_common.settings import TopicSettings
-from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.kafka import SINGLE_BROKER, delete_topics
+from tests.utils.polling import wait_until
 
 
 async def _consume(bootstrap: str, topic: str, group: str, count: int) -> list[bytes]:
@@ -128,3 +130,19 @@ async def test_the_dead_letter_topic_is_created_with_its_retention(kafka_bootstr
     events = await topic_settings(kafka_bootstrap, topics.events)
     assert dlq["retention.ms"] == str(2 * 86_400_000)
     assert events["retention.ms"] != dlq["retention.ms"]  # the broker's default
+
+
+async def test_the_topics_a_session_created_are_deleted_with_one_call(kafka_bootstrap: str) -> None:
+    """tests/conftest.py deletes CREATED_TOPICS when the session ends: without it a developer's
+    broker kept every test's partitions and started slower with each run (15,931 here)."""
+    names = [f"test.{uuid.uuid4().hex[:10]}.cleanup" for _ in range(3)]
+    await ensure_topics(kafka_bootstrap, dict.fromkeys(names, 1), kafka=SINGLE_BROKER)
+    async with admin_session(kafka_bootstrap) as admin:
+        assert set(names) <= set(await admin.list_topics())
+    await delete_topics(kafka_bootstrap, [*names, "test.never.created"])
+
+    async def gone() -> bool:  # the brokers' metadata follows the controller shortly after
+        async with admin_session(kafka_bootstrap) as admin:
+            return not set(names) & set(await admin.list_topics())
+
+    await wait_until(gone, what="the session's topics deleted")
