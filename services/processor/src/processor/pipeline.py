@@ -375,24 +375,16 @@ class BatchProcessor:
         """The change to mirror: the delivered event, completed or turned into a delete."""
         envelope = item.envelope
         assert envelope is not None
-        if item.gone:  # a read: Zoho does not have it now, whatever the event's version
+        # A read decides: Zoho does not have it now (whatever the event's version), or the
+        # fetched record carries its own version.
+        read = envelope.payload if item.gone else item.completed
+        if read is not None:
             return Change(
                 entity=envelope.entity,
                 org_id=envelope.org_id,
                 zoho_id=envelope.zoho_id,
-                op="delete",
-                record=envelope.payload,
-                source=envelope.source,
-                observed_at=item.read_at,
-                read=True,
-            )
-        if item.completed is not None:  # the fetched record carries its own version
-            return Change(
-                entity=envelope.entity,
-                org_id=envelope.org_id,
-                zoho_id=envelope.zoho_id,
-                op="upsert",
-                record=item.completed,
+                op="delete" if item.gone else "upsert",
+                record=read,
                 source=envelope.source,
                 observed_at=item.read_at,
                 read=True,
