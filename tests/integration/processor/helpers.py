@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
@@ -49,6 +50,19 @@ def ids_on(
         if (partition is None or where == partition) and where != avoid:
             ids.append(candidate)
     return ids
+
+
+async def finished_queue_row(pool: asyncpg.Pool, entity: str, age_days: int) -> int:
+    """A completed ``tds_sync_queue`` row of ``entity`` queued ``age_days`` ago: retention's
+    input. Its id."""
+    return int(
+        await pool.fetchval(
+            "INSERT INTO tds_sync_queue (entity_type, status, queued_at) "
+            "VALUES ($1, 'completed', now() - make_interval(days => $2)) RETURNING id",
+            entity,
+            age_days,
+        )
+    )
 
 
 def new_org() -> str:

@@ -9,7 +9,11 @@ import pytest
 
 from tds_common.retention import RetentionSettings
 from tds_common.settings import TopicSettings
-from tests.integration.processor.helpers import processor_settings, running_processor
+from tests.integration.processor.helpers import (
+    finished_queue_row,
+    processor_settings,
+    running_processor,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -17,23 +21,12 @@ AGE_DAYS = 3500.0
 """Every age far beyond what other tests of this shared database write."""
 
 
-async def _finished_queue_row(pool: asyncpg.Pool, entity: str, age_days: int) -> int:
-    return int(
-        await pool.fetchval(
-            "INSERT INTO tds_sync_queue (entity_type, status, queued_at) "
-            "VALUES ($1, 'completed', now() - make_interval(days => $2)) RETURNING id",
-            entity,
-            age_days,
-        )
-    )
-
-
 async def test_a_pass_on_demand_applies_the_services_ages_with_its_loop_off(
     database_url: str, db_pool: asyncpg.Pool, kafka_bootstrap: str, topics: TopicSettings
 ) -> None:
     entity = f"retention-api-{uuid.uuid4().hex[:8]}"
-    await _finished_queue_row(db_pool, entity, age_days=4000)  # past the service's age
-    kept = await _finished_queue_row(db_pool, entity, age_days=3000)
+    await finished_queue_row(db_pool, entity, age_days=4000)  # past the service's age
+    kept = await finished_queue_row(db_pool, entity, age_days=3000)
     ages = {name: AGE_DAYS for name in RetentionSettings.model_fields if name.endswith("_days")}
     retention = RetentionSettings(enabled=False, **ages)
     settings = processor_settings(database_url, kafka_bootstrap, topics, retention=retention)

@@ -9,21 +9,14 @@ import pytest
 
 from tds_common.retention import RetentionSettings
 from tds_common.settings import TopicSettings
-from tests.integration.processor.helpers import processor_settings, running_processor
+from tests.integration.processor.helpers import (
+    finished_queue_row,
+    processor_settings,
+    running_processor,
+)
 from tests.utils.polling import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-async def _queue_row(pool: asyncpg.Pool, entity: str, age_days: int) -> int:
-    return int(
-        await pool.fetchval(
-            "INSERT INTO tds_sync_queue (entity_type, status, queued_at) "
-            "VALUES ($1, 'completed', now() - make_interval(days => $2)) RETURNING id",
-            entity,
-            age_days,
-        )
-    )
 
 
 async def test_the_processor_prunes_old_rows_in_the_background(
@@ -31,8 +24,8 @@ async def test_the_processor_prunes_old_rows_in_the_background(
 ) -> None:
     # Ages far beyond anything other tests of this shared database write.
     entity = f"retention-{uuid.uuid4().hex[:8]}"
-    old = await _queue_row(db_pool, entity, age_days=4000)
-    kept = await _queue_row(db_pool, entity, age_days=3000)
+    old = await finished_queue_row(db_pool, entity, age_days=4000)
+    kept = await finished_queue_row(db_pool, entity, age_days=3000)
     retention = RetentionSettings(queue_days=3500, interval_seconds=0.2)
     settings = processor_settings(database_url, kafka_bootstrap, topics, retention=retention)
 
