@@ -39,7 +39,8 @@ from processor.replay import Selection, replay
 from processor.settings import Settings
 from tds_common.kafka import create_producer
 from tds_common.retention import RetentionSettings
-from tds_common.settings import KafkaSettings, TopicSettings
+from tds_common.settings import TopicSettings
+from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER
 from tests.utils.stack import scratch_database
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ BOOTSTRAP = os.environ.get("TDS_BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 SIZES = [int(n) for n in os.environ.get("TDS_BENCH_REPLAY_SIZES", "10000,100000").split(",")]
 LETTER_BYTES: Final = 1000
 SECTION: Final = "replay"
-SINGLE_BROKER: Final = KafkaSettings(replication_factor=1, min_insync_replicas=1)
 
 
 async def _fill(topic: str, count: int, target: int, queue_id: int) -> int:
@@ -90,6 +90,7 @@ async def _fill(topic: str, count: int, target: int, queue_id: int) -> int:
 async def _ensure_topics(topics: TopicSettings) -> None:
     from tds_common.kafka import ensure_topics
 
+    CREATED_TOPICS.extend((topics.events, topics.dead_letters))  # deleted when the run ends
     await ensure_topics(BOOTSTRAP, {topics.events: 1, topics.dead_letters: 1}, kafka=SINGLE_BROKER)
 
 

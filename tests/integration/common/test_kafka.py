@@ -17,7 +17,7 @@ from tds_common.kafka import (
     topic_settings,
 )
 from tds_common.settings import TopicSettings
-from tests.utils.kafka import SINGLE_BROKER, delete_topics
+from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER, delete_topics
 from tests.utils.polling import wait_until
 
 
@@ -83,6 +83,7 @@ async def test_ensure_topics_is_idempotent_and_keeps_partition_counts(
     kafka_bootstrap: str,
 ) -> None:
     name = f"test.{uuid.uuid4().hex[:10]}.idem"
+    CREATED_TOPICS.append(name)
     await ensure_topics(kafka_bootstrap, {name: 4}, kafka=SINGLE_BROKER)
     await ensure_topics(kafka_bootstrap, {name: 4}, kafka=SINGLE_BROKER)
     producer = create_producer(kafka_bootstrap)
@@ -120,6 +121,7 @@ async def test_the_dead_letter_topic_is_created_with_its_retention(kafka_bootstr
         dead_letters=f"test.{suffix}.dlq",
         dead_letters_retention_days=2,
     )
+    CREATED_TOPICS.extend(topic_partitions(topics, 1))
     await ensure_topics(
         kafka_bootstrap,
         topic_partitions(topics, 1),
@@ -137,12 +139,17 @@ async def test_the_topics_a_session_created_are_deleted_with_one_call(kafka_boot
     broker kept every test's partitions and started slower with each run (15,931 here)."""
     names = [f"test.{uuid.uuid4().hex[:10]}.cleanup" for _ in range(3)]
     await ensure_topics(kafka_bootstrap, dict.fromkeys(names, 1), kafka=SINGLE_BROKER)
-    async with admin_session(kafka_bootstrap) as admin:
-        assert set(names) <= set(await admin.list_topics())
-    await delete_topics(kafka_bootstrap, [*names, "test.never.created"])
 
-    async def gone() -> bool:  # the brokers' metadata follows the controller shortly after
+    async def listed() -> set[str]:  # the brokers' metadata follows the controller shortly after
         async with admin_session(kafka_bootstrap) as admin:
-            return not set(names) & set(await admin.list_topics())
+            return set(names) & set(await admin.list_topics())
 
-    await wait_until(gone, what="the session's topics deleted")
+    async def all_listed() -> bool:
+        return await listed() == set(names)
+
+    async def none_listed() -> bool:
+        return not await listed()
+
+    await wait_until(all_listed, what="the new topics listed")
+    await delete_topics(kafka_bootstrap, [*names, "test.never.created"])
+    await wait_until(none_listed, what="the session's topics deleted")

@@ -13,7 +13,7 @@ from tds_common.kafka_durability import (
     TopicDurabilityError,
     durability_mismatches,
 )
-from tests.utils.kafka import SINGLE_BROKER
+from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER
 from tests.utils.polling import wait_until
 
 
@@ -24,6 +24,7 @@ async def _created(bootstrap: str, topic: str) -> None:
         found = await durability_mismatches(bootstrap, [topic], SINGLE_BROKER)
         return not any("cannot describe" in line for line in found)
 
+    CREATED_TOPICS.append(topic)
     await ensure_topics(bootstrap, {topic: 2}, kafka=SINGLE_BROKER)
     await wait_until(listed, what=f"{topic} in the metadata")
 
