@@ -22,11 +22,12 @@ second share a version and the version alone cannot say which content is current
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from tds_common.mirror.canonical import canonical_json
 
 Verdict = Literal["win", "lose", "conflict"]
 
@@ -45,17 +46,15 @@ class Version:
 
 def same_content(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
     """Whether two views of a record agree on every key both carry (SQL: ``jsonb_each``)."""
-    return all(_canonical(new[key]) == _canonical(old[key]) for key in new.keys() & old.keys())
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return all(
+        canonical_json(new[key]) == canonical_json(old[key]) for key in new.keys() & old.keys()
+    )
 
 
 def content_digest(record: Mapping[str, Any]) -> str:
     """A short fingerprint of a record's content: two deliveries of one content share it, two
     contents of one version (two edits in one second) do not."""
-    return hashlib.sha256(_canonical(record).encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical_json(record).encode()).hexdigest()[:16]
 
 
 def newer_read(new: Version, old: Version) -> bool:
