@@ -33,12 +33,13 @@ TEST_TOOLS += helm kustomize promtool
 TEST_TOOLS += k8s-control-plane
 
 # go install when the binary is missing or was built from another version (`go version -m`
-# reads the module version recorded in the binary). Arguments: binary, module, version, package.
+# reads the module version recorded in the binary), built as mk/go.mk's GO_BUILD_ENV says.
+# Arguments: binary, module, version, package.
 define go-install-pinned
 	@if ! { [ -x "$(1)" ] && $(GO) version -m "$(1)" 2>/dev/null | grep -qE "mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)"; }; then \
 	  echo "building $(notdir $(1)) $(3) with go install (cached afterwards)"; \
 	  rm -f "$(1)"; \
-	  GOBIN=$(CURDIR)/.local/bin GOTOOLCHAIN=local $(GO) install $(4)@$(3); \
+	  GOBIN=$(CURDIR)/.local/bin $(GO_BUILD_ENV) $(GO) install -ldflags "$(GO_STRIP_LDFLAGS)" $(4)@$(3); \
 	fi
 endef
 
@@ -46,8 +47,8 @@ endef
 # it at build time; unstamped (plain go install) it is v1.20.0, which the chart's kubeVersion
 # refuses. So helm is stamped the way its own release Makefile does: its client-go v0.N gives
 # Kubernetes 1.N (read from helm's go.mod), and its own version for `helm version`. The cache
-# check also rebuilds a helm whose build flags lack the stamp (hence no -trimpath: it drops
-# -ldflags from the build info `go version -m` reads).
+# check also rebuilds a helm whose build flags lack the stamp (hence no -trimpath anywhere: it
+# drops -ldflags from the build info `go version -m` reads; mk/go.mk).
 HELM_MODULE := helm.sh/helm/v3
 HELM_KUBE_STAMP := $(HELM_MODULE)/pkg/chartutil.k8sVersionMinor=
 
@@ -62,7 +63,7 @@ helm: ## Build helm (pinned, Kubernetes version stamped as helm's release does) 
 	  minor=$$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$$gomod"); \
 	  [ -n "$$minor" ] || { echo "no k8s.io/client-go version in helm's go.mod ($$gomod)" >&2; exit 1; }; \
 	  rm -f "$(HELM)"; \
-	  GOBIN=$(CURDIR)/.local/bin GOTOOLCHAIN=local $(GO) install -ldflags "\
+	  GOBIN=$(CURDIR)/.local/bin $(GO_BUILD_ENV) $(GO) install -ldflags "$(GO_STRIP_LDFLAGS) \
 	    -X $(HELM_MODULE)/internal/version.version=$(HELM_VERSION) \
 	    -X $(HELM_MODULE)/pkg/lint/rules.k8sVersionMajor=1 \
 	    -X $(HELM_MODULE)/pkg/lint/rules.k8sVersionMinor=$$minor \

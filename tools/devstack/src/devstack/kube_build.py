@@ -17,6 +17,8 @@ published versions (``k8s.io/api`` => ``k8s.io/api v0.34.x``). The version ldfla
 them the API server says ``v0.0.0-master`` and the chart's ``kubeVersion`` refuses it.
 
 The machine's ``GOFLAGS``/``GOPROXY`` are respected; ``GOTOOLCHAIN=local`` keeps the installed Go.
+Every build compiles as mk/go.mk's other tool builds do (cgo off, no ``-trimpath``), so packages
+they share come from Go's build cache, and links with ``-s -w`` (no symbol table or DWARF).
 """
 
 from __future__ import annotations
@@ -63,8 +65,12 @@ KWOK_STAGES: Final = (
     "pod/fast/pod-complete.yaml",
     "pod/fast/pod-delete.yaml",
 )
+# No symbol table or DWARF: nothing reads them, and leaving them out shortens each link.
+STRIP_LDFLAGS: Final = "-s -w"
 # A replace line whose target is a folder of the module's own repository: `X => ./staging/...`.
 _LOCAL_REPLACE: Final = re.compile(r"^\s*(?:replace\s+)?(\S+)\s+=>\s+(\.{1,2}/\S*)\s*$")
+# A major-version path element as `go build` reads it (v2 and above; v0 and v1 are names).
+_MAJOR_VERSION: Final = re.compile(r"v(?:[2-9]|[1-9][0-9]+)")
 
 
 def cache_root() -> Path:
@@ -151,7 +157,7 @@ def kube_ldflags(version: str) -> str:
     }
     packages = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
     flags = [f"-X {pkg}.{key}={value}" for pkg in packages for key, value in values.items()]
-    return " ".join(["-s", "-w", *flags])
+    return " ".join([STRIP_LDFLAGS, *flags])
 
 
 def _go() -> str:
@@ -162,6 +168,7 @@ def _go() -> str:
 
 
 def _go_env(**extra: str) -> dict[str, str]:
+    # CGO_ENABLED=0 as in mk/go.mk: every tool built alike shares Go's build cache.
     return {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", **extra}
 
 
@@ -191,30 +198,33 @@ def write_kwok_stages(version: str) -> None:
     stages_file(version).write_text("\n---\n".join(documents) + "\n")
 
 
+def go_binary_name(package: str) -> str:
+    """The name ``go build -o <folder>/`` gives a package's binary: its last path element that is
+    not a major version (``go.etcd.io/etcd/server/v3`` -> ``server``)."""
+    elements = package.split("/")
+    if len(elements) > 1 and _MAJOR_VERSION.fullmatch(elements[-1]):
+        return elements[-2]
+    return elements[-1]
+
+
 def build_wrapped(target: Wrapped, packages: dict[str, str], out: Path, ldflags: str) -> None:
-    """Build ``packages`` (binary name -> import path) of ``target`` into ``out``."""
+    """Build ``packages`` (binary name -> import path) of ``target`` into ``out``.
+
+    One ``go build`` for all of them: Go links one binary while it still compiles the packages of
+    the next, instead of leaving a core idle during each link.
+    """
     go_mod = _module_go_mod(target.module, target.version)
     with tempfile.TemporaryDirectory(prefix="wrapper-", dir=out.parent) as work:
         wrapper = Path(work)
         (wrapper / "go.mod").write_text(wrapper_go_mod(target, go_mod))
         staging = wrapper / "bin"
         staging.mkdir()
+        # -mod=mod lets the build fill in go.sum (checked against the checksum database).
+        # -o into a folder names each binary after its package's last element.
+        command = [_go(), "build", "-mod=mod", f"-ldflags={ldflags}", "-o", f"{staging}/"]
+        _run([*command, *packages.values()], cwd=wrapper)
         for name, package in packages.items():
-            # -mod=mod lets the build fill in go.sum (checked against the checksum database).
-            _run(
-                [
-                    _go(),
-                    "build",
-                    "-mod=mod",
-                    "-trimpath",
-                    f"-ldflags={ldflags}",
-                    "-o",
-                    str(staging / name),
-                    package,
-                ],
-                cwd=wrapper,
-            )
-            os.replace(staging / name, out / name)
+            os.replace(staging / go_binary_name(package), out / name)
 
 
 def build(version: str = KUBERNETES_VERSION) -> list[str]:
@@ -228,12 +238,20 @@ def build(version: str = KUBERNETES_VERSION) -> list[str]:
             Wrapped("go.etcd.io/etcd/server/v3", ETCD_VERSION, ETCD_VERSION),
             {"etcd": "go.etcd.io/etcd/server/v3"},
             out,
-            "-s -w",
+            STRIP_LDFLAGS,
         )
         built.append("etcd")
     if "kwok" in todo:
         with tempfile.TemporaryDirectory(prefix="kwok-", dir=out.parent) as gobin:
-            _run([_go(), "install", f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}"], GOBIN=gobin)
+            _run(
+                [
+                    _go(),
+                    "install",
+                    f"-ldflags={STRIP_LDFLAGS}",
+                    f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
+                ],
+                GOBIN=gobin,
+            )
             os.replace(Path(gobin) / "kwok", out / "kwok")
         write_kwok_stages(version)
         built.append("kwok")
