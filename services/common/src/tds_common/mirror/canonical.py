@@ -10,8 +10,8 @@ preparing a batch); orjson writes the same text in ~4 us, except in three places
   above U+FFFF, and DEL), orjson writes them as they are. They only occur inside strings, so
   escaping them in orjson's text gives :mod:`json`'s.
 - floats below 1e-4: :mod:`json` writes ``repr`` (``1e-05``), orjson ``0.00001`` or ``1e-5``.
-  Any text holding ``0.0000`` or a digit followed by ``e`` is rewritten by :mod:`json` (a string
-  shaped like that costs the slow path, never a different text).
+  Any text holding ``0.0000`` or an exponent (``e-5``, ``e+16``) is written by :mod:`json` (a
+  string shaped like that costs the slow path, never a different text).
 - what orjson refuses (integers beyond 64 bits, lone surrogates, keys that are not strings) or
   would write its own way (datetimes, dataclasses, subclasses of str/int/dict/list, which
   :mod:`json` writes through ``default=str`` or as their base type): :mod:`json` writes it.
@@ -34,8 +34,9 @@ _OPTIONS: Final = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-_FLOAT_WRITTEN_OTHERWISE: Final = re.compile(r"0\.0000|\d[eE]")
-"""Where orjson's float may differ from ``repr``; strings matching it are false alarms only."""
+_EXPONENT: Final = re.compile(r"e[-+]\d")
+"""orjson's exponent (``2.5e-9``, ``1e+16``); strings holding it are false alarms only. A
+pattern led by a character class (a digit, then ``e``) would cost more than the encoding itself."""
 _NOT_PRINTABLE_ASCII: Final = re.compile("[^\x00-\x7e]")
 """What :mod:`json` escapes and orjson does not (below U+0020 both escape alike)."""
 
@@ -62,7 +63,7 @@ def canonical_json(value: Any) -> str:
         text = orjson.dumps(value, default=_refuse, option=_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError is one
         return _stdlib(value)
-    if _FLOAT_WRITTEN_OTHERWISE.search(text):
+    if "0.0000" in text or _EXPONENT.search(text):  # a float json writes otherwise, maybe
         return _stdlib(value)
     if text.isascii() and "\x7f" not in text:
         return text
