@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from tds_common.catalogue import ENTITIES, get_entity
-from tds_common.mirror import MappingError, is_thin, map_change, reduce_batch, supersedes
+from tds_common.mirror import (
+    MappingError,
+    is_thin,
+    map_change,
+    reduce_batch,
+    supersedes,
+    with_raw_in_inbox,
+)
 from tds_common.mirror.sql import child_statements, parent_statements, stock_statements
 from tests.unit.mirror import factories as f
 
@@ -101,3 +109,24 @@ def test_statements_exist_for_every_table() -> None:
             children = child_statements(spec, spec.child)
             assert spec.child.table in children.clear
             assert {"org_id", spec.id_field, spec.child.key_column, "raw"} <= set(children.columns)
+
+
+def test_an_upsert_reading_raw_from_the_inbox_sends_the_row_without_it() -> None:
+    """Issue 18: PostgreSQL parses a pushed record once, for the inbox, not again for the row."""
+    mapped = map_change(f.change("invoices", "460000000012345", f.invoice("460000000012345")))
+    referring = with_raw_in_inbox(mapped, "org:invoices:460000000012345:stamp:upsert:digest")
+    sent = json.loads(referring.upsert_json)
+    assert "raw" not in sent
+    assert sent["raw_in_inbox"] == "org:invoices:460000000012345:stamp:upsert:digest"
+    assert sent == {k: v for k, v in json.loads(mapped.row_json).items() if k != "raw"} | {
+        "raw_in_inbox": referring.raw_in_inbox
+    }
+    # The full row still serves the statements that compare content (conflicts, deletes).
+    assert json.loads(referring.row_json)["raw"] == mapped.row["raw"]
+    assert json.loads(with_raw_in_inbox(referring, None).upsert_json) == json.loads(mapped.row_json)
+
+
+def test_a_delete_never_reads_raw_from_the_inbox() -> None:
+    mapped = map_change(f.change("invoices", "1", {}, op="delete"))
+    assert with_raw_in_inbox(mapped, "key") is mapped
+    assert mapped.upsert_json == mapped.row_json

@@ -133,7 +133,7 @@ async def test_preparing_a_batch_lets_the_write_before_it_go_on(
     assert turns - before >= 20
     # Complete events come out mapped and rendered: the write only checks and sends.
     assert all(i.error is None and i.mapped is not None for i in batch.items)
-    assert all(i.inbox_json and i.mapped and "row_json" in vars(i.mapped) for i in batch.items)
+    assert all(i.inbox_json and i.mapped and "upsert_json" in vars(i.mapped) for i in batch.items)
 
 
 async def test_a_record_that_breaks_preparing_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:

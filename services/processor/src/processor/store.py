@@ -23,7 +23,7 @@ from processor.records import Item, KafkaRecord, db_text
 from tds_common.db_errors import is_record_fault
 from tds_common.echo import echoes
 from tds_common.errors import truncate
-from tds_common.mirror import DbConnection, MappedChange, apply_changes
+from tds_common.mirror import DbConnection, MappedChange, apply_changes, with_raw_in_inbox
 from tds_common.pg_json import dumps
 
 WEBHOOK_PRIORITY: Final = 1
@@ -203,6 +203,10 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
             fresh.append((item, *returned[key]))
         else:
             item.outcome = "duplicate"
+    for item, _, revived in fresh:
+        if revived and item.mapped is not None:
+            # The inbox row is an older one's (a dead letter's), whose payload may be missing.
+            item.mapped = with_raw_in_inbox(item.mapped, None)
     mapped = []
     for item, _, _ in fresh:
         assert item.mapped is not None

@@ -10,7 +10,14 @@ Processor and bulk-sync both use it::
 """
 
 from tds_common.columns import MappingError
-from tds_common.mirror.mapping import Change, ChangeKey, MappedChange, is_thin, map_change
+from tds_common.mirror.mapping import (
+    Change,
+    ChangeKey,
+    MappedChange,
+    is_thin,
+    map_change,
+    with_raw_in_inbox,
+)
 from tds_common.mirror.rules import Version, content_digest, same_content, verdict
 from tds_common.mirror.writer import (
     DbConnection,
@@ -37,5 +44,6 @@ __all__ = [
     "same_content",
     "supersedes",
     "verdict",
+    "with_raw_in_inbox",
     "write_changes",
 ]

@@ -9,7 +9,7 @@ JSON-ready values keyed by column name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, cached_property
 from typing import Any, Literal
@@ -70,6 +70,10 @@ class MappedChange:
     """Parent row (for stock: just the key and version)."""
     children: list[dict[str, Any]] | None
     """Child rows replacing the stored ones; None leaves stored children untouched."""
+    raw_in_inbox: str | None = None
+    """The dedup key of the ``tds_inbox_events`` row, written earlier in the same transaction,
+    whose ``raw_payload`` is this upsert's ``raw``: the upsert reads it there rather than have
+    PostgreSQL parse the same document twice (see :func:`with_raw_in_inbox`)."""
 
     @property
     def deleted(self) -> bool:
@@ -82,6 +86,15 @@ class MappedChange:
         return pg_json.dumps(self.row)
 
     @cached_property
+    def upsert_json(self) -> str:
+        """:attr:`row_json` for the upsert: without ``raw`` when it is read from the inbox."""
+        if self.raw_in_inbox is None:
+            return self.row_json
+        row = {name: value for name, value in self.row.items() if name != "raw"}
+        row["raw_in_inbox"] = self.raw_in_inbox
+        return pg_json.dumps(row)
+
+    @cached_property
     def children_text(self) -> str:
         """The child rows as COPY takes them (:mod:`tds_common.mirror.copy_rows`), one line
         each, rendered once like :attr:`row_json`."""
@@ -92,7 +105,18 @@ class MappedChange:
 
     def render(self) -> None:
         """Render what the writer sends, ahead of the write."""
-        _ = self.row_json, self.children_text
+        _ = (self.row_json if self.deleted else self.upsert_json), self.children_text
+
+
+def with_raw_in_inbox(mapped: MappedChange, dedup_key: str | None) -> MappedChange:
+    """``mapped`` with its ``raw`` read from the inbox row of ``dedup_key`` (None: sent as is).
+
+    Only for an upsert whose ``raw`` is exactly that row's ``raw_payload`` (a pushed record, not
+    one read through zoho-proxy), inserted by this transaction: a row the inbox held already may
+    carry no payload (a dead letter PostgreSQL could not store)."""
+    if mapped.deleted or mapped.raw_in_inbox == dedup_key:
+        return mapped
+    return replace(mapped, raw_in_inbox=dedup_key)
 
 
 def is_thin(spec: EntitySpec, record: Mapping[str, Any], modified: datetime | None) -> bool:

@@ -125,6 +125,15 @@ def _merge(name: str, sources: tuple[str, ...]) -> str:
     )
 
 
+_RAW_FROM_INBOX: Final = (
+    "COALESCE(r.raw, (SELECT i.raw_payload FROM tds_inbox_events i "
+    "WHERE i.dedup_key = r.raw_in_inbox))"
+)
+"""An upsert's ``raw``: sent, or the payload of the inbox row the same transaction wrote for
+the event (:attr:`tds_common.mirror.mapping.MappedChange.raw_in_inbox`): the document is parsed
+once, and its compressed value is stored again as it is. Only evaluated when none was sent."""
+
+
 @cache
 def parent_statements(spec: EntitySpec) -> TableStatements:
     keys = ["org_id", spec.id_field]
@@ -136,8 +145,9 @@ def parent_statements(spec: EntitySpec) -> TableStatements:
     )
     upsert = (
         f"INSERT INTO {spec.table} AS t ({', '.join(names)}, synced_at, deleted_at) "
-        f"SELECT {', '.join('r.' + n for n in names)}, clock_timestamp(), NULL "
-        f"FROM {_recordset(fields)} "
+        f"SELECT {', '.join(_RAW_FROM_INBOX if n == 'raw' else 'r.' + n for n in names)}, "
+        f"clock_timestamp(), NULL "
+        f"FROM {_recordset([*fields, ('raw_in_inbox', 'text')])} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, "
         f"{_VERSION} = COALESCE(excluded.{_VERSION}, t.{_VERSION}), "
         f"synced_at = excluded.synced_at, deleted_at = NULL "

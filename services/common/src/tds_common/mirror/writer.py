@@ -113,6 +113,11 @@ def _rows_json(items: Sequence[MappedChange]) -> str:
     return "[" + ",".join([m.row_json for m in items]) + "]"
 
 
+def _upserts_json(items: Sequence[MappedChange]) -> str:
+    """:func:`_rows_json` for the upsert, which may read ``raw`` from the inbox instead."""
+    return "[" + ",".join([m.upsert_json for m in items]) + "]"
+
+
 Keys = set[tuple[str, str]]
 Conflicts = dict[tuple[str, str], datetime | None]
 """Keys in conflict, with when the stored content was seen."""
@@ -129,7 +134,7 @@ async def _write_records(
     won_upserts: Keys = set()
     conflicts: Conflicts = {}
     if upserts:
-        records = await conn.fetch(statements.upsert, _rows_json(upserts))
+        records = await conn.fetch(statements.upsert, _upserts_json(upserts))
         won_upserts = {(r[0], r[1]) for r in records}
         won |= won_upserts
         lost = [m for m in upserts if (m.change.org_id, m.change.zoho_id) not in won_upserts]
