@@ -12,7 +12,11 @@ UV := $(CURDIR)/.local/uv/bin/uv
 # What make and the tests run comes first from the project's own install (uv, helm, kustomize).
 export PATH := $(CURDIR)/.local/uv/bin:$(CURDIR)/.local/bin:$(PATH)
 export UV_PYTHON_DOWNLOADS := never
-export UV_LINK_MODE := copy
+# Packages go into .venv in uv's default link mode: hard links into uv's cache on Linux (a fresh
+# clone's 143 packages in 1.5-4 s here, against 15-54 s copied on the same busy machine). Where
+# the cache is on another filesystem uv copies instead and warns (UV_LINK_MODE=copy silences
+# it). Installed files are then shared with uv's cache: never edit them in place. The Dockerfile
+# copies (its cache is a build mount).
 RUN := $(UV) run --frozen --all-packages
 PYTEST_ARGS ?=
 # Component makefiles (mk/*.mk) add to `make test` through these lists: the tools pytest runs
@@ -68,9 +72,27 @@ lint: ## ruff lint and format check, import layering, no reference to a missing 
 entity-lists: ## Write the entity lists of the CRD (both copies), the values schema and docs/monitoring.sql from the catalogue
 	$(RUN) python -m devstack.entity_lists
 
+# mypy's cache is kept outside the clone too, as the Go tools are, so a fresh clone checks only
+# what differs from the last run on the machine (6 s instead of 43 s from empty here): mypy
+# reuses a cached module from another path only when its content hash matches, and re-checks
+# what depends on a changed interface, so a type error still fails. A clone with no cache of its
+# own starts from a copy (mypy's cache files are not safe for two runs writing at once), and a
+# passing run publishes its cache back as one tar file renamed into place (last one wins).
+MYPY_PATHS ?= services/*/src tools/*/src tests bench
+MYPY_CACHE ?= $(CURDIR)/.mypy_cache
+MYPY_SHARED_CACHE ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/tds/mypy/cache.tar
+MYPY_ARGS ?=
+
 .PHONY: typecheck
-typecheck: ## mypy --strict
-	$(RUN) mypy services/*/src tools/*/src tests bench
+typecheck: ## mypy --strict (its cache shared by the clones of this machine)
+	@shared="$(MYPY_SHARED_CACHE)"; \
+	if [ ! -d "$(MYPY_CACHE)" ] && [ -f "$$shared" ]; then \
+	  rm -rf "$(MYPY_CACHE).partial" && mkdir -p "$(MYPY_CACHE).partial" && \
+	  tar -xf "$$shared" -C "$(MYPY_CACHE).partial" && mv "$(MYPY_CACHE).partial" "$(MYPY_CACHE)"; \
+	fi
+	$(RUN) mypy --cache-dir "$(MYPY_CACHE)" $(MYPY_ARGS) $(MYPY_PATHS)
+	@shared="$(MYPY_SHARED_CACHE)"; mkdir -p "$$(dirname "$$shared")" && \
+	  tar -cf "$$shared.$$$$.partial" -C "$(MYPY_CACHE)" . && mv -f "$$shared.$$$$.partial" "$$shared"
 
 # Before pytest, `make test` builds the tools one at a time (the Go builds of a first run keep both
 # cores busy on their own: two side by side took no less time here), then runs lint, typecheck
