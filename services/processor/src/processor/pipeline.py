@@ -458,8 +458,7 @@ class BatchProcessor:
 
         async def write(batch: Sequence[Item]) -> None:
             async with self._pool.acquire() as conn, conn.transaction():
-                await write_batch(conn, list(batch), started_at)
-                await clear_attempts(conn, list(batch))
+                await write_batch(conn, list(batch), started_at)  # attempts cleared too
 
         def isolate(exc: BaseException) -> bool:
             if isinstance(exc, SameVersionConflictError):

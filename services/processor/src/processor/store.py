@@ -43,11 +43,12 @@ WHERE t.status IN ('dead_letter', 'failed', 'pending')
 RETURNING t.id, t.dedup_key, (t.xmax <> 0) AS revived
 """
 
-_INBOX_SKIPPED: Final = (
-    "UPDATE tds_inbox_events SET status = 'skipped' WHERE id = ANY($1::bigint[])"
+_FINISH: Final = """
+WITH skipped AS (
+    UPDATE tds_inbox_events SET status = 'skipped' WHERE id = ANY($7::bigint[])
+), forgotten AS (
+    DELETE FROM tds_processor_attempts WHERE dedup_key = ANY($8::text[])
 )
-
-_QUEUE_INSERT: Final = """
 INSERT INTO tds_sync_queue (inbox_event_id, entity_type, entity_id, zoho_entity_id, priority,
     status, queued_at, processing_started_at, processing_completed_at, org_id, kafka_topic,
     kafka_partition, kafka_offset)
@@ -58,7 +59,11 @@ FROM unnest($1::bigint[], $3::integer[], $4::text[], $5::integer[], $6::bigint[]
     AS q(inbox_event_id, priority, kafka_topic, kafka_partition, kafka_offset)
 JOIN tds_inbox_events i ON i.id = q.inbox_event_id
 """
-"""Queue rows of the inbox rows just written: what they share with them is read back there."""
+"""After the mirror rows, in one statement (one round trip): the inbox rows of events that
+changed nothing become ``skipped``, the batch's attempt counts are forgotten
+(:mod:`processor.attempts`: its events are done), and the queue rows of the inbox rows just
+written are inserted (what they share with them is read back there; the inbox's update in the
+same statement is not seen by that read, and touches none of the columns it reads)."""
 
 _QUEUE_REVIVE: Final = """
 UPDATE tds_sync_queue SET status = 'completed', retry_count = retry_count + 1,
@@ -184,7 +189,8 @@ def inbox_json(item: Item) -> str:
 
 
 async def write_batch(conn: DbConnection, items: list[Item], started_at: datetime) -> None:
-    """Inbox, mirror and queue rows for mapped items; run inside one transaction.
+    """Inbox, mirror and queue rows for mapped items, and their attempt counts forgotten; run
+    inside one transaction.
 
     Sets each item's ``outcome``: applied, stale, echo (of TDS's own write) or duplicate.
     """
@@ -221,19 +227,18 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
         item.outcome = "applied" if index in applied else "echo" if index in echoed else "stale"
         if index not in applied:
             stale.append(inbox_id)
-    if stale:
-        await conn.execute(_INBOX_SKIPPED, stale)
     queued = [(item, inbox_id) for item, inbox_id, revived in fresh if not revived]
-    if queued:
-        await conn.execute(
-            _QUEUE_INSERT,
-            [inbox_id for _, inbox_id in queued],
-            started_at,
-            [_priority(item) for item, _ in queued],
-            [item.record.topic for item, _ in queued],
-            [item.record.partition for item, _ in queued],
-            [item.record.offset for item, _ in queued],
-        )
+    await conn.execute(
+        _FINISH,
+        [inbox_id for _, inbox_id in queued],
+        started_at,
+        [_priority(item) for item, _ in queued],
+        [item.record.topic for item, _ in queued],
+        [item.record.partition for item, _ in queued],
+        [item.record.offset for item, _ in queued],
+        stale,
+        [db_text(item.dedup_key) for item in items],
+    )
     revived_ids = [inbox_id for _, inbox_id, revived in fresh if revived]
     if revived_ids:
         await conn.execute(_QUEUE_REVIVE, revived_ids, started_at)
