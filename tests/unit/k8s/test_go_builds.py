@@ -142,10 +142,10 @@ def test_the_version_stamps_survive_the_stripping(project: Path) -> None:
 
 
 def test_a_tool_built_on_this_machine_is_copied_not_built_again(project: Path) -> None:
-    assert len(builds(project, "jaeger", "skaffold")) == 2
-    assert builds(project, "jaeger", "skaffold") == []
-    # A fresh clone: nothing in .local/bin, the machine's cache holds both binaries.
+    assert len(builds(project, *TOOLS)) == len(TOOLS)
+    assert builds(project, *TOOLS) == []
+    # A fresh clone: nothing in .local/bin, the machine's cache holds every binary.
     shutil.rmtree(project / ".local")
-    assert builds(project, "jaeger", "skaffold") == []
-    for tool in ("jaeger", "skaffold"):
+    assert builds(project, *TOOLS) == []
+    for tool in TOOLS:
         assert os.access(project / ".local" / "bin" / tool, os.X_OK)
