@@ -17,6 +17,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,9 +110,9 @@ def fixture_cluster() -> Iterator[Cluster]:
                 kube.stop()
 
 
-@pytest.fixture(name="namespace")
-def fixture_namespace(cluster: Cluster) -> Iterator[str]:
-    """A namespace of the test's own, enforcing Pod Security ``restricted`` as production does."""
+@contextmanager
+def own_namespace(cluster: Cluster) -> Iterator[str]:
+    """A new namespace enforcing Pod Security ``restricted`` as production does, then removed."""
     name = f"tds-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     cluster.kubectl(
@@ -127,11 +128,25 @@ def fixture_namespace(cluster: Cluster) -> Iterator[str]:
     cluster.kubectl("delete", "namespace", name, "--wait=false")
 
 
-@pytest.fixture(name="crd")
-def fixture_crd(cluster: Cluster) -> Iterator[Path]:
+@contextmanager
+def applied_crd(cluster: Cluster) -> Iterator[Path]:
     """The ZohoSync CRD applied by kubectl (as `kubectl apply -k k8s/crds` does), then removed."""
     cluster.delete_crd()
     cluster.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
     cluster.wait_established()
     yield CRD_FILE
     cluster.delete_crd()
+
+
+@pytest.fixture(name="namespace")
+def fixture_namespace(cluster: Cluster) -> Iterator[str]:
+    """A namespace of the test's own (:func:`own_namespace`)."""
+    with own_namespace(cluster) as name:
+        yield name
+
+
+@pytest.fixture(name="crd")
+def fixture_crd(cluster: Cluster) -> Iterator[Path]:
+    """The ZohoSync CRD applied for the test alone (:func:`applied_crd`)."""
+    with applied_crd(cluster) as path:
+        yield path

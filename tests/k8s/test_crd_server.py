@@ -1,21 +1,36 @@
 """The API server itself validates the ZohoSync CRD, its CEL rule and the shipped examples.
 
 Users see these messages from ``kubectl apply``; the offline checks in tests/unit/k8s read the
-schema as JSON Schema and cannot evaluate CEL, so the server has the last word here.
+schema as JSON Schema and cannot evaluate CEL, so the server has the last word here. Every
+request is a server-side dry run, which stores nothing, so the module's tests share one CRD and
+one namespace (the refusals check that nothing was stored there).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.k8s.conftest import CRD_NAME, Cluster, CommandFailed
+from tests.k8s.conftest import CRD_NAME, Cluster, CommandFailed, applied_crd, own_namespace
 from tests.unit.k8s.chartcheck import REPO_ROOT
 
 EXAMPLES = sorted((REPO_ROOT / "k8s" / "examples").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module", name="crd")
+def fixture_crd(cluster: Cluster) -> Iterator[Path]:
+    with applied_crd(cluster) as path:
+        yield path
+
+
+@pytest.fixture(scope="module", name="namespace")
+def fixture_namespace(cluster: Cluster) -> Iterator[str]:
+    with own_namespace(cluster) as name:
+        yield name
 
 
 def _examples() -> list[dict[str, object]]:
