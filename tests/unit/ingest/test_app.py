@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -96,6 +97,23 @@ async def test_accepted_after_publish_with_org_and_trace(
     version, trace_id, span_id, _ = headers["traceparent"].decode().split("-")
     assert (version, trace_id) == ("00", TRACE_ID)
     assert span_id != "00f067aa0ba902b7"
+
+
+async def test_a_webhook_is_answered_without_a_worker_thread(
+    client: httpx.AsyncClient, publisher: FakePublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing on the webhook's path runs in the thread pool: a hop there and back per request
+    (a plain ``def`` dependency) cost a good share of ingest's CPU and latency under load."""
+
+    async def no_threads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a webhook request went to a worker thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_threads)
+    response = await client.post(
+        "/api/zoho/webhooks/products", json={"item": RECORD}, headers={"X-TDS-Webhook-Token": TOKEN}
+    )
+    assert response.status_code == 202, response.text
+    assert len(publisher.published) == 1
 
 
 async def test_trace_is_started_when_caller_sends_none(

@@ -19,7 +19,8 @@ class IngestState:
     stats: InboxStats
 
 
-def get_state(request: Request) -> IngestState:
+async def get_state(request: Request) -> IngestState:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per request.
     state: IngestState = request.app.state.ingest
     return state
 
