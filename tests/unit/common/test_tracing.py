@@ -15,9 +15,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.types import Attributes
 from pydantic import ValidationError
 
+from tds_common import tracing
 from tds_common.logging import JsonFormatter
 from tds_common.tracing import (
     TracingMiddleware,
@@ -254,6 +257,38 @@ def test_a_linked_root_span_starts_its_own_trace_linked_to_the_current_one(
     run, page = found["run"], found["page"]
     assert page.parent is None and hex_trace_id(page) != hex_trace_id(run)
     assert [link.context.span_id for link in page.links] == [run.context.span_id]
+
+
+class _CountingProvider(TracerProvider):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Attributes = None,
+    ) -> trace.Tracer:
+        self.asked.append(instrumenting_module_name)
+        return super().get_tracer(
+            instrumenting_module_name, instrumenting_library_version, schema_url, attributes
+        )
+
+
+def test_a_tracer_is_asked_of_its_provider_once_per_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server span per request used to ask the SDK for its tracer each time (a warnings filter
+    and scope comparisons per call)."""
+    provider = _CountingProvider()
+    monkeypatch.setattr(tracing, "_FALLBACK_PROVIDER", provider)
+    first = get_tracer("t")
+    assert get_tracer("t") is first
+    get_tracer("u")
+    assert provider.asked == ["t", "u"]
+    other = _CountingProvider()  # the provider swapped (as tests do) gets tracers of its own
+    monkeypatch.setattr(tracing, "_FALLBACK_PROVIDER", other)
+    assert get_tracer("t") is not first and other.asked == ["t"]
 
 
 def test_log_lines_carry_the_current_trace_id(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ on the client side, :class:`TracingMiddleware` on the server side).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -127,6 +128,13 @@ def get_tracer(name: str) -> trace.Tracer:
     provider = trace.get_tracer_provider()
     if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         provider = _FALLBACK_PROVIDER
+    return _tracer_of(provider, name)
+
+
+@functools.lru_cache(maxsize=64)
+def _tracer_of(provider: trace.TracerProvider, name: str) -> trace.Tracer:
+    # The SDK's get_tracer registers a warnings filter and compares instrumentation scopes on
+    # every call: a good share of a webhook's CPU when a span is opened per request.
     return provider.get_tracer(name)
 
 
