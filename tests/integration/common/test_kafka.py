@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from types import SimpleNamespace
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.producer import message_accumulator
 
 from devstack import kafka as devkafka
 from tds_common.kafka import (
@@ -153,3 +157,49 @@ async def test_the_topics_a_session_created_are_deleted_with_one_call(kafka_boot
     await wait_until(all_listed, what="the new topics listed")
     await delete_topics(kafka_bootstrap, [*names, "test.never.created"])
     await wait_until(none_listed, what="the session's topics deleted")
+
+
+async def test_a_burst_of_sends_goes_out_in_one_produce_request(
+    kafka_bootstrap: str, topics: TopicSettings
+) -> None:
+    """The producer has one request in flight per broker; a partition's batch used to hold only
+    16 KiB, so 40 webhooks of 2.6 KB sent together took seven round trips, each send waiting for
+    the batch before it to drain. Now they leave together and are all acknowledged."""
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    requests: list[int] = []
+    send_request = producer._sender._send_produce_req
+
+    async def counting(node_id: int, batches: dict[TopicPartition, object]) -> None:
+        requests.append(len(batches))
+        await send_request(node_id, batches)
+
+    producer._sender._send_produce_req = counting
+    try:
+        await producer.send_and_wait(topics.events, b"metadata known", partition=0)
+        requests.clear()
+        value = b"x" * 2600
+        deliveries = [await producer.send(topics.events, value, partition=0) for _ in range(40)]
+        acknowledged = await asyncio.gather(*deliveries)
+    finally:
+        await producer.stop()
+    assert requests == [1]
+    assert [metadata.offset for metadata in acknowledged] == list(range(1, 41))
+
+
+async def test_a_lone_send_leaves_without_lingering(
+    kafka_bootstrap: str, topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No linger: with the producer's clock stopped, a lingering batch would never be ready."""
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.events, b"metadata known", partition=0)
+        stopped = time.monotonic()
+        monkeypatch.setattr(message_accumulator, "time", SimpleNamespace(monotonic=lambda: stopped))
+        sending = producer.send_and_wait(topics.events, b"alone", partition=0)
+        metadata = await asyncio.wait_for(sending, 30)  # a bound on a hang, not on speed
+    finally:
+        monkeypatch.undo()
+        await producer.stop()
+    assert metadata.offset == 1
