@@ -14,13 +14,15 @@ from aiokafka.errors import KafkaConnectionError
 
 from processor import metrics
 from processor.attempts import retry_delay
-from processor.consumer import EventConsumer, _Rebalance
+from processor.consumer import EventConsumer, _joined, _Rebalance
 from processor.pipeline import PreparedBatch
 from processor.records import Item, KafkaRecord
 from processor.settings import ConsumerSettings
 from tds_common.errors import UpstreamUnavailableError
+from tds_common.tracing import get_tracer
 from tests.unit.mirror import factories as f
 from tests.utils.polling import wait_until
+from tests.utils.tracing import by_name, recorded_spans
 
 P0, P1, P2 = (TopicPartition("events", p) for p in range(3))
 
@@ -50,9 +52,11 @@ class FakeConsumer:
     committed_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     fail_commits: int = 0
 
-    async def getmany(self, **_: Any) -> dict[TopicPartition, list[Rec]]:
+    async def getmany(
+        self, *, max_records: int | None = None, **_: Any
+    ) -> dict[TopicPartition, list[Rec]]:
         batch: dict[TopicPartition, list[Rec]] = {}
-        room = self.per_poll
+        room = min(self.per_poll, max_records or self.per_poll)
         for tp, records in self.log.items():
             if tp in self.paused or not records or room == 0:
                 continue
@@ -415,3 +419,109 @@ async def test_a_batch_polled_while_a_revoke_went_by_is_written_for_owned_partit
     await consumer._poll_once()
     assert processor.written == [[(0, 10), (0, 11)], [(0, 12)]]
     assert all(P1 not in commit for commit in fake.commits)
+
+
+class ArrivingDuringWrites(Overlapping):
+    """Records ``arriving`` reach the log while its first write runs, after the poll ahead
+    has taken what was there."""
+
+    def __init__(self, log: dict[TopicPartition, list[Rec]], arriving: list[Rec]) -> None:
+        super().__init__(0, overlaps=1)
+        self.log, self.arriving = log, arriving
+
+    async def write(self, batch: PreparedBatch) -> list[Item]:
+        overlapping = bool(self.overlaps)
+        items = await super().write(batch)
+        if overlapping:
+            self.log[P0].extend(self.arriving)
+        return items
+
+
+async def test_records_arriving_during_a_write_join_the_batch_prepared_meanwhile() -> None:
+    """The next batch is written with everything that arrived during the write before it, not
+    only what the poll ahead found when the write began: those records used to wait for one
+    more write."""
+    fake = FakeConsumer(_log(10, 11, 12), per_poll=2)
+    processor = ArrivingDuringWrites(fake.log, [Rec(0, 13), Rec(0, 14)])
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    await consumer._poll_once()
+    assert processor.written == [[(0, 10), (0, 11)], [(0, 12), (0, 13), (0, 14)]]
+    assert processor.prepared == [[(0, 10), (0, 11)], [(0, 12)], [(0, 13), (0, 14)]]
+    assert fake.commits == [{P0: 12}, {P0: 15}]
+
+
+async def test_a_batch_topped_up_after_a_write_stays_within_the_batch_size() -> None:
+    fake = FakeConsumer(_log(10, 11, 12), per_poll=2)
+    processor = ArrivingDuringWrites(fake.log, [Rec(0, 13), Rec(0, 14)])
+    consumer = _consumer(fake, processor, batch_max_records=2)
+    await consumer._poll_once()
+    await consumer._poll_once()
+    await consumer._poll_once()
+    assert processor.written == [[(0, 10), (0, 11)], [(0, 12), (0, 13)], [(0, 14)]]
+    assert fake.commits[-1] == {P0: 15}
+
+
+class SlowLagQuery(FakeConsumer):
+    """end_offsets answers only once ``answer`` is set (a broker slow to answer)."""
+
+    def __init__(self, log: dict[TopicPartition, list[Rec]]) -> None:
+        super().__init__(log, per_poll=1)
+        self.answer = asyncio.Event()
+        self.asked = self.ended = 0
+
+    async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        self.asked += 1
+        try:
+            await self.answer.wait()
+        finally:  # answered, or given up on
+            self.ended += 1
+        return await super().end_offsets(tps)
+
+
+async def test_a_slow_lag_query_does_not_hold_back_the_next_batch() -> None:
+    """The lag gauge's broker queries (up to 2 s when the broker is slow) ran between two
+    batches, every lag_refresh_seconds: a stall of the stream that showed in its p99."""
+    fake = SlowLagQuery(_log(10, 11))
+    consumer = _consumer(fake, FlakyProcessor(0), lag_refresh_seconds=0.001)
+    await consumer._poll_once()
+    await consumer._poll_once()
+    await wait_until(lambda: fake.asked >= 1, what="the lag query", limit_seconds=5)
+    # Both batches are written and committed while the broker has not answered yet.
+    assert (fake.asked, fake.ended) == (1, 0) and fake.commits == [{P0: 11}, {P0: 12}]
+    fake.answer.set()
+    await consumer.stop_lag_refresh()
+    assert fake.ended == 1
+
+
+def test_records_added_to_a_prepared_batch_are_written_under_its_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spans = recorded_spans(monkeypatch)
+    tracer = get_tracer("test")
+    now = datetime.now(UTC)
+    batch = PreparedBatch([Item(Rec(0, 12))], now, tracer.start_span("batch"))
+    more = PreparedBatch([Item(Rec(0, 13)), Item(Rec(0, 14))], now, tracer.start_span("more"))
+    joined = _joined(batch, more)
+    assert joined.span is batch.span and joined.started_at == now
+    assert [item.record.offset for item in joined.items] == [12, 13, 14]
+    (ended,) = spans.get_finished_spans()  # the top-up's own span, at once
+    assert batch.span is not None and ended.name == "more"
+    assert [link.context.span_id for link in ended.links] == [batch.span.get_span_context().span_id]
+    batch.span.end()
+    attributes = by_name(spans)["batch"].attributes
+    assert attributes is not None and attributes["messaging.batch.message_count"] == 3
+
+
+async def test_a_partition_revoked_while_its_lag_is_asked_gets_no_gauge() -> None:
+    fake = SlowLagQuery({})
+    fake.ends = {P0: 5, P1: 7}
+    consumer = _consumer(fake, FlakyProcessor(0), lag_refresh_seconds=0.001)
+    consumer._refresh_lag_soon()
+    await wait_until(lambda: fake.asked == 1, what="the lag query", limit_seconds=5)
+    fake.assigned = {P0}
+    await _Rebalance(consumer).on_partitions_revoked([P1])
+    fake.answer.set()
+    await wait_until(lambda: ("events", "0") in consumer.lag_labels, what="the lag of 0")
+    await consumer.stop_lag_refresh()
+    assert consumer.lag_labels == {("events", "0")}

@@ -116,6 +116,8 @@ class EventConsumer:
         self._backlog: tuple[float, int | None] = (0.0, None)
         self._ahead: PreparedBatch | None = None
         """The batch polled and prepared while the last one was written: written next."""
+        self._lag_refresh: asyncio.Task[None] | None = None
+        """The lag gauge's refresh, running beside the batches (:meth:`_refresh_lag_soon`)."""
 
     async def run(self) -> None:
         self._consumer.subscribe([self._topic], listener=_Rebalance(self))
@@ -129,6 +131,7 @@ class EventConsumer:
             if self._ahead is not None:  # never written: polled again by the partitions' owner
                 self._ahead.discard()
                 self._ahead = None
+            await self.stop_lag_refresh()
             await self._consumer.stop()
             logger.info("consumer stopped")
 
@@ -164,7 +167,7 @@ class EventConsumer:
                 await self._back_off(f"Kafka poll failed: {type(exc).__name__}", [])
                 return
             if batch is None:
-                await self._refresh_lag()
+                self._refresh_lag_soon()
                 return
         ahead = asyncio.create_task(self._poll())
         try:
@@ -204,7 +207,28 @@ class EventConsumer:
             await self._back_off(f"Kafka poll failed: {type(exc).__name__}", [])
             return
         self._ahead = self._after(items, upcoming)
-        await self._refresh_lag()
+        await self._top_up()
+        self._refresh_lag_soon()
+
+    async def _top_up(self) -> None:
+        """Add to the batch prepared ahead what arrived since its poll, up to the batch size.
+
+        The poll ahead returns as soon as records are there, early in the write; without this,
+        records arriving during the rest of the write waited for one more write. Under a backlog
+        the poll ahead fills the batch itself and nothing is added."""
+        room = self._settings.batch_max_records - (len(self._ahead.items) if self._ahead else 0)
+        if room <= 0:
+            return
+        self._resume_due()
+        try:
+            polled = await self._consumer.getmany(timeout_ms=0, max_records=room)
+        except KafkaError:
+            return  # the next poll meets the same trouble and backs off
+        records: list[KafkaRecord] = [r for rs in polled.values() for r in rs]
+        if records:
+            more = await self._processor.prepare(records)
+            # Read self._ahead only now: a revoke during the poll may have trimmed it.
+            self._ahead = more if self._ahead is None else _joined(self._ahead, more)
 
     async def _poll(self) -> PreparedBatch | None:
         """The next batch, prepared; None when there is none. KafkaError: nothing was taken."""
@@ -413,6 +437,22 @@ class EventConsumer:
             await self._refresh_lag()  # the backlog keeps growing while we wait: show it
         metrics.BACKOFF_SECONDS.set(0)
 
+    def _refresh_lag_soon(self) -> None:
+        """Refresh the lag gauge beside the batches when it is due: its broker queries (up to
+        2 s when the broker is slow) must not hold back the next batch."""
+        due = time.monotonic() - self._lag_refreshed >= self._settings.lag_refresh_seconds
+        if due and (self._lag_refresh is None or self._lag_refresh.done()):
+            self._lag_refresh = asyncio.create_task(self._refresh_lag())
+            self._lag_refresh.add_done_callback(_log_failure)
+
+    async def stop_lag_refresh(self) -> None:
+        """Stop a lag refresh still running (at shutdown, before the consumer closes)."""
+        if self._lag_refresh is not None:
+            self._lag_refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_refresh
+            self._lag_refresh = None
+
     async def _refresh_lag(self) -> None:
         """Consumer lag per assigned partition: the broker's end offset minus our position."""
         now = time.monotonic()
@@ -436,6 +476,8 @@ class EventConsumer:
                 position = await asyncio.wait_for(self._consumer.position(tp), 1.0)
             except (TimeoutError, KafkaError, IllegalStateError):
                 continue
+            if tp not in self._consumer.assignment():
+                continue  # revoked while we asked: forget() has dropped its gauge
             labels = (tp.topic, str(tp.partition))
             metrics.CONSUMER_LAG.labels(*labels).set(max(0, ends[tp] - position))
             self.lag_labels.add(labels)
@@ -465,6 +507,23 @@ class EventConsumer:
             committed = await self._consumer.committed(tp)
             total += max(0, ends[tp] - (committed or 0))
         return total
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.warning("lag refresh failed: %s", type(exc).__name__)
+
+
+def _joined(batch: PreparedBatch, more: PreparedBatch) -> PreparedBatch:
+    """``batch`` and then ``more``, written as one batch under ``batch``'s span. ``more``'s own
+    span ends at once, linked to it; its events' spans keep their link to that span."""
+    if batch.span is not None and more.span is not None:
+        more.span.add_link(batch.span.get_span_context())
+        more.span.end()
+        batch.span.set_attribute(
+            "messaging.batch.message_count", len(batch.items) + len(more.items)
+        )
+    return PreparedBatch([*batch.items, *more.items], batch.started_at, batch.span)
 
 
 async def _polled(polling: asyncio.Task[PreparedBatch | None]) -> PreparedBatch | None:
