@@ -2,21 +2,32 @@
 
 The simulator, zoho-proxy, ingest, processor and bulk-sync run as ``python -m <package>`` on free
 ports, against the real Kafka (fresh topics) and the session's migrated PostgreSQL database.
+
+Starting a stack is five Python start-ups (10-25 s on two busy cores), so the modules whose tests
+touch only records, ids and traces of their own share one (``shared_stack``, exporting traces to
+a Jaeger of its own, stopped after the last e2e test); a module whose assertions count what the
+whole stack did (``tds`` following a full sync, Prometheus's event-only panels) or that runs the
+services differently (``stack_extra_env``) starts its own with ``stack``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from devstack import jaeger
 from devstack.paths import log_dir
 from tds_common.kafka import ensure_topics, topic_configs
 from tds_common.settings import TopicSettings
@@ -99,19 +110,11 @@ class Stack:
         }
 
 
-@pytest.fixture(scope="module", name="stack_extra_env")
-def fixture_stack_extra_env() -> dict[str, str]:
-    """Settings every service of the module's stack gets on top; a test module overrides this
-    fixture to run the stack differently (e.g. exporting traces)."""
-    return {}
-
-
-@pytest.fixture(scope="module", name="stack")
-def fixture_stack(
-    database_url: str, kafka_bootstrap: str, stack_extra_env: dict[str, str]
+@contextmanager
+def running_stack(
+    database_url: str, kafka_bootstrap: str, extra_env: dict[str, str]
 ) -> Iterator[Stack]:
-    import asyncio
-
+    """A whole stack on fresh topics, ``extra_env`` on top of every service's settings."""
     suffix = uuid.uuid4().hex[:10]
     names = TopicSettings(
         events=f"e2e.{suffix}.events",
@@ -137,7 +140,7 @@ def fixture_stack(
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "ZOHO_ORGANIZATION_ID": ORG_ID,
         **topics,
-        **stack_extra_env,
+        **extra_env,
     }
     started: list[Service] = []
     try:
@@ -230,3 +233,76 @@ def fixture_stack(
                 service.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 service.process.kill()
+
+
+@pytest.fixture(scope="module", name="stack_extra_env")
+def fixture_stack_extra_env() -> dict[str, str]:
+    """Settings every service of the module's own stack gets on top; a test module overrides
+    this fixture to run its stack differently."""
+    return {}
+
+
+@pytest.fixture(scope="module", name="stack")
+def fixture_stack(
+    database_url: str, kafka_bootstrap: str, stack_extra_env: dict[str, str]
+) -> Iterator[Stack]:
+    """A stack of the module's own."""
+    with running_stack(database_url, kafka_bootstrap, stack_extra_env) as stack:
+        yield stack
+
+
+def _until_jaeger_up(
+    config: jaeger.JaegerConfig, process: subprocess.Popen[bytes], log: Path
+) -> None:
+    deadline = time.monotonic() + jaeger.START_TIMEOUT_SECONDS
+    while not jaeger.running(config):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Jaeger did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="package", name="jaeger_config")
+def fixture_jaeger_config(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[jaeger.JaegerConfig]:
+    """Jaeger v2 (``make jaeger``) on free ports, receiving the shared stack's traces."""
+    binary = jaeger.binary()
+    if binary is None:
+        pytest.fail("Jaeger is not built: make jaeger (make test builds it before pytest)")
+    config = jaeger.JaegerConfig(
+        otlp_http_port=free_port(),
+        otlp_grpc_port=free_port(),
+        ui_port=free_port(),
+        query_grpc_port=free_port(),
+        name=f"e2e-jaeger-{secrets.token_hex(4)}",
+    )
+    home = tmp_path_factory.mktemp("jaeger")
+    config_file = home / "config.yaml"
+    config_file.write_text(jaeger.write_config(config).read_text())
+    log = log_dir() / f"{config.name}.log"
+    process = subprocess.Popen(
+        jaeger.command(binary, config_file), stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        _until_jaeger_up(config, process, log)
+        yield config
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="package", name="shared_stack")
+def fixture_shared_stack(
+    database_url: str, kafka_bootstrap: str, jaeger_config: jaeger.JaegerConfig
+) -> Iterator[Stack]:
+    """One stack for every e2e module that asks for it, stopped after the last e2e test."""
+    # Short export batches, so a trace is complete in Jaeger soon after the work is done.
+    tracing = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": jaeger_config.otlp_endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    with running_stack(database_url, kafka_bootstrap, tracing) as stack:
+        yield stack

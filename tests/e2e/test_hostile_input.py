@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 import psycopg
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from tds_common.events import parse_zoho_timestamp
@@ -35,6 +36,16 @@ INVALID = frozenset({"422"})
 LANDS = frozenset({"completed"})
 DEAD_LETTER = frozenset({"dead_letter"})
 SETTLED = frozenset({"completed", "skipped", "dead_letter"})
+
+
+# The shared stack (five services and Jaeger) may start within this module's first test.
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module", name="stack")
+def fixture_stack(shared_stack: Stack) -> Stack:
+    """The e2e modules' shared stack: every test here works on records of its own."""
+    return shared_stack
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """One thin webhook, followed in a real Jaeger: one trace through ingest, the processor and
 zoho-proxy, down to the proxy's call to Zoho (the simulator).
 
-Jaeger v2 is the project's own build (``make jaeger``, part of ``make test``'s checks); this
-module runs one on free ports and starts its stack with ``OTEL_EXPORTER_OTLP_ENDPOINT`` at it.
+Jaeger v2 is the project's own build (``make jaeger``, part of ``make test``'s checks); the
+e2e modules' shared stack exports to one on free ports (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
-import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -21,62 +18,17 @@ import httpx
 import pytest
 
 from devstack import jaeger
-from devstack.paths import log_dir
-from tests.conftest import free_port
 from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack
 
 TRACE_WAIT_SECONDS = 30.0
-# The module's stack (five services and Jaeger) starts within its first test's time.
+# The shared stack (five services and Jaeger) may start within this module's test's time.
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module", name="jaeger_config")
-def fixture_jaeger_config(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[jaeger.JaegerConfig]:
-    binary = jaeger.binary()
-    if binary is None:
-        pytest.fail("Jaeger is not built: make jaeger (make test builds it before pytest)")
-    config = jaeger.JaegerConfig(
-        otlp_http_port=free_port(),
-        otlp_grpc_port=free_port(),
-        ui_port=free_port(),
-        query_grpc_port=free_port(),
-        name=f"e2e-jaeger-{secrets.token_hex(4)}",
-    )
-    home = tmp_path_factory.mktemp("jaeger")
-    config_file = home / "config.yaml"
-    config_file.write_text(jaeger.write_config(config).read_text())
-    log = log_dir() / f"{config.name}.log"
-    process = subprocess.Popen(
-        jaeger.command(binary, config_file), stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    try:
-        _until_up(config, process, log)
-        yield config
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _until_up(config: jaeger.JaegerConfig, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + jaeger.START_TIMEOUT_SECONDS
-    while not jaeger.running(config):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"Jaeger did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
-
-
-@pytest.fixture(scope="module", name="stack_extra_env")
-def fixture_stack_extra_env(jaeger_config: jaeger.JaegerConfig) -> dict[str, str]:
-    # Short export batches, so the trace is complete in Jaeger soon after the work is done.
-    return {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": jaeger_config.otlp_endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "200",
-    }
+@pytest.fixture(scope="module", name="stack")
+def fixture_stack(shared_stack: Stack) -> Stack:
+    """The shared stack: it exports its traces to ``jaeger_config``'s Jaeger."""
+    return shared_stack
 
 
 def _spans_by_service(found: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

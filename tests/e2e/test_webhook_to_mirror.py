@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 import psycopg
+import pytest
 
 from devstack.demo import EDITABLE
 from tds_common.events import parse_zoho_timestamp
@@ -17,6 +18,16 @@ from tests.e2e.conftest import ORG_ID, Stack
 
 T = TypeVar("T")
 ROW_WAIT_SECONDS = 30.0
+
+
+# The shared stack (five services and Jaeger) may start within this module's first test.
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module", name="stack")
+def fixture_stack(shared_stack: Stack) -> Stack:
+    """The e2e modules' shared stack: every test here works on records of its own."""
+    return shared_stack
 
 
 def _eventually(probe: Callable[[], T | None], what: str) -> T:
