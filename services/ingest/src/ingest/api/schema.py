@@ -1,8 +1,9 @@
 """What the OpenAPI document says about the webhook endpoint (it does not drive validation).
 
-The request body, the org id pattern and the ``X-TDS-Event`` values are documented here for
-clients and for the schemathesis run; the handler checks them itself, after the token, so an
-unauthenticated caller never sees FastAPI's validation details.
+The request body, the header and query parameters (with the org id pattern and the
+``X-TDS-Event`` values) are documented here for clients and for the schemathesis run; the
+handler reads and checks them itself, after the token, so an unauthenticated caller never sees
+FastAPI's validation details.
 """
 
 from __future__ import annotations
@@ -83,3 +84,18 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 
 
 ORG_SCHEMA: Final = {"pattern": ORG_ID_PATTERN}
+
+
+def optional_text(name: str, where: str, **schema: Any) -> dict[str, Any]:
+    """An optional text parameter as FastAPI would document ``str | None`` in ``where``."""
+    title = "-".join(part.capitalize() for part in name.split("-")) if where == "header" else None
+    return {
+        "name": name,
+        "in": where,
+        "required": False,
+        "schema": {
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+            "title": title or name.replace("_", " ").title(),
+            **schema,
+        },
+    }
