@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,11 +51,18 @@ def _helm_upgrade(cluster: Cluster, namespace: str, *settings: str, chart: Path 
     )
 
 
+def _deployments(cluster: Cluster, namespace: str) -> dict[str, Any]:
+    """The release's Deployments by component, all in one request; fails if one is missing."""
+    names = [f"tds-{component}" for component in DEPLOYMENTS]
+    found = cluster.kubectl_json("get", "deployments", *names, "-n", namespace)["items"]
+    by_name = {item["metadata"]["name"]: item for item in found}
+    return {component: by_name[f"tds-{component}"] for component in DEPLOYMENTS}
+
+
 def _image_tags(cluster: Cluster, namespace: str) -> dict[str, str]:
     """Each Deployment's container image tag (digest dropped)."""
     tags = {}
-    for component in DEPLOYMENTS:
-        deployment = cluster.kubectl_json("get", "deployment", f"tds-{component}", "-n", namespace)
+    for component, deployment in _deployments(cluster, namespace).items():
         image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
         tags[component] = image.split("@")[0].rsplit(":", 1)[1]
     return tags
@@ -89,11 +97,10 @@ def _wait_for_autoscaled_minimum(cluster: Cluster, namespace: str) -> None:
 
 
 def _ready_replicas(cluster: Cluster, namespace: str) -> dict[str, int]:
-    ready = {}
-    for component in DEPLOYMENTS:
-        status = cluster.kubectl_json("get", "deployment", f"tds-{component}", "-n", namespace)
-        ready[component] = status["status"].get("readyReplicas", 0)
-    return ready
+    return {
+        component: deployment["status"].get("readyReplicas", 0)
+        for component, deployment in _deployments(cluster, namespace).items()
+    }
 
 
 def _time(stamp: str) -> datetime:
@@ -132,10 +139,7 @@ def test_install_upgrade_rollback_undo_and_uninstall(
     )["items"]
     completed = [e for e in events if e["reason"] == "Completed"]
     assert completed, [e["reason"] for e in events]
-    deployments = [
-        cluster.kubectl_json("get", "deployment", f"tds-{component}", "-n", namespace)
-        for component in DEPLOYMENTS
-    ]
+    deployments = _deployments(cluster, namespace).values()
     first_deployment = min(_time(d["metadata"]["creationTimestamp"]) for d in deployments)
     assert _time(completed[0]["lastTimestamp"] or completed[0]["eventTime"]) <= first_deployment
     # The hook Job succeeded, so helm deleted it (hook-delete-policy: hook-succeeded).
