@@ -1,8 +1,10 @@
 """Apache Kafka 4.x in KRaft combined mode, from the broker jars on Maven Central.
 
-``fetch`` resolves ``infra/kafka/pom.xml`` with Maven into ``.local/kafka/libs`` (Maven's own cache
-keeps the jars; a stamp with the POM's hash skips the work when nothing changed). ``start``
-formats the storage once and runs ``kafka.Kafka`` on loopback.
+``fetch`` resolves ``infra/kafka/pom.xml`` with Maven once per machine and POM, into
+``${XDG_CACHE_HOME:-~/.cache}/tds/kafka/<POM hash>/libs`` (outside the clone, as the Go tools are
+kept: Maven's start alone took 10-20 s of every fresh clone's ``make install``), and links the
+jars from there into ``.local/kafka/libs`` (a stamp with the POM's hash skips the work when
+nothing changed). ``start`` formats the storage once and runs ``kafka.Kafka`` on loopback.
 
 A broker with a :class:`ScramUser` listens with ``SASL_SSL`` only (SCRAM-SHA-512 over TLS, as
 production runs): a throwaway CA signs its certificate (``openssl``), and the user is created
@@ -94,17 +96,19 @@ def pom() -> Path:
     return repo_root() / "infra" / "kafka" / "pom.xml"
 
 
-def fetch(config: KafkaConfig) -> bool:
-    """Copy the broker jars into place; False when they were already there for this POM."""
-    digest = hashlib.sha256(pom().read_bytes()).hexdigest()
-    stamp = config.libs.parent / "libs.sha256"
-    if stamp.exists() and stamp.read_text() == digest and any(config.libs.glob("kafka_*.jar")):
-        return False
+def machine_jars(digest: str) -> Path:
+    """The jars Maven resolved for the POM with this hash, kept outside every clone."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tds" / NAME / digest[:16] / "libs"
+
+
+def _resolve(target: Path) -> None:
+    """Maven copies the POM's dependencies into ``target``, which appears whole or not at all."""
     if shutil.which("mvn") is None:
         raise RuntimeError("Maven (mvn) is needed to fetch the Kafka broker jars")
-    if config.libs.exists():
-        shutil.rmtree(config.libs)
-    config.libs.mkdir(parents=True)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     subprocess.run(
         [
             "mvn",
@@ -113,10 +117,39 @@ def fetch(config: KafkaConfig) -> bool:
             "-f",
             str(pom()),
             "dependency:copy-dependencies",
-            f"-DoutputDirectory={config.libs}",
+            f"-DoutputDirectory={partial}",
         ],
         check=True,
     )
+    try:
+        partial.rename(target)
+    except OSError:  # another clone resolved the same POM first
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # the cache is on another filesystem
+        shutil.copy2(source, target)
+
+
+def fetch(config: KafkaConfig) -> bool:
+    """Put the broker jars in place; False when they were already there for this POM."""
+    digest = hashlib.sha256(pom().read_bytes()).hexdigest()
+    stamp = config.libs.parent / "libs.sha256"
+    if stamp.exists() and stamp.read_text() == digest and any(config.libs.glob("kafka_*.jar")):
+        return False
+    jars = machine_jars(digest)
+    if not any(jars.glob("kafka_*.jar")):
+        jars.parent.mkdir(parents=True, exist_ok=True)
+        _resolve(jars)
+        if not any(jars.glob("kafka_*.jar")):
+            raise RuntimeError(f"no Kafka broker jar in {jars}: remove it and fetch again")
+    if config.libs.exists():
+        shutil.rmtree(config.libs)
+    config.libs.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(jars, config.libs, copy_function=_link_or_copy)
     stamp.write_text(digest)
     return True
 
