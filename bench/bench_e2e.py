@@ -247,7 +247,7 @@ def _rates(
     say(
         f"{'offered/s':>9} {'bare acc/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'ingest acc/s':>12} "
         f"{'p50 ms':>7} {'p99 ms':>7} | {'rows':>6} {'row p50 ms':>10} {'row p99 ms':>10} "
-        f"{'drain s':>7}"
+        f"{'drain s':>7} {'load':>5}"
     )
     plot: dict[str, list[float]] = {
         "x": [],
@@ -270,7 +270,7 @@ def _rates(
             f"{rate:>9} {base.accepted_rate:>10.0f} {base.percentile(50) * 1e3:>7.1f} "
             f"{base.percentile(99) * 1e3:>7.1f} | {load.accepted_rate:>12.0f} "
             f"{load.percentile(50) * 1e3:>7.1f} {load.percentile(99) * 1e3:>7.1f} | {rows:>6} "
-            f"{r50 * 1e3:>10.1f} {r99 * 1e3:>10.1f} {drain:>7.1f}"
+            f"{r50 * 1e3:>10.1f} {r99 * 1e3:>10.1f} {drain:>7.1f} {os.getloadavg()[0]:>5.1f}"
         )
         if load.errors or base.errors:
             say(f"    errors: ingest {load.errors}, bare {base.errors}")
