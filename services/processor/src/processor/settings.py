@@ -24,7 +24,8 @@ class ConsumerSettings(ConsumerGroupSettings, BackoffSettings):
     batch_max_records: int = Field(500, ge=1, le=10_000)
     """Records written per transaction at most."""
     batch_timeout_ms: int = Field(200, ge=1)
-    """How long a poll waits to fill a batch."""
+    """How long a poll waits while no record is there: it returns as soon as some are (aiokafka's
+    getmany), so this bounds an idle wait and never delays a record."""
     retry_initial_seconds: float = Field(0.5, gt=0)
     """First backoff after an infrastructure failure (PostgreSQL, proxy, Kafka)."""
     retry_max_seconds: float = Field(30.0, gt=0)
