@@ -36,15 +36,15 @@ TEST_TOOLS += k8s-control-plane
 # (`${XDG_CACHE_HOME:-~/.cache}/tds/<name>/<version>`, as mk/go.mk's go-build-module keeps its
 # tools), then a copy into .local/bin: go install links the binary again on every call (helm 20 s,
 # kustomize 6 s on two busy cores), so a new clone copies it instead. Built as mk/go.mk's
-# GO_BUILD_ENV says. Arguments: 1 binary path (.local/bin/<name>), 2 version, 3 -ldflags (after
-# -s -w), 4 package@version.
+# GO_BUILD_ENV and GO_BUILD_FLAGS say. Arguments: 1 binary path (.local/bin/<name>), 2 version,
+# 3 -ldflags (after -s -w), 4 package@version.
 define go-install-cached
 	cached="$${XDG_CACHE_HOME:-$$HOME/.cache}/tds/$(notdir $(1))/$(2)"; \
 	if [ ! -x "$$cached/$(notdir $(1))" ]; then \
 	  echo "building $(notdir $(1)) $(2) with go install (cached afterwards)"; \
 	  partial="$$cached.partial-$$$$"; rm -rf "$$partial" && mkdir -p "$$partial"; \
-	  GOBIN="$$partial" $(GO_BUILD_ENV) $(GO) install -ldflags "$(GO_STRIP_LDFLAGS) $(3)" $(4) \
-	    || exit 1; \
+	  GOBIN="$$partial" $(GO_BUILD_ENV) $(GO) install $(GO_BUILD_FLAGS) \
+	    -ldflags "$(GO_STRIP_LDFLAGS) $(3)" $(4) || exit 1; \
 	  mkdir -p "$$cached" && mv "$$partial/$(notdir $(1))" "$$cached/" && rm -rf "$$partial"; \
 	fi; \
 	mkdir -p "$(dir $(1))"; cp "$$cached/$(notdir $(1))" "$(1).partial" && mv "$(1).partial" "$(1)"

@@ -136,8 +136,8 @@ class StandInGo:
 def test_the_control_plane_compiles_like_the_other_tools_and_links_stripped(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """cgo off and no -trimpath, as mk/go.mk builds Jaeger, skaffold, helm and kustomize: the
-    packages they share then come from Go's build cache (tests/unit/k8s/test_go_builds.py)."""
+    """cgo off, no -trimpath and no DWARF, as mk/go.mk builds Jaeger, skaffold, helm and
+    kustomize: the packages they share then come from Go's build cache (test_go_builds.py)."""
     go = StandInGo(tmp_path / "modules")
     monkeypatch.setattr(subprocess, "run", go)
     monkeypatch.setenv("TDS_K8S_CACHE", str(tmp_path / "cache"))
@@ -151,6 +151,7 @@ def test_the_control_plane_compiles_like_the_other_tools_and_links_stripped(
     for call in builds:
         assert call.env["CGO_ENABLED"] == "0"
         assert "-trimpath" not in call.args
+        assert "-gcflags=all=-dwarf=false" in call.args
         ldflags = next(arg for arg in call.args if arg.startswith("-ldflags="))
         assert ldflags.removeprefix("-ldflags=").split()[:2] == ["-s", "-w"]
     # etcd, kwok, then the four Kubernetes binaries in one go build (links overlap compiles).

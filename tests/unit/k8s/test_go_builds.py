@@ -1,10 +1,10 @@
 """Every Go build of a test tool compiles with one configuration, strips what no one reads, and
 is not repeated on a machine that has built it.
 
-The configuration (CGO on or off, ``-trimpath`` or not) is part of the key of each compiled
-package in Go's build cache, so tools that share a dependency at the same version compile it
-once only if they are built alike; the symbol table and DWARF (``-s -w`` leaves them out) cost
-link time and are never read. These run the real make targets (mk/go.mk, mk/jaeger.mk,
+The configuration (cgo on or off, ``-trimpath`` or not, compiler flags) is part of the key of
+each compiled package in Go's build cache, so tools that share a dependency at the same version
+compile it once only if they are built alike; DWARF and the symbol table cost compile and link
+time and are never read. These run the real make targets (mk/go.mk, mk/jaeger.mk,
 mk/skaffold.mk, mk/k8s.mk) from a copy of the Makefile, against a stand-in ``go`` that records
 how it was called and writes a binary that prints its version.
 """
@@ -124,7 +124,7 @@ def builds(project: Path, *targets: str) -> list[GoCall]:
     return [call for call in calls if call.builds]
 
 
-def test_every_tool_compiles_alike_without_cgo_or_trimpath_and_links_stripped(
+def test_every_tool_compiles_alike_without_cgo_trimpath_or_dwarf_and_links_stripped(
     project: Path,
 ) -> None:
     calls = builds(project, *TOOLS)
@@ -132,6 +132,7 @@ def test_every_tool_compiles_alike_without_cgo_or_trimpath_and_links_stripped(
     for call in calls:
         assert call.cgo == "0", call.args
         assert "-trimpath" not in call.args
+        assert "-gcflags=all=-dwarf=false" in call.args
         assert call.ldflags.split()[:2] == ["-s", "-w"], call.args
 
 

@@ -17,8 +17,8 @@ published versions (``k8s.io/api`` => ``k8s.io/api v0.34.x``). The version ldfla
 them the API server says ``v0.0.0-master`` and the chart's ``kubeVersion`` refuses it.
 
 The machine's ``GOFLAGS``/``GOPROXY`` are respected; ``GOTOOLCHAIN=local`` keeps the installed Go.
-Every build compiles as mk/go.mk's other tool builds do (cgo off, no ``-trimpath``), so packages
-they share come from Go's build cache, and links with ``-s -w`` (no symbol table or DWARF).
+Every build compiles as mk/go.mk's other tool builds do (cgo off, no ``-trimpath``, no DWARF), so
+packages they share come from Go's build cache, and links with ``-s -w`` (no symbol table).
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ KWOK_STAGES: Final = (
     "pod/fast/pod-complete.yaml",
     "pod/fast/pod-delete.yaml",
 )
-# No symbol table or DWARF: nothing reads them, and leaving them out shortens each link.
+# No symbol table or DWARF: nothing reads them; leaving them out shortens compiles and links.
+# The compile flags are mk/go.mk's GO_BUILD_FLAGS: one configuration, one shared build cache.
+COMPILE_FLAGS: Final = ("-gcflags=all=-dwarf=false",)
 STRIP_LDFLAGS: Final = "-s -w"
 # A replace line whose target is a folder of the module's own repository: `X => ./staging/...`.
 _LOCAL_REPLACE: Final = re.compile(r"^\s*(?:replace\s+)?(\S+)\s+=>\s+(\.{1,2}/\S*)\s*$")
@@ -221,7 +223,8 @@ def build_wrapped(target: Wrapped, packages: dict[str, str], out: Path, ldflags:
         staging.mkdir()
         # -mod=mod lets the build fill in go.sum (checked against the checksum database).
         # -o into a folder names each binary after its package's last element.
-        command = [_go(), "build", "-mod=mod", f"-ldflags={ldflags}", "-o", f"{staging}/"]
+        command = [_go(), "build", "-mod=mod", *COMPILE_FLAGS, f"-ldflags={ldflags}"]
+        command += ["-o", f"{staging}/"]
         _run([*command, *packages.values()], cwd=wrapper)
         for name, package in packages.items():
             os.replace(staging / go_binary_name(package), out / name)
@@ -247,6 +250,7 @@ def build(version: str = KUBERNETES_VERSION) -> list[str]:
                 [
                     _go(),
                     "install",
+                    *COMPILE_FLAGS,
                     f"-ldflags={STRIP_LDFLAGS}",
                     f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
                 ],
