@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
+from processor import spans as spans_module
 from processor.pipeline import BatchProcessor, decode
 from processor.settings import Settings
 from processor.spans import batch_spans, within
+from tds_common import tracing
 from tds_common.errors import InvalidMessageError
 from tests.unit.mirror import factories as f
 from tests.utils.tracing import by_name, hex_trace_id, recorded_spans
@@ -127,3 +132,28 @@ async def test_a_batch_dropped_whole_ends_its_own_span_too(monkeypatch: pytest.M
     found = by_name(spans)
     assert (found["process stock"].attributes or {})["tds.outcome"] == "held"
     assert "tds.zoho.events process" in found
+
+
+def test_each_records_trace_headers_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: the batch's links and the event's parent come from one reading."""
+    recorded_spans(monkeypatch)
+    read: list[object] = []
+    original = tracing.context_from_headers
+
+    def counting(headers: Any) -> Context:
+        read.append(headers)
+        return original(headers)
+
+    monkeypatch.setattr(spans_module, "context_from_headers", counting)
+    header = [("traceparent", f"00-{WEBHOOK_TRACE}-{INGEST_SPAN}-01".encode())]
+    records = [
+        Record(f.envelope("stock", str(n), {"item_id": str(n)}).to_bytes(), n, header)
+        for n in range(3)
+    ]
+    items = [decode(r) for r in records]
+    batch = spans_module.open_spans(items)
+    assert len(read) == 3
+    for item in items:
+        assert isinstance(item.span, ReadableSpan)
+        assert hex_trace_id(item.span) == WEBHOOK_TRACE
+    assert isinstance(batch, ReadableSpan) and len(batch.links) == 3

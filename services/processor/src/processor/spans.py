@@ -37,7 +37,9 @@ def open_spans(items: Sequence[Item]) -> trace.Span:
     PostgreSQL works than while it waits for the next statement."""
     tracer = get_tracer(TRACER)
     topic = items[0].record.topic if items else ""
-    links = [link for item in items for link in link_to(_record_context(item.record))]
+    # Each record's headers are read once: for the batch's links and for its event's parent.
+    contexts = [_record_context(item.record) for item in items]
+    links = [link for context in contexts for link in link_to(context)]
     batch = tracer.start_span(
         f"{topic} process",
         context=Context(),  # a root: the batch belongs to no single event's trace
@@ -49,8 +51,9 @@ def open_spans(items: Sequence[Item]) -> trace.Span:
             "messaging.batch.message_count": len(items),
         },
     )
-    for item in items:
-        item.span = _event_span(tracer, item, Link(batch.get_span_context()))
+    to_batch = Link(batch.get_span_context())  # immutable: every event span shares it
+    for item, context in zip(items, contexts, strict=True):
+        item.span = _event_span(tracer, item, context, to_batch)
     return batch
 
 
@@ -73,7 +76,7 @@ def end_spans(items: Sequence[Item]) -> None:
         _end(item)
 
 
-def _event_span(tracer: trace.Tracer, item: Item, batch: Link) -> trace.Span:
+def _event_span(tracer: trace.Tracer, item: Item, parent: Context, batch: Link) -> trace.Span:
     record = item.record
     attributes: dict[str, str | int] = {
         "messaging.system": "kafka",
@@ -91,7 +94,7 @@ def _event_span(tracer: trace.Tracer, item: Item, batch: Link) -> trace.Span:
         }
     return tracer.start_span(
         f"process {item.entity}",
-        context=_record_context(record),
+        context=parent,
         kind=SpanKind.CONSUMER,
         links=[batch],
         attributes=attributes,
