@@ -29,7 +29,12 @@ def _make(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=REPO_ROOT,
-        env={name: value for name, value in os.environ.items() if name != "UV_LINK_MODE"},
+        # Neither a link mode nor an outer make's flags (make test runs pytest) from this run.
+        env={
+            name: value
+            for name, value in os.environ.items()
+            if name != "UV_LINK_MODE" and not name.startswith(("MAKE", "MFLAGS"))
+        },
         capture_output=True,
         text=True,
         timeout=300,
