@@ -47,8 +47,12 @@ async def test_one_mint_per_expiry_while_replicas_restart(database_url: str) -> 
         started = time.monotonic()
         deadline = started + RUN_SECONDS
 
+        def running() -> bool:
+            """Until the deadline, and on a slow machine until each replica was replaced."""
+            return time.monotonic() < deadline or restarts < len(replicas)
+
         async def caller(index: int) -> None:
-            while time.monotonic() < deadline:
+            while running():
                 response = await replicas[index % 3].client.get(f"/v1/customers/{next(ids)}")
                 statuses.append(response.status_code)
                 await asyncio.sleep(0.02)
@@ -57,7 +61,7 @@ async def test_one_mint_per_expiry_while_replicas_restart(database_url: str) -> 
             nonlocal restarts
             for index in itertools.cycle(range(3)):
                 await asyncio.sleep(0.8)
-                if time.monotonic() > deadline - 1:
+                if time.monotonic() > deadline - 1 and restarts >= len(replicas):
                     return
                 fresh = Replica(settings)
                 await fresh.__aenter__()
@@ -74,7 +78,6 @@ async def test_one_mint_per_expiry_while_replicas_restart(database_url: str) -> 
         mints, denied = await _mints(sim)
 
     print(f"{len(statuses)} calls in {elapsed:.1f} s, {restarts} restarts, {mints} mints")
-    assert restarts >= 3  # every replica replaced at least once
     assert statuses and set(statuses) == {200}, set(statuses)
     expiries = math.floor(elapsed / (LIFETIME_SECONDS - MARGIN_SECONDS))
     assert 1 <= mints <= 1 + expiries, (mints, elapsed)
