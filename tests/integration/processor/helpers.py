@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,45 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from processor.app import create_app
+from processor.deadletters import DeadLetterPublisher
+from processor.pipeline import BatchProcessor
+from processor.proxy import RecordFetcher
+from processor.reads import ThinReads
 from processor.settings import ConsumerSettings, Settings
 from tds_common.events import EventEnvelope, event_key
 from tds_common.kafka import create_producer
+from tds_common.proxy_client import ProxyClient
 from tds_common.retention import RetentionSettings
 from tds_common.settings import TopicSettings
 from tests.utils.auth import API_AUTH, API_TOKEN, PROXY_READER_TOKEN
 
 TEST_PARTITIONS = 3
 """Partitions of the ``topics`` fixture's events topic."""
+
+
+@dataclass
+class Record:
+    """A consumed Kafka record, as :class:`BatchProcessor` reads one."""
+
+    offset: int
+    value: bytes
+    key: bytes | None = None
+    topic: str = "events"
+    partition: int = 0
+
+
+@asynccontextmanager
+async def batch_processor(
+    pool: asyncpg.Pool, proxy: Callable[[httpx.Request], httpx.Response]
+) -> AsyncIterator[BatchProcessor]:
+    """The processor's batch pipeline on ``pool``, its zoho-proxy answered by ``proxy``, no DLQ."""
+    http = httpx.AsyncClient(base_url="http://proxy", transport=httpx.MockTransport(proxy))
+    reads = ThinReads(RecordFetcher(ProxyClient(http)), concurrency=1)
+    try:
+        yield BatchProcessor(pool, reads, DeadLetterPublisher(None, "unused"), Settings())
+    finally:
+        await reads.close()
+        await http.aclose()
 
 
 def new_id() -> str:

@@ -5,30 +5,15 @@ them (issue 18: one query fewer per batch), with the same outcome."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 import httpx
 import pytest
 
 from processor import store
-from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
-from processor.proxy import RecordFetcher
-from processor.reads import ThinReads
-from processor.settings import Settings
-from tds_common.proxy_client import ProxyClient
-from tests.integration.processor.helpers import new_id, new_org
+from tests.integration.processor.helpers import Record, batch_processor, new_id, new_org
 from tests.unit.mirror import factories as f
-
-
-@dataclass
-class Record:
-    offset: int
-    value: bytes
-    key: bytes | None = None
-    topic: str = "events"
-    partition: int = 0
 
 
 @pytest.fixture(name="reads")
@@ -45,11 +30,8 @@ async def fixture_processor(
         reads.append(request.url.path)
         return httpx.Response(503)
 
-    http = httpx.AsyncClient(base_url="http://proxy", transport=httpx.MockTransport(proxy))
-    thin_reads = ThinReads(RecordFetcher(ProxyClient(http)), concurrency=1)
-    yield BatchProcessor(db_pool, thin_reads, DeadLetterPublisher(None, "unused"), Settings())
-    await thin_reads.close()
-    await http.aclose()
+    async with batch_processor(db_pool, proxy) as processor:
+        yield processor
 
 
 @pytest.fixture(name="asked")

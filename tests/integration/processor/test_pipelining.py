@@ -6,40 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 import httpx
 import pytest
 
-from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor
-from processor.proxy import RecordFetcher
-from processor.reads import ThinReads
 from processor.records import Item
-from processor.settings import Settings
-from tds_common.proxy_client import ProxyClient
-from tests.integration.processor.helpers import new_id, new_org
+from tests.integration.processor.helpers import Record, batch_processor, new_id, new_org
 from tests.unit.mirror import factories as f
-
-
-@dataclass
-class Record:
-    offset: int
-    value: bytes
-    key: bytes | None = None
-    topic: str = "events"
-    partition: int = 0
 
 
 @pytest.fixture(name="processor")
 async def fixture_processor(db_pool: asyncpg.Pool) -> AsyncIterator[BatchProcessor]:
     # Every event here is complete: a read through zoho-proxy would be a bug, and fail.
-    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(503)))
-    reads = ThinReads(RecordFetcher(ProxyClient(http)), concurrency=1)
-    yield BatchProcessor(db_pool, reads, DeadLetterPublisher(None, "unused"), Settings())
-    await reads.close()
-    await http.aclose()
+    async with batch_processor(db_pool, lambda _: httpx.Response(503)) as processor:
+        yield processor
 
 
 async def _overlapped(processor: BatchProcessor, first: Record, second: Record) -> list[Item]:

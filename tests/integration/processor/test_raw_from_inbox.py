@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,25 +14,10 @@ import asyncpg
 import httpx
 import pytest
 
-from processor.deadletters import DeadLetterPublisher
 from processor.pipeline import BatchProcessor, decode
-from processor.proxy import RecordFetcher
-from processor.reads import ThinReads
-from processor.settings import Settings
 from tds_common.mirror import writer
-from tds_common.proxy_client import ProxyClient
-from tests.integration.processor.helpers import new_id, new_org
+from tests.integration.processor.helpers import Record, batch_processor, new_id, new_org
 from tests.unit.mirror import factories as f
-
-
-@dataclass
-class Record:
-    offset: int
-    value: bytes
-    key: bytes | None = None
-    topic: str = "events"
-    partition: int = 0
-
 
 Proxy = Callable[[httpx.Request], httpx.Response]
 
@@ -53,11 +37,8 @@ async def fixture_processor(
         body = {"entity": "invoices", "source": "books", "organization_id": "", "record": record}
         return httpx.Response(200, json=body)
 
-    http = httpx.AsyncClient(base_url="http://proxy", transport=httpx.MockTransport(proxy))
-    reads = ThinReads(RecordFetcher(ProxyClient(http)), concurrency=1)
-    yield BatchProcessor(db_pool, reads, DeadLetterPublisher(None, "unused"), Settings())
-    await reads.close()
-    await http.aclose()
+    async with batch_processor(db_pool, proxy) as processor:
+        yield processor
 
 
 @pytest.fixture(name="sent")
