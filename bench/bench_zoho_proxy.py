@@ -35,6 +35,7 @@ from cryptography.fernet import Fernet
 from devstack.paths import log_dir
 from tests.conftest import free_port
 from tests.utils.polling import wait_ready
+from tests.utils.processes import stop_process
 from tests.utils.stack import scratch_database
 from tests.utils.zoho import PROXY_AUTH, PROXY_READER_TOKEN
 from zoho_sim.settings import (
@@ -178,11 +179,7 @@ def _serve(module: str, env: dict[str, str], port: int) -> Iterator[str]:
         )
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def main() -> None:

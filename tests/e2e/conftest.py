@@ -36,6 +36,7 @@ from tests.secret_scan import SCAN
 from tests.utils.auth import API_TOKEN, PROXY_READER_TOKEN, PROXY_WRITER_TOKEN
 from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER
 from tests.utils.polling import wait_ready
+from tests.utils.processes import stop_process
 from tests.utils.zoho import ENCRYPTION_KEY
 from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
@@ -287,11 +288,7 @@ def fixture_jaeger_config(
         _until_jaeger_up(config, process, log)
         yield config
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 @pytest.fixture(scope="package", name="shared_stack")

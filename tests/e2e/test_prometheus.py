@@ -36,6 +36,7 @@ from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack
 from tests.unit.k8s.conftest import fixture_helm  # noqa: F401  (renders the chart's rules)
 from tests.utils.auth import API_AUTH
 from tests.utils.polling import wait_ready, wait_until
+from tests.utils.processes import stop_process
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -83,11 +84,7 @@ def fixture_prometheus_url(stack: Stack, helm: Path, tmp_path_factory: Any) -> I
         )
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, grace_seconds=30)
 
 
 @dataclass
