@@ -219,23 +219,24 @@ class EventConsumer:
         room = self._settings.batch_max_records - (len(self._ahead.items) if self._ahead else 0)
         if room <= 0:
             return
-        self._resume_due()
         try:
-            polled = await self._consumer.getmany(timeout_ms=0, max_records=room)
+            more = await self._poll(timeout_ms=0, max_records=room)
         except KafkaError:
             return  # the next poll meets the same trouble and backs off
-        records: list[KafkaRecord] = [r for rs in polled.values() for r in rs]
-        if records:
-            more = await self._processor.prepare(records)
+        if more is not None:
             # Read self._ahead only now: a revoke during the poll may have trimmed it.
             self._ahead = more if self._ahead is None else _joined(self._ahead, more)
 
-    async def _poll(self) -> PreparedBatch | None:
-        """The next batch, prepared; None when there is none. KafkaError: nothing was taken."""
+    async def _poll(
+        self, *, timeout_ms: int | None = None, max_records: int | None = None
+    ) -> PreparedBatch | None:
+        """The next batch (by default waiting ``batch_timeout_ms`` for up to
+        ``batch_max_records``), prepared; None when there is none. KafkaError: nothing was
+        taken."""
         self._resume_due()
         batch = await self._consumer.getmany(
-            timeout_ms=self._settings.batch_timeout_ms,
-            max_records=self._settings.batch_max_records,
+            timeout_ms=self._settings.batch_timeout_ms if timeout_ms is None else timeout_ms,
+            max_records=max_records or self._settings.batch_max_records,
         )
         records: list[KafkaRecord] = [r for rs in batch.values() for r in rs]
         if not records:
