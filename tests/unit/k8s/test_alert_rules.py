@@ -16,6 +16,7 @@ from typing import Final
 
 import pytest
 import yaml
+from prometheus_client import Histogram
 
 from processor import metrics as processor_metrics
 from tests.unit.k8s.alert_rules import (
@@ -29,6 +30,7 @@ from tests.unit.k8s.alert_rules import (
 from tests.unit.k8s.chartcheck import REPO_ROOT, Document
 from tests.unit.k8s.conftest import Render, helm_template, run_make
 from tests.unit.k8s.values_cases import SCHEMA_FILE, VALUES_FILE
+from zoho_proxy import metrics as zoho_proxy_metrics
 
 # The first test to need helm or promtool may build or install it (minutes on a cold machine).
 pytestmark = pytest.mark.timeout(900)
@@ -175,14 +177,23 @@ def test_target_alerts_watch_the_components_that_run(render: Render) -> None:
     assert "zoho-proxy" not in alerts["TdsComponentAbsent"]["expr"]
 
 
-def test_freshness_thresholds_lie_inside_the_histogram() -> None:
+@pytest.mark.parametrize(
+    ("threshold", "histogram"),
+    [
+        ("freshnessSeconds", processor_metrics.FRESHNESS),
+        ("budgetDatabaseSeconds", zoho_proxy_metrics.BUDGET_DB),
+    ],
+)
+def test_quantile_thresholds_lie_inside_their_histograms(
+    threshold: str, histogram: Histogram
+) -> None:
     # histogram_quantile never exceeds the largest finite bucket: a threshold at or above it
     # could never fire.
-    largest = max(b for b in processor_metrics.FRESHNESS._upper_bounds if b != float("inf"))
+    largest = max(b for b in histogram._upper_bounds if b != float("inf"))
     schema = yaml.safe_load(SCHEMA_FILE.read_text("utf-8"))
     thresholds = schema["properties"]["metrics"]["properties"]["prometheusRule"]["properties"][
         "thresholds"
     ]["properties"]
     values = yaml.safe_load(VALUES_FILE.read_text("utf-8"))["metrics"]["prometheusRule"]
-    assert values["thresholds"]["freshnessSeconds"] < largest
-    assert thresholds["freshnessSeconds"]["maximum"] < largest
+    assert values["thresholds"][threshold] < largest
+    assert thresholds[threshold]["maximum"] < largest

@@ -55,6 +55,10 @@ BAD_VALUES: Final[list[tuple[str, dict[str, Any]]]] = [
         "freshness-beyond-buckets",
         {"metrics": {"prometheusRule": {"thresholds": {"freshnessSeconds": 7200}}}},
     ),
+    (
+        "budget-database-beyond-buckets",
+        {"metrics": {"prometheusRule": {"thresholds": {"budgetDatabaseSeconds": 10}}}},
+    ),
     ("runbook-url-relative", {"metrics": {"prometheusRule": {"runbookUrl": "docs/deploy.md"}}}),
     ("service-type-unknown", {"zohoProxy": {"service": {"type": "Public"}}}),
     ("ingress-path-relative", {"ingest": {"ingress": {"paths": ["api/zoho/webhooks"]}}}),

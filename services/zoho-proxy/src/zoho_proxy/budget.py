@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import asyncpg
 
@@ -56,6 +56,9 @@ ADVERT_HOLD_SECONDS: Final = 0.25
 at each of its attempts, so it lapses shortly after its callers are served or give up."""
 MAX_WRITE_CONFLICTS: Final = 50
 """Lost races in a row before a decision gives up for this round (and the caller polls)."""
+
+DbOperation = Literal["read", "write", "insert_row", "release"]
+"""The ``operation`` label of ``tds_zoho_proxy_budget_db_seconds``: one per statement."""
 
 # The jsonb columns travel as text both ways (``::text`` out, ``$n::text::jsonb`` in, with
 # json.loads/dumps here), so these queries ignore the pool's JSON codecs (tds_common.db).
@@ -282,8 +285,8 @@ class Budget:
         hold_in_flight: bool,
     ) -> None:
         try:
-            await self._pool.execute(
-                _RELEASE, *key, str(lease.id), lease.granted_at, hold_in_flight
+            await self._execute(
+                "release", _RELEASE, *key, str(lease.id), lease.granted_at, hold_in_flight
             )
             if throttle_code is not None:
                 await self._try(key, None, None)  # tell the other replicas at once
@@ -357,10 +360,14 @@ class Budget:
         ttl = self._settings.request_timeout_seconds + LEASE_SLACK_SECONDS
         with database_unavailable_as_error("PostgreSQL unreachable for the budget"):
             for _ in range(MAX_WRITE_CONFLICTS):
-                record = await self._pool.fetchrow(_SELECT, *key)
+                record = await self._fetchrow("read", _SELECT, *key)
                 if record is None:
-                    await self._pool.execute(
-                        _INSERT_ROW, *key, limits.daily_limit, limits.daily_window_seconds
+                    await self._execute(
+                        "insert_row",
+                        _INSERT_ROW,
+                        *key,
+                        limits.daily_limit,
+                        limits.daily_window_seconds,
                     )
                     continue
                 row = _parse(record, self._releasing)
@@ -385,7 +392,8 @@ class Budget:
                 ):
                     self._publish(key, decision.state, limits)
                     return decision  # nothing to write
-                written = await self._pool.execute(
+                written = await self._execute(
+                    "write",
                     _WRITE,
                     *key,
                     *_columns(decision.state),
@@ -397,6 +405,7 @@ class Budget:
                     self._consumed(key, seq)
                     self._publish(key, decision.state, limits)
                     return decision
+                metrics.BUDGET_WRITE_CONFLICTS.inc()
             logger.info(
                 "budget row contended; polling", extra={"org_id": key[0], "budget_pool": key[1]}
             )
@@ -470,6 +479,18 @@ class Budget:
         metrics.BUDGET_REMAINING.labels(org, product, "in_flight").set(
             max(0, limits.max_in_flight - state.in_flight)
         )
+
+    async def _fetchrow(
+        self, operation: DbOperation, query: str, *args: Any
+    ) -> asyncpg.Record | None:
+        with metrics.BUDGET_DB.labels(operation).time():
+            return await self._pool.fetchrow(query, *args)
+
+    async def _execute(self, operation: DbOperation, query: str, *args: Any) -> str:
+        """One statement on the budget row, timed: a stalled commit shows in ``write`` and
+        ``release`` (BUDGET_WAIT cannot tell it from waiting for the window)."""
+        with metrics.BUDGET_DB.labels(operation).time():
+            return await self._pool.execute(query, *args)
 
     async def _fetch(self, query: str) -> list[asyncpg.Record]:
         with database_unavailable_as_error():

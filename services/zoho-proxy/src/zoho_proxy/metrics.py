@@ -76,6 +76,21 @@ BUDGET_WAIT = Histogram(
     ["lane"],
     buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+BUDGET_DB = Histogram(
+    f"{PREFIX}_budget_db_seconds",
+    "Statements on the shared budget row in PostgreSQL, by operation (read, write, release, "
+    "insert_row), including the wait for a pooled connection",
+    ["operation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+"""A decision is a ``read`` then a ``write`` (a commit), every answered call a ``release`` (a
+commit). A commit stall holds up every grant of every replica, yet BUDGET_WAIT cannot tell it
+from waiting for the window to free a call: this can (slow ``write``/``release``, fast ``read``
+is the disk; all slow is the pool, the server or the replica's event loop)."""
+BUDGET_WRITE_CONFLICTS = Counter(
+    f"{PREFIX}_budget_write_conflicts_total",
+    "Budget decisions whose version-checked write lost the race to another one (decided again)",
+)
 BUDGET_REJECTIONS = Counter(
     f"{PREFIX}_budget_rejections_total",
     "Calls answered with our own 429, by lane and the limit that blocked them",

@@ -235,6 +235,24 @@ ZOHO: Final = Dashboard(
             unit="s",
         ),
         Panel(
+            "Budget database statements p50 / p99",
+            (
+                Query(
+                    _quantile(0.5, "tds_zoho_proxy_budget_db_seconds", "operation"),
+                    "p50 {{operation}}",
+                ),
+                Query(
+                    _quantile(0.99, "tds_zoho_proxy_budget_db_seconds", "operation"),
+                    "p99 {{operation}}",
+                ),
+            ),
+            unit="s",
+            description="zoho-proxy's statements on the shared budget row: every grant waits "
+            "for a read and a write, every release for a write. Slow writes with fast reads are "
+            "PostgreSQL's commits. TdsZohoBudgetDatabaseSlow: a p99 above 0.5 s (default) for "
+            "10 min.",
+        ),
+        Panel(
             "Zoho call latency p95",
             (
                 Query(
