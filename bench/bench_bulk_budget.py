@@ -21,7 +21,10 @@ invoices, default 10,000 and 50,000), in a simulator and a scratch database of i
   (:func:`window_use`; 1.0 is a window never left unspent), and how long each slot of the window
   sits unused beyond the window before the proxy spends it again (the margin plus the call's own
   round trip). A sliding window frees the calls of a burst together, so the trailing count is a
-  sawtooth whose average is the rate; the plot shows it.
+  sawtooth whose average is the rate; the plot shows it. With each round, zoho-proxy's own
+  ``tds_zoho_proxy_budget_db_seconds`` over it (p99 and slowest statement, as bucket bounds, from
+  its ``/metrics``): a round that used little of the window with a slow commit in it was held up
+  by PostgreSQL, not by the proxy's rules.
 
 zoho-proxy's ``window_margin_seconds`` (0.25 s of Zoho's 60) is shortened with the window, like
 every other duration of the rate limit; the calls' own latency is not, so it weighs six to
@@ -42,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from bench import histogram
 from bench.results import Results
 from bulk_sync import runs
 from bulk_sync.executor import RunExecutor
@@ -81,6 +85,9 @@ BUDGET_ROUNDS = int(os.environ.get("BENCH_BULK_BUDGET_ROUNDS", "3"))
 """Rounds of the budget demand, each its own figure: one round once read 0.79 where the rounds
 around it read 0.99 (the trailing window empty for 3 s: nothing admitted), and a single round
 cannot tell such a stall from the proxy's steady use. The plot shows the last round."""
+BUDGET_DB = "tds_zoho_proxy_budget_db_seconds"
+"""zoho-proxy's statements on the budget row, read from its /metrics around each round: a round
+that spends little of the window with a slow statement in it was held up by PostgreSQL."""
 LIST_PATH = "GET /books/v3/invoices"
 DETAIL_PATH = "GET /books/v3/invoices/{id}"
 
@@ -308,9 +315,13 @@ async def _budget(
     async with httpx.AsyncClient(base_url=sim_url, timeout=30) as sim:
         ids = await _list_ids(proxy_url, org)
         await sim.post("/_sim/counters/reset", json={})
+        db_before = await histogram.scrape_buckets(proxy_url, BUDGET_DB, "operation")
         answered = await _demand(proxy_url, org, ids, BUDGET_WINDOWS * BUDGET_WINDOW)
         throttled = _total(await _counters(sim), "429")
         admissions = (await sim.get("/_sim/admissions")).json()[org]["books"]
+        # After the two calls above, so the last releases (written in the background) have had
+        # time to land.
+        db_after = await histogram.scrape_buckets(proxy_url, BUDGET_DB, "operation")
     first = admissions[0]
     arrived = [a - first for a in admissions]  # the demand starts with the first call
     steady = (BUDGET_WINDOW, BUDGET_WINDOWS * BUDGET_WINDOW)  # every instant after the first window
@@ -324,6 +335,7 @@ async def _budget(
         f"a slot unused for {turnaround * 1e3:.0f} ms (median) beyond the window before "
         f"its next call, {throttled} 429s",
     )
+    _report_budget_db(results, histogram.since(db_before, db_after))
     results.add(
         SECTION,
         "calls in the trailing window ÷ limit, demand above the limit",
@@ -358,6 +370,45 @@ async def _budget(
             in_trailing_window(arrived, BUDGET_WINDOW, t) / BUDGET_LIMIT for t in times
         ],
     }
+
+
+def _report_budget_db(results: Results, round_buckets: dict[str, histogram.Buckets]) -> None:
+    """The round's budget statements per operation: p99 and max, as bucket bounds."""
+    parts = [
+        f"{op} {histogram.count(b)}: p99 ≤ {_ms(histogram.quantile_bound(b, 0.99))}, "
+        f"max ≤ {_ms(histogram.max_bound(b))}"
+        for op, b in sorted(round_buckets.items())
+        if histogram.count(b)
+    ]
+    results.say(SECTION, f"  budget database statements this round: {'; '.join(parts)}")
+    note = (
+        "bucket bounds of zoho-proxy's tds_zoho_proxy_budget_db_seconds over the round; a "
+        "round with low window use and a slow statement was held up by PostgreSQL"
+    )
+    for op in ("write", "release"):  # the commits: where a disk stall shows
+        buckets = round_buckets.get(op, {})
+        results.add(
+            SECTION,
+            f"budget database {op} p99 (bucket bound), demand above the limit",
+            histogram.quantile_bound(buckets, 0.99) * 1e3,
+            "ms",
+            better="lower",
+            note=note,
+        )
+    observed = [b for b in round_buckets.values() if histogram.count(b)]
+    slowest = max((histogram.max_bound(b) for b in observed), default=math.nan)
+    results.add(
+        SECTION,
+        "budget database slowest statement (bucket bound), demand above the limit",
+        slowest * 1e3,
+        "ms",
+        better="lower",
+        note=note,
+    )
+
+
+def _ms(seconds: float) -> str:
+    return "beyond the last bucket" if math.isinf(seconds) else f"{seconds * 1e3:g} ms"
 
 
 async def _list_ids(proxy_url: str, org: str) -> list[str]:
