@@ -1,18 +1,20 @@
 """Webhook accepted → row committed, at 100, 500 and 1,000 events/s, and each service's memory.
 
-The e2e suite's stack, from its own fixture function: the simulator, zoho-proxy, ingest,
-processor and bulk-sync as the processes they are in production (``python -m <package>``),
-against the local Kafka (fresh topics, events with 3 partitions) and a scratch PostgreSQL
-database. A bare FastAPI endpoint (reads the
-body, answers 200) runs beside them as the baseline. The load generator (:mod:`bench.loadgen`,
-several processes, open loop) offers each rate for ``BENCH_E2E_SECONDS`` to the baseline and
-then to ingest, with full invoice webhooks (4 line items, ~2 KB, so the processor needs no
-Zoho read). Measured:
+The e2e suite's stack, as its fixture builds it (``running_stack``): the simulator,
+zoho-proxy, ingest, processor and bulk-sync as the processes they are in production
+(``python -m <package>``), against the local Kafka (fresh topics, events with 3 partitions) and
+a scratch PostgreSQL database. A bare FastAPI endpoint (reads the body, answers 200) runs
+beside them as the baseline. The load generator (:mod:`bench.loadgen`, several processes, open
+loop) offers each rate for ``BENCH_E2E_SECONDS`` to the baseline and then to ingest, with full
+invoice webhooks (4 line items, ~2 KB, so the processor needs no Zoho read). Measured:
 
 - accepted/s and HTTP p50/p99 of ingest vs the bare endpoint at the same offered rate;
 - delay from ingest's receipt (``tds_sync_queue.queued_at``, the envelope's ``received_at``) to
   the row's write (``processing_completed_at``, in the batch's transaction just before its
   commit), p50/p99 per rate, and whether the processor kept up (drain time after the load);
+  and its two parts: receipt → the processor began preparing the batch, and from there on;
+- CPU per event of each component (each service, Kafka, PostgreSQL, the rest) and the cores
+  busy in total, per rate (:mod:`bench.cpu`): on two cores, whether the machine was the limit;
 - peak RSS of each service's process (psutil, sampled every 0.2 s): idle, under each webhook
   rate, and during a full sync of every entity (``BENCH_E2E_BULK_SECONDS``) for zoho-proxy and
   bulk-sync.
@@ -21,14 +23,18 @@ Zoho read). Measured:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -36,12 +42,13 @@ import httpx
 import psutil
 from fastapi import FastAPI, Request, Response
 
+from bench.cpu import CpuMeter, CpuUse
 from bench.loadgen import Generator, Outcome
 from bench.results import Results
 from tds_common.events import format_zoho_timestamp
 from tests.conftest import free_port
 from tests.e2e import conftest as e2e
-from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack, fixture_stack
+from tests.e2e.conftest import ORG_ID, WEBHOOK_SECRET, Stack, running_stack
 from tests.unit.mirror import factories as f
 from tests.utils.polling import wait_ready
 from tests.utils.stack import scratch_database
@@ -62,6 +69,9 @@ generator, the loopback, the cores) can offer: higher rates would measure the ma
 ID_BASE = 460_000_000_000_000_000
 RSS_LIMIT_MB = 150
 BULK_SECONDS = float(os.environ.get("BENCH_E2E_BULK_SECONDS", "20"))
+PROFILE_DIR = os.environ.get("BENCH_E2E_PROFILE")
+"""A folder: ingest and the processor are sampled with py-spy during each rate, one collapsed-
+stack file per service and rate there (``<service>-<rate>.txt``, for flame graph tools)."""
 
 
 def invoice_webhook(number: int) -> dict[str, Any]:
@@ -120,10 +130,22 @@ class RssSampler:
             thread.join()
 
 
+@dataclass
+class Delays:
+    """Per committed row: receipt → written, and its two parts."""
+
+    total: list[float]
+    to_processor: list[float]
+    """Receipt → the processor began preparing the row's batch (ingest's publish, Kafka, the
+    consumer's fetch)."""
+    in_processor: list[float]
+    """Preparing began → written (decode and map, the wait for the batch before, the write)."""
+
+
 async def _delays(
     database_url: str, first: int, sent: int, accepted: int
-) -> tuple[list[float], int, float]:
-    """Per committed row of requests first..first+sent-1: the delay; rows found; wait spent.
+) -> tuple[Delays, int, float]:
+    """Per committed row of requests first..first+sent-1: the delays; rows found; wait spent.
 
     Waits for a row per accepted request, then for the rows to stop coming (a request the
     generator gave up on may still have been accepted): a rejected request never becomes a row,
@@ -150,7 +172,8 @@ async def _delays(
                 break
             await asyncio.sleep(DRAIN_POLL_SECONDS)
         rows = await conn.fetch(
-            "SELECT extract(epoch FROM processing_completed_at - queued_at)::float8 AS d "
+            "SELECT extract(epoch FROM processing_completed_at - queued_at)::float8 AS d, "
+            "extract(epoch FROM processing_started_at - queued_at)::float8 AS to_processor "
             "FROM tds_sync_queue WHERE org_id = $1 AND entity_type = 'invoices' "
             "AND zoho_entity_id = ANY($2::text[])",
             ORG_ID,
@@ -158,7 +181,12 @@ async def _delays(
         )
     finally:
         await conn.close()
-    return [r["d"] for r in rows], int(found), time.monotonic() - started
+    delays = Delays(
+        [r["d"] for r in rows],
+        [r["to_processor"] for r in rows],
+        [r["d"] - r["to_processor"] for r in rows],
+    )
+    return delays, int(found), time.monotonic() - started
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -168,17 +196,11 @@ def _percentile(values: list[float], q: int) -> float:
 @contextmanager
 def e2e_stack(database_url: str, bootstrap: str) -> Iterator[Stack]:
     """The e2e suite's stack (simulator, zoho-proxy, ingest, processor, bulk-sync as processes,
-    fresh topics), from its own fixture function: the bench runs what the tests run."""
-    make = inspect.unwrap(fixture_stack)  # the fixture's own function
+    fresh topics), as its fixture builds it: the bench runs what the tests run."""
     # A busy machine can take over a minute to import and start five services.
     e2e.START_TIMEOUT_SECONDS = max(e2e.START_TIMEOUT_SECONDS, 240.0)
-    wanted = inspect.signature(make).parameters
-    given = {"database_url": database_url, "kafka_bootstrap": bootstrap, "stack_extra_env": {}}
-    stacks = make(**{name: value for name, value in given.items() if name in wanted})
-    try:
-        yield next(stacks)
-    finally:
-        stacks.close()
+    with running_stack(database_url, bootstrap, {}) as stack:
+        yield stack
 
 
 def run_bench(results: Results) -> None:
@@ -193,13 +215,13 @@ def run_bench(results: Results) -> None:
         try:
             with e2e_stack(database_url, bootstrap) as stack:
                 wait_ready(f"http://127.0.0.1:{bare_port}/ready", what="the bare endpoint")
-                _measure(results, stack, bare_port)
+                _measure(results, stack, bare_port, bare.pid or 0)  # started: has a pid
         finally:
             bare.terminate()
             bare.join(10)
 
 
-def _measure(results: Results, stack: Stack, bare_port: int) -> None:
+def _measure(results: Results, stack: Stack, bare_port: int, bare_pid: int) -> None:
     sampler = RssSampler(
         {
             "ingest": stack.ingest.process.pid,
@@ -212,7 +234,7 @@ def _measure(results: Results, stack: Stack, bare_port: int) -> None:
         time.sleep(3)
     generator = Generator(GENERATOR_PROCESSES, invoice_webhook)
     try:
-        _rates(results, stack, bare_port, generator, sampler)
+        _rates(results, stack, bare_port, bare_pid, generator, sampler)
     finally:
         generator.close()
     with sampler.phase("bulk sync"):
@@ -231,7 +253,12 @@ def _bulk_sync_load(results: Results, stack: Stack) -> None:
 
 
 def _rates(
-    results: Results, stack: Stack, bare_port: int, generator: Generator, sampler: RssSampler
+    results: Results,
+    stack: Stack,
+    bare_port: int,
+    bare_pid: int,
+    generator: Generator,
+    sampler: RssSampler,
 ) -> None:
     say = lambda line: results.say(SECTION, line)  # noqa: E731
     drive, database_url = generator.drive, stack.database_url
@@ -256,22 +283,33 @@ def _rates(
         "webhook→row p50": [],
         "webhook→row p99": [],
     }
+    meter = CpuMeter(
+        {
+            stack.ingest.process.pid: "ingest",
+            stack.processor.process.pid: "processor",
+            stack.proxy.process.pid: "zoho-proxy",
+            stack.bulk_sync.process.pid: "bulk-sync",
+            stack.sim.process.pid: "simulator",
+            bare_pid: "bare endpoint",
+        }
+    )
     first = 0
     for rate in RATES:
         base = drive(bare_url, invoice_webhook, rate, SECONDS)
-        with sampler.phase(f"{rate}/s"):
+        with sampler.phase(f"{rate}/s"), meter.phase() as cpu, _profiled(stack, rate):
             load = drive(ingest_url, invoice_webhook, rate, SECONDS, first=first, headers=headers)
             delays, rows, drain = asyncio.run(
                 _delays(database_url, first, load.sent, load.accepted)
             )
         first += load.sent
-        r50, r99 = _percentile(delays, 50), _percentile(delays, 99)
+        r50, r99 = _percentile(delays.total, 50), _percentile(delays.total, 99)
         say(
             f"{rate:>9} {base.accepted_rate:>10.0f} {base.percentile(50) * 1e3:>7.1f} "
             f"{base.percentile(99) * 1e3:>7.1f} | {load.accepted_rate:>12.0f} "
             f"{load.percentile(50) * 1e3:>7.1f} {load.percentile(99) * 1e3:>7.1f} | {rows:>6} "
             f"{r50 * 1e3:>10.1f} {r99 * 1e3:>10.1f} {drain:>7.1f} {os.getloadavg()[0]:>5.1f}"
         )
+        _cpu_and_parts(results, rate, cpu, load.accepted, load.seconds, delays)
         if load.errors or base.errors:
             say(f"    errors: ingest {load.errors}, bare {base.errors}")
         if load.late_sends or base.late_sends:
@@ -320,6 +358,72 @@ def _rates(
             )
             break
     results.series["latency_vs_rate:latency vs offered rate (ingest → Kafka → processor)"] = plot
+
+
+@contextmanager
+def _profiled(stack: Stack, rate: int) -> Iterator[None]:
+    """py-spy on ingest and the processor for the block, when ``BENCH_E2E_PROFILE`` is set."""
+    if not PROFILE_DIR:
+        yield
+        return
+    folder = Path(PROFILE_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("py-spy")),  # the dev group's, beside python
+                *("record", "--format", "raw", "--rate", "250", "--nonblocking"),
+                *("--pid", str(service.process.pid)),
+                *("--output", str(folder / f"{service.name}-{rate}.txt")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for service in (stack.ingest, stack.processor)
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for spy in spies:
+            spy.wait(30)
+
+
+def _cpu_and_parts(
+    results: Results, rate: int, cpu: CpuUse, accepted: int, seconds: float, delays: Delays
+) -> None:
+    """Where a rate's CPU went (per event, per component) and where its rows' delay went."""
+    per_event = {c: s / max(1, accepted) * 1e3 for c, s in sorted(cpu.seconds.items())}
+    busy = sum(cpu.seconds.values()) / seconds if seconds else float("nan")
+    results.say(
+        SECTION,
+        "    CPU ms per event: "
+        + ", ".join(f"{c} {ms:.2f}" for c, ms in per_event.items())
+        + f"; {busy:.2f} of {os.cpu_count()} cores busy during the load",
+    )
+    parts = {"to the processor": delays.to_processor, "in the processor": delays.in_processor}
+    results.say(
+        SECTION,
+        "    row delay parts (p50/p99 ms): "
+        + ", ".join(
+            f"{name} {_percentile(v, 50) * 1e3:.0f}/{_percentile(v, 99) * 1e3:.0f}"
+            for name, v in parts.items()
+        ),
+    )
+    for component, ms in per_event.items():
+        results.add(
+            "end to end", f"CPU per event at {rate}/s: {component}", ms, "ms", better="lower"
+        )
+    results.add("end to end", f"cores busy at {rate}/s", busy, "cores", better="lower")
+    for name, values in parts.items():
+        results.add(
+            "end to end",
+            f"webhook → row p99 at {rate}/s: {name}",
+            _percentile(values, 99) * 1e3,
+            "ms",
+            better="lower",
+        )
 
 
 def _memory(results: Results, sampler: RssSampler) -> None:
