@@ -32,6 +32,10 @@ def serve(app: FastAPI, settings: ServiceSettings, *, component: str) -> None:
         host=settings.host,
         port=settings.port,
         workers=1,
+        # Named, not "auto": auto falls back to asyncio's loop and the pure-Python h11 parser
+        # without a word when these are missing, at ~10% more CPU per webhook in ingest (measured).
+        loop="uvloop",
+        http="httptools",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
