@@ -4,7 +4,7 @@ is not repeated on a machine that has built it.
 The configuration (cgo on or off, ``-trimpath`` or not, compiler flags) is part of the key of
 each compiled package in Go's build cache, so tools that share a dependency at the same version
 compile it once only if they are built alike; DWARF and the symbol table cost compile and link
-time and are never read. These run the real make targets (mk/go.mk, mk/jaeger.mk,
+time and are never read. These run the real make targets (mk/go.mk, mk/jaeger.mk, mk/vegeta.mk,
 mk/skaffold.mk, mk/k8s.mk) from a copy of the Makefile, against a stand-in ``go`` that records
 how it was called and writes a binary that prints its version.
 """
@@ -60,7 +60,7 @@ elif args[0] == "install":
     name = parts[-2] if parts[-1][:1] == "v" and parts[-1][1:].isdigit() else parts[-1]
     binary(Path(os.environ["GOBIN"]) / name)
 """
-TOOLS = ("jaeger", "skaffold", "helm", "kustomize")
+TOOLS = ("jaeger", "skaffold", "helm", "kustomize", "vegeta")
 
 
 @pytest.fixture(name="project")

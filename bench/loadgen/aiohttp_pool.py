@@ -1,10 +1,12 @@
-"""An open-loop HTTP load generator in several processes, so that it is not the bottleneck.
+"""The Python generator: open loop in several processes (aiohttp), the fallback when vegeta is
+not built (bench/README.md says what it costs).
 
-Each worker process (aiohttp, one connection pool) sends its share of the requests on a fixed
-schedule (``start + n / rate``) whatever the answers' latency, as webhooks arrive: a slow server
-shows up as latency and as a lower accepted rate, never as a politely slowed client. Latency is
-measured from the scheduled send time, so time the client itself fell behind counts against the
-server rather than hiding (coordinated omission).
+Each worker process (one connection pool) sends its share of the requests on a fixed schedule
+(``start + n / rate``) whatever the answers' latency, as webhooks arrive: a slow server shows up
+as latency and as a lower accepted rate, never as a politely slowed client. Latency is measured
+from the scheduled send time, so time the client itself fell behind counts against the server
+rather than hiding (coordinated omission). Bodies are built (``body(n)``) and encoded at send
+time, inside the schedule: part of why it costs a millisecond of CPU per request.
 """
 
 from __future__ import annotations
@@ -12,39 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import statistics
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-Body = Callable[[int], dict[str, Any]]
-"""The JSON body of request number n (each worker sends the numbers of its share)."""
-
-
-@dataclass
-class Outcome:
-    offered_rate: float
-    sent: int = 0
-    accepted: int = 0
-    """Answered 2xx."""
-    seconds: float = 0.0
-    """From the first scheduled send to the last answer."""
-    latencies: list[float] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=dict)
-    late_sends: int = 0
-    """Sends more than 10 ms behind their schedule: the generator itself could not keep up."""
-
-    @property
-    def accepted_rate(self) -> float:
-        return self.accepted / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: int) -> float:
-        if len(self.latencies) < 2:
-            return float("nan")
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1]
+from bench.loadgen.outcome import LATE_SECONDS, Body, Outcome
 
 
 async def _worker(
@@ -63,7 +38,7 @@ async def _worker(
             delay = scheduled - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif delay < -0.01:
+            elif delay < -LATE_SECONDS:
                 late += 1
             data = json.dumps(body(number))
             try:
@@ -90,7 +65,10 @@ async def _worker(
 
 
 def _run_worker(args: tuple[str, dict[str, str], list[int], Body, float, float]) -> dict[str, Any]:
-    return asyncio.run(_worker(*args))
+    cpu = time.process_time()  # this worker process, all its threads
+    part = asyncio.run(_worker(*args))
+    part["cpu"] = time.process_time() - cpu
+    return part
 
 
 def _warm(body: Body) -> int:
@@ -98,11 +76,12 @@ def _warm(body: Body) -> int:
     return 0
 
 
-class Generator:
+class AiohttpPool:
     """The worker processes, started once (spawning and importing takes seconds) and reused."""
 
     def __init__(self, processes: int, body: Body) -> None:
         self.processes = processes
+        self.name = f"{processes} Python processes (aiohttp)"
         self._pool = multiprocessing.get_context("spawn").Pool(processes)
         self._pool.map(_warm, [body] * processes, chunksize=1)
 
@@ -120,9 +99,7 @@ class Generator:
         first: int = 0,
         headers: dict[str, str] | None = None,
     ) -> Outcome:
-        """Offer ``rate`` requests/s for ``seconds``; request numbers run from ``first``,
-        worker k sending every ``processes``-th one. ``body`` must be picklable (a module-level
-        function)."""
+        """Worker k sends every ``processes``-th request number."""
         total, processes = int(rate * seconds), self.processes
         start_at = time.time() + 0.5  # every worker has its plan before the first send
         plans = [
@@ -141,11 +118,12 @@ class Generator:
 
 
 def _combine(rate: float, total: int, start_at: float, parts: list[dict[str, Any]]) -> Outcome:
-    outcome = Outcome(rate, sent=total)
+    outcome = Outcome(rate, sent=total, generator_cpu=0.0)
     for part in parts:
         outcome.latencies += part["latencies"]
         outcome.accepted += part["accepted"]
         outcome.late_sends += part["late"]
+        outcome.generator_cpu += part["cpu"]
         for key, count in part["errors"].items():
             outcome.errors[key] = outcome.errors.get(key, 0) + count
     outcome.seconds = max(p["finished"] for p in parts) - start_at
