@@ -64,12 +64,13 @@ def write_targets(
 ) -> None:
     """One JSON target a line (vegeta's ``-format=json``): POST, the headers, the body base64."""
     header = {name: [value] for name, value in headers.items()}
+    # Only the body differs from line to line, and base64 needs no JSON escaping: the rest of the
+    # line is encoded once (about half the CPU of encoding each line whole).
+    start = json.dumps({"method": "POST", "url": url, "header": header})[:-1] + ', "body": "'
     with path.open("w") as out:
         for number in numbers:
             data = base64.b64encode(json.dumps(body(number)).encode()).decode()
-            out.write(
-                json.dumps({"method": "POST", "url": url, "body": data, "header": header}) + "\n"
-            )
+            out.write(f'{start}{data}"}}\n')
 
 
 def _error_key(code: int, error: str) -> str:
