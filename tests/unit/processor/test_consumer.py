@@ -148,6 +148,12 @@ def _batch() -> dict[TopicPartition, list[Rec]]:
     }
 
 
+async def _poll_once(consumer: EventConsumer) -> None:
+    """One turn of the loop, its offset commit (which runs beside the next write) awaited."""
+    await consumer._poll_once()
+    await consumer.offsets_committed()
+
+
 def _consumer(fake: FakeConsumer, processor: FlakyProcessor, **overrides: Any) -> EventConsumer:
     values: dict[str, Any] = {"retry_initial_seconds": 0.01, "retry_max_seconds": 0.02}
     settings = ConsumerSettings(**(values | overrides))
@@ -157,7 +163,7 @@ def _consumer(fake: FakeConsumer, processor: FlakyProcessor, **overrides: Any) -
 async def test_offsets_are_committed_after_processing_for_assigned_partitions_only() -> None:
     fake = FakeConsumer(_batch())
     consumer = _consumer(fake, FlakyProcessor(0))
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.commits == [{P0: 13, P1: 4}]
     assert fake.seeks == [] and fake.paused == set()
 
@@ -166,14 +172,14 @@ async def test_a_deferred_record_holds_back_its_own_partition_only() -> None:
     fake = FakeConsumer(_batch())
     processor = FlakyProcessor(0, defer=frozenset({(0, 11)}))
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     # Partition 0 commits what came before the record, goes back to it and waits; 1 goes on.
     assert fake.commits == [{P0: 11, P1: 4}]
     assert fake.seeks == [(P0, 11)] and fake.paused == {P0}
     assert metrics.BACKOFF_SECONDS._value.get() > 0
     consumer.paused[P0].resume_at = time.monotonic()  # its wait is over
     processor.defer = frozenset()
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.paused == set() and P0 not in consumer.paused
     assert processor.written[-1] == [(0, 11), (0, 12)] and fake.commits[-1] == {P0: 13}
 
@@ -190,13 +196,13 @@ async def test_a_partition_waiting_on_a_read_resumes_as_soon_as_the_read_is_done
     fake = FakeConsumer({P1: [Rec(1, 3)]})
     processor = WaitingForARead(0, defer=frozenset({(1, 3)}), delay=60)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.paused == {P1} and metrics.BACKOFF_SECONDS._value.get() == 0  # not a failure
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.paused == {P1}
     read_done = True
     processor.defer = frozenset()
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.paused == set() and fake.commits == [{P1: 4}]
 
 
@@ -204,10 +210,10 @@ async def test_an_infrastructure_failure_rewinds_the_batch_and_commits_nothing()
     fake = FakeConsumer(_batch())
     processor = FlakyProcessor(1)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.commits == []
     assert sorted(fake.seeks) == [(P0, 10), (P1, 3), (P2, 8)]
-    await consumer._poll_once()  # the same records again: now they go through
+    await _poll_once(consumer)  # the same records again: now they go through
     assert processor.calls == 2 and len(fake.commits) == 1
 
 
@@ -220,7 +226,7 @@ async def test_the_lag_gauge_is_refreshed_while_the_consumer_backs_off() -> None
         retry_max_seconds=0.05,
         lag_refresh_seconds=0.01,
     )
-    await consumer._poll_once()
+    await _poll_once(consumer)
     # Rewound to offsets 10 and 3: the backlog is what the broker holds beyond them.
     assert metrics.CONSUMER_LAG.labels("events", "0")._value.get() == 40
     assert metrics.CONSUMER_LAG.labels("events", "1")._value.get() == 4
@@ -270,7 +276,7 @@ def test_backoff_grows_and_stays_capped(attempt: int) -> None:
 async def test_offsets_whose_commit_failed_are_committed_when_partitions_are_revoked() -> None:
     fake = FakeConsumer(_batch(), fail_commits=1)
     consumer = _consumer(fake, FlakyProcessor(0))
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.commits == [] and fake.seeks == []  # rows are in: no rewind, offsets remembered
     await _Rebalance(consumer).on_partitions_revoked([P0])
     assert fake.commits == [{P0: 13}]
@@ -288,7 +294,7 @@ async def test_records_held_behind_a_parked_one_are_polled_again_at_once() -> No
 
     fake = FakeConsumer({P0: [Rec(0, 10), Rec(0, 11), Rec(0, 12)]})
     consumer = _consumer(fake, ParkedThenHeld(0))
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert fake.commits == [{P0: 11}]
     assert fake.seeks == [(P0, 11)] and fake.paused == set()  # no wait: nothing failed there
 
@@ -307,13 +313,13 @@ async def test_the_age_of_the_oldest_waiting_event_shows_a_stall_until_it_is_don
     fake = FakeConsumer({P0: [Rec(0, 10)]})
     processor = Waiting(0, defer=frozenset({(0, 10)}), delay=0.0)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert metrics.OLDEST_DEFERRED_AGE._value.get() >= 60
-    await consumer._poll_once()  # resumed, still failing: the stall keeps its age
+    await _poll_once(consumer)  # resumed, still failing: the stall keeps its age
     assert metrics.OLDEST_DEFERRED_AGE._value.get() >= 60
     processor.defer = frozenset()
-    await consumer._poll_once()  # done at last
-    await consumer._poll_once()
+    await _poll_once(consumer)  # done at last
+    await _poll_once(consumer)
     assert metrics.OLDEST_DEFERRED_AGE._value.get() == 0
 
 
@@ -346,11 +352,11 @@ async def test_the_next_batch_is_prepared_while_the_current_one_writes() -> None
     fake = FakeConsumer(_log(10, 11, 12, 13), per_poll=2)
     processor = Overlapping(0, overlaps=1)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.written == [[(0, 10), (0, 11)]]
     assert processor.prepared == [[(0, 10), (0, 11)], [(0, 12), (0, 13)]]
     assert fake.commits == [{P0: 12}]  # only what was written
-    await consumer._poll_once()  # the prepared batch, not polled again
+    await _poll_once(consumer)  # the prepared batch, not polled again
     assert processor.written[1] == [(0, 12), (0, 13)] and len(processor.prepared) == 2
     assert fake.commits == [{P0: 12}, {P0: 14}]
 
@@ -359,13 +365,13 @@ async def test_a_failed_write_commits_neither_it_nor_the_batch_prepared_meanwhil
     fake = FakeConsumer(_log(10, 11, 12, 13, p1=True), per_poll=3)
     processor = Overlapping(1, overlaps=2)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.prepared == [[(0, 10), (0, 11), (0, 12)], [(0, 13), (1, 3)]]
     assert fake.commits == []
     # Both batches are polled again: partition 1, only in the second, from its first record.
     assert sorted(fake.seeks) == [(P0, 10), (P1, 3)]
-    await consumer._poll_once()
-    await consumer._poll_once()
+    await _poll_once(consumer)
+    await _poll_once(consumer)
     assert processor.written == [
         [(0, 10), (0, 11), (0, 12)],  # failed
         [(0, 10), (0, 11), (0, 12)],
@@ -378,16 +384,16 @@ async def test_records_polled_before_their_partition_went_back_are_polled_again_
     fake = FakeConsumer(_log(10, 11, 12, 13, p1=True), per_poll=3)
     processor = Overlapping(0, overlaps=1, defer=frozenset({(0, 11)}))
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     # Offset 13 was polled while 11 was being deferred: dropped, and partition 0 sent back to
     # 11 again (the poll had moved past it). Partition 1's record goes on.
     assert processor.prepared[1] == [(0, 13), (1, 3)]
     assert fake.commits == [{P0: 11}] and fake.seeks == [(P0, 11), (P0, 11)]
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.written[1] == [(1, 3)] and fake.commits[-1] == {P1: 4}
     consumer.paused[P0].resume_at = time.monotonic()
     processor.defer = frozenset()
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.written == [[(0, 10), (0, 11), (0, 12)], [(1, 3)], [(0, 11), (0, 12), (0, 13)]]
     assert fake.commits == [{P0: 11}, {P1: 4}, {P0: 14}]
 
@@ -399,11 +405,11 @@ async def test_a_batch_prepared_ahead_drops_the_records_of_partitions_revoked_me
     fake = FakeConsumer(_log(10, 11, 12, p1=True), per_poll=2)
     processor = Overlapping(0, overlaps=1)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.prepared[1] == [(0, 12), (1, 3)]  # ready, not written yet
     fake.assigned = {P0}
     await _Rebalance(consumer).on_partitions_revoked([P1])
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.written == [[(0, 10), (0, 11)], [(0, 12)]]
     assert all(P1 not in commit for commit in fake.commits)
 
@@ -414,9 +420,9 @@ async def test_a_batch_polled_while_a_revoke_went_by_is_written_for_owned_partit
     fake = FakeConsumer(_log(10, 11, 12, p1=True), per_poll=2)
     processor = Overlapping(0, overlaps=1)
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
+    await _poll_once(consumer)
     fake.assigned = {P0}
-    await consumer._poll_once()
+    await _poll_once(consumer)
     assert processor.written == [[(0, 10), (0, 11)], [(0, 12)]]
     assert all(P1 not in commit for commit in fake.commits)
 
@@ -444,8 +450,8 @@ async def test_records_arriving_during_a_write_join_the_batch_prepared_meanwhile
     fake = FakeConsumer(_log(10, 11, 12), per_poll=2)
     processor = ArrivingDuringWrites(fake.log, [Rec(0, 13), Rec(0, 14)])
     consumer = _consumer(fake, processor)
-    await consumer._poll_once()
-    await consumer._poll_once()
+    await _poll_once(consumer)
+    await _poll_once(consumer)
     assert processor.written == [[(0, 10), (0, 11)], [(0, 12), (0, 13), (0, 14)]]
     assert processor.prepared == [[(0, 10), (0, 11)], [(0, 12)], [(0, 13), (0, 14)]]
     assert fake.commits == [{P0: 12}, {P0: 15}]
@@ -455,9 +461,9 @@ async def test_a_batch_topped_up_after_a_write_stays_within_the_batch_size() -> 
     fake = FakeConsumer(_log(10, 11, 12), per_poll=2)
     processor = ArrivingDuringWrites(fake.log, [Rec(0, 13), Rec(0, 14)])
     consumer = _consumer(fake, processor, batch_max_records=2)
-    await consumer._poll_once()
-    await consumer._poll_once()
-    await consumer._poll_once()
+    await _poll_once(consumer)
+    await _poll_once(consumer)
+    await _poll_once(consumer)
     assert processor.written == [[(0, 10), (0, 11)], [(0, 12), (0, 13)], [(0, 14)]]
     assert fake.commits[-1] == {P0: 15}
 
@@ -484,8 +490,8 @@ async def test_a_slow_lag_query_does_not_hold_back_the_next_batch() -> None:
     batches, every lag_refresh_seconds: a stall of the stream that showed in its p99."""
     fake = SlowLagQuery(_log(10, 11))
     consumer = _consumer(fake, FlakyProcessor(0), lag_refresh_seconds=0.001)
-    await consumer._poll_once()
-    await consumer._poll_once()
+    await _poll_once(consumer)
+    await _poll_once(consumer)
     await wait_until(lambda: fake.asked >= 1, what="the lag query", limit_seconds=5)
     # Both batches are written and committed while the broker has not answered yet.
     assert (fake.asked, fake.ended) == (1, 0) and fake.commits == [{P0: 11}, {P0: 12}]
@@ -525,3 +531,49 @@ async def test_a_partition_revoked_while_its_lag_is_asked_gets_no_gauge() -> Non
     await wait_until(lambda: ("events", "0") in consumer.lag_labels, what="the lag of 0")
     await consumer.stop_lag_refresh()
     assert consumer.lag_labels == {("events", "0")}
+
+
+class SlowCommits(FakeConsumer):
+    """Offset commits wait until ``answer`` is set (a broker slow to answer)."""
+
+    def __init__(self, log: dict[TopicPartition, list[Rec]], per_poll: int) -> None:
+        super().__init__(log, per_poll=per_poll)
+        self.answer = asyncio.Event()
+        self.asked = 0
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.asked += 1
+        await self.answer.wait()
+        await super().commit(offsets)
+
+
+async def test_a_batch_is_written_while_the_offsets_of_the_one_before_are_committed() -> None:
+    """The offset commit, a broker round trip, used to sit between two writes; now it runs
+    beside the next one, and the next commit still waits for it (offsets go out in order)."""
+    fake = SlowCommits(_log(10, 11, 12, 13), per_poll=2)
+    processor = FlakyProcessor(0)
+    consumer = _consumer(fake, processor)
+    await consumer._poll_once()
+    second = asyncio.create_task(consumer._poll_once())
+    await wait_until(lambda: len(processor.written) == 2, what="the second write")
+    assert fake.asked == 1 and fake.commits == []  # the first batch's commit still out
+    await asyncio.sleep(0.05)
+    assert not second.done() and fake.asked == 1  # the second commit waits for the first
+    fake.answer.set()
+    await second
+    await consumer.offsets_committed()
+    assert fake.commits == [{P0: 12}, {P0: 14}]
+
+
+async def test_a_revoke_waits_for_the_offset_commit_in_flight() -> None:
+    """The partition's next owner starts from its committed offset: it must include what this
+    member wrote, or that owner writes it again (a no-op, but Zoho reads spent twice)."""
+    fake = SlowCommits(_log(10, 11), per_poll=2)
+    consumer = _consumer(fake, FlakyProcessor(0))
+    await consumer._poll_once()
+    revoking = asyncio.create_task(_Rebalance(consumer).on_partitions_revoked([P0]))
+    await asyncio.sleep(0.05)
+    assert not revoking.done() and fake.commits == []
+    fake.answer.set()
+    await revoking
+    assert fake.commits == [{P0: 12}]

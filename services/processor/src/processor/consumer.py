@@ -2,7 +2,9 @@
 
 At-least-once with exactly-once effect: offsets are committed manually, only after the batch's
 database transaction committed (the inbox dedup key and the monotonic upsert make the
-redelivery after a crash a no-op).
+redelivery after a crash a no-op). A batch's offset commit (a broker round trip, a third of a
+small batch's cycle) runs while the next batch is written; one is in flight at a time, so they
+reach the broker in order, and a revoke or shutdown waits for it.
 
 Two ways to wait, so that one record never stalls the others:
 
@@ -73,6 +75,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # Waiting for the lock lets the in-flight batch commit its rows and offsets first;
         # offsets whose commit failed earlier get one more try before the partitions go.
         async with self._owner.batch_lock:
+            await self._owner.offsets_committed()
             await self._owner.commit_pending(set(revoked))
             for tp in revoked:
                 self._owner.forget(tp)
@@ -118,6 +121,8 @@ class EventConsumer:
         """The batch polled and prepared while the last one was written: written next."""
         self._lag_refresh: asyncio.Task[None] | None = None
         """The lag gauge's refresh, running beside the batches (:meth:`_refresh_lag_soon`)."""
+        self._committing: asyncio.Task[None] | None = None
+        """The last written batch's offset commit, running beside the next write."""
 
     async def run(self) -> None:
         self._consumer.subscribe([self._topic], listener=_Rebalance(self))
@@ -131,6 +136,7 @@ class EventConsumer:
             if self._ahead is not None:  # never written: polled again by the partitions' owner
                 self._ahead.discard()
                 self._ahead = None
+            await self.offsets_committed()
             await self.stop_lag_refresh()
             await self._consumer.stop()
             logger.info("consumer stopped")
@@ -183,7 +189,10 @@ class EventConsumer:
         try:
             async with self.batch_lock:
                 items = await self._processor.write(batch)
-                await self._commit(items)
+                # Rows first, then their offsets, in batch order: the previous batch's commit
+                # is over before this one's starts (it has had the whole write to finish).
+                await self.offsets_committed()
+                self._committing = asyncio.create_task(self._commit(items))
                 self._defer(items)
         except Exception as exc:
             if isinstance(exc, TransientError):
@@ -293,6 +302,17 @@ class EventConsumer:
             metrics.EVENTS_OUTCOME.labels(item.entity, item.outcome).inc()
             if item.outcome == "dead_letter" and item.error is not None:
                 metrics.MESSAGES_FAILED.labels(self._topic, type(item.error).__name__).inc()
+
+    async def offsets_committed(self) -> None:
+        """Wait for the offset commit in flight, if any (its failures are remembered in
+        :attr:`pending_offsets` by :meth:`_commit` itself)."""
+        committing, self._committing = self._committing, None
+        if committing is None:
+            return
+        try:
+            await committing
+        except Exception:  # a bug; the rows are in, so at worst their records come again
+            logger.exception("unexpected failure committing offsets")
 
     async def _commit(self, items: Sequence[Item]) -> None:
         """Commit, per assigned partition, the offsets up to its first record not done."""
