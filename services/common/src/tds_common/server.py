@@ -11,6 +11,7 @@ never to the API (the chart's NetworkPolicies). ``/health`` and ``/ready`` stay 
 
 from __future__ import annotations
 
+import gc
 from wsgiref.simple_server import WSGIServer
 
 import uvicorn
@@ -27,6 +28,7 @@ def serve(app: FastAPI, settings: ServiceSettings, *, component: str) -> None:
     configure_logging(settings.log_level, json_format=settings.log_json)
     configure_tracing(component)
     start_metrics_server(settings)
+    freeze_startup_objects()
     uvicorn.run(
         app,
         host=settings.host,
@@ -45,6 +47,15 @@ def serve(app: FastAPI, settings: ServiceSettings, *, component: str) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         lifespan="on",
     )
+
+
+def freeze_startup_objects() -> None:
+    """Keep what exists once the app is built (modules, the app, its routes and schemas:
+    tens of thousands of objects that live as long as the process) out of the garbage
+    collector's full passes. Each pass walked all of them: 60-140 ms with the event loop
+    stopped, a few times a minute under load, which was most of the webhook -> row p99."""
+    gc.collect()
+    gc.freeze()
 
 
 def start_metrics_server(settings: ServiceSettings) -> WSGIServer | None:
