@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from tds_common.catalogue import ENTITIES, WEBHOOK_ENTITIES
 from tds_common.events import (
+    PAYLOAD_CHECKED,
     EventEnvelope,
     format_zoho_timestamp,
     parse_zoho_timestamp,
@@ -57,6 +58,23 @@ def test_envelope_rejects_unknown_fields_and_empty_ids() -> None:
     with pytest.raises(ValidationError):
         EventEnvelope.model_validate(
             {"org_id": "o", "entity": "x", "zoho_id": "1", "source": "webhook", "extra": 1}
+        )
+
+
+def test_envelope_walks_its_payload_unless_the_producer_checked_it() -> None:
+    fields = {"org_id": "60000000001", "entity": "invoices", "zoho_id": "1", "source": "webhook"}
+    unstorable = {**fields, "payload": {"invoice_id": "1", "notes": "a\x00b"}}
+    with pytest.raises(ValidationError, match="U\\+0000"):
+        EventEnvelope.model_validate(unstorable)
+    with pytest.raises(ValidationError, match="U\\+0000"):
+        EventEnvelope.model_validate(unstorable, context={"unrelated": True})
+    # Ingest's records went through parse_json, which refuses the same; only then is the
+    # payload's second walk skipped. The envelope's own text fields are still checked.
+    trusted = EventEnvelope.model_validate(unstorable, context={PAYLOAD_CHECKED: True})
+    assert trusted.payload == unstorable["payload"]
+    with pytest.raises(ValidationError, match="U\\+0000"):
+        EventEnvelope.model_validate(
+            {**fields, "zoho_id": "1\x00", "payload": {}}, context={PAYLOAD_CHECKED: True}
         )
 
 

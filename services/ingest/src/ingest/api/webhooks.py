@@ -26,7 +26,7 @@ from ingest.errors import PublishUnavailableError, RejectedWebhookError, Unknown
 from ingest.payload import parse_webhook
 from ingest.versions import refuse_future_version
 from tds_common.catalogue import WEBHOOK_ENTITIES, EntitySpec, get_entity
-from tds_common.events import EventEnvelope
+from tds_common.events import PAYLOAD_CHECKED, EventEnvelope
 from tds_common.tracing import current_trace_id
 
 logger = logging.getLogger(__name__)
@@ -184,14 +184,18 @@ async def _handle(
     check_signature(body, delivery.signature, settings.webhook_hmac_secrets)
     parsed = parse_webhook(body, kind, spec)
     refuse_future_version(parsed.last_modified_time, settings.max_version_skew_seconds)
-    envelope = EventEnvelope(
-        org_id=org,
-        entity=spec.name,
-        zoho_id=parsed.zoho_id,
-        op=operation,
-        source="webhook",
-        last_modified_time=parsed.last_modified_time,
-        payload=parsed.record,
+    envelope = EventEnvelope.model_validate(
+        {
+            "org_id": org,
+            "entity": spec.name,
+            "zoho_id": parsed.zoho_id,
+            "op": operation,
+            "source": "webhook",
+            "last_modified_time": parsed.last_modified_time,
+            "payload": parsed.record,
+        },
+        # parse_webhook parsed the record with parse_json, which holds it to the same limits.
+        context={PAYLOAD_CHECKED: True},
     )
     await state.publisher.publish(envelope)
     return _Accepted(envelope.event_id, spec.name, parsed.zoho_id, operation)
