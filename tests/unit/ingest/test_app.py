@@ -125,6 +125,8 @@ def test_the_webhook_reads_headers_and_query_itself_and_documents_them() -> None
     app = create_app(settings, publisher=FakePublisher())
     (route,) = [r for r in router.routes if isinstance(r, APIRoute) and r.path == ROUTE]
     assert route.dependant.header_params == [] and route.dependant.query_params == []
+    # The entity and the state are read from the request too (no parameter, no dependency).
+    assert route.dependant.path_params == [] and route.dependant.dependencies == []
     parameters = app.openapi()["paths"][ROUTE]["post"]["parameters"]
     assert {(p["in"], p["name"]) for p in parameters} == {
         ("path", "entity"),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Annotated, Final, Self
+from typing import Final, Self
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from pydantic import BaseModel
@@ -55,7 +55,8 @@ class Delivery:
     Read from the request by :meth:`of` rather than declared as FastAPI parameters: FastAPI
     validates each declared parameter with pydantic on every request, about a fifth of a
     webhook's CPU for seven optional strings that are checked here anyway (after the token).
-    :data:`PARAMETERS` documents them in the OpenAPI schema as FastAPI would."""
+    :data:`PARAMETERS` documents them (and the path's entity) in the OpenAPI schema as FastAPI
+    would."""
 
     header_token: str | None
     query_token: str | None
@@ -80,6 +81,12 @@ class Delivery:
 
 
 PARAMETERS: Final = [
+    {
+        "name": "entity",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(WEBHOOK_ENTITIES), "title": "Entity"},
+    },
     optional_text("token", "query"),
     optional_text("org_id", "query", **ORG_SCHEMA),
     optional_text("op", "query", enum=["upsert", "delete"]),
@@ -103,16 +110,15 @@ def _entity_spec(entity: str) -> EntitySpec:
     responses=ERRORS,
     openapi_extra={**OPENAPI_BODY, "parameters": PARAMETERS},
 )
-async def receive_webhook(
-    request: Request,
-    entity: Annotated[str, Path(json_schema_extra={"enum": list(WEBHOOK_ENTITIES)})],
-) -> Response:
+async def receive_webhook(request: Request) -> Response:
     """Receive one Zoho workflow webhook; 202 once it is durable in Kafka."""
-    # Two shortcuts for the CPU of every webhook, neither visible outside: the state is read
-    # from the app rather than through a dependency (FastAPI's dependency solving cost more
-    # than the read), and the answer is encoded here: ``WebhookAccepted``, which
+    # Shortcuts for the CPU of every webhook, none visible outside: the state is read from the
+    # app rather than through a dependency and the entity from the path rather than as a
+    # declared parameter (FastAPI's solving of either cost more than the read; PARAMETERS
+    # documents the entity), and the answer is encoded here: ``WebhookAccepted``, which
     # ``response_model`` still documents, is neither built nor validated again per request.
     state: IngestState = request.app.state.ingest
+    entity: str = request.path_params["entity"]
     label = entity if entity in WEBHOOK_ENTITIES else UNKNOWN_ENTITY
     # The request's server span (tds_common.tracing.TracingMiddleware) continues the caller's
     # traceparent; the publisher passes it on in the Kafka message.
