@@ -80,7 +80,9 @@ class _InstantPublisher(EventPublisher):
 
 
 def _bare_app() -> FastAPI:
-    app = FastAPI()
+    # FastAPI's own telemetry off, as in every service (tds_common.app.create_service_app):
+    # with the tracer provider installed it would open a span per request of the baseline too.
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.post(BARE_PATH, status_code=202)
     async def bare(request: Request) -> Response:
