@@ -4,17 +4,19 @@ The e2e suite's stack, as its fixture builds it (``running_stack``): the simulat
 zoho-proxy, ingest, processor and bulk-sync as the processes they are in production
 (``python -m <package>``), against the local Kafka (fresh topics, events with 3 partitions) and
 a scratch PostgreSQL database. A bare FastAPI endpoint (reads the body, answers 200) runs
-beside them as the baseline. The load generator (:mod:`bench.loadgen`, several processes, open
-loop) offers each rate for ``BENCH_E2E_SECONDS`` to the baseline and then to ingest, with full
-invoice webhooks (4 line items, ~2 KB, so the processor needs no Zoho read). Measured:
+beside them as the baseline. The load generator (:mod:`bench.loadgen`: vegeta, open loop)
+offers each rate for ``BENCH_E2E_SECONDS`` to the baseline and then to ingest, with full
+invoice webhooks (4 line items, ~2 KB, so the processor needs no Zoho read), in
+``BENCH_E2E_ROUNDS`` rounds of the rates. Measured:
 
 - accepted/s and HTTP p50/p99 of ingest vs the bare endpoint at the same offered rate;
 - delay from ingest's receipt (``tds_sync_queue.queued_at``, the envelope's ``received_at``) to
   the row's write (``processing_completed_at``, in the batch's transaction just before its
   commit), p50/p99 per rate, and whether the processor kept up (drain time after the load);
   and its two parts: receipt → the processor began preparing the batch, and from there on;
-- CPU per event of each component (each service, Kafka, PostgreSQL, the rest) and the cores
-  busy in total, per rate (:mod:`bench.cpu`): on two cores, whether the machine was the limit;
+- CPU per event of each component (each service, Kafka, PostgreSQL, the load generator, the
+  rest) and the cores busy in total, per rate (:mod:`bench.cpu`): on two cores, whether the
+  machine was the limit;
 - peak RSS of each service's process (psutil, sampled every 0.2 s): idle, under each webhook
   rate, and during a full sync of every entity (``BENCH_E2E_BULK_SECONDS``) for zoho-proxy and
   bulk-sync.
@@ -23,9 +25,11 @@ invoice webhooks (4 line items, ~2 KB, so the processor needs no Zoho read). Mea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -69,9 +73,16 @@ generator, the loopback, the cores) can offer: higher rates would measure the ma
 ID_BASE = 460_000_000_000_000_000
 RSS_LIMIT_MB = 150
 BULK_SECONDS = float(os.environ.get("BENCH_E2E_BULK_SECONDS", "20"))
-REPORTED_CPU = ("ingest", "processor", "kafka", "postgresql", "other")
+REPORTED_CPU = ("ingest", "processor", "kafka", "postgresql", "load generator", "other")
 """The components whose CPU per event goes into the report (the rest spend next to nothing
-while webhooks flow, and are printed only); ``other`` is mostly the load generator."""
+while webhooks flow, and are printed only); ``other`` is every other process on the machine:
+the bench itself, and whatever else runs (a busy machine shows there)."""
+ROUNDS = int(os.environ.get("BENCH_E2E_ROUNDS", "3"))
+"""Rounds of the rates (100, 500, 1,000, 100, ...): each figure's spread over them shows what a
+stall elsewhere on the shared machine did to one round."""
+SENT_PER_RATE_ROOM = 10**6
+"""Request numbers per rate and round: each drive's invoices are new ones."""
+PLOTTED = ("ingest HTTP p99", "bare HTTP p99", "webhook→row p50", "webhook→row p99")
 PROFILE_DIR = os.environ.get("BENCH_E2E_PROFILE")
 """A folder: ingest and the processor are sampled with py-spy during each rate, one collapsed-
 stack file per service and rate there (``<service>-<rate>.txt``, for flame graph tools)."""
@@ -264,28 +275,21 @@ def _rates(
     sampler: RssSampler,
 ) -> None:
     say = lambda line: results.say(SECTION, line)  # noqa: E731
-    drive, database_url = generator.drive, stack.database_url
-    headers = {"X-TDS-Webhook-Token": WEBHOOK_SECRET}
     bare_url = f"http://127.0.0.1:{bare_port}/bare"
     ingest_url = f"{stack.ingest.url}/api/zoho/webhooks/invoices"
-    warm = drive(ingest_url, invoice_webhook, 50, 2, first=10**9, headers=headers)
-    asyncio.run(_delays(database_url, 10**9, warm.sent, warm.accepted))
+    headers = {"X-TDS-Webhook-Token": WEBHOOK_SECRET}
+    warm = generator.drive(ingest_url, invoice_webhook, 50, 2, first=10**9, headers=headers)
+    asyncio.run(_delays(stack.database_url, 10**9, warm.sent, warm.accepted))
     say(
-        f"{GENERATOR_PROCESSES} generator processes, open loop, {SECONDS:.0f} s per rate; "
-        f"invoice webhooks with 4 line items"
+        f"{generator.name} generator, open loop, {SECONDS:.0f} s per rate, {ROUNDS} rounds of "
+        f"the rates; invoice webhooks with 4 line items"
     )
     say(
         f"{'offered/s':>9} {'bare acc/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'ingest acc/s':>12} "
         f"{'p50 ms':>7} {'p99 ms':>7} | {'rows':>6} {'row p50 ms':>10} {'row p99 ms':>10} "
         f"{'drain s':>7} {'load':>5}"
     )
-    plot: dict[str, list[float]] = {
-        "x": [],
-        "ingest HTTP p99": [],
-        "bare HTTP p99": [],
-        "webhook→row p50": [],
-        "webhook→row p99": [],
-    }
+    plot: dict[str, list[float]] = {"x": [], **{column: [] for column in PLOTTED}}
     meter = CpuMeter(
         {
             stack.ingest.process.pid: "ingest",
@@ -297,70 +301,95 @@ def _rates(
         }
     )
     first = 0
-    for rate in RATES:
-        base = drive(bare_url, invoice_webhook, rate, SECONDS)
-        with sampler.phase(f"{rate}/s"), meter.phase() as cpu, _profiled(stack, rate):
-            load = drive(ingest_url, invoice_webhook, rate, SECONDS, first=first, headers=headers)
-            delays, rows, drain = asyncio.run(
-                _delays(database_url, first, load.sent, load.accepted)
+    points: dict[int, list[tuple[float, float, float, float]]] = {}
+    for round_ in range(ROUNDS):
+        for rate in RATES:
+            point, sustained = _one_rate(
+                results, stack, generator, sampler, meter, bare_url, rate, first, round_
             )
-        first += load.sent
-        r50, r99 = _percentile(delays.total, 50), _percentile(delays.total, 99)
-        say(
-            f"{rate:>9} {base.accepted_rate:>10.0f} {base.percentile(50) * 1e3:>7.1f} "
-            f"{base.percentile(99) * 1e3:>7.1f} | {load.accepted_rate:>12.0f} "
-            f"{load.percentile(50) * 1e3:>7.1f} {load.percentile(99) * 1e3:>7.1f} | {rows:>6} "
-            f"{r50 * 1e3:>10.1f} {r99 * 1e3:>10.1f} {drain:>7.1f} {os.getloadavg()[0]:>5.1f}"
-        )
-        _cpu_and_parts(results, rate, cpu, load.accepted, load.seconds, delays)
-        if load.errors or base.errors:
-            say(f"    errors: ingest {load.errors}, bare {base.errors}")
-        if load.late_sends or base.late_sends:
-            say(
-                f"    generator behind schedule by >10 ms: ingest {load.late_sends}, "
-                f"bare {base.late_sends} sends"
-            )
-        section = "end to end"
-        ratio = load.accepted_rate / max(base.accepted_rate, 1e-9)
-        results.add(
-            section, f"ingest accepted/s ÷ bare FastAPI accepted/s at {rate}/s", ratio, "ratio"
-        )
-        results.add(
-            section, f"ingest HTTP p99 at {rate}/s", load.percentile(99) * 1e3, "ms", better="lower"
-        )
-        results.add(
-            section,
-            f"bare FastAPI HTTP p99 at {rate}/s",
-            base.percentile(99) * 1e3,
-            "ms",
-            better="lower",
-        )
-        results.add(
-            section,
-            f"webhook accepted → row written p99 at {rate}/s",
-            r99 * 1e3,
-            "ms",
-            better="lower",
-            target="<= 100" if rate == 500 else "",
-        )
-        results.add(
-            section,
-            f"rows written ÷ webhooks accepted at {rate}/s",
-            rows / max(1, load.accepted),
-            "ratio",
-        )
+            first += SENT_PER_RATE_ROOM
+            points.setdefault(rate, []).append(point)
+            if not sustained:
+                break
+    for rate, values in points.items():  # the plot: each figure's median over the rounds
         plot["x"].append(rate)
-        plot["ingest HTTP p99"].append(load.percentile(99) * 1e3)
-        plot["bare HTTP p99"].append(base.percentile(99) * 1e3)
-        plot["webhook→row p50"].append(r50 * 1e3)
-        plot["webhook→row p99"].append(r99 * 1e3)
-        if base.accepted_rate < SUSTAINED_SHARE * rate and rate != RATES[-1]:
-            say(
-                f"    the bare endpoint took {base.accepted_rate:.0f}/s of the {rate}/s offered: "
-                f"this machine sustains less than {rate}/s, higher rates skipped"
-            )
-            break
+        for column, series in zip(PLOTTED, zip(*values, strict=True), strict=True):
+            plot[column].append(statistics.median(series))
     results.series["latency_vs_rate:latency vs offered rate (ingest → Kafka → processor)"] = plot
+
+
+def _one_rate(
+    results: Results,
+    stack: Stack,
+    generator: Generator,
+    sampler: RssSampler,
+    meter: CpuMeter,
+    bare_url: str,
+    rate: int,
+    first: int,
+    round_: int,
+) -> tuple[tuple[float, float, float, float], bool]:
+    """One rate: the bare endpoint, then ingest; the figures recorded, the plotted ones returned
+    (in :data:`PLOTTED`'s order), and whether the bare endpoint sustained it."""
+    say = lambda line: results.say(SECTION, line)  # noqa: E731
+    drive, database_url = generator.drive, stack.database_url
+    headers = {"X-TDS-Webhook-Token": WEBHOOK_SECRET}
+    ingest_url = f"{stack.ingest.url}/api/zoho/webhooks/invoices"
+    base = drive(bare_url, invoice_webhook, rate, SECONDS)
+    profiled = _profiled(stack, rate) if round_ == 0 else contextlib.nullcontext()
+    with sampler.phase(f"{rate}/s"), meter.phase() as cpu, profiled:
+        load = drive(ingest_url, invoice_webhook, rate, SECONDS, first=first, headers=headers)
+        delays, rows, drain = asyncio.run(_delays(database_url, first, load.sent, load.accepted))
+    r50, r99 = _percentile(delays.total, 50), _percentile(delays.total, 99)
+    say(
+        f"{rate:>9} {base.accepted_rate:>10.0f} {base.percentile(50) * 1e3:>7.1f} "
+        f"{base.percentile(99) * 1e3:>7.1f} | {load.accepted_rate:>12.0f} "
+        f"{load.percentile(50) * 1e3:>7.1f} {load.percentile(99) * 1e3:>7.1f} | {rows:>6} "
+        f"{r50 * 1e3:>10.1f} {r99 * 1e3:>10.1f} {drain:>7.1f} {os.getloadavg()[0]:>5.1f}"
+    )
+    _cpu_and_parts(results, rate, cpu, load, delays)
+    if load.errors or base.errors:
+        say(f"    errors: ingest {load.errors}, bare {base.errors}")
+    if load.late_sends or base.late_sends:
+        say(
+            f"    generator behind schedule by >10 ms: ingest {load.late_sends}, "
+            f"bare {base.late_sends} sends"
+        )
+    section = "end to end"
+    ratio = load.accepted_rate / max(base.accepted_rate, 1e-9)
+    results.add(section, f"ingest accepted/s ÷ bare FastAPI accepted/s at {rate}/s", ratio, "ratio")
+    results.add(
+        section, f"ingest HTTP p99 at {rate}/s", load.percentile(99) * 1e3, "ms", better="lower"
+    )
+    results.add(
+        section,
+        f"bare FastAPI HTTP p99 at {rate}/s",
+        base.percentile(99) * 1e3,
+        "ms",
+        better="lower",
+    )
+    results.add(
+        section,
+        f"webhook accepted → row written p99 at {rate}/s",
+        r99 * 1e3,
+        "ms",
+        better="lower",
+        target="<= 100" if rate == 500 else "",
+    )
+    results.add(
+        section,
+        f"rows written ÷ webhooks accepted at {rate}/s",
+        rows / max(1, load.accepted),
+        "ratio",
+    )
+    sustained = base.accepted_rate >= SUSTAINED_SHARE * rate or rate == RATES[-1]
+    if not sustained:
+        say(
+            f"    the bare endpoint took {base.accepted_rate:.0f}/s of the {rate}/s offered: "
+            f"this machine sustains less than {rate}/s, higher rates skipped"
+        )
+    point = (load.percentile(99) * 1e3, base.percentile(99) * 1e3, r50 * 1e3, r99 * 1e3)
+    return point, sustained
 
 
 @contextmanager
@@ -393,12 +422,14 @@ def _profiled(stack: Stack, rate: int) -> Iterator[None]:
             spy.wait(30)
 
 
-def _cpu_and_parts(
-    results: Results, rate: int, cpu: CpuUse, accepted: int, seconds: float, delays: Delays
-) -> None:
+def _cpu_and_parts(results: Results, rate: int, cpu: CpuUse, load: Outcome, delays: Delays) -> None:
     """Where a rate's CPU went (per event, per component) and where its rows' delay went."""
-    per_event = {c: s / max(1, accepted) * 1e3 for c, s in sorted(cpu.seconds.items())}
-    busy = sum(cpu.seconds.values()) / seconds if seconds else float("nan")
+    spent = dict(cpu.seconds)
+    if load.generator_cpu == load.generator_cpu:  # not NaN: the generator measured itself
+        # vegeta starts and ends inside the phase, where the meter cannot see it.
+        spent["load generator"] = spent.get("load generator", 0.0) + load.generator_cpu
+    per_event = {c: s / max(1, load.accepted) * 1e3 for c, s in sorted(spent.items())}
+    busy = sum(spent.values()) / load.seconds if load.seconds else float("nan")
     results.say(
         SECTION,
         "    CPU ms per event: "
