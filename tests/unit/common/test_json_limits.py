@@ -47,6 +47,36 @@ def test_values_built_in_python_are_held_to_the_same_rules() -> None:
             check_json(value)
 
 
+def test_subclasses_from_python_code_are_walked_too() -> None:
+    class Text(str):
+        pass
+
+    class Record(dict[str, object]):
+        pass
+
+    for value in (Record(k=Text("a\x00")), [Record({Text("\x00"): 1})], Record(x=float("inf"))):
+        with pytest.raises(UnsafeJsonError):
+            check_json(value)
+    check_json(Record(k=[Text("fine"), True, None, 1, 2.5]))
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_strings_are_searched_whenever_the_text_has_an_escaped_nul(as_bytes: bool) -> None:
+    # parse_json skips the string search only for text without "\u0000"; with one anywhere,
+    # every string and key is searched, so a NUL deep in a large record is still found.
+    def given(text: str) -> bytes | str:
+        return text.encode() if as_bytes else text
+
+    filler = ", ".join(f'"k{n}": ["text {n}", {n}, {n}.5, null, true]' for n in range(50))
+    for deep in (r'[[{"x": "a\u0000b"}]]', r'[[{"x\u0000": 1}]]'):
+        with pytest.raises(UnsafeJsonError, match="U\\+0000") as info:
+            parse_json(given("{" + filler + ', "deep": ' + deep + "}"))
+        assert info.value.storable is False
+    # An escaped backslash before "u0000" is six characters of text, not a NUL.
+    assert parse_json(given(r'{"path": "C:\\u0000"}')) == {"path": "C:\\u0000"}
+    assert parse_json(given("{" + filler + "}"))["k49"] == ["text 49", 49, 49.5, None, True]
+
+
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "{", "[1,]", "01", '"\x01"'])
 def test_text_that_is_not_json_is_a_plain_value_error_naming_the_place(text: str) -> None:
     with pytest.raises(ValueError, match=r"not valid JSON: .* at line 1 column") as info:
