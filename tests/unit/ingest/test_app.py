@@ -328,3 +328,26 @@ def test_accepted_webhooks_are_counted_from_zero_before_the_first_one() -> None:
     for entity in WEBHOOK_ENTITIES:
         labels = {"entity": entity, "status_code": "202", "reason": "accepted"}
         assert REGISTRY.get_sample_value("tds_ingest_webhooks_total", labels) is not None
+
+
+async def test_of_a_repeated_header_the_first_value_counts(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    """The handler reads the raw headers once; a repeated one means what Starlette's
+    ``Headers.get`` made of it: its first value."""
+    body = json.dumps({"item": RECORD}).encode()
+    first_right = [
+        ("X-TDS-Webhook-Token", TOKEN),
+        ("X-TDS-Webhook-Token", "not-the-token-at-all-0123"),
+        ("Content-Type", "application/json"),
+        ("Content-Type", "text/plain"),
+    ]
+    response = await client.post("/api/zoho/webhooks/products", content=body, headers=first_right)
+    assert response.status_code == 202, response.text
+    first_wrong = [first_right[1], first_right[0], first_right[2]]
+    response = await client.post("/api/zoho/webhooks/products", content=body, headers=first_wrong)
+    assert response.status_code == 401, response.text
+    wrong_type = [first_right[0], first_right[3], first_right[2]]
+    response = await client.post("/api/zoho/webhooks/products", content=body, headers=wrong_type)
+    assert response.status_code == 415, response.text
+    assert len(publisher.published) == 1

@@ -50,7 +50,7 @@ class WebhookAccepted(BaseModel):
 @dataclass(frozen=True)
 class Delivery:
     """What a request says besides its body: token, organization and operation (each from a
-    header or the query), and the body's signature.
+    header or the query), the body's signature, media type and announced length.
 
     Read from the request by :meth:`of` rather than declared as FastAPI parameters: FastAPI
     validates each declared parameter with pydantic on every request, about a fifth of a
@@ -65,19 +65,32 @@ class Delivery:
     op_query: str | None
     event_header: str | None
     signature: str | None
+    content_type: str | None
+    content_length: str | None
 
     @classmethod
     def of(cls, request: Request) -> Self:
-        headers, query = request.headers, request.query_params
+        # One pass over the raw headers (ASGI gives their names in lower case) rather than a
+        # scan of all of them per header read; reversed, so that of a repeated header the
+        # first value wins, as with Starlette's Headers.get.
+        raw: dict[bytes, bytes] = dict(reversed(request.scope["headers"]))
+        query = request.query_params
         return cls(
-            header_token=headers.get("x-tds-webhook-token"),
+            header_token=_text(raw, b"x-tds-webhook-token"),
             query_token=query.get("token"),
-            org_header=headers.get("x-tds-org"),
+            org_header=_text(raw, b"x-tds-org"),
             org_query=query.get("org_id"),
             op_query=query.get("op"),
-            event_header=headers.get("x-tds-event"),
-            signature=headers.get("x-zoho-webhook-signature"),
+            event_header=_text(raw, b"x-tds-event"),
+            signature=_text(raw, b"x-zoho-webhook-signature"),
+            content_type=_text(raw, b"content-type"),
+            content_length=_text(raw, b"content-length"),
         )
+
+
+def _text(raw: dict[bytes, bytes], name: bytes) -> str | None:
+    value = raw.get(name)
+    return None if value is None else value.decode("latin-1")
 
 
 PARAMETERS: Final = [
@@ -182,10 +195,8 @@ async def _handle(
     org = resolve_org(delivery.org_header, delivery.org_query, settings.zoho_organization_id)
     check_org(org, allowed_orgs)
     operation = resolve_op(delivery.op_query, delivery.event_header)
-    kind = media_type(request.headers.get("content-type"))
-    body = await read_limited(
-        request.stream(), request.headers.get("content-length"), settings.max_body_bytes
-    )
+    kind = media_type(delivery.content_type)
+    body = await read_limited(request.stream(), delivery.content_length, settings.max_body_bytes)
     metrics.PAYLOAD_BYTES.labels(spec.name).observe(len(body))
     check_signature(body, delivery.signature, settings.webhook_hmac_secrets)
     parsed = parse_webhook(body, kind, spec)
