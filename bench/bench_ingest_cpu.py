@@ -13,7 +13,8 @@ encoded before the clock starts, handed to the ASGI app directly (no HTTP client
 their CPU would only dilute the app's). The baseline is a bare FastAPI endpoint that reads the
 body and answers 202, driven the same way, the two alternating in short turns within each
 round. Reported: CPU microseconds per webhook (``time.process_time`` over a round, median of
-rounds) of each, and their ratio.
+rounds) of each, and their ratio. The measuring runs in a child process, whose setup (tracer
+provider, logging, frozen objects) must not stay behind for the modules after this one.
 
 Environment: ``BENCH_INGEST_CPU_REQUESTS`` (per app per round, default 1000),
 ``BENCH_INGEST_CPU_ROUNDS`` (default 7).
@@ -28,9 +29,13 @@ import json
 import logging
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any, Final, cast
 
 import uvloop
@@ -197,21 +202,27 @@ async def _measure() -> dict[str, list[float]]:
     return samples
 
 
-def run_bench(results: Results) -> None:
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
+def _measure_here(out: str) -> None:
+    """The measurement, in a process of its own (:func:`run_bench` starts it): the tracer
+    provider, the logging setup and the frozen objects must not outlive it in ``make bench``'s
+    process (a provider cannot be uninstalled, and FastAPI apps of later modules would then
+    open spans of their own)."""
     configure_logging("INFO", json_format=True)  # as serve() does; INFO logs every webhook
-    configure_tracing("ingest")
     with open(os.devnull, "w") as null:
-        for handler in root.handlers:
+        for handler in logging.getLogger().handlers:
             cast(logging.StreamHandler[Any], handler).setStream(null)
-        try:
-            # uvloop, as production runs: asyncio's pure-Python loop would add its own CPU.
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                samples = runner.run(_measure())
-        finally:
-            root.handlers[:] = saved_handlers
-            root.setLevel(saved_level)
+        configure_tracing("ingest")
+        # uvloop, as production runs: asyncio's pure-Python loop would add its own CPU.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            samples = runner.run(_measure())
+    Path(out).write_text(json.dumps(samples))
+
+
+def run_bench(results: Results) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        out = str(Path(folder) / "samples.json")
+        subprocess.run([sys.executable, "-m", "bench.bench_ingest_cpu", out], check=True)
+        samples: dict[str, list[float]] = json.loads(Path(out).read_text())
     ingest_us = [s * 1e6 for s in samples["ingest"]]
     bare_us = [s * 1e6 for s in samples["bare"]]
     ratios = [i / b for i, b in zip(ingest_us, bare_us, strict=True)]
@@ -240,7 +251,10 @@ def run_bench(results: Results) -> None:
 
 
 def main() -> None:
-    run_bench(Results())
+    if len(sys.argv) > 1:
+        _measure_here(sys.argv[1])
+    else:
+        run_bench(Results())
 
 
 if __name__ == "__main__":
