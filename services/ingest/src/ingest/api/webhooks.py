@@ -17,7 +17,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from ingest import metrics
-from ingest.api.deps import IngestState
+from ingest.api.deps import IngestState, state_of
 from ingest.api.schema import ERRORS, OPENAPI_BODY, ORG_SCHEMA, optional_text
 from ingest.auth import check_org, check_signature, check_token
 from ingest.body import media_type, read_limited
@@ -130,7 +130,7 @@ async def receive_webhook(request: Request) -> Response:
     # declared parameter (FastAPI's solving of either cost more than the read; PARAMETERS
     # documents the entity), and the answer is encoded here: ``WebhookAccepted``, which
     # ``response_model`` still documents, is neither built nor validated again per request.
-    state: IngestState = request.app.state.ingest
+    state = state_of(request)
     entity: str = request.path_params["entity"]
     label = entity if entity in WEBHOOK_ENTITIES else UNKNOWN_ENTITY
     # The request's server span (tds_common.tracing.TracingMiddleware) continues the caller's
