@@ -248,9 +248,11 @@ class BatchProcessor:
         for item in sorted(items, key=_position):
             if item.envelope is None:
                 continue
-            # Known to the inbox, or a copy of an event earlier in this batch (always on the same
-            # partition, so behind it: it can only be done once the first one is).
-            if item.dedup_key in known or item.dedup_key in seen:
+            # Known to the inbox (a complete record is checked against the mirror when written:
+            # store.write_batch), or a copy of an event earlier in this batch (always on the
+            # same partition, so behind it: it can only be done once the first one is).
+            costly = item.error is not None or item.mapped is None
+            if (costly and item.dedup_key in known) or item.dedup_key in seen:
                 item.outcome = "duplicate"
             seen.add(item.dedup_key)
         await self._complete([i for i in items if i.outcome == "pending" and i.error is None])

@@ -20,10 +20,12 @@ from typing import Any, Final
 import asyncpg
 
 from processor.records import Item, KafkaRecord, db_text
+from tds_common.catalogue import get_entity
 from tds_common.db_errors import is_record_fault
 from tds_common.echo import echoes
 from tds_common.errors import truncate
 from tds_common.mirror import DbConnection, MappedChange, apply_changes, with_raw_in_inbox
+from tds_common.mirror.reads import stored_rows
 from tds_common.pg_json import dumps
 
 WEBHOOK_PRIORITY: Final = 1
@@ -203,30 +205,44 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
     rows = "[" + ",".join([inbox_json(i) for i in unique.values()]) + "]"
     inbox = await conn.fetch(_INBOX_INSERT, rows)
     fresh: list[tuple[Item, int, bool]] = []
+    repeated: list[Item] = []
     returned = {r["dedup_key"]: (r["id"], r["revived"]) for r in inbox}
     for key, item in unique.items():
         if key in returned:
             fresh.append((item, *returned[key]))
         else:
-            item.outcome = "duplicate"
+            repeated.append(item)
     for item, _, revived in fresh:
         if revived and item.mapped is not None:
             # The inbox row is an older one's (a dead letter's), whose payload may be missing.
             item.mapped = with_raw_in_inbox(item.mapped, None)
-    mapped = []
-    for item, _, _ in fresh:
+    # An event the inbox holds already is a redelivery, a no-op for the mirror, unless another
+    # content took its version since (Zoho's edits A, B, A in one second: A's second webhook
+    # repeats the first, while the row holds B). Those are written as they came (raw sent: the
+    # inbox row is an older one's), so they meet B at their version and are read from Zoho.
+    recheck = await _overtaken(conn, repeated)
+    for item in repeated:
+        if item in recheck:
+            assert item.mapped is not None
+            item.mapped = with_raw_in_inbox(item.mapped, None)
+        else:
+            item.outcome = "duplicate"
+    changes: list[MappedChange] = []
+    for item in [*(item for item, _, _ in fresh), *recheck]:
         assert item.mapped is not None
-        mapped.append(item.mapped)
+        changes.append(item.mapped)
     # Zoho's webhook for TDS's own write: the mirror holds that version already, from a read.
-    echoed = await echoes(conn, [m.change for m in mapped])
-    kept = [index for index in range(len(mapped)) if index not in echoed]
-    written = await apply_settled(conn, [mapped[index] for index in kept])
+    echoed = await echoes(conn, [m.change for m in changes])
+    kept = [index for index in range(len(changes)) if index not in echoed]
+    written = await apply_settled(conn, [changes[index] for index in kept])
     applied = {kept[position] for position in written}
     stale = []
     for index, (item, inbox_id, _) in enumerate(fresh):
         item.outcome = "applied" if index in applied else "echo" if index in echoed else "stale"
         if index not in applied:
             stale.append(inbox_id)
+    for index, item in enumerate(recheck, start=len(fresh)):
+        item.outcome = "applied" if index in applied else "duplicate"
     queued = [(item, inbox_id) for item, inbox_id, revived in fresh if not revived]
     await conn.execute(
         _FINISH,
@@ -242,6 +258,34 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
     revived_ids = [inbox_id for _, inbox_id, revived in fresh if revived]
     if revived_ids:
         await conn.execute(_QUEUE_REVIVE, revived_ids, started_at)
+
+
+async def _overtaken(conn: DbConnection, repeated: list[Item]) -> list[Item]:
+    """Of events the inbox holds already, those whose version the mirror now holds with other
+    content (a redelivery of content that a read or a later webhook replaced at its version)."""
+    groups: dict[tuple[str, str], dict[str, list[MappedChange]]] = {}
+    of: dict[int, Item] = {}
+    for item in repeated:
+        m = item.mapped
+        if m is None or m.deleted or m.spec.kind != "record" or m.modified is None:
+            continue  # a delete is final; stock rows are versioned per warehouse
+        of[id(m)] = item
+        groups.setdefault((m.spec.name, m.change.org_id), {}).setdefault(
+            m.change.zoho_id, []
+        ).append(m)
+    overtaken: list[Item] = []
+    for (entity, org_id), ids in groups.items():
+        spec = get_entity(entity)
+        while ids:  # one content per id and query (two repeated contents of one id: rare)
+            firsts = {zoho_id: changes.pop(0) for zoho_id, changes in ids.items()}
+            ids = {zoho_id: changes for zoho_id, changes in ids.items() if changes}
+            listed = {zoho_id: m.change.record for zoho_id, m in firsts.items()}
+            stored = await stored_rows(conn, spec, org_id, listed)
+            for zoho_id, m in firsts.items():
+                row = stored.get(zoho_id)
+                if row and not row.deleted and row.modified == m.modified and not row.same:
+                    overtaken.append(of[id(m)])
+    return overtaken
 
 
 async def record_dead_letter(conn: DbConnection, item: Item, started_at: datetime) -> int:
