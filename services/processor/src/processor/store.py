@@ -221,8 +221,9 @@ async def write_batch(conn: DbConnection, items: list[Item], started_at: datetim
     # repeats the first, while the row holds B). Those are written as they came (raw sent: the
     # inbox row is an older one's), so they meet B at their version and are read from Zoho.
     recheck = await _overtaken(conn, repeated)
+    rechecked = {id(item) for item in recheck}
     for item in repeated:
-        if item in recheck:
+        if id(item) in rechecked:
             assert item.mapped is not None
             item.mapped = with_raw_in_inbox(item.mapped, None)
         else:
