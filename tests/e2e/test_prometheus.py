@@ -4,8 +4,9 @@ Prometheus (Debian's package, ``make prometheus``) scrapes the stack's four serv
 with the scrape configuration ``make up`` uses (a job per component and a ``namespace`` label, as
 the chart's ServiceMonitor produces in a cluster) and evaluates the chart's PrometheusRule as
 helm renders it. After traffic in two waves (webhooks from the simulator, a thin and a rejected
-webhook, a full sync of invoices, a dead letter), each wave scraped before the next, so counters
-move between scrapes:
+webhook, a full sync of invoices, a dead letter), each wave scraped before the next (Prometheus
+holds every histogram observation the services' own pages show), so counters move between
+scrapes and quantiles are numbers. A failure quotes each job's scrape health:
 
 - every query of every panel not declared event-only returns at least one number (not NaN);
 - every query of an event-only panel is valid and returns nothing (the event did not happen);
@@ -25,6 +26,7 @@ from typing import Any, Final
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import prometheus
 from devstack.dashboards.catalogue import DASHBOARDS
@@ -135,6 +137,41 @@ def _panels() -> list[tuple[str, Panel]]:
     return [(dashboard.name, panel) for dashboard in DASHBOARDS for panel in dashboard.panels]
 
 
+async def _histograms_scraped(api: PrometheusApi, stack: Stack) -> bool:
+    """Prometheus holds every observation each job's ``/metrics`` showed a moment earlier
+    (counts only grow, so a scrape at least as high as the page holds all of the page's)."""
+    services = {
+        "ingest": stack.ingest,
+        "processor": stack.processor,
+        "bulk-sync": stack.bulk_sync,
+        "zoho-proxy": stack.proxy,
+    }
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for job, service in services.items():
+            page = (await client.get(f"{service.url}/metrics")).text
+            histograms = [f for f in text_string_to_metric_families(page) if f.type == "histogram"]
+            shown = sum(s.value for f in histograms for s in f.samples if s.name.endswith("_count"))
+            names = "|".join(f"{family.name}_count" for family in histograms)
+            scraped = _numbers(await api.query(f'sum({{__name__=~"{names}", job="{job}"}})'))
+            if not scraped or scraped[0] < shown:
+                return False
+    return True
+
+
+async def _scrape_health(api: PrometheusApi) -> str:
+    """Each job's scrapes over the test: how many, how many failed, the slowest; what a panel
+    without data needs first (a quantile stays NaN while its target's scrapes fail)."""
+    health: dict[str, dict[str, str]] = {}
+    for what, expr in (
+        ("scrapes", "count_over_time(up[10m])"),
+        ("failed", "count_over_time(up[10m]) - sum_over_time(up[10m])"),
+        ("slowest_seconds", "max_over_time(scrape_duration_seconds[10m])"),
+    ):
+        for sample in await api.query(expr):
+            health.setdefault(sample["metric"].get("job", "?"), {})[what] = sample["value"][1]
+    return f"scrape health by job: {health}"
+
+
 async def _traffic(stack: Stack, kafka_bootstrap: str, wave: int) -> None:
     """Webhooks (the simulator's, a thin one, one with a wrong token), a full sync of invoices
     to its end, and one record no processor can read (a dead letter)."""
@@ -199,9 +236,14 @@ async def test_every_panel_shows_data_and_every_alert_evaluates(
     async def first_wave_scraped() -> bool:
         runs = await api.query('tds_bulk_sync_runs_total{status="completed"}')
         dead = await api.query('tds_processor_events_total{outcome="dead_letter"}')
-        return bool(runs and dead)
+        # Quantile panels stay NaN unless a histogram grows between two scrapes: the first
+        # wave's observations must be in Prometheus before the second wave adds to them.
+        return bool(runs and dead) and await _histograms_scraped(api, stack)
 
-    await wait_until(first_wave_scraped, what="the first wave scraped", limit_seconds=60)
+    try:
+        await wait_until(first_wave_scraped, what="the first wave scraped", limit_seconds=60)
+    except AssertionError as exc:
+        raise AssertionError(f"first wave not scraped; {await _scrape_health(api)}") from exc
     await _traffic(stack, kafka_bootstrap, wave=2)
 
     shown = [(name, panel) for name, panel in _panels() if panel.event_only is None]
@@ -213,7 +255,7 @@ async def test_every_panel_shows_data_and_every_alert_evaluates(
             for query in panel.queries:
                 numbers = _numbers(await api.query(_scoped(query.expr)))
                 if not [n for n in numbers if not math.isnan(n)]:
-                    empty[f"{name}: {panel.title}"] = query.expr
+                    empty[f"{name}: {panel.title} ({query.legend})"] = query.expr
         return not empty
 
     try:
@@ -224,7 +266,8 @@ async def test_every_panel_shows_data_and_every_alert_evaluates(
             interval_seconds=1.0,
         )
     except AssertionError as exc:
-        raise AssertionError(f"panels without data: {empty}") from exc
+        health = await _scrape_health(api)
+        raise AssertionError(f"panels without data: {empty}; {health}") from exc
 
     event_only = [(name, panel) for name, panel in _panels() if panel.event_only is not None]
     assert event_only, "the dashboards declare which panels only an event fills"
