@@ -99,6 +99,29 @@ async def test_ensure_topics_is_idempotent_and_keeps_partition_counts(
     assert len(partitions) == 4
 
 
+async def _led_partitions(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    """How many partitions of each topic have a leader, as a new client's metadata says."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()
+    finally:
+        await consumer.stop()
+    return {topic: len(cluster.available_partitions_for_topic(topic) or ()) for topic in topics}
+
+
+async def test_topics_are_usable_by_any_client_once_ensure_topics_returns(
+    private_kafka: devkafka.KafkaConfig,
+) -> None:
+    """KRaft answers a create once the controller has it, and the broker's metadata follows
+    tens of milliseconds later (over a second on a broker just restarted with many topics):
+    a reader, a consumer's subscription or a readiness check right after setup found no topic."""
+    for round_ in range(4):
+        partitions = {f"fresh.{round_}.{i}": 3 for i in range(3)}
+        await ensure_topics(private_kafka.bootstrap, partitions, kafka=SINGLE_BROKER)
+        assert await _led_partitions(private_kafka.bootstrap, list(partitions)) == partitions
+
+
 async def test_acknowledged_sends_survive_a_broker_restart(
     private_kafka: devkafka.KafkaConfig,
 ) -> None:

@@ -8,6 +8,7 @@ aiokafka errors are translated to our tree at this boundary.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -30,6 +31,8 @@ DEFAULT_EVENTS_PARTITIONS: Final = 12
 """Parallelism ceiling for the processor (and the KEDA cap)."""
 
 KAFKA_REQUEST_TIMEOUT_MS: Final = 15_000
+TOPIC_READY_TIMEOUT_SECONDS: Final = 30.0
+TOPIC_READY_POLL_SECONDS: Final = 0.05
 PRODUCER_BATCH_BYTES: Final = 512 * 1024
 """Bytes per partition one produce request may carry (aiokafka's default is 16 KiB). A producer
 has one request in flight per broker, and a partition's batch waits behind it: at 16 KiB (six
@@ -220,7 +223,34 @@ async def ensure_topics(
         if missing:
             response = await admin.create_topics(missing)
             _raise_creation_errors(response.topic_errors)
+            await _until_led(admin, {t.name: t.num_partitions for t in missing})
             logger.info("created topics", extra={"topics": [t.name for t in missing]})
+
+
+async def _until_led(
+    admin: AIOKafkaAdminClient,
+    partitions: Mapping[str, int],
+    within_seconds: float = TOPIC_READY_TIMEOUT_SECONDS,
+) -> None:
+    """Wait until the broker's metadata lists every partition of the new topics with a leader.
+
+    KRaft answers a create once the controller has it; the brokers' metadata follows tens of
+    milliseconds later (over a second on a broker just restarted with many topics). A consumer
+    subscribing in that gap may not be assigned the topic until its next metadata refresh."""
+    pending = dict(partitions)
+    try:
+        async with asyncio.timeout(within_seconds):
+            while pending:
+                for topic in await admin.describe_topics(list(pending)):
+                    led = [p for p in topic["partitions"] if p["leader"] >= 0]
+                    if not topic["error_code"] and len(led) >= pending[topic["topic"]]:
+                        del pending[topic["topic"]]
+                if pending:
+                    await asyncio.sleep(TOPIC_READY_POLL_SECONDS)
+    except TimeoutError:
+        raise UpstreamUnavailableError(
+            f"Kafka created topics without leaders after {within_seconds:g} s: {sorted(pending)}"
+        ) from None
 
 
 def _raise_creation_errors(topic_errors: list[tuple[Any, ...]]) -> None:
