@@ -47,6 +47,10 @@ up: install ## Start the local stack in the background (PostgreSQL, Kafka, simul
 down: ## Stop what `make up` started
 	@if [ -x "$(UV)" ]; then $(RUN) python -m devstack down; fi
 
+.PHONY: reset
+reset: ## Stop the local stack and delete its data (database, topics, metrics, traces, logs)
+	@if [ -x "$(UV)" ]; then $(RUN) python -m devstack reset; fi
+
 .PHONY: status
 status: ## Show the local stack's processes and ports
 	$(RUN) python -m devstack status

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from devstack import jaeger
 from devstack.paths import log_dir
@@ -278,8 +279,8 @@ def fixture_jaeger_config(
         name=f"e2e-jaeger-{secrets.token_hex(4)}",
     )
     home = tmp_path_factory.mktemp("jaeger")
-    config_file = home / "config.yaml"
-    config_file.write_text(jaeger.write_config(config).read_text())
+    config_file = home / "config.yaml"  # in the test's folder, not one left in .local/
+    config_file.write_text(yaml.safe_dump(jaeger.collector_config(config), sort_keys=False))
     log = log_dir() / f"{config.name}.log"
     process = subprocess.Popen(
         jaeger.command(binary, config_file), stdout=log.open("wb"), stderr=subprocess.STDOUT

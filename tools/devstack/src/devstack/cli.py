@@ -57,6 +57,18 @@ def down() -> None:
 
 
 @app.command()
+def reset() -> None:
+    """Stop the stack and delete its data (database, topics, metrics, traces, logs)."""
+    try:
+        removed = stack.reset()
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"removed: {', '.join(map(str, removed)) if removed else 'nothing to remove'}")
+    console.print("make up starts an empty stack (database migrated, topics created)")
+
+
+@app.command()
 def status() -> None:
     """Show each component: tracked pid, port and whether it answers."""
     table = Table("component", "pid", "port", "state")

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from dotenv import dotenv_values
 
 from devstack import jaeger, kafka, postgres, processes, prometheus
-from devstack.paths import repo_root
+from devstack.paths import log_dir, repo_root
 from devstack.tokens import service_token_env
 
 
@@ -156,6 +158,31 @@ def stop_all() -> list[str]:
     if postgres.stop(postgres.PostgresConfig()):
         stopped.append("postgres")
     return stopped
+
+
+def reset() -> list[Path]:
+    """Stop the stack, then delete its data: the database cluster, the broker's topics,
+    Prometheus's and Jaeger's stores and the logs. Built tools and downloads stay. Returns the
+    folders removed; refuses (nothing removed) while a component still answers on its port,
+    e.g. a broker a running test session started."""
+    stop_all()
+    answering = [name for name, _, port, up in status() if up]
+    if answering:
+        raise RuntimeError(
+            f"still answering: {', '.join(answering)} (a test session or another program); "
+            "stop it first, nothing was removed"
+        )
+    folders = [
+        postgres.PostgresConfig().home,
+        kafka.KafkaConfig().data,
+        prometheus.PrometheusConfig().home,
+        jaeger.JaegerConfig().home,
+        log_dir(),
+    ]
+    removed = [folder for folder in folders if folder.exists()]
+    for folder in removed:
+        shutil.rmtree(folder)
+    return removed
 
 
 def status() -> list[tuple[str, int | None, int, bool]]:
