@@ -31,6 +31,7 @@ from filelock import FileLock
 
 from devstack import kafka as devkafka
 from devstack import postgres as devpg
+from devstack import stack as devstack_stack
 from devstack.paths import state_dir
 from tds_common.db import create_pool
 from tds_common.kafka import ensure_topics
@@ -78,7 +79,7 @@ def fixture_stack_users() -> Iterator[Callable[[], bool]]:
     only when it can take that lock exclusively, so it never pulls Kafka or PostgreSQL from
     under another pytest session still running against them.
     """
-    with (state_dir() / "stack-users.lock").open("a") as handle:
+    with (state_dir() / devstack_stack.STACK_USERS_LOCK).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
 
         def alone() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,20 @@ def test_nothing_is_removed_while_a_component_answers(
     with pytest.raises(RuntimeError, match="still answering: kafka"):
         stack.reset()
     assert (state / "kafka" / "data" / "file").exists() and (state / "logs" / "file").exists()
+
+
+def test_nothing_is_stopped_or_removed_while_a_test_session_runs(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[bool] = []
+
+    def stop_all() -> list[str]:
+        stopped.append(True)
+        return []
+
+    monkeypatch.setattr(stack, "stop_all", stop_all)
+    with (state / stack.STACK_USERS_LOCK).open("a") as session:
+        fcntl.flock(session, fcntl.LOCK_SH)  # what every pytest session holds while it runs
+        with pytest.raises(RuntimeError, match="a test session is using the stack"):
+            stack.reset()
+    assert stopped == [] and (state / "kafka" / "data" / "file").exists()

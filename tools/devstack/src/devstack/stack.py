@@ -8,6 +8,7 @@ yet is reported as "not built yet" rather than failing the stack.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -19,7 +20,7 @@ from typing import Final
 from dotenv import dotenv_values
 
 from devstack import jaeger, kafka, postgres, processes, prometheus
-from devstack.paths import log_dir, repo_root
+from devstack.paths import log_dir, repo_root, state_dir
 from devstack.tokens import service_token_env
 
 
@@ -160,29 +161,38 @@ def stop_all() -> list[str]:
     return stopped
 
 
+STACK_USERS_LOCK: Final = "stack-users.lock"
+"""Every pytest session holds this file (in the state folder) locked shared while it runs."""
+
+
 def reset() -> list[Path]:
     """Stop the stack, then delete its data: the database cluster, the broker's topics,
     Prometheus's and Jaeger's stores and the logs. Built tools and downloads stay. Returns the
-    folders removed; refuses (nothing removed) while a component still answers on its port,
-    e.g. a broker a running test session started."""
-    stop_all()
-    answering = [name for name, _, port, up in status() if up]
-    if answering:
-        raise RuntimeError(
-            f"still answering: {', '.join(answering)} (a test session or another program); "
-            "stop it first, nothing was removed"
-        )
-    folders = [
-        postgres.PostgresConfig().home,
-        kafka.KafkaConfig().data,
-        prometheus.PrometheusConfig().home,
-        jaeger.JaegerConfig().home,
-        log_dir(),
-    ]
-    removed = [folder for folder in folders if folder.exists()]
-    for folder in removed:
-        shutil.rmtree(folder)
-    return removed
+    folders removed. Refuses, removing nothing, while a test session runs against the stack or
+    another program answers on one of its ports."""
+    with (state_dir() / STACK_USERS_LOCK).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError("a test session is using the stack; nothing was removed") from None
+        stop_all()
+        answering = [name for name, _, port, up in status() if up]
+        if answering:
+            raise RuntimeError(
+                f"still answering: {', '.join(answering)} (not started by make up); "
+                "stop it first, nothing was removed"
+            )
+        folders = [
+            postgres.PostgresConfig().home,
+            kafka.KafkaConfig().data,
+            prometheus.PrometheusConfig().home,
+            jaeger.JaegerConfig().home,
+            log_dir(),
+        ]
+        removed = [folder for folder in folders if folder.exists()]
+        for folder in removed:
+            shutil.rmtree(folder)
+        return removed
 
 
 def status() -> list[tuple[str, int | None, int, bool]]:
