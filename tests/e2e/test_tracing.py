@@ -50,13 +50,16 @@ def _parent(span: dict[str, Any]) -> str | None:
 
 def _complete(found: dict[str, Any] | None) -> bool:
     """Whether every span the test reads has reached Jaeger: each service exports in batches of
-    its own, so one service's spans can arrive a batch later than another's."""
+    its own, so one service's spans can arrive a batch later than another's, and a server span
+    (ended once its answer is sent) a batch later than the client spans it contains."""
     if found is None:
         return False
     spans = _spans_by_service(found)
     processor = {s["operationName"] for s in spans.get("processor", [])}
+    proxy = spans.get("zoho-proxy", [])
     return (
-        any(s["operationName"].startswith("zoho GET") for s in spans.get("zoho-proxy", []))
+        any(s["operationName"].startswith("zoho GET") for s in proxy)
+        and any(_tags(s).get("span.kind") == "server" for s in proxy)
         and {"process products", "GET zoho-proxy"} <= processor
         and any(_tags(s).get("span.kind") == "server" for s in spans.get("ingest", []))
     )
