@@ -53,6 +53,7 @@ def proxy_app(**settings: Any) -> tuple[FastAPI, StubZoho]:
         lifespan=lifespan,
         health=HealthRegistry(),
         http_metrics=metrics.HTTP,
+        max_body_bytes=None,
     )
     for module in (entities, passthrough, budget):
         app.include_router(module.router)

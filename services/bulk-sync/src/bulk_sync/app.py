@@ -82,7 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
             yield
 
     app = create_service_app(
-        title="TDS bulk-sync", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
+        title="TDS bulk-sync",
+        lifespan=lifespan,
+        health=health,
+        http_metrics=metrics.HTTP,
+        max_body_bytes=settings.max_request_body_bytes,
     )
     # Health and metrics stay open; the API wants one of BULK_SYNC_API_TOKENS.
     api_auth = [require_bearer(settings.api_tokens)]

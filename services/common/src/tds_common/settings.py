@@ -182,6 +182,10 @@ class ServiceSettings(BaseSettings):
         "", validation_alias=AliasChoices("ZOHO_ORGANIZATION_ID", "zoho_organization_id")
     )
     """The default organization, used when a webhook does not name one (Zoho's numeric id)."""
+    max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    """Largest request body the API accepts (413 beyond it, before an endpoint reads it):
+    write-back batches and pass-through writes. Ingest bounds webhooks with its own
+    ``INGEST_MAX_BODY_BYTES`` instead."""
     shutdown_timeout_seconds: float = Field(20.0, gt=0)
     """Budget for a graceful stop; keep below the pod's terminationGracePeriodSeconds."""
     ready_failure_threshold: int = Field(3, ge=1)

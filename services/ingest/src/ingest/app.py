@@ -63,7 +63,11 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
             yield
 
     app = create_service_app(
-        title="TDS ingest", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
+        title="TDS ingest",
+        lifespan=lifespan,
+        health=health,
+        http_metrics=metrics.HTTP,
+        max_body_bytes=None,  # webhooks are bounded while read (INGEST_MAX_BODY_BYTES), counted
     )
 
     @app.exception_handler(InvalidRecordError)

@@ -107,7 +107,11 @@ def create_app(
             yield
 
     app = create_service_app(
-        title="TDS processor", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
+        title="TDS processor",
+        lifespan=lifespan,
+        health=health,
+        http_metrics=metrics.HTTP,
+        max_body_bytes=settings.max_request_body_bytes,
     )
     # Health and metrics stay open; the API wants one of PROCESSOR_API_TOKENS.
     api_auth = [require_bearer(settings.api_tokens)]

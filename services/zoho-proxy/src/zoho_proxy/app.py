@@ -78,7 +78,11 @@ def create_app(settings: Settings) -> FastAPI:
             yield
 
     app = create_service_app(
-        title="TDS zoho-proxy", lifespan=lifespan, health=health, http_metrics=metrics.HTTP
+        title="TDS zoho-proxy",
+        lifespan=lifespan,
+        health=health,
+        http_metrics=metrics.HTTP,
+        max_body_bytes=settings.max_request_body_bytes,
     )
     app.include_router(entities.router)
     app.include_router(passthrough.router)
