@@ -39,7 +39,7 @@ from tests.utils.kafka import CREATED_TOPICS, SINGLE_BROKER
 from tests.utils.polling import wait_ready
 from tests.utils.processes import stop_process
 from tests.utils.zoho import ENCRYPTION_KEY
-from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from zoho_sim.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 START_TIMEOUT_SECONDS = 60.0
 WEBHOOK_SECRET = SCAN.register_secret("e2e-webhook-secret-0123456789")
@@ -149,11 +149,22 @@ def running_stack(
         # Launched side by side, then awaited: none needs another to be ready to start (each
         # one's readiness is its own database and Kafka), and five Python start-ups one after
         # the other were most of a module's setup.
+        # A credential of this stack's own. zoho-proxy keeps its access token in the database
+        # under the credential, and the session's stacks share one database: with a common
+        # credential a stack's proxy first sent the token another stack's simulator had minted
+        # (a 401, a refresh, a retry counted on the dashboards).
+        refresh_token = SCAN.register_secret(
+            f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+        )
         sim = _launch(
             "zoho-sim",
             "zoho_sim",
             ports["sim"],
-            {"ZOHO_SIM_PORT": str(ports["sim"]), "ZOHO_SIM_DEFAULT_SCALE": "50"},
+            {
+                "ZOHO_SIM_PORT": str(ports["sim"]),
+                "ZOHO_SIM_DEFAULT_SCALE": "50",
+                "ZOHO_SIM_OAUTH__REFRESH_TOKEN": refresh_token,
+            },
         )
         started.append(sim)
         proxy = _launch(
@@ -163,10 +174,10 @@ def running_stack(
             {
                 **common,
                 "ZOHO_PROXY_PORT": str(ports["proxy"]),
-                # The simulator runs with its defaults: its published client and token.
+                # The simulator's published client, and this stack's own refresh token.
                 "ZOHO_CLIENT_ID": DEFAULT_CLIENT_ID,
                 "ZOHO_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-                "ZOHO_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
+                "ZOHO_REFRESH_TOKEN": refresh_token,
                 "ZOHO_ACCOUNTS_URL": sim_url,
                 "ZOHO_API_BASE_URL": sim_url,
                 "ZOHO_PROXY_TOKEN_ENCRYPTION_KEY": ENCRYPTION_KEY,
