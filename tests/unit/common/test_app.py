@@ -22,14 +22,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def _app() -> FastAPI:
-    app = create_service_app(
+def _service_app(max_body_bytes: int | None = None) -> FastAPI:
+    return create_service_app(
         title="t",
         lifespan=_lifespan,
         health=HealthRegistry(),
         http_metrics=METRICS,
-        max_body_bytes=None,
+        max_body_bytes=max_body_bytes,
     )
+
+
+def _app() -> FastAPI:
+    app = _service_app()
 
     @app.get("/limited/{thing}")
     async def limited(thing: str) -> None:
@@ -74,13 +78,7 @@ class Order(BaseModel):
 
 def _api_app(max_body_bytes: int | None = 1024) -> tuple[FastAPI, list[dict[str, object]]]:
     """An app with one JSON endpoint; the list records what the endpoint was given."""
-    app = create_service_app(
-        title="t",
-        lifespan=_lifespan,
-        health=HealthRegistry(),
-        http_metrics=METRICS,
-        max_body_bytes=max_body_bytes,
-    )
+    app = _service_app(max_body_bytes)
     received: list[dict[str, object]] = []
 
     @app.post("/orders")
